@@ -1,0 +1,36 @@
+// The CLI's command handlers: each takes parsed arguments, calls the engine, prints, and
+// returns the process exit code. Parsing lives in app.cc (the only file that sees CLI11).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "engine/engine.h"
+
+namespace berth::cli {
+
+struct Globals {
+  std::string root;    // state root after --root / BERTH_ROOT / default
+  std::string format;  // "" (table) or "json"
+};
+
+int NetworkCreate(const Globals& g, const engine::NetworkCreateRequest& req);
+int NetworkList(const Globals& g);
+int NetworkInspect(const Globals& g, const std::vector<std::string>& names);
+int NetworkRemove(const Globals& g, const std::vector<std::string>& names);
+int NetworkPrune(const Globals& g);
+int NetworkExplain(const Globals& g, const std::string& name);
+
+int Run(const Globals& g, const engine::ContainerCreateRequest& req, bool detach);
+int Exec(const Globals& g, const std::string& name, const std::vector<std::string>& cmd);
+int Ps(const Globals& g, bool all);
+int Remove(const Globals& g, const std::vector<std::string>& names, bool force);
+int Inspect(const Globals& g, const std::vector<std::string>& names);
+
+/// Builds seed 001's topology in throwaway namespaces and narrates it.
+int Demo();
+
+/// Prints "berth: error: ..." and returns `exit_code`.
+int Fail(const Error& e, int exit_code = 1);
+
+}  // namespace berth::cli

@@ -1,0 +1,115 @@
+// berth run | exec | ps | rm | inspect
+#include <cstdio>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/render.h"
+#include "engine/lifecycle.h"
+
+namespace berth::cli {
+
+namespace {
+
+// Docker's exit codes for `run`/`exec` failures of berth itself (125) and of the command
+// (126 cannot run, 127 not found), so scripts can tell them apart from the program's own.
+int RunFailCode(const Error& e) {
+  if (e.code() == Code::kCommandNotFound) return 127;
+  if (e.code() == Code::kCommandCannotRun) return 126;
+  return 125;
+}
+
+std::string StateText(const engine::ContainerStatus& s) {
+  if (s.running) return "running";
+  if (s.container.state == ContainerState::kExited) {
+    return "exited (" + std::to_string(s.container.exit_code) + ")";
+  }
+  return ToString(s.container.state);
+}
+
+}  // namespace
+
+int Run(const Globals& g, const engine::ContainerCreateRequest& req, bool detach) {
+  auto engine = engine::Engine::Open(g.root);
+  if (!engine.ok()) return Fail(engine.error(), 125);
+  auto r = engine::Run(**engine, req, detach);
+  if (!r.ok()) return Fail(r.error(), RunFailCode(r.error()));
+  if (detach) std::printf("%s\n", r->name.c_str());
+  return r->exit_code;
+}
+
+int Exec(const Globals& g, const std::string& name, const std::vector<std::string>& cmd) {
+  auto engine = engine::Engine::Open(g.root);
+  if (!engine.ok()) return Fail(engine.error(), 125);
+  Status st = engine::Exec(**engine, name, cmd);
+  return Fail(st.error(), RunFailCode(st.error()));
+}
+
+int Ps(const Globals& g, bool all) {
+  auto engine = engine::Engine::Open(g.root);
+  if (!engine.ok()) return Fail(engine.error());
+  auto list = (*engine)->ListContainers();
+  if (!list.ok()) return Fail(list.error());
+  if (g.format == "json") {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& s : *list) {
+      if (all || s.running) out.push_back(ContainerJson(s));
+    }
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& s : *list) {
+    if (!all && !s.running) continue;
+    const Container& c = s.container;
+    std::string nets, ips, cmd;
+    for (const auto& e : s.endpoints) {
+      nets += (nets.empty() ? "" : ",") + e.endpoint.network_name;
+      ips += (ips.empty() ? "" : ",") + e.endpoint.ip.ToString();
+    }
+    if (nets.empty()) nets = c.mode;
+    for (const auto& a : c.command) cmd += (cmd.empty() ? "" : " ") + a;
+    if (cmd.size() > 30) cmd = cmd.substr(0, 27) + "...";
+    rows.push_back({c.id.substr(0, 12), c.name, StateText(s), s.running ? std::to_string(c.pid) : "-",
+                    nets, ips.empty() ? "-" : ips, cmd});
+  }
+  std::cout << Table({"CONTAINER ID", "NAME", "STATUS", "PID", "NETWORK", "IP", "COMMAND"}, rows);
+  return 0;
+}
+
+int Remove(const Globals& g, const std::vector<std::string>& names, bool force) {
+  auto engine = engine::Engine::Open(g.root);
+  if (!engine.ok()) return Fail(engine.error());
+  int rc = 0;
+  for (const std::string& name : names) {
+    Status st = (*engine)->RemoveContainer(name, force);
+    if (!st.ok()) {
+      rc = Fail(st.error());
+    } else {
+      std::printf("%s\n", name.c_str());
+    }
+  }
+  return rc;
+}
+
+int Inspect(const Globals& g, const std::vector<std::string>& names) {
+  auto engine = engine::Engine::Open(g.root);
+  if (!engine.ok()) return Fail(engine.error());
+  int rc = 0;
+  nlohmann::json out = nlohmann::json::array();
+  for (const std::string& name : names) {
+    auto s = (*engine)->InspectContainer(name);
+    if (!s.ok()) {
+      rc = Fail(s.error());
+      continue;
+    }
+    out.push_back(ContainerJson(*s));
+  }
+  if (names.size() == 1 && out.size() == 1) {
+    std::cout << out[0].dump(2) << "\n";
+  } else if (!out.empty()) {
+    std::cout << out.dump(2) << "\n";
+  }
+  return rc;
+}
+
+}  // namespace berth::cli

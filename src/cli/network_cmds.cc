@@ -1,0 +1,108 @@
+// berth network create | ls | inspect | rm | prune | explain
+#include <cstdio>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/render.h"
+
+namespace berth::cli {
+
+namespace {
+
+Result<std::unique_ptr<engine::Engine>> OpenEngine(const Globals& g) {
+  return engine::Engine::Open(g.root);
+}
+
+}  // namespace
+
+int Fail(const Error& e, int exit_code) {
+  std::fprintf(stderr, "berth: error: %s\n", e.message().c_str());
+  return exit_code;
+}
+
+int NetworkCreate(const Globals& g, const engine::NetworkCreateRequest& req) {
+  auto engine = OpenEngine(g);
+  if (!engine.ok()) return Fail(engine.error());
+  auto net = (*engine)->CreateNetwork(req);
+  if (!net.ok()) return Fail(net.error());
+  std::printf("%s\n", net->id.c_str());
+  return 0;
+}
+
+int NetworkList(const Globals& g) {
+  auto engine = OpenEngine(g);
+  if (!engine.ok()) return Fail(engine.error());
+  auto nets = (*engine)->ListNetworks();
+  if (!nets.ok()) return Fail(nets.error());
+  if (g.format == "json") {
+    nlohmann::json out = nlohmann::json::array();
+    for (const Network& n : *nets) out.push_back(NetworkJson(n));
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const Network& n : *nets) {
+    rows.push_back({n.id.substr(0, 12), n.name, n.driver, n.subnet.ToString(),
+                    n.gateway.ToString(), n.bridge, n.internal ? "internal" : ""});
+  }
+  std::cout << Table({"NETWORK ID", "NAME", "DRIVER", "SUBNET", "GATEWAY", "BRIDGE", ""}, rows);
+  return 0;
+}
+
+int NetworkInspect(const Globals& g, const std::vector<std::string>& names) {
+  auto engine = OpenEngine(g);
+  if (!engine.ok()) return Fail(engine.error());
+  int rc = 0;
+  nlohmann::json out = nlohmann::json::array();
+  for (const std::string& name : names) {
+    auto s = (*engine)->InspectNetwork(name);
+    if (!s.ok()) {
+      rc = Fail(s.error());
+      continue;
+    }
+    out.push_back(NetworkStatusJson(*s));
+  }
+  if (names.size() == 1 && out.size() == 1) {
+    std::cout << out[0].dump(2) << "\n";
+  } else if (!out.empty()) {
+    std::cout << out.dump(2) << "\n";
+  }
+  return rc;
+}
+
+int NetworkRemove(const Globals& g, const std::vector<std::string>& names) {
+  auto engine = OpenEngine(g);
+  if (!engine.ok()) return Fail(engine.error());
+  int rc = 0;
+  for (const std::string& name : names) {
+    Status st = (*engine)->RemoveNetwork(name);
+    if (!st.ok()) {
+      rc = Fail(st.error());
+    } else {
+      std::printf("%s\n", name.c_str());
+    }
+  }
+  return rc;
+}
+
+int NetworkPrune(const Globals& g) {
+  auto engine = OpenEngine(g);
+  if (!engine.ok()) return Fail(engine.error());
+  auto removed = (*engine)->PruneNetworks();
+  if (!removed.ok()) return Fail(removed.error());
+  if (!removed->empty()) std::printf("Deleted networks:\n");
+  for (const std::string& n : *removed) std::printf("%s\n", n.c_str());
+  return 0;
+}
+
+int NetworkExplain(const Globals& g, const std::string& name) {
+  auto engine = OpenEngine(g);
+  if (!engine.ok()) return Fail(engine.error());
+  auto text = (*engine)->ExplainAttach(name);
+  if (!text.ok()) return Fail(text.error());
+  std::printf("# What `berth run --network %s` does, as ip(8) commands:\n%s", name.c_str(),
+              text->c_str());
+  return 0;
+}
+
+}  // namespace berth::cli

@@ -1,0 +1,21 @@
+// Turning engine results into what users read: JSON documents (stable keys, for scripts and
+// tests) and aligned tables.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "engine/engine.h"
+
+namespace berth::cli {
+
+nlohmann::json NetworkJson(const Network& n);
+nlohmann::json NetworkStatusJson(const engine::NetworkStatus& s);
+nlohmann::json ContainerJson(const engine::ContainerStatus& s);
+
+/// Columns padded to their widest cell, separated by three spaces (docker's look).
+std::string Table(const std::vector<std::string>& header,
+                  const std::vector<std::vector<std::string>>& rows);
+
+}  // namespace berth::cli

@@ -1,0 +1,23 @@
+#include "core/error.h"
+
+#include <cerrno>
+#include <cstring>
+
+namespace berth {
+
+Error Error::System(std::string_view what, int err) {
+  Code code = err == ENOENT ? Code::kNotFound : err == EEXIST ? Code::kExists : Code::kSystem;
+  std::string msg(what);
+  msg += ": ";
+  msg += std::strerror(err);
+  return Error(code, std::move(msg), err);
+}
+
+Error& Error::Wrap(std::string_view context) & {
+  message_.insert(0, std::string(context) + ": ");
+  return *this;
+}
+
+Error&& Error::Wrap(std::string_view context) && { return std::move(Wrap(context)); }
+
+}  // namespace berth

@@ -1,0 +1,79 @@
+// The objects berth manages, as plain data shared by every layer: what the store persists, what
+// the engine plans with, what the front ends print. No behaviour beyond small derived values.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/ip.h"
+
+namespace berth {
+
+inline constexpr char kDefaultNetworkName[] = "bridge";
+inline constexpr char kDefaultBridgeName[] = "berth0";
+
+struct Network {
+  std::string id;
+  std::string name;
+  std::string driver = "bridge";
+  std::string bridge;  // the Linux bridge device
+  Cidr subnet;
+  IpAddr gateway;
+  std::optional<Cidr> ip_range;  // where dynamic addresses come from; the subnet if unset
+  int mtu = 1500;
+  bool internal = false;
+  bool is_default = false;
+  /// Canonical driver options (keys as listed by ParseNetworkOption), as the user gave them.
+  std::map<std::string, std::string> options;
+  int64_t created = 0;  // unix seconds
+
+  bool masquerade() const { return OptionBool("masquerade", true); }
+  bool icc() const { return OptionBool("icc", true); }
+  bool OptionBool(const std::string& key, bool dflt) const {
+    auto it = options.find(key);
+    return it == options.end() ? dflt : it->second == "true";
+  }
+};
+
+/// One container's attachment to one network.
+struct Endpoint {
+  std::string container_id;
+  std::string network_id;
+  std::string network_name;  // filled by queries that join the networks table
+  std::string ifname;        // inside the container: eth0, eth1 ...
+  IpAddr ip;
+  int prefix_len = 0;
+  std::string mac;
+  IpAddr gateway;
+  std::string host_veth;
+  std::vector<std::string> aliases;
+};
+
+enum class ContainerState { kCreated, kRunning, kExited };
+
+struct Container {
+  std::string id;
+  std::string name;
+  std::string hostname;
+  /// "none", "host", "bridge", a network name, or "container:<name>".
+  std::string mode;
+  /// The netns bind mount; for container:<x> mode, x's. Empty in host mode.
+  std::string netns_path;
+  /// For container:<x> mode: x's id (the namespace owner).
+  std::string netns_owner_id;
+  int pid = 0;
+  uint64_t start_time = 0;  // /proc/PID/stat field 22, guards against PID reuse
+  ContainerState state = ContainerState::kCreated;
+  int exit_code = 0;
+  bool auto_remove = false;
+  std::vector<std::string> command;
+  int64_t created = 0;
+};
+
+const char* ToString(ContainerState s);
+std::optional<ContainerState> ParseContainerState(const std::string& s);
+
+}  // namespace berth

@@ -1,0 +1,28 @@
+// The /etc files each container sees (bind-mounted in its mount namespace, seed 004): hosts
+// with its own name and addresses, resolv.conf derived from the host's. Pure renderers plus
+// one writer.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.h"
+#include "core/ip.h"
+
+namespace berth::engine {
+
+/// localhost entries, then one line per address naming the container (hostname and name).
+std::string RenderHosts(const std::string& hostname, const std::string& name,
+                        const std::vector<IpAddr>& ips);
+
+/// The host's resolv.conf minus loopback nameservers (127.0.0.0/8, ::1), which mean nothing
+/// inside another network namespace. `nameservers`, when given, replace the host's.
+std::string RenderResolvConf(std::string_view host_resolv,
+                             const std::vector<std::string>& nameservers = {});
+
+/// Writes hosts, resolv.conf and hostname into `dir` (created).
+Status WriteContainerFiles(const std::string& dir, const std::string& hostname,
+                           const std::string& name, const std::vector<IpAddr>& ips);
+
+}  // namespace berth::engine

@@ -1,0 +1,296 @@
+// Container operations: create (state, namespace, networking), remove, inspect, list.
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+#include <thread>
+
+#include "core/ids.h"
+#include "core/names.h"
+#include "core/rollback.h"
+#include "engine/container_files.h"
+#include "engine/endpoints.h"
+#include "engine/engine.h"
+#include "engine/options.h"
+#include "net/apply.h"
+#include "net/nl_link_ops.h"
+#include "sys/netns.h"
+#include "sys/proc.h"
+
+namespace berth::engine {
+
+namespace {
+
+Result<Container> RequireContainer(store::Store& store, const std::string& key) {
+  BERTH_ASSIGN_OR_RETURN(auto c, store.FindContainer(key));
+  if (!c) return Error::NotFound("no such container: " + key);
+  return std::move(*c);
+}
+
+bool OwnsNetns(const Container& c) { return !c.netns_path.empty() && c.netns_owner_id == c.id; }
+
+std::string HostHostname() {
+  char buf[256] = {};
+  ::gethostname(buf, sizeof(buf) - 1);
+  return buf;
+}
+
+// Validated form of a create request: everything that can be checked without state.
+struct CreatePlan {
+  NetworkMode mode;
+  std::optional<IpAddr> ip;
+};
+
+Result<CreatePlan> ValidateCreate(const ContainerCreateRequest& req) {
+  CreatePlan p;
+  if (req.command.empty()) {
+    return Error::Invalid("no command given: berth run [OPTIONS] [--] COMMAND [ARG...]");
+  }
+  if (!req.name.empty()) BERTH_TRY(ValidateName("container", req.name));
+  BERTH_ASSIGN_OR_RETURN(p.mode, ParseNetworkMode(req.network));
+  if (req.ip) {
+    if (p.mode.kind != NetworkMode::kNetwork) {
+      return Error::Invalid("--ip cannot be used with --network " + req.network);
+    }
+    if (p.mode.target == kDefaultNetworkName) {
+      return Error::Invalid(
+          "--ip is supported on user-defined networks only, not on the default bridge network");
+    }
+    BERTH_ASSIGN_OR_RETURN(IpAddr ip, IpAddr::Parse(*req.ip));
+    p.ip = ip;
+  }
+  if (!req.hostname.empty()) {
+    BERTH_TRY(ValidateHostname(req.hostname));
+    if (p.mode.kind == NetworkMode::kContainer) {
+      return Error::Invalid("--hostname cannot be used with --network " + req.network +
+                            ": the container shares that container's hostname");
+    }
+  }
+  for (const std::string& alias : req.aliases) {
+    BERTH_TRY(ValidateName("alias", alias));
+    if (p.mode.kind != NetworkMode::kNetwork || p.mode.target == kDefaultNetworkName) {
+      return Error::Invalid("--alias is supported on user-defined networks only");
+    }
+  }
+  return p;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Engine>> Engine::Open(const std::string& root, LinkOpsFactory links) {
+  Paths paths{root};
+  BERTH_TRY_CTX(sys::MakeDirs(root, 0700), "state root");
+  BERTH_ASSIGN_OR_RETURN(auto store, store::Store::Open(paths.db()));
+  if (!links) {
+    links = [](int fd) -> Result<std::unique_ptr<net::LinkOps>> {
+      BERTH_ASSIGN_OR_RETURN(auto ops, net::NlLinkOps::Open(fd));
+      return std::unique_ptr<net::LinkOps>(std::move(ops));
+    };
+  }
+  return std::unique_ptr<Engine>(new Engine(std::move(paths), std::move(store), std::move(links)));
+}
+
+Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req) {
+  BERTH_ASSIGN_OR_RETURN(CreatePlan plan, ValidateCreate(req));
+  Container c;
+  c.id = NewId();
+  c.mode = req.network.empty() ? std::string(kDefaultNetworkName) : req.network;
+  c.command = req.command;
+  c.auto_remove = req.auto_remove;
+  c.created = static_cast<int64_t>(std::time(nullptr));
+  c.hostname = !req.hostname.empty()                       ? req.hostname
+               : plan.mode.kind == NetworkMode::kHost      ? HostHostname()
+                                                           : c.id.substr(0, 12);
+
+  Rollback rollback;
+  BERTH_ASSIGN_OR_RETURN(store::WriteTx tx, store_->Write());
+  if (req.name.empty()) {
+    uint64_t salt = Fnv1a(c.id);
+    for (int i = 0; i < 256 && c.name.empty(); ++i, salt = Fnv1a(c.id, salt)) {
+      std::string candidate = GeneratedName(salt);
+      BERTH_ASSIGN_OR_RETURN(auto taken, store_->FindContainer(candidate));
+      if (!taken) c.name = candidate;
+    }
+    if (c.name.empty()) c.name = GeneratedName(salt) + "_" + c.id.substr(0, 6);
+  } else {
+    BERTH_ASSIGN_OR_RETURN(auto taken, store_->FindContainer(req.name));
+    if (taken && taken->name == req.name) {
+      return Error::Exists("container name " + req.name + " is already in use by container " +
+                           taken->id.substr(0, 12));
+    }
+    c.name = req.name;
+  }
+
+  std::optional<Network> network;
+  switch (plan.mode.kind) {
+    case NetworkMode::kHost:
+      c.netns_owner_id = "";
+      break;
+    case NetworkMode::kContainer: {
+      BERTH_ASSIGN_OR_RETURN(Container owner, RequireContainer(*store_, plan.mode.target));
+      if (owner.netns_path.empty()) {
+        return Error::Invalid("container " + owner.name +
+                              " uses the host's network namespace: use --network host");
+      }
+      if (!owner.netns_owner_id.empty() && owner.netns_owner_id != owner.id) {
+        BERTH_ASSIGN_OR_RETURN(owner, RequireContainer(*store_, owner.netns_owner_id));
+      }
+      if (!sys::IsAlive(owner.pid, owner.start_time)) {
+        return Error::Invalid("cannot join the network namespace of container " + owner.name +
+                              ": it is not running");
+      }
+      c.netns_path = owner.netns_path;
+      c.netns_owner_id = owner.id;
+      c.hostname = owner.hostname;
+      break;
+    }
+    case NetworkMode::kNetwork: {
+      BERTH_ASSIGN_OR_RETURN(auto n, store_->FindNetwork(plan.mode.target));
+      if (!n) return Error::NotFound("network " + plan.mode.target + " not found");
+      network = std::move(*n);
+      [[fallthrough]];
+    }
+    case NetworkMode::kNone:
+      c.netns_path = paths_.netns(c.id);
+      c.netns_owner_id = c.id;
+      break;
+  }
+  BERTH_TRY(store_->InsertContainer(c));
+
+  std::string dir = paths_.container_dir(c.id);
+  BERTH_TRY(sys::MakeDirs(dir, 0700));
+  rollback.Add("remove " + dir, [dir] { return sys::RemoveTree(dir); });
+  if (!OwnsNetns(c)) {
+    BERTH_TRY(tx.Commit());
+    rollback.Commit();
+    return c;
+  }
+
+  BERTH_TRY(sys::EnsureSharedMountDir(paths_.netns_dir()));
+  BERTH_TRY_CTX(sys::CreateNetns(c.netns_path), "create network namespace");
+  rollback.Add("remove network namespace",
+               [path = c.netns_path] { return sys::RemoveNetns(path); });
+  BERTH_ASSIGN_OR_RETURN(sys::Fd netns, sys::OpenNetns(c.netns_path));
+  BERTH_ASSIGN_OR_RETURN(auto ops, links_(netns.get()));
+  BERTH_TRY(net::Apply(net::NewNamespacePlan(), *ops, rollback));
+  std::vector<IpAddr> ips;
+  if (network) {
+    AttachSpec spec{&c, &*network, plan.ip, req.aliases, "eth0", true};
+    BERTH_ASSIGN_OR_RETURN(Endpoint ep, AttachEndpoint(*store_, *ops, rollback, spec));
+    ips.push_back(ep.ip);
+  }
+  BERTH_TRY(WriteContainerFiles(dir, c.hostname, c.name, ips));
+  BERTH_TRY(tx.Commit());
+  rollback.Commit();
+  return c;
+}
+
+Status Engine::RemoveContainer(const std::string& key, bool force) {
+  BERTH_ASSIGN_OR_RETURN(Container c, RequireContainer(*store_, key));
+  BERTH_ASSIGN_OR_RETURN(auto sharers, store_->NetnsSharers(c.id));
+  if (!sharers.empty()) {
+    return Error::InUse("container " + c.name + " shares its network namespace with " +
+                        sharers[0].name + " (--network container:" + c.name +
+                        "): remove that container first");
+  }
+  if (sys::IsAlive(c.pid, c.start_time)) {
+    if (!force) {
+      return Error::InUse("container " + c.name +
+                          " is running: stop it first or remove it with rm -f");
+    }
+    if (::kill(c.pid, SIGKILL) != 0 && errno != ESRCH) {
+      return Error::System("kill container " + c.name, errno);
+    }
+    // We are not its parent (the monitor is), so wait by watching it die.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (sys::IsAlive(c.pid, c.start_time)) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        return Error::Unavailable("container " + c.name + " did not exit after SIGKILL");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+
+  sys::Fd netns;
+  if (OwnsNetns(c)) {
+    auto fd = sys::OpenNetns(c.netns_path);
+    if (fd.ok()) netns = std::move(*fd);
+  }
+  BERTH_ASSIGN_OR_RETURN(auto ops, links_(netns.get()));
+  BERTH_ASSIGN_OR_RETURN(store::WriteTx tx, store_->Write());
+  BERTH_ASSIGN_OR_RETURN(auto again, store_->FindContainer(c.id));
+  if (!again) return Ok();  // removed meanwhile (its monitor, for --rm)
+  BERTH_ASSIGN_OR_RETURN(auto eps, store_->EndpointsOfContainer(c.id));
+  // Best effort: try every step, report everything that failed, keep state if anything did
+  // (every step is idempotent, so `rm` can simply be retried).
+  std::string errors;
+  auto note = [&](Status st) {
+    if (!st.ok()) errors += (errors.empty() ? "" : "; ") + st.error().message();
+  };
+  for (const Endpoint& ep : eps) note(DetachEndpoint(*store_, *ops, ep));
+  netns.Reset();
+  if (OwnsNetns(c)) note(sys::RemoveNetns(c.netns_path));
+  note(sys::RemoveTree(paths_.container_dir(c.id)));
+  note(store_->DeleteContainer(c.id));
+  if (!errors.empty()) return Error(Code::kSystem, "remove container " + c.name + ": " + errors);
+  return tx.Commit();
+}
+
+Result<ContainerStatus> Engine::Describe(const Container& c) {
+  ContainerStatus s;
+  s.container = c;
+  s.running = sys::IsAlive(c.pid, c.start_time);
+  if (c.state == ContainerState::kRunning && !s.running) s.container.state = ContainerState::kExited;
+  s.netns_path = c.netns_path.empty() && s.running ? "/proc/" + std::to_string(c.pid) + "/ns/net"
+                                                   : c.netns_path;
+  if (!s.netns_path.empty()) {
+    auto inode = sys::NetnsInode(s.netns_path);
+    if (inode.ok()) s.netns_inode = *inode;
+  }
+  BERTH_ASSIGN_OR_RETURN(auto eps, store_->EndpointsOfContainer(c.id));
+  for (Endpoint& e : eps) s.endpoints.push_back({std::move(e), std::nullopt, std::nullopt});
+  return s;
+}
+
+Result<ContainerStatus> Engine::InspectContainer(const std::string& key) {
+  BERTH_ASSIGN_OR_RETURN(Container c, RequireContainer(*store_, key));
+  BERTH_ASSIGN_OR_RETURN(ContainerStatus s, Describe(c));
+  if (s.endpoints.empty()) return s;
+  // Live interface indexes: the pairing of host veth and container eth0 (seed 000's question).
+  auto fd = sys::OpenNetns(c.netns_path);
+  auto ops = links_(fd.ok() ? fd->get() : -1);
+  if (!ops.ok()) return s;
+  for (EndpointStatus& e : s.endpoints) {
+    auto host = (*ops)->Ifindex(net::Where::kHost, e.endpoint.host_veth);
+    if (host.ok()) e.host_ifindex = *host;
+    if (fd.ok()) {
+      auto inner = (*ops)->Ifindex(net::Where::kContainer, e.endpoint.ifname);
+      if (inner.ok()) e.ifindex = *inner;
+    }
+  }
+  return s;
+}
+
+Result<std::vector<ContainerStatus>> Engine::ListContainers() {
+  BERTH_ASSIGN_OR_RETURN(auto all, store_->ListContainers());
+  std::vector<ContainerStatus> out;
+  for (const Container& c : all) {
+    BERTH_ASSIGN_OR_RETURN(ContainerStatus s, Describe(c));
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+Status Engine::RecordProcess(const std::string& id, int pid, uint64_t start_time) {
+  return store_->UpdateContainerProcess(id, pid, start_time, ContainerState::kRunning, 0);
+}
+
+Status Engine::RecordExit(const std::string& id, int exit_code) {
+  BERTH_ASSIGN_OR_RETURN(auto c, store_->FindContainer(id));
+  if (!c) return Ok();
+  return store_->UpdateContainerProcess(id, c->pid, c->start_time, ContainerState::kExited,
+                                        exit_code);
+}
+
+}  // namespace berth::engine

@@ -1,0 +1,106 @@
+// Engine: berth's operations (networks, containers, endpoints) over the store, IPAM, netlink and
+// the namespace/process layer. The only module that sees all the others; front ends (CLI, CNI,
+// berthd) parse input into the request types below and print the results.
+//
+// Every mutating operation validates first, then runs inside one store write transaction with
+// a Rollback for kernel changes, so it either completes or leaves kernel and state as they were.
+// Not thread-safe: one Engine per thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/model.h"
+#include "engine/paths.h"
+#include "net/link_ops.h"
+#include "store/store.h"
+
+namespace berth::engine {
+
+struct NetworkCreateRequest {
+  std::string name;
+  std::string driver = "bridge";
+  std::optional<std::string> subnet, gateway, ip_range;
+  std::optional<int> mtu;
+  bool internal = false;
+  std::vector<std::string> options;  // "KEY=VALUE"
+};
+
+struct ContainerCreateRequest {
+  std::string name;  // generated when empty
+  std::string network = "bridge";  // none | host | bridge | container:NAME | a network name
+  std::optional<std::string> ip;
+  std::string hostname;
+  std::vector<std::string> aliases;
+  std::vector<std::string> command;
+  bool auto_remove = false;
+};
+
+/// An endpoint with what the kernel says about it now (absent when the link is gone).
+struct EndpointStatus {
+  Endpoint endpoint;
+  std::optional<int> ifindex;       // inside the container
+  std::optional<int> host_ifindex;  // the host end of the veth
+};
+
+struct ContainerStatus {
+  Container container;
+  bool running = false;
+  std::string netns_path;  // what to nsenter: the bind mount, or /proc/PID/ns/net in host mode
+  std::optional<uint64_t> netns_inode;
+  std::vector<EndpointStatus> endpoints;
+};
+
+struct NetworkStatus {
+  Network network;
+  std::vector<std::pair<Endpoint, std::string>> endpoints;  // with the container's name
+};
+
+/// Builds the LinkOps for one operation; `container_netns_fd` < 0 for host-only work.
+using LinkOpsFactory =
+    std::function<Result<std::unique_ptr<net::LinkOps>>(int container_netns_fd)>;
+
+class Engine {
+ public:
+  /// Opens (creating) the state root. `links` defaults to rtnetlink through libnl.
+  static Result<std::unique_ptr<Engine>> Open(const std::string& root,
+                                              LinkOpsFactory links = nullptr);
+
+  const Paths& paths() const { return paths_; }
+  store::Store& store() { return *store_; }
+
+  // Networks (networks.cc).
+  Result<Network> CreateNetwork(const NetworkCreateRequest& req);
+  Status RemoveNetwork(const std::string& name_or_id);
+  /// Removes every user network without endpoints; returns their names.
+  Result<std::vector<std::string>> PruneNetworks();
+  Result<std::vector<Network>> ListNetworks();
+  Result<NetworkStatus> InspectNetwork(const std::string& name_or_id);
+  /// The shell commands equivalent to attaching a container to `network` (--dry-run).
+  Result<std::string> ExplainAttach(const std::string& network);
+
+  // Containers (containers.cc): state, namespace and networking, without a process.
+  Result<Container> CreateContainer(const ContainerCreateRequest& req);
+  /// Removes a container and everything it holds. A running one needs `force` (SIGKILL).
+  Status RemoveContainer(const std::string& name_or_id, bool force);
+  Result<ContainerStatus> InspectContainer(const std::string& name_or_id);
+  Result<std::vector<ContainerStatus>> ListContainers();
+  Status RecordProcess(const std::string& id, int pid, uint64_t start_time);
+  Status RecordExit(const std::string& id, int exit_code);
+
+ private:
+  Engine(Paths paths, std::unique_ptr<store::Store> store, LinkOpsFactory links)
+      : paths_(std::move(paths)), store_(std::move(store)), links_(std::move(links)) {}
+
+  Result<ContainerStatus> Describe(const Container& c);
+
+  Paths paths_;
+  std::unique_ptr<store::Store> store_;
+  LinkOpsFactory links_;
+};
+
+}  // namespace berth::engine

@@ -1,0 +1,29 @@
+// Running a container's process and entering it later.
+//
+// Foreground runs: berth is the parent; it forwards SIGTERM/SIGHUP, waits, records the exit
+// code and passes it through. Detached runs (-d): a monitor process (a fork of berth, in its own
+// session) is the parent; it records the exit and, with --rm, removes the container, so
+// networking is released without a daemon (the conmon model).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "engine/engine.h"
+
+namespace berth::engine {
+
+struct RunResult {
+  std::string name;
+  int exit_code = 0;  // the command's, for foreground runs
+};
+
+/// Creates the container and starts its command. If the command cannot start, the container
+/// is removed again and the error says why (kCommandNotFound: no such executable).
+Result<RunResult> Run(Engine& engine, const ContainerCreateRequest& req, bool detach);
+
+/// Replaces the calling process by `cmd` inside the container's network, UTS and mount
+/// namespaces. Returns only on failure.
+Status Exec(Engine& engine, const std::string& name_or_id, const std::vector<std::string>& cmd);
+
+}  // namespace berth::engine

@@ -1,0 +1,170 @@
+// Network operations: create, remove, prune, list, inspect.
+#include <ctime>
+
+#include "core/ids.h"
+#include "core/names.h"
+#include "core/rollback.h"
+#include "engine/engine.h"
+#include "engine/options.h"
+#include "ipam/subnets.h"
+#include "net/apply.h"
+#include "net/plan.h"
+
+namespace berth::engine {
+
+namespace {
+
+template <typename T>
+Result<std::optional<T>> ParseOptional(const std::optional<std::string>& text,
+                                       Result<T> (*parse)(std::string_view)) {
+  if (!text) return std::optional<T>();
+  BERTH_ASSIGN_OR_RETURN(T v, parse(*text));
+  return std::optional<T>(v);
+}
+
+Result<Network> RequireNetwork(store::Store& store, const std::string& key) {
+  BERTH_ASSIGN_OR_RETURN(auto n, store.FindNetwork(key));
+  if (!n) return Error::NotFound("network " + key + " not found");
+  return std::move(*n);
+}
+
+}  // namespace
+
+Result<Network> Engine::CreateNetwork(const NetworkCreateRequest& req) {
+  // Validate everything before touching state or the kernel.
+  BERTH_TRY(ValidateName("network", req.name));
+  if (IsReservedNetworkName(req.name)) {
+    return Error::Invalid("network name " + req.name +
+                          " is reserved: it is a predefined network mode");
+  }
+  if (req.driver != "bridge") {
+    return Error::Invalid("unsupported network driver \"" + req.driver + "\" (supported: bridge)");
+  }
+  BERTH_ASSIGN_OR_RETURN(NetworkOptions opts, ParseNetworkOptions(req.options));
+  if (req.mtu) BERTH_TRY(ValidateMtu(*req.mtu));
+  if (req.mtu && opts.mtu && *req.mtu != *opts.mtu) {
+    return Error::Invalid("--mtu " + std::to_string(*req.mtu) + " conflicts with option mtu=" +
+                          std::to_string(*opts.mtu));
+  }
+  ipam::AddressRequest addr_req;
+  BERTH_ASSIGN_OR_RETURN(addr_req.subnet, ParseOptional<Cidr>(req.subnet, Cidr::ParseNetwork));
+  BERTH_ASSIGN_OR_RETURN(addr_req.gateway, ParseOptional<IpAddr>(req.gateway, IpAddr::Parse));
+  BERTH_ASSIGN_OR_RETURN(addr_req.ip_range,
+                         ParseOptional<Cidr>(req.ip_range, Cidr::ParseNetwork));
+  if (addr_req.subnet && !addr_req.subnet->is_v4()) {
+    return Error::Invalid("IPv6 subnets are not supported yet: give an IPv4 --subnet");
+  }
+
+  BERTH_ASSIGN_OR_RETURN(auto ops, links_(-1));
+  // Read the host's routes before taking the write lock: a picked subnet must avoid them.
+  BERTH_ASSIGN_OR_RETURN(std::vector<Cidr> routes, ops->HostRoutes());
+
+  Rollback rollback;
+  BERTH_ASSIGN_OR_RETURN(store::WriteTx tx, store_->Write());
+  BERTH_ASSIGN_OR_RETURN(auto existing, store_->FindNetwork(req.name));
+  if (existing && existing->name == req.name) {
+    return Error::Exists("network with name " + req.name + " already exists");
+  }
+  BERTH_ASSIGN_OR_RETURN(std::vector<Network> all, store_->ListNetworks());
+  std::vector<Cidr> taken;
+  for (const Network& n : all) taken.push_back(n.subnet);
+  BERTH_ASSIGN_OR_RETURN(ipam::AddressPlan plan, ipam::PlanAddresses(addr_req, taken, routes));
+
+  Network net;
+  net.id = NewId();
+  net.name = req.name;
+  net.driver = req.driver;
+  net.bridge = opts.bridge_name.value_or(BridgeName(net.id));
+  net.subnet = plan.subnet;
+  net.gateway = plan.gateway;
+  net.ip_range = plan.ip_range;
+  net.mtu = req.mtu.value_or(opts.mtu.value_or(1500));
+  net.internal = req.internal;
+  net.options = opts.values;
+  net.created = static_cast<int64_t>(std::time(nullptr));
+  if (opts.bridge_name) {
+    for (const Network& n : all) {
+      if (n.bridge == net.bridge) {
+        return Error::Exists("bridge " + net.bridge + " is already used by network " + n.name);
+      }
+    }
+    BERTH_ASSIGN_OR_RETURN(auto idx, ops->Ifindex(net::Where::kHost, net.bridge));
+    if (idx) return Error::Exists("an interface named " + net.bridge + " already exists on the host");
+  }
+  BERTH_TRY(store_->InsertNetwork(net));
+  BERTH_TRY_CTX(net::Apply(net::BridgePlan(net), *ops, rollback), "create network " + net.name);
+  BERTH_TRY(tx.Commit());
+  rollback.Commit();
+  return net;
+}
+
+Status Engine::RemoveNetwork(const std::string& key) {
+  BERTH_ASSIGN_OR_RETURN(auto ops, links_(-1));
+  BERTH_ASSIGN_OR_RETURN(store::WriteTx tx, store_->Write());
+  BERTH_ASSIGN_OR_RETURN(Network net, RequireNetwork(*store_, key));
+  if (net.is_default) {
+    return Error::Invalid(net.name + " is the default network and cannot be removed");
+  }
+  BERTH_ASSIGN_OR_RETURN(auto eps, store_->EndpointsOfNetwork(net.id));
+  if (!eps.empty()) {
+    std::string names;
+    for (const Endpoint& e : eps) {
+      BERTH_ASSIGN_OR_RETURN(auto c, store_->FindContainer(e.container_id));
+      names += (names.empty() ? "" : ", ") + (c ? c->name : e.container_id.substr(0, 12));
+    }
+    return Error::InUse("network " + net.name + " has active endpoints (containers: " + names +
+                        "): remove or disconnect them first");
+  }
+  BERTH_TRY(store_->DeleteNetwork(net.id));
+  Rollback unused;
+  BERTH_TRY_CTX(net::Apply(net::Plan{{net::DeleteLinkOp{net::Where::kHost, net.bridge}}}, *ops,
+                           unused),
+                "remove network " + net.name);
+  return tx.Commit();
+}
+
+Result<std::vector<std::string>> Engine::PruneNetworks() {
+  BERTH_ASSIGN_OR_RETURN(std::vector<Network> all, store_->ListNetworks());
+  std::vector<std::string> removed;
+  for (const Network& n : all) {
+    if (n.is_default) continue;
+    Status st = RemoveNetwork(n.id);
+    if (st.ok()) {
+      removed.push_back(n.name);
+    } else if (st.error().code() != Code::kInUse && st.error().code() != Code::kNotFound) {
+      return std::move(st).error();
+    }
+  }
+  return removed;
+}
+
+Result<std::vector<Network>> Engine::ListNetworks() { return store_->ListNetworks(); }
+
+Result<NetworkStatus> Engine::InspectNetwork(const std::string& key) {
+  NetworkStatus out;
+  BERTH_ASSIGN_OR_RETURN(out.network, RequireNetwork(*store_, key));
+  BERTH_ASSIGN_OR_RETURN(auto eps, store_->EndpointsOfNetwork(out.network.id));
+  for (Endpoint& e : eps) {
+    BERTH_ASSIGN_OR_RETURN(auto c, store_->FindContainer(e.container_id));
+    out.endpoints.emplace_back(std::move(e), c ? c->name : std::string());
+  }
+  return out;
+}
+
+Result<std::string> Engine::ExplainAttach(const std::string& key) {
+  BERTH_ASSIGN_OR_RETURN(Network net, RequireNetwork(*store_, key));
+  Endpoint ep;
+  ep.container_id = "<container-id>";
+  ep.ifname = "eth0";
+  ep.ip = (net.ip_range ? net.ip_range->Network() : net.subnet.Network()).Plus(2);
+  ep.prefix_len = net.subnet.prefix();
+  ep.mac = MacForIp(ep.ip);
+  ep.gateway = net.gateway;
+  ep.host_veth = HostVethName(ep.container_id, ep.ifname);
+  std::string ns = paths_.netns("<container-id>");
+  return "ip netns add <container-id>    # berth: a bind mount at " + ns + "\n" +
+         net::Explain(net::NewNamespacePlan(), ns) +
+         net::Explain(net::AttachPlan(net, ep, true), ns);
+}
+
+}  // namespace berth::engine

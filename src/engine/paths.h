@@ -1,0 +1,24 @@
+// Where a state root keeps things. Everything berth writes on a host lives under one root
+// (default /var/lib/berth; --root / BERTH_ROOT for tests and simulated hosts).
+#pragma once
+
+#include <string>
+
+namespace berth::engine {
+
+inline constexpr char kDefaultRoot[] = "/var/lib/berth";
+
+struct Paths {
+  std::string root;
+
+  std::string db() const { return root + "/berth.db"; }
+  /// Network namespace bind mounts, one file per container (a shared mount point).
+  std::string netns_dir() const { return root + "/netns"; }
+  std::string netns(const std::string& container_id) const {
+    return netns_dir() + "/" + container_id;
+  }
+  /// hosts, resolv.conf, hostname and the log of one container.
+  std::string container_dir(const std::string& id) const { return root + "/containers/" + id; }
+};
+
+}  // namespace berth::engine

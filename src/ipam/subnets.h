@@ -1,0 +1,38 @@
+// Choosing and checking a network's address plan: the subnet (from berth's pools or the user),
+// its gateway and the range dynamic addresses come from. Pure: callers pass in what is taken.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "core/error.h"
+#include "core/ip.h"
+
+namespace berth::ipam {
+
+/// The pools user-defined networks are carved from, in order: 172.18.0.0/16 .. 172.31.0.0/16,
+/// then the /20s of 192.168.0.0/16 (Docker's defaults, minus 172.17/16 for the default network).
+const std::vector<Cidr>& DefaultPools();
+
+/// The first pool subnet that overlaps none of `taken` (other networks' subnets and the host's
+/// routes). Default routes must not be passed: they overlap everything.
+Result<Cidr> PickSubnet(const std::vector<Cidr>& taken);
+
+struct AddressPlan {
+  Cidr subnet;
+  IpAddr gateway;
+  std::optional<Cidr> ip_range;
+};
+
+struct AddressRequest {
+  std::optional<Cidr> subnet;
+  std::optional<IpAddr> gateway;
+  std::optional<Cidr> ip_range;
+};
+
+/// Completes and validates a request. `networks` are the subnets of existing networks (an
+/// explicit subnet may not overlap them); `routes` are host routes a *picked* subnet avoids.
+Result<AddressPlan> PlanAddresses(const AddressRequest& req, const std::vector<Cidr>& networks,
+                                  const std::vector<Cidr>& routes);
+
+}  // namespace berth::ipam

@@ -1,0 +1,13 @@
+// Executing a Plan: each op runs through LinkOps in order, and each one that created something
+// pushes its undo onto the caller's Rollback, so a failure part-way leaves no link behind.
+#pragma once
+
+#include "core/rollback.h"
+#include "net/link_ops.h"
+#include "net/plan.h"
+
+namespace berth::net {
+
+Status Apply(const Plan& plan, LinkOps& ops, Rollback& rollback);
+
+}  // namespace berth::net

@@ -1,0 +1,196 @@
+#include "net/nl_link_ops.h"
+
+#include <linux/if.h>
+#include <linux/rtnetlink.h>
+#include <netlink/route/link/bridge.h>
+#include <netlink/route/link/veth.h>
+#include <netlink/route/nexthop.h>
+
+#include "sys/netns.h"
+#include "sys/proc.h"
+
+namespace berth::net {
+
+Result<std::unique_ptr<NlLinkOps>> NlLinkOps::Open(int container_netns_fd) {
+  BERTH_ASSIGN_OR_RETURN(NlSocket host, OpenRouteSocket());
+  NlSocket container;
+  if (container_netns_fd >= 0) {
+    BERTH_ASSIGN_OR_RETURN(container, OpenRouteSocketIn(container_netns_fd));
+  }
+  return std::unique_ptr<NlLinkOps>(
+      new NlLinkOps(std::move(host), std::move(container), container_netns_fd));
+}
+
+Result<nl_sock*> NlLinkOps::Sock(Where where) {
+  if (where == Where::kHost) return host_.get();
+  if (!container_) return Error::Internal("no container namespace for this operation");
+  return container_.get();
+}
+
+Result<int> NlLinkOps::RequireIfindex(Where where, const std::string& name) {
+  BERTH_ASSIGN_OR_RETURN(auto idx, Ifindex(where, name));
+  if (!idx) return Error::NotFound("no link named " + name);
+  return *idx;
+}
+
+Status NlLinkOps::SetSysctl(Where where, const std::string& key, const std::string& value) {
+  std::optional<sys::ScopedNetns> guard;
+  if (where == Where::kContainer) {
+    BERTH_ASSIGN_OR_RETURN(auto g, sys::ScopedNetns::Enter(container_netns_fd_));
+    guard.emplace(std::move(g));
+  }
+  // Reading first keeps the common case (already set) free of a write and its side effects.
+  auto cur = sys::ReadSysctl(key);
+  if (cur.ok() && *cur == value) return Ok();
+  return sys::WriteSysctl(key, value);
+}
+
+Result<bool> NlLinkOps::EnsureBridge(const EnsureBridgeOp& op) {
+  BERTH_ASSIGN_OR_RETURN(NlLink existing, GetLink(host_.get(), op.name));
+  bool created = false;
+  if (!existing) {
+    NlLink br(rtnl_link_bridge_alloc());
+    rtnl_link_set_name(br.get(), op.name.c_str());
+    rtnl_link_set_mtu(br.get(), static_cast<unsigned>(op.mtu));
+    rtnl_link_set_flags(br.get(), IFF_UP);
+    int err = rtnl_link_add(host_.get(), br.get(), NLM_F_CREATE | NLM_F_EXCL);
+    if (err < 0 && -err != NLE_EXIST) return NlError("create bridge", err);
+    created = err == 0;
+  } else {
+    if (!(rtnl_link_get_flags(existing.get()) & IFF_UP)) {
+      NlLink change(rtnl_link_alloc());
+      rtnl_link_set_flags(change.get(), IFF_UP);
+      int err = rtnl_link_change(host_.get(), existing.get(), change.get(), 0);
+      if (err < 0) return NlError("set bridge up", err);
+    }
+  }
+  Status st = AddAddress({Where::kHost, op.name, op.address});
+  if (!st.ok() && st.error().code() != Code::kExists) {
+    if (created) (void)DeleteLink({Where::kHost, op.name});
+    return std::move(st).error();
+  }
+  return created;
+}
+
+Status NlLinkOps::CreateVeth(const CreateVethOp& op) {
+  if (!container_) return Error::Internal("veth needs a container namespace");
+  BERTH_ASSIGN_OR_RETURN(int master, RequireIfindex(Where::kHost, op.master));
+  NlLink veth(rtnl_link_veth_alloc());
+  if (!veth) return Error::System("allocate veth", ENOMEM);
+  rtnl_link_set_name(veth.get(), op.host_name.c_str());
+  rtnl_link_set_mtu(veth.get(), static_cast<unsigned>(op.mtu));
+  rtnl_link_set_master(veth.get(), master);
+  rtnl_link_set_flags(veth.get(), IFF_UP);
+  NlLink peer(rtnl_link_veth_get_peer(veth.get()));
+  rtnl_link_set_name(peer.get(), op.peer_name.c_str());
+  rtnl_link_set_mtu(peer.get(), static_cast<unsigned>(op.mtu));
+  rtnl_link_set_ns_fd(peer.get(), container_netns_fd_);
+  if (!op.peer_mac.empty()) {
+    nl_addr* mac = nullptr;
+    if (nl_addr_parse(op.peer_mac.c_str(), AF_LLC, &mac) < 0) {
+      return Error::Invalid("bad MAC address " + op.peer_mac);
+    }
+    NlAddr owned(mac);
+    rtnl_link_set_addr(peer.get(), mac);
+  }
+  int err = rtnl_link_add(host_.get(), veth.get(), NLM_F_CREATE | NLM_F_EXCL);
+  if (err < 0) {
+    if (-err == NLE_EXIST) {
+      return Error(Code::kExists,
+                   "interface " + op.peer_name + " already exists in the container namespace or " +
+                       op.host_name + " exists on the host",
+                   EEXIST);
+    }
+    return NlError("create veth", err);
+  }
+  return Ok();
+}
+
+Status NlLinkOps::AddAddress(const AddAddressOp& op) {
+  BERTH_ASSIGN_OR_RETURN(nl_sock * sock, Sock(op.where));
+  BERTH_ASSIGN_OR_RETURN(int ifindex, RequireIfindex(op.where, op.dev));
+  NlRtAddr addr(rtnl_addr_alloc());
+  rtnl_addr_set_ifindex(addr.get(), ifindex);
+  NlAddr local = ToNlAddr(op.address.addr(), op.address.prefix());
+  rtnl_addr_set_local(addr.get(), local.get());
+  if (op.address.is_v4() && op.address.prefix() < 31) {
+    NlAddr brd = ToNlAddr(Cidr(op.address.addr(), op.address.prefix()).Last(), 32);
+    rtnl_addr_set_broadcast(addr.get(), brd.get());
+  }
+  int err = rtnl_addr_add(sock, addr.get(), NLM_F_EXCL);
+  if (err < 0) return NlError("add address", err);
+  return Ok();
+}
+
+Status NlLinkOps::AddRoute(const AddRouteOp& op) {
+  BERTH_ASSIGN_OR_RETURN(nl_sock * sock, Sock(op.where));
+  BERTH_ASSIGN_OR_RETURN(int ifindex, RequireIfindex(op.where, op.dev));
+  bool v4 = op.via.is_v4();
+  NlRoute route(rtnl_route_alloc());
+  rtnl_route_set_family(route.get(), v4 ? AF_INET : AF_INET6);
+  rtnl_route_set_table(route.get(), RT_TABLE_MAIN);
+  rtnl_route_set_protocol(route.get(), RTPROT_BOOT);
+  rtnl_route_set_scope(route.get(), RT_SCOPE_UNIVERSE);
+  rtnl_route_set_type(route.get(), RTN_UNICAST);
+  Cidr dst = op.dst.value_or(Cidr(v4 ? IpAddr::V4(0) : IpAddr::FromU128(true, 0), 0));
+  NlAddr d = ToNlAddr(dst.addr(), dst.prefix());
+  rtnl_route_set_dst(route.get(), d.get());
+  rtnl_nexthop* nh = rtnl_route_nh_alloc();  // owned by the route once added
+  rtnl_route_nh_set_ifindex(nh, ifindex);
+  NlAddr gw = ToNlAddr(op.via, v4 ? 32 : 128);
+  rtnl_route_nh_set_gateway(nh, gw.get());
+  rtnl_route_add_nexthop(route.get(), nh);
+  int err = rtnl_route_add(sock, route.get(), NLM_F_EXCL);
+  if (err < 0) return NlError("add route", err);
+  return Ok();
+}
+
+Status NlLinkOps::LinkUp(const LinkUpOp& op) {
+  BERTH_ASSIGN_OR_RETURN(nl_sock * sock, Sock(op.where));
+  BERTH_ASSIGN_OR_RETURN(NlLink link, GetLink(sock, op.dev));
+  if (!link) return Error::NotFound("no link named " + op.dev);
+  if (rtnl_link_get_flags(link.get()) & IFF_UP) return Ok();
+  NlLink change(rtnl_link_alloc());
+  rtnl_link_set_flags(change.get(), IFF_UP);
+  int err = rtnl_link_change(sock, link.get(), change.get(), 0);
+  if (err < 0) return NlError("set link up", err);
+  return Ok();
+}
+
+Status NlLinkOps::DeleteLink(const DeleteLinkOp& op) {
+  BERTH_ASSIGN_OR_RETURN(nl_sock * sock, Sock(op.where));
+  NlLink link(rtnl_link_alloc());
+  rtnl_link_set_name(link.get(), op.name.c_str());
+  int err = rtnl_link_delete(sock, link.get());
+  if (err < 0 && !IsNlNotFound(err)) return NlError("delete link", err);
+  return Ok();
+}
+
+Result<std::optional<int>> NlLinkOps::Ifindex(Where where, const std::string& name) {
+  BERTH_ASSIGN_OR_RETURN(nl_sock * sock, Sock(where));
+  BERTH_ASSIGN_OR_RETURN(NlLink link, GetLink(sock, name));
+  if (!link) return std::optional<int>();
+  return std::optional<int>(rtnl_link_get_ifindex(link.get()));
+}
+
+Result<std::vector<Cidr>> NlLinkOps::HostRoutes() {
+  nl_cache* raw = nullptr;
+  int err = rtnl_route_alloc_cache(host_.get(), AF_UNSPEC, 0, &raw);
+  if (err < 0) return NlError("list routes", err);
+  NlCache cache(raw);
+  std::vector<Cidr> out;
+  for (nl_object* o = nl_cache_get_first(raw); o; o = nl_cache_get_next(o)) {
+    auto* r = reinterpret_cast<rtnl_route*>(o);
+    if (rtnl_route_get_table(r) != RT_TABLE_MAIN) continue;
+    nl_addr* dst = rtnl_route_get_dst(r);
+    if (!dst || nl_addr_get_prefixlen(dst) == 0) continue;
+    int fam = nl_addr_get_family(dst);
+    if (fam != AF_INET && fam != AF_INET6) continue;
+    IpAddr ip = FromNlAddr(dst);
+    out.emplace_back(Cidr(ip, static_cast<int>(nl_addr_get_prefixlen(dst))).Network(),
+                     static_cast<int>(nl_addr_get_prefixlen(dst)));
+  }
+  return out;
+}
+
+}  // namespace berth::net

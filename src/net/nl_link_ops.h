@@ -1,0 +1,41 @@
+// NlLinkOps: LinkOps over rtnetlink with libnl. Holds one socket in the host namespace and,
+// when given a container namespace, one socket opened inside it (no namespace switching after
+// construction, STYLE.md 5).
+#pragma once
+
+#include <memory>
+
+#include "net/link_ops.h"
+#include "net/netlink.h"
+
+namespace berth::net {
+
+class NlLinkOps final : public LinkOps {
+ public:
+  /// `container_netns_fd` < 0: host-only operations.
+  static Result<std::unique_ptr<NlLinkOps>> Open(int container_netns_fd = -1);
+
+  Status SetSysctl(Where where, const std::string& key, const std::string& value) override;
+  Result<bool> EnsureBridge(const EnsureBridgeOp& op) override;
+  Status CreateVeth(const CreateVethOp& op) override;
+  Status AddAddress(const AddAddressOp& op) override;
+  Status AddRoute(const AddRouteOp& op) override;
+  Status LinkUp(const LinkUpOp& op) override;
+  Status DeleteLink(const DeleteLinkOp& op) override;
+  Result<std::optional<int>> Ifindex(Where where, const std::string& name) override;
+  Result<std::vector<Cidr>> HostRoutes() override;
+
+ private:
+  NlLinkOps(NlSocket host, NlSocket container, int container_netns_fd)
+      : host_(std::move(host)),
+        container_(std::move(container)),
+        container_netns_fd_(container_netns_fd) {}
+  Result<nl_sock*> Sock(Where where);
+  Result<int> RequireIfindex(Where where, const std::string& name);
+
+  NlSocket host_;
+  NlSocket container_;
+  int container_netns_fd_;  // borrowed from the caller
+};
+
+}  // namespace berth::net

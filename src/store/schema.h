@@ -1,0 +1,63 @@
+// The database schema as an ordered list of migrations; entry i moves user_version i -> i+1.
+// Never edit a released entry: append a new one.
+#pragma once
+
+namespace berth::store {
+
+inline constexpr const char* kMigrations[] = {
+    // v1: networks, containers, endpoints; the default network exists from the start (its
+    // bridge device is created on first use).
+    R"sql(
+CREATE TABLE networks (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  driver TEXT NOT NULL,
+  bridge TEXT NOT NULL UNIQUE,
+  subnet TEXT NOT NULL,
+  gateway TEXT NOT NULL,
+  ip_range TEXT,
+  mtu INTEGER NOT NULL,
+  internal INTEGER NOT NULL,
+  is_default INTEGER NOT NULL,
+  options TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  ip_cursor TEXT
+);
+CREATE TABLE containers (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  hostname TEXT NOT NULL,
+  mode TEXT NOT NULL,
+  netns_path TEXT NOT NULL,
+  netns_owner TEXT NOT NULL,
+  pid INTEGER NOT NULL,
+  start_time INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  exit_code INTEGER NOT NULL,
+  auto_remove INTEGER NOT NULL,
+  command TEXT NOT NULL,
+  created INTEGER NOT NULL
+);
+CREATE INDEX containers_by_owner ON containers(netns_owner);
+CREATE TABLE endpoints (
+  container_id TEXT NOT NULL REFERENCES containers(id),
+  network_id TEXT NOT NULL REFERENCES networks(id),
+  ifname TEXT NOT NULL,
+  ip TEXT NOT NULL,
+  prefix_len INTEGER NOT NULL,
+  mac TEXT NOT NULL,
+  gateway TEXT NOT NULL,
+  host_veth TEXT NOT NULL UNIQUE,
+  aliases TEXT NOT NULL,
+  PRIMARY KEY (container_id, network_id),
+  UNIQUE (network_id, ip),
+  UNIQUE (container_id, ifname)
+);
+CREATE INDEX endpoints_by_network ON endpoints(network_id);
+INSERT INTO networks VALUES (lower(hex(randomblob(32))), 'bridge', 'bridge', 'berth0',
+  '172.17.0.0/16', '172.17.0.1', NULL, 1500, 0, 1, '{}', CAST(strftime('%s','now') AS INTEGER),
+  NULL);
+)sql",
+};
+
+}  // namespace berth::store

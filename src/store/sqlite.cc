@@ -1,0 +1,72 @@
+#include "store/sqlite.h"
+
+namespace berth::store {
+
+namespace {
+
+Error SqliteError(sqlite3* db, std::string_view what, int rc) {
+  std::string msg = "state store: " + std::string(what) + ": " +
+                    (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return Error(Code::kUnavailable, msg);
+  if ((rc & 0xff) == SQLITE_CONSTRAINT) return Error(Code::kExists, msg);
+  return Error(Code::kInternal, msg);
+}
+
+}  // namespace
+
+Result<bool> Stmt::Step() {
+  int rc = sqlite3_step(s_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return SqliteError(sqlite3_db_handle(s_), "step", rc);
+}
+
+Status Stmt::Run() {
+  for (;;) {
+    BERTH_ASSIGN_OR_RETURN(bool row, Step());
+    if (!row) return Ok();
+  }
+}
+
+Result<std::unique_ptr<Db>> Db::Open(const std::string& path) {
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  std::unique_ptr<Db> db(new Db(raw));
+  if (rc != SQLITE_OK) return SqliteError(raw, "open " + path, rc);
+  sqlite3_extended_result_codes(raw, 1);
+  // Concurrent berth invocations wait for each other's write transactions instead of failing.
+  sqlite3_busy_timeout(raw, 60000);
+  return db;
+}
+
+Db::~Db() {
+  for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+  sqlite3_close_v2(db_);
+}
+
+Status Db::Exec(const char* sql) {
+  char* err = nullptr;
+  int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
+  if (rc == SQLITE_OK) return Ok();
+  std::string msg = err ? err : sqlite3_errstr(rc);
+  sqlite3_free(err);
+  Error e = SqliteError(nullptr, msg, rc);
+  return e;
+}
+
+Result<Stmt> Db::Prepare(const char* sql) {
+  auto it = cache_.find(sql);
+  if (it != cache_.end()) return Stmt(it->second);
+  sqlite3_stmt* s = nullptr;
+  int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr);
+  if (rc != SQLITE_OK) return SqliteError(db_, std::string("prepare ") + sql, rc);
+  cache_.emplace(sql, s);
+  return Stmt(s);
+}
+
+Error Db::LastError(std::string_view what) const {
+  return SqliteError(db_, what, sqlite3_errcode(db_));
+}
+
+}  // namespace berth::store

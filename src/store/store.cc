@@ -1,0 +1,324 @@
+#include "store/store.h"
+
+#include <nlohmann/json.hpp>
+
+#include "store/schema.h"
+
+namespace berth::store {
+
+namespace {
+
+using nlohmann::json;
+
+std::string ToJson(const std::map<std::string, std::string>& m) { return json(m).dump(); }
+std::string ToJson(const std::vector<std::string>& v) { return json(v).dump(); }
+
+template <typename T>
+T FromJson(const std::string& text) {
+  auto j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return T{};
+  try {
+    return j.get<T>();
+  } catch (const json::exception&) {
+    return T{};
+  }
+}
+
+IpAddr Ip(const std::string& s) {
+  auto r = IpAddr::Parse(s);
+  return r.ok() ? *r : IpAddr();
+}
+
+Cidr Net(const std::string& s) {
+  auto r = Cidr::ParseInterface(s);
+  return r.ok() ? *r : Cidr();
+}
+
+constexpr const char kNetworkCols[] =
+    "id, name, driver, bridge, subnet, gateway, ip_range, mtu, internal, is_default, options, "
+    "created";
+
+Network ReadNetwork(const Stmt& s) {
+  Network n;
+  n.id = s.Text(0);
+  n.name = s.Text(1);
+  n.driver = s.Text(2);
+  n.bridge = s.Text(3);
+  n.subnet = Net(s.Text(4));
+  n.gateway = Ip(s.Text(5));
+  if (!s.IsNull(6)) n.ip_range = Net(s.Text(6));
+  n.mtu = static_cast<int>(s.Int(7));
+  n.internal = s.Int(8) != 0;
+  n.is_default = s.Int(9) != 0;
+  n.options = FromJson<std::map<std::string, std::string>>(s.Text(10));
+  n.created = s.Int(11);
+  return n;
+}
+
+constexpr const char kContainerCols[] =
+    "id, name, hostname, mode, netns_path, netns_owner, pid, start_time, state, exit_code, "
+    "auto_remove, command, created";
+
+Container ReadContainer(const Stmt& s) {
+  Container c;
+  c.id = s.Text(0);
+  c.name = s.Text(1);
+  c.hostname = s.Text(2);
+  c.mode = s.Text(3);
+  c.netns_path = s.Text(4);
+  c.netns_owner_id = s.Text(5);
+  c.pid = static_cast<int>(s.Int(6));
+  c.start_time = static_cast<uint64_t>(s.Int(7));
+  c.state = ParseContainerState(s.Text(8)).value_or(ContainerState::kExited);
+  c.exit_code = static_cast<int>(s.Int(9));
+  c.auto_remove = s.Int(10) != 0;
+  c.command = FromJson<std::vector<std::string>>(s.Text(11));
+  c.created = s.Int(12);
+  return c;
+}
+
+constexpr const char kEndpointSelect[] =
+    "SELECT e.container_id, e.network_id, n.name, e.ifname, e.ip, e.prefix_len, e.mac, "
+    "e.gateway, e.host_veth, e.aliases FROM endpoints e JOIN networks n ON n.id = e.network_id ";
+
+Endpoint ReadEndpoint(const Stmt& s) {
+  Endpoint e;
+  e.container_id = s.Text(0);
+  e.network_id = s.Text(1);
+  e.network_name = s.Text(2);
+  e.ifname = s.Text(3);
+  e.ip = Ip(s.Text(4));
+  e.prefix_len = static_cast<int>(s.Int(5));
+  e.mac = s.Text(6);
+  e.gateway = Ip(s.Text(7));
+  e.host_veth = s.Text(8);
+  e.aliases = FromJson<std::vector<std::string>>(s.Text(9));
+  return e;
+}
+
+template <typename T, typename Reader>
+Result<std::vector<T>> ReadAll(Stmt& s, Reader read) {
+  std::vector<T> out;
+  for (;;) {
+    BERTH_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return out;
+    out.push_back(read(s));
+  }
+}
+
+// Exact name first, then a unique id prefix (as Docker resolves references).
+template <typename T, typename Reader>
+Result<std::optional<T>> FindByNameOrId(Db& db, const char* by_name, const char* by_id_prefix,
+                                        const std::string& key, const char* kind, Reader read) {
+  BERTH_ASSIGN_OR_RETURN(Stmt s, db.Prepare(by_name));
+  s.Bind(1, key);
+  BERTH_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (row) return std::optional<T>(read(s));
+  if (key.empty()) return std::optional<T>();
+  BERTH_ASSIGN_OR_RETURN(Stmt p, db.Prepare(by_id_prefix));
+  p.Bind(1, key);
+  BERTH_ASSIGN_OR_RETURN(auto all, (ReadAll<T>(p, read)));
+  if (all.empty()) return std::optional<T>();
+  if (all.size() > 1) {
+    return Error::Invalid(std::string(kind) + " id prefix \"" + key + "\" is ambiguous");
+  }
+  return std::optional<T>(std::move(all[0]));
+}
+
+}  // namespace
+
+WriteTx::~WriteTx() {
+  if (db_) (void)db_->Exec("ROLLBACK");
+}
+
+Status WriteTx::Commit() {
+  Db* db = std::exchange(db_, nullptr);
+  return db->Exec("COMMIT");
+}
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
+  BERTH_ASSIGN_OR_RETURN(auto db, Db::Open(path));
+  std::unique_ptr<Store> store(new Store(std::move(db)));
+  BERTH_TRY(store->db_->Exec("PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL"));
+  BERTH_TRY(store->Migrate());
+  return store;
+}
+
+Status Store::Migrate() {
+  auto version = [&]() -> Result<int64_t> {
+    BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare("PRAGMA user_version"));
+    BERTH_ASSIGN_OR_RETURN(bool row, s.Step());
+    return row ? s.Int(0) : 0;
+  };
+  BERTH_ASSIGN_OR_RETURN(int64_t v, version());
+  if (v == kSchemaVersion) return Ok();
+  if (v > kSchemaVersion) {
+    return Error::Unavailable("state store schema v" + std::to_string(v) +
+                              " is newer than this berth (v" + std::to_string(kSchemaVersion) +
+                              "): upgrade berth");
+  }
+  // WAL lets readers (ps, inspect, the DNS server) run while a writer holds the lock.
+  BERTH_TRY(db_->Exec("PRAGMA journal_mode=WAL"));
+  BERTH_ASSIGN_OR_RETURN(WriteTx tx, Write());
+  BERTH_ASSIGN_OR_RETURN(v, version());  // another process may have migrated meanwhile
+  for (; v < kSchemaVersion; ++v) {
+    BERTH_TRY_CTX(db_->Exec(kMigrations[v]), "migrate schema to v" + std::to_string(v + 1));
+    std::string bump = "PRAGMA user_version=" + std::to_string(v + 1);
+    BERTH_TRY(db_->Exec(bump.c_str()));
+  }
+  return tx.Commit();
+}
+
+Result<WriteTx> Store::Write() {
+  BERTH_TRY(db_->Exec("BEGIN IMMEDIATE"));
+  return WriteTx(db_.get());
+}
+
+Status Store::InsertNetwork(const Network& n) {
+  BERTH_ASSIGN_OR_RETURN(
+      Stmt s, db_->Prepare("INSERT INTO networks (id, name, driver, bridge, subnet, gateway, "
+                           "ip_range, mtu, internal, is_default, options, created) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"));
+  s.Bind(1, n.id).Bind(2, n.name).Bind(3, n.driver).Bind(4, n.bridge);
+  s.Bind(5, n.subnet.ToString()).Bind(6, n.gateway.ToString());
+  if (n.ip_range) {
+    s.Bind(7, n.ip_range->ToString());
+  } else {
+    s.BindNull(7);
+  }
+  s.Bind(8, int64_t{n.mtu}).Bind(9, int64_t{n.internal}).Bind(10, int64_t{n.is_default});
+  s.Bind(11, ToJson(n.options)).Bind(12, n.created);
+  return s.Run();
+}
+
+Result<std::optional<Network>> Store::FindNetwork(const std::string& key) {
+  static const std::string by_name =
+      std::string("SELECT ") + kNetworkCols + " FROM networks WHERE name = ?1";
+  static const std::string by_id = std::string("SELECT ") + kNetworkCols +
+                                   " FROM networks WHERE substr(id, 1, length(?1)) = ?1";
+  return FindByNameOrId<Network>(*db_, by_name.c_str(), by_id.c_str(), key, "network",
+                                 ReadNetwork);
+}
+
+Result<std::vector<Network>> Store::ListNetworks() {
+  static const std::string sql =
+      std::string("SELECT ") + kNetworkCols + " FROM networks ORDER BY is_default DESC, name";
+  BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare(sql.c_str()));
+  return ReadAll<Network>(s, ReadNetwork);
+}
+
+Status Store::DeleteNetwork(const std::string& id) {
+  BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare("DELETE FROM networks WHERE id = ?1"));
+  s.Bind(1, id);
+  return s.Run();
+}
+
+Result<std::optional<IpAddr>> Store::IpCursor(const std::string& network_id) {
+  BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare("SELECT ip_cursor FROM networks WHERE id = ?1"));
+  s.Bind(1, network_id);
+  BERTH_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row || s.IsNull(0)) return std::optional<IpAddr>();
+  auto ip = IpAddr::Parse(s.Text(0));
+  return ip.ok() ? std::optional<IpAddr>(*ip) : std::nullopt;
+}
+
+Status Store::SetIpCursor(const std::string& network_id, const IpAddr& ip) {
+  BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare("UPDATE networks SET ip_cursor = ?2 WHERE id = ?1"));
+  s.Bind(1, network_id).Bind(2, ip.ToString());
+  return s.Run();
+}
+
+Status Store::InsertContainer(const Container& c) {
+  BERTH_ASSIGN_OR_RETURN(
+      Stmt s, db_->Prepare("INSERT INTO containers (id, name, hostname, mode, netns_path, "
+                           "netns_owner, pid, start_time, state, exit_code, auto_remove, "
+                           "command, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+                           "?11, ?12, ?13)"));
+  s.Bind(1, c.id).Bind(2, c.name).Bind(3, c.hostname).Bind(4, c.mode).Bind(5, c.netns_path);
+  s.Bind(6, c.netns_owner_id).Bind(7, int64_t{c.pid}).Bind(8, static_cast<int64_t>(c.start_time));
+  s.Bind(9, ToString(c.state)).Bind(10, int64_t{c.exit_code}).Bind(11, int64_t{c.auto_remove});
+  s.Bind(12, ToJson(c.command)).Bind(13, c.created);
+  return s.Run();
+}
+
+Result<std::optional<Container>> Store::FindContainer(const std::string& key) {
+  static const std::string by_name =
+      std::string("SELECT ") + kContainerCols + " FROM containers WHERE name = ?1";
+  static const std::string by_id = std::string("SELECT ") + kContainerCols +
+                                   " FROM containers WHERE substr(id, 1, length(?1)) = ?1";
+  return FindByNameOrId<Container>(*db_, by_name.c_str(), by_id.c_str(), key, "container",
+                                   ReadContainer);
+}
+
+Result<std::vector<Container>> Store::ListContainers() {
+  static const std::string sql =
+      std::string("SELECT ") + kContainerCols + " FROM containers ORDER BY created, name";
+  BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare(sql.c_str()));
+  return ReadAll<Container>(s, ReadContainer);
+}
+
+Status Store::UpdateContainerProcess(const std::string& id, int pid, uint64_t start_time,
+                                     ContainerState state, int exit_code) {
+  BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare("UPDATE containers SET pid = ?2, start_time = ?3, "
+                                              "state = ?4, exit_code = ?5 WHERE id = ?1"));
+  s.Bind(1, id).Bind(2, int64_t{pid}).Bind(3, static_cast<int64_t>(start_time));
+  s.Bind(4, ToString(state)).Bind(5, int64_t{exit_code});
+  return s.Run();
+}
+
+Status Store::DeleteContainer(const std::string& id) {
+  BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare("DELETE FROM containers WHERE id = ?1"));
+  s.Bind(1, id);
+  return s.Run();
+}
+
+Result<std::vector<Container>> Store::NetnsSharers(const std::string& owner_id) {
+  static const std::string sql = std::string("SELECT ") + kContainerCols +
+                                 " FROM containers WHERE netns_owner = ?1 AND id != ?1";
+  BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare(sql.c_str()));
+  s.Bind(1, owner_id);
+  return ReadAll<Container>(s, ReadContainer);
+}
+
+Status Store::InsertEndpoint(const Endpoint& e) {
+  BERTH_ASSIGN_OR_RETURN(
+      Stmt s, db_->Prepare("INSERT INTO endpoints (container_id, network_id, ifname, ip, "
+                           "prefix_len, mac, gateway, host_veth, aliases) VALUES (?1, ?2, ?3, "
+                           "?4, ?5, ?6, ?7, ?8, ?9)"));
+  s.Bind(1, e.container_id).Bind(2, e.network_id).Bind(3, e.ifname).Bind(4, e.ip.ToString());
+  s.Bind(5, int64_t{e.prefix_len}).Bind(6, e.mac).Bind(7, e.gateway.ToString());
+  s.Bind(8, e.host_veth).Bind(9, ToJson(e.aliases));
+  return s.Run();
+}
+
+Result<std::vector<Endpoint>> Store::EndpointsOfContainer(const std::string& container_id) {
+  static const std::string sql =
+      std::string(kEndpointSelect) + "WHERE e.container_id = ?1 ORDER BY e.ifname";
+  BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare(sql.c_str()));
+  s.Bind(1, container_id);
+  return ReadAll<Endpoint>(s, ReadEndpoint);
+}
+
+Result<std::vector<Endpoint>> Store::EndpointsOfNetwork(const std::string& network_id) {
+  static const std::string sql =
+      std::string(kEndpointSelect) + "WHERE e.network_id = ?1 ORDER BY e.ip";
+  BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare(sql.c_str()));
+  s.Bind(1, network_id);
+  return ReadAll<Endpoint>(s, ReadEndpoint);
+}
+
+Result<bool> Store::IpInUse(const std::string& network_id, const IpAddr& ip) {
+  BERTH_ASSIGN_OR_RETURN(
+      Stmt s, db_->Prepare("SELECT 1 FROM endpoints WHERE network_id = ?1 AND ip = ?2"));
+  s.Bind(1, network_id).Bind(2, ip.ToString());
+  return s.Step();
+}
+
+Status Store::DeleteEndpoint(const std::string& container_id, const std::string& network_id) {
+  BERTH_ASSIGN_OR_RETURN(
+      Stmt s, db_->Prepare("DELETE FROM endpoints WHERE container_id = ?1 AND network_id = ?2"));
+  s.Bind(1, container_id).Bind(2, network_id);
+  return s.Run();
+}
+
+}  // namespace berth::store

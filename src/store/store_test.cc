@@ -1,0 +1,153 @@
+#include "store/store.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+
+#include "core/ids.h"
+
+namespace berth::store {
+namespace {
+
+Network MakeNetwork(const std::string& name, const std::string& subnet) {
+  Network n;
+  n.id = NewId();
+  n.name = name;
+  n.bridge = BridgeName(n.id);
+  n.subnet = *Cidr::ParseNetwork(subnet);
+  n.gateway = n.subnet.Network().Plus(1);
+  n.options = {{"icc", "false"}};
+  return n;
+}
+
+TEST(Store, FreshStoreHasTheDefaultNetwork) {
+  auto store = Store::Open(":memory:");
+  ASSERT_TRUE(store.ok()) << store.error().message();
+  auto nets = (*store)->ListNetworks();
+  ASSERT_TRUE(nets.ok());
+  ASSERT_EQ(nets->size(), 1u);
+  const Network& d = (*nets)[0];
+  EXPECT_EQ(d.name, "bridge");
+  EXPECT_EQ(d.bridge, "berth0");
+  EXPECT_EQ(d.subnet.ToString(), "172.17.0.0/16");
+  EXPECT_EQ(d.gateway.ToString(), "172.17.0.1");
+  EXPECT_TRUE(d.is_default);
+  EXPECT_EQ(d.id.size(), 64u);
+}
+
+TEST(Store, NetworkRoundTripAndLookupByIdPrefix) {
+  auto store = std::move(*Store::Open(":memory:"));
+  Network n = MakeNetwork("web", "172.18.0.0/16");
+  n.ip_range = *Cidr::ParseNetwork("172.18.5.0/24");
+  ASSERT_TRUE(store->InsertNetwork(n).ok());
+  auto got = store->FindNetwork(n.id.substr(0, 6));
+  ASSERT_TRUE(got.ok());
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->name, "web");
+  EXPECT_EQ((*got)->ip_range->ToString(), "172.18.5.0/24");
+  EXPECT_FALSE((*got)->icc());
+  EXPECT_TRUE((*got)->masquerade());
+  auto missing = store->FindNetwork("nope");
+  ASSERT_TRUE(missing.ok());
+  EXPECT_FALSE(missing->has_value());
+  // Same name twice is refused by the schema, whatever the caller checked.
+  Network dup = MakeNetwork("web", "172.19.0.0/16");
+  auto st = store->InsertNetwork(dup);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code(), Code::kExists);
+}
+
+TEST(Store, EndpointsAreUniquePerNetworkAddress) {
+  auto store = std::move(*Store::Open(":memory:"));
+  Network n = MakeNetwork("web", "172.18.0.0/16");
+  ASSERT_TRUE(store->InsertNetwork(n).ok());
+  Container c;
+  c.id = NewId();
+  c.name = "c1";
+  c.command = {"sleep", "1"};
+  ASSERT_TRUE(store->InsertContainer(c).ok());
+  Container c2 = c;
+  c2.id = NewId();
+  c2.name = "c2";
+  ASSERT_TRUE(store->InsertContainer(c2).ok());
+
+  Endpoint e;
+  e.container_id = c.id;
+  e.network_id = n.id;
+  e.ifname = "eth0";
+  e.ip = *IpAddr::Parse("172.18.0.2");
+  e.prefix_len = 16;
+  e.host_veth = HostVethName(c.id, "eth0");
+  e.aliases = {"web", "www"};
+  ASSERT_TRUE(store->InsertEndpoint(e).ok());
+  EXPECT_TRUE(*store->IpInUse(n.id, e.ip));
+  EXPECT_FALSE(*store->IpInUse(n.id, *IpAddr::Parse("172.18.0.3")));
+
+  Endpoint clash = e;
+  clash.container_id = c2.id;
+  clash.host_veth = HostVethName(c2.id, "eth0");
+  EXPECT_FALSE(store->InsertEndpoint(clash).ok());
+
+  auto eps = store->EndpointsOfNetwork(n.id);
+  ASSERT_TRUE(eps.ok());
+  ASSERT_EQ(eps->size(), 1u);
+  EXPECT_EQ((*eps)[0].network_name, "web");
+  EXPECT_EQ((*eps)[0].aliases, (std::vector<std::string>{"web", "www"}));
+  ASSERT_TRUE(store->DeleteEndpoint(c.id, n.id).ok());
+  EXPECT_FALSE(*store->IpInUse(n.id, e.ip));
+}
+
+TEST(Store, RollbackOnDestruction) {
+  auto store = std::move(*Store::Open(":memory:"));
+  {
+    auto tx = store->Write();
+    ASSERT_TRUE(tx.ok());
+    ASSERT_TRUE(store->InsertNetwork(MakeNetwork("gone", "172.20.0.0/16")).ok());
+  }
+  EXPECT_FALSE(store->FindNetwork("gone")->has_value());
+  {
+    auto tx = store->Write();
+    ASSERT_TRUE(store->InsertNetwork(MakeNetwork("kept", "172.20.0.0/16")).ok());
+    ASSERT_TRUE(tx->Commit().ok());
+  }
+  EXPECT_TRUE(store->FindNetwork("kept")->has_value());
+}
+
+TEST(Store, ConcurrentProcessesNeverShareAName) {
+  char tmpl[] = "/tmp/berth-store-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  std::string path = std::string(tmpl) + "/berth.db";
+  ASSERT_TRUE(Store::Open(path).ok());
+  constexpr int kProcs = 8;
+  pid_t pids[kProcs];
+  for (int i = 0; i < kProcs; ++i) {
+    pids[i] = ::fork();
+    if (pids[i] == 0) {
+      auto s = Store::Open(path);
+      if (!s.ok()) ::_exit(2);
+      auto tx = (*s)->Write();
+      if (!tx.ok()) ::_exit(3);
+      auto found = (*s)->FindNetwork("race");
+      if (!found.ok()) ::_exit(4);
+      if (found->has_value()) ::_exit(1);  // lost the race, saw the winner's row
+      if (!(*s)->InsertNetwork(MakeNetwork("race", "172.21.0.0/16")).ok()) ::_exit(5);
+      ::_exit(tx->Commit().ok() ? 0 : 6);
+    }
+  }
+  int winners = 0, losers = 0;
+  for (pid_t pid : pids) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 0) ++winners;
+    if (WEXITSTATUS(status) == 1) ++losers;
+  }
+  EXPECT_EQ(winners, 1);
+  EXPECT_EQ(losers, kProcs - 1);
+  for (const char* suffix : {"", "-wal", "-shm"}) ::unlink((path + suffix).c_str());
+  ::rmdir(tmpl);
+}
+
+}  // namespace
+}  // namespace berth::store
