@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# berth's one entry point for a fresh Debian 12 machine (run as root):
+#   scripts/bootstrap.sh demo    install dependencies, build, run `berth demo`
+#   scripts/bootstrap.sh test    install dependencies, build (plus an ASan+UBSan build of the
+#                                unit tests), run the whole suite inside a throwaway sandbox
+#   scripts/bootstrap.sh build   install dependencies and build only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Build and runtime dependencies, and the tools the tests observe with (ip, nft, ping, ...).
+PACKAGES=(
+  g++ cmake ninja-build pkg-config
+  libnl-3-dev libnl-route-3-dev libnftables-dev libsqlite3-dev
+  nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev
+  iproute2 nftables iptables iputils-ping util-linux procps python3
+  busybox-static dnsutils socat
+)
+
+install_deps() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "== installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+build() {
+  echo "== building (build/)"
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  ninja -C build
+}
+
+build_sanitized_units() {
+  echo "== building unit tests with ASan+UBSan (build-asan/)"
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DBERTH_SANITIZE=ON \
+    -DBERTH_UNIT_ONLY=ON >/dev/null
+  ninja -C build-asan berth_unit_tests
+}
+
+cmd=${1:-test}
+[ "$(id -u)" -eq 0 ] || { echo "run as root: berth builds network namespaces" >&2; exit 1; }
+case "$cmd" in
+  build) install_deps; build ;;
+  demo) install_deps; build; ./build/berth demo ;;
+  test)
+    install_deps
+    build
+    build_sanitized_units
+    echo "== unit tests under ASan+UBSan"
+    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./build-asan/berth_unit_tests \
+      --gtest_brief=1
+    echo "== full suite (unit + integration) inside a throwaway sandbox"
+    tests/sandbox.sh ctest --test-dir build --output-on-failure -j2 --timeout 600
+    ;;
+  *) echo "usage: $0 demo|test|build" >&2; exit 2 ;;
+esac

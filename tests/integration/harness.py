@@ -1,0 +1,154 @@
+"""Helpers for berth's integration tests: run the real binary as a user would, observe the
+kernel with the standard tools (ip -j, nft -j, ping), and build the "outside world" of
+DESIGN.md section 5 as namespaces joined by veth.
+
+Every test file runs in its own sandbox (tests/sandbox.sh): a fresh network and mount
+namespace that plays the host. The harness refuses to run anywhere else.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import time
+import unittest
+
+BERTH = os.environ.get("BERTH_BIN", os.path.join(os.path.dirname(__file__), "../../build/berth"))
+ROOT = os.environ.get("BERTH_TEST_ROOT", "/run/berth-test")
+
+# The only addresses tests may use for the outside world (DESIGN.md section 5).
+UPSTREAM_NET = "198.51.100"  # .1 = the host's side, .2 = the upstream namespace
+LAN_NET = "203.0.113"        # .1 = the host's side, .2.. = LAN clients
+
+
+def _assert_sandboxed():
+    parent = os.environ.get("BERTH_SANDBOX_PARENT_NETNS")
+    if not parent or int(parent) == os.stat("/proc/self/ns/net").st_ino \
+            or not os.path.exists("/run/sandbox/resolv.conf"):
+        raise SystemExit("refusing to run: not inside a test sandbox (use tests/sandbox.sh)")
+
+
+_assert_sandboxed()
+
+
+def run(argv, check=True, timeout=30, input=None, env=None):
+    """Runs argv; returns CompletedProcess with text stdout/stderr."""
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, input=input,
+                       env=env)
+    if check and p.returncode != 0:
+        raise AssertionError(f"{' '.join(argv)} exited {p.returncode}\n"
+                             f"stdout: {p.stdout}\nstderr: {p.stderr}")
+    return p
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def berth(*args, check=True, timeout=30, root=None):
+    return run([BERTH, "--root", root or ROOT, *args], check=check, timeout=timeout)
+
+
+def berth_json(*args, root=None):
+    return json.loads(berth(*args, root=root).stdout)
+
+
+def ip_json(*args, netns=None):
+    argv = ["ip", "-j", *args] if netns is None else ["ip", "-n", netns, "-j", *args]
+    out = run(argv).stdout.strip()
+    return json.loads(out) if out else []
+
+
+def in_container(name, *argv, check=True, timeout=30):
+    """Runs a command inside a container, the way users do: berth exec."""
+    return berth("exec", name, "--", *argv, check=check, timeout=timeout)
+
+
+def ping(name, ip, count=1, wait=2):
+    """True when `ip` answers a ping sent from container `name`."""
+    return in_container(name, "ping", "-c", str(count), "-W", str(wait), ip,
+                        check=False).returncode == 0
+
+
+def host_links():
+    return {l["ifname"] for l in ip_json("link")}
+
+
+def nft_ruleset():
+    return run(["nft", "-j", "list", "ruleset"]).stdout
+
+
+def netns_add(name):
+    run(["ip", "netns", "add", name])
+    run(["ip", "-n", name, "link", "set", "lo", "up"])
+
+
+def netns_exec(name, *argv, check=True, timeout=30):
+    return run(["ip", "netns", "exec", name, *argv], check=check, timeout=timeout)
+
+
+def wire_namespace(name, host_ip, ns_ip, prefix=24, host_if=None):
+    """A namespace joined to the sandbox host by a veth: host side host_ip, far side ns_ip,
+    with a default route back via the host. Returns the host-side interface name."""
+    netns_add(name)
+    host_if = host_if or f"to-{name}"[:15]
+    run(["ip", "link", "add", host_if, "type", "veth", "peer", "name", "eth0", "netns", name])
+    run(["ip", "addr", "add", f"{host_ip}/{prefix}", "dev", host_if])
+    run(["ip", "link", "set", host_if, "up"])
+    run(["ip", "-n", name, "addr", "add", f"{ns_ip}/{prefix}", "dev", "eth0"])
+    run(["ip", "-n", name, "link", "set", "eth0", "up"])
+    run(["ip", "-n", name, "route", "add", "default", "via", host_ip])
+    return host_if
+
+
+def state_snapshot():
+    """Everything a failed command must leave unchanged: links, addresses, routes, nftables,
+    netns mounts and berth's own view of its state."""
+    mounts = sorted(l.split()[4] for l in open("/proc/self/mountinfo")
+                    if l.split()[4].startswith(ROOT))
+    addrs = sorted((a["ifname"], i["local"]) for a in ip_json("addr") for i in a.get("addr_info", []))
+    routes = sorted(json.dumps(r, sort_keys=True) for r in ip_json("route"))
+    containers = berth("ps", "-a", "--format", "json").stdout
+    networks = berth("network", "ls", "--format", "json").stdout
+    files = sorted(os.listdir(os.path.join(ROOT, "containers"))) \
+        if os.path.isdir(os.path.join(ROOT, "containers")) else []
+    return {"links": sorted(host_links()), "addrs": addrs, "routes": routes,
+            "nft": nft_ruleset(), "mounts": mounts, "containers": containers,
+            "networks": networks, "files": files}
+
+
+def wait_until(pred, timeout=5.0, interval=0.02):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(interval)
+    return pred()
+
+
+class BerthTest(unittest.TestCase):
+    """Base class: a clean state root per test, and everything berth made removed after it
+    (so one failing test does not cascade into the next)."""
+
+    def setUp(self):
+        shutil.rmtree(ROOT, ignore_errors=True)
+
+    def tearDown(self):
+        if not os.path.exists(os.path.join(ROOT, "berth.db")):
+            return
+        for c in json.loads(berth("ps", "-a", "--format", "json").stdout):
+            berth("rm", "-f", c["name"], check=False)
+        berth("network", "prune", check=False)
+        for n in json.loads(berth("network", "ls", "--format", "json").stdout):
+            if n["default"]:
+                run(["ip", "link", "del", n["bridge"]], check=False)
+
+    def assertUnchanged(self, before, what=""):
+        after = state_snapshot()
+        for key in before:
+            self.assertEqual(before[key], after[key], f"{what}: {key} changed")
+
+
+def main():
+    unittest.main(verbosity=2)
