@@ -38,6 +38,18 @@ struct Network {
   }
 };
 
+enum class Protocol { kTcp, kUdp };
+
+/// A published port (or range): host_ip:host_port[+i] -> container_port[+i] for i < count.
+/// `host_ip` unspecified (0.0.0.0) publishes on every host address.
+struct PortMapping {
+  IpAddr host_ip;
+  uint16_t host_port = 0;
+  uint16_t container_port = 0;
+  uint16_t count = 1;
+  Protocol protocol = Protocol::kTcp;
+};
+
 /// One container's attachment to one network.
 struct Endpoint {
   std::string container_id;
@@ -50,6 +62,7 @@ struct Endpoint {
   IpAddr gateway;
   std::string host_veth;
   std::vector<std::string> aliases;
+  std::vector<PortMapping> ports;  // published through this endpoint
 };
 
 enum class ContainerState { kCreated, kRunning, kExited };
