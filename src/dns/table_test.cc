@@ -1,0 +1,187 @@
+#include "dns/table.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "dns/test_util.h"
+
+namespace berth::dns {
+namespace {
+
+using testing_util::MakeQuery;
+using testing_util::ParseResponse;
+using testing_util::Response;
+
+IpAddr Ip(const char* s) { return *IpAddr::Parse(s); }
+
+// Two networks: "mon" (172.18.0.0/16) with mysql, redis and two "db" aliases; "other"
+// (172.19.0.0/16) with x; "bridge" container c2 on both.
+TableSpec Spec() {
+  TableSpec s;
+  s.networks.push_back({"mon", {Ip("172.18.0.1")}, {*Cidr::ParseNetwork("172.18.0.0/16")}});
+  s.networks.push_back({"other", {Ip("172.19.0.1")}, {*Cidr::ParseNetwork("172.19.0.0/16")}});
+  s.endpoints.push_back({0, Ip("172.18.0.2"), {"mysql", "db", "abc123"}});
+  s.endpoints.push_back({0, Ip("172.18.0.3"), {"redis", "db"}});
+  s.endpoints.push_back({1, Ip("172.19.0.2"), {"x"}});
+  s.endpoints.push_back({0, Ip("172.18.0.4"), {"both"}});
+  s.endpoints.push_back({1, Ip("172.19.0.4"), {"both"}});
+  return s;
+}
+
+struct Asked {
+  Verdict verdict;
+  Response r;
+};
+
+Asked Ask(const Table& t, const std::string& from, const std::string& name, uint16_t qtype,
+          uint32_t rotation = 0, bool from_host = false, const char* local = "172.18.0.1") {
+  std::string pkt = MakeQuery(42, name, qtype);
+  Query q;
+  ParseResult pr = ParseQuery(pkt, &q);
+  uint8_t buf[4096];
+  ResponseWriter w(buf, q.UdpLimit());
+  Requester who{Ip(from.c_str()), Ip(local), from_host};
+  Verdict v = Respond(t, q, pr, who, rotation, w);
+  Asked a{v, {}};
+  if (v == Verdict::kAnswer) {
+    a.r = ParseResponse(std::string(reinterpret_cast<char*>(buf), w.Finish()));
+  }
+  return a;
+}
+
+TEST(FlatIndex, FindsWhatWasBuiltAndNothingElse) {
+  FlatIndex idx;
+  std::vector<std::pair<std::string, uint32_t>> items;
+  for (uint32_t i = 0; i < 1000; ++i) items.emplace_back("name" + std::to_string(i), i);
+  idx.Build(items);
+  EXPECT_EQ(idx.size(), 1000u);
+  for (uint32_t i = 0; i < 1000; ++i) {
+    const uint32_t* v = idx.Find("name" + std::to_string(i));
+    ASSERT_NE(v, nullptr);
+    EXPECT_EQ(*v, i);
+  }
+  EXPECT_EQ(idx.Find("name1000"), nullptr);
+  EXPECT_EQ(FlatIndex().Find("x"), nullptr);
+}
+
+TEST(Table, AnswersNamesCaseInsensitively) {
+  auto t = Table::Build(Spec());
+  auto a = Ask(*t, "172.18.0.3", "MySQL", type::kA);
+  ASSERT_EQ(a.verdict, Verdict::kAnswer);
+  ASSERT_TRUE(a.r.ok);
+  EXPECT_EQ(a.r.rcode, 0);
+  EXPECT_TRUE(a.r.aa);
+  EXPECT_EQ(a.r.qname, "MySQL");  // echoed as asked
+  ASSERT_EQ(a.r.a.size(), 1u);
+  EXPECT_EQ(a.r.a[0], "172.18.0.2");
+  // The hostname (short id) too.
+  EXPECT_EQ(Ask(*t, "172.18.0.3", "abc123", type::kA).r.a.size(), 1u);
+}
+
+TEST(Table, AliasesRoundRobin) {
+  auto t = Table::Build(Spec());
+  std::set<std::string> firsts;
+  for (uint32_t rot = 0; rot < 4; ++rot) {
+    auto a = Ask(*t, "172.18.0.2", "db", type::kA, rot);
+    ASSERT_EQ(a.r.a.size(), 2u);
+    firsts.insert(a.r.a[0]);
+  }
+  EXPECT_EQ(firsts, (std::set<std::string>{"172.18.0.2", "172.18.0.3"}));
+}
+
+TEST(Table, ScopedByTheRequestersNetworks) {
+  auto t = Table::Build(Spec());
+  // x is on "other" only: mysql (on "mon") does not see it; it is forwarded like any
+  // unknown name.
+  EXPECT_EQ(Ask(*t, "172.18.0.2", "x", type::kA).verdict, Verdict::kForward);
+  EXPECT_EQ(Ask(*t, "172.19.0.2", "x", type::kA).r.a.size(), 1u);
+  // "both" has an address on each network; each side sees its own.
+  auto m = Ask(*t, "172.18.0.2", "both", type::kA);
+  ASSERT_EQ(m.r.a.size(), 1u);
+  EXPECT_EQ(m.r.a[0], "172.18.0.4");
+  auto o = Ask(*t, "172.19.0.2", "both", type::kA);
+  ASSERT_EQ(o.r.a.size(), 1u);
+  EXPECT_EQ(o.r.a[0], "172.19.0.4");
+}
+
+TEST(Table, StrangersAreRefusedTheHostIsNot) {
+  auto t = Table::Build(Spec());
+  EXPECT_EQ(Ask(*t, "203.0.113.5", "mysql", type::kA).r.rcode, 5);
+  // Through the loopback device: the host asks the gateway of "mon".
+  auto h = Ask(*t, "172.18.0.1", "mysql", type::kA, 0, true, "172.18.0.1");
+  EXPECT_EQ(h.r.rcode, 0);
+  EXPECT_EQ(h.r.a.size(), 1u);
+  // ... and of "other": mysql is not there.
+  EXPECT_EQ(Ask(*t, "172.19.0.1", "mysql", type::kA, 0, true, "172.19.0.1").verdict,
+            Verdict::kForward);
+  // A host address that is no gateway of ours.
+  EXPECT_EQ(Ask(*t, "127.0.0.1", "mysql", type::kA, 0, true, "127.0.0.1").r.rcode, 5);
+}
+
+TEST(Table, KnownNameOtherTypeIsNoDataUnknownIsForwarded) {
+  auto t = Table::Build(Spec());
+  auto aaaa = Ask(*t, "172.18.0.2", "redis", type::kAaaa);
+  ASSERT_EQ(aaaa.verdict, Verdict::kAnswer);
+  EXPECT_EQ(aaaa.r.rcode, 0);
+  EXPECT_TRUE(aaaa.r.a.empty());
+  EXPECT_TRUE(aaaa.r.aaaa.empty());
+  EXPECT_EQ(Ask(*t, "172.18.0.2", "redis", type::kMx).r.rcode, 0);
+  EXPECT_EQ(Ask(*t, "172.18.0.2", "example.test", type::kA).verdict, Verdict::kForward);
+}
+
+TEST(Table, Ptr) {
+  auto t = Table::Build(Spec());
+  auto p = Ask(*t, "172.18.0.3", "2.0.18.172.in-addr.arpa", type::kPtr);
+  ASSERT_EQ(p.verdict, Verdict::kAnswer);
+  ASSERT_EQ(p.r.ptr.size(), 1u);
+  EXPECT_EQ(p.r.ptr[0], "mysql");
+  // Unused address in a container subnet: NXDOMAIN here, never asked upstream.
+  EXPECT_EQ(Ask(*t, "172.18.0.3", "99.0.18.172.in-addr.arpa", type::kPtr).r.rcode, 3);
+  // Another network's container: not visible, and not our subnet from here.
+  EXPECT_EQ(Ask(*t, "172.18.0.3", "2.0.19.172.in-addr.arpa", type::kPtr).verdict,
+            Verdict::kForward);
+  EXPECT_EQ(Ask(*t, "172.18.0.3", "1.100.51.198.in-addr.arpa", type::kPtr).verdict,
+            Verdict::kForward);
+}
+
+TEST(Table, MalformedGetsFormErrAndNoQuestionEchoWhenItDidNotParse) {
+  auto t = Table::Build(Spec());
+  std::string pkt = MakeQuery(5, "mysql", type::kA);
+  pkt[5] = 2;
+  Query q;
+  ParseResult pr = ParseQuery(pkt, &q);
+  uint8_t buf[512];
+  ResponseWriter w(buf, 512);
+  ASSERT_EQ(Respond(*t, q, pr, {Ip("172.18.0.2"), Ip("172.18.0.1"), false}, 0, w),
+            Verdict::kAnswer);
+  auto r = ParseResponse(std::string(reinterpret_cast<char*>(buf), w.Finish()));
+  EXPECT_EQ(r.id, 5);
+  EXPECT_EQ(r.rcode, 1);
+}
+
+TEST(Table, LargeAnswerIsTruncatedOverUdpWithoutEdns) {
+  TableSpec s;
+  s.networks.push_back({"n", {Ip("10.1.0.1")}, {*Cidr::ParseNetwork("10.1.0.0/24")}});
+  for (int i = 0; i < 40; ++i) {
+    s.endpoints.push_back(
+        {0, Ip(("10.1.0." + std::to_string(10 + i)).c_str()), {"c" + std::to_string(i), "big"}});
+  }
+  auto t = Table::Build(s);
+  auto a = Ask(*t, "10.1.0.10", "big", type::kA);
+  EXPECT_TRUE(a.r.tc);
+  EXPECT_TRUE(a.r.a.empty());
+  // Over TCP (64 KiB limit) all 40 come back.
+  std::string pkt = MakeQuery(1, "big", type::kA);
+  Query q;
+  ParseResult pr = ParseQuery(pkt, &q);
+  std::vector<uint8_t> buf(kMaxTcpMessage);
+  ResponseWriter w(buf.data(), buf.size());
+  Respond(*t, q, pr, {Ip("10.1.0.10"), Ip("10.1.0.1"), false}, 0, w);
+  auto r = ParseResponse(std::string(reinterpret_cast<char*>(buf.data()), w.Finish()));
+  EXPECT_FALSE(r.tc);
+  EXPECT_EQ(r.a.size(), 40u);
+}
+
+}  // namespace
+}  // namespace berth::dns
