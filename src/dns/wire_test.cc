@@ -187,7 +187,7 @@ TEST(Wire, ReverseNames) {
   uint8_t v6[16];
   std::string name;
   // 2001:db8::1 reversed.
-  const char* nibbles = "10000000000000000000000008bd0102";
+  const char* nibbles = "1000000000000000000000008bd01002";
   for (int i = 0; i < 32; ++i) name += std::string(1, nibbles[i]) + ".";
   name += "ip6.arpa";
   ASSERT_TRUE(ParseReverseV6(name, v6));
