@@ -109,6 +109,8 @@ class ResponseWriter {
   /// Completes the message (OPT when the query had EDNS0, counts); returns its length.
   size_t Finish();
 
+  /// Drops every answer and sets TC at Finish() (an answer too large for the client's UDP).
+  void Truncate() { truncated_ = true; }
   bool truncated() const { return truncated_; }
   uint16_t answers() const { return ancount_; }
 
