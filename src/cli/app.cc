@@ -88,6 +88,10 @@ int RunCli(int argc, char** argv) {
   auto* ip_opt = run->add_option("--ip", run_ip, "Static IPv4 address (user-defined networks)");
   run->add_option("-h,--hostname", run_req.hostname, "Container hostname");
   run->add_option("--alias,--network-alias", run_req.aliases, "DNS alias on the network");
+  run->add_option("--dns", run_req.dns_servers,
+                  "Nameserver for the container's resolv.conf (replaces the default)");
+  run->add_option("--dns-search", run_req.dns_search,
+                  "Search domain for the container's resolv.conf (replaces the host's)");
   run->add_option("command", run_req.command, "COMMAND [ARG...]")->required();
   run->prefix_command();
   run->callback([&] {

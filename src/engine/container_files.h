@@ -17,12 +17,21 @@ std::string RenderHosts(const std::string& hostname, const std::string& name,
                         const std::vector<IpAddr>& ips);
 
 /// The host's resolv.conf minus loopback nameservers (127.0.0.0/8, ::1), which mean nothing
-/// inside another network namespace. `nameservers`, when given, replace the host's.
+/// inside another network namespace. `nameservers`, when given, replace the host's; `search`,
+/// when given, replaces its search/domain lines. Options lines are kept.
 std::string RenderResolvConf(std::string_view host_resolv,
-                             const std::vector<std::string>& nameservers = {});
+                             const std::vector<std::string>& nameservers = {},
+                             const std::vector<std::string>& search = {});
+
+/// What a container's resolv.conf says instead of the host's (empty: keep the host's).
+struct ResolvSettings {
+  std::vector<std::string> nameservers;
+  std::vector<std::string> search;
+};
 
 /// Writes hosts, resolv.conf and hostname into `dir` (created).
 Status WriteContainerFiles(const std::string& dir, const std::string& hostname,
-                           const std::string& name, const std::vector<IpAddr>& ips);
+                           const std::string& name, const std::vector<IpAddr>& ips,
+                           const ResolvSettings& resolv = {});
 
 }  // namespace berth::engine

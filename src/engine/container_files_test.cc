@@ -29,5 +29,14 @@ TEST(ContainerFiles, ResolvConfDropsLoopbackNameservers) {
   EXPECT_NE(own.find("search example.test\n"), std::string::npos);
 }
 
+TEST(ContainerFiles, ResolvConfSearchOverrideReplacesSearchAndDomain) {
+  std::string host = "nameserver 203.0.113.53\ndomain old.test\nsearch a.test\noptions ndots:2\n";
+  std::string r = RenderResolvConf(host, {"172.18.0.1"}, {"corp.test", "lab.test"});
+  EXPECT_NE(r.find("search corp.test lab.test\n"), std::string::npos);
+  EXPECT_EQ(r.find("a.test\n"), std::string::npos);
+  EXPECT_EQ(r.find("domain"), std::string::npos);
+  EXPECT_NE(r.find("options ndots:2\n"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace berth::engine

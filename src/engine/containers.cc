@@ -73,6 +73,8 @@ Result<CreatePlan> ValidateCreate(const ContainerCreateRequest& req) {
       return Error::Invalid("--alias is supported on user-defined networks only");
     }
   }
+  for (const std::string& ns : req.dns_servers) BERTH_TRY_CTX(IpAddr::Parse(ns), "--dns");
+  for (const std::string& d : req.dns_search) BERTH_TRY_CTX(ValidateHostname(d), "--dns-search");
   return p;
 }
 
@@ -88,7 +90,9 @@ Result<std::unique_ptr<Engine>> Engine::Open(const std::string& root, LinkOpsFac
       return std::unique_ptr<net::LinkOps>(std::move(ops));
     };
   }
-  return std::unique_ptr<Engine>(new Engine(std::move(paths), std::move(store), std::move(links)));
+  std::unique_ptr<Engine> e(new Engine(paths, std::move(store), std::move(links)));
+  e->set_notifier(MakeBerthdNotifier(paths));
+  return e;
 }
 
 Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req) {
@@ -180,9 +184,14 @@ Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req) {
     BERTH_ASSIGN_OR_RETURN(Endpoint ep, AttachEndpoint(*store_, *ops, rollback, spec));
     ips.push_back(ep.ip);
   }
-  BERTH_TRY(WriteContainerFiles(dir, c.hostname, c.name, ips));
+  // The embedded DNS server answers on the gateway of a DNS-enabled network (engine/dns.h).
+  ResolvSettings resolv{req.dns_servers, req.dns_search};
+  bool dns = network && DnsEnabled(*network);
+  if (resolv.nameservers.empty() && dns) resolv.nameservers = {network->gateway.ToString()};
+  BERTH_TRY(WriteContainerFiles(dir, c.hostname, c.name, ips, resolv));
   BERTH_TRY(tx.Commit());
   rollback.Commit();
+  if (network) Notify({Change::kEndpointsAdded, dns});
   return c;
 }
 
@@ -234,7 +243,9 @@ Status Engine::RemoveContainer(const std::string& key, bool force) {
   note(sys::RemoveTree(paths_.container_dir(c.id)));
   note(store_->DeleteContainer(c.id));
   if (!errors.empty()) return Error(Code::kSystem, "remove container " + c.name + ": " + errors);
-  return tx.Commit();
+  BERTH_TRY(tx.Commit());
+  if (!eps.empty()) Notify({Change::kEndpointsRemoved, true});
+  return Ok();
 }
 
 Result<ContainerStatus> Engine::Describe(const Container& c) {

@@ -15,6 +15,7 @@
 
 #include "core/error.h"
 #include "core/model.h"
+#include "engine/dns.h"
 #include "engine/paths.h"
 #include "net/link_ops.h"
 #include "store/store.h"
@@ -38,6 +39,10 @@ struct ContainerCreateRequest {
   std::vector<std::string> aliases;
   std::vector<std::string> command;
   bool auto_remove = false;
+  /// --dns / --dns-search: replace the nameservers (the gateway on a DNS-enabled network, the
+  /// host's otherwise) and the search list of the container's resolv.conf.
+  std::vector<std::string> dns_servers;
+  std::vector<std::string> dns_search;
 };
 
 /// An endpoint with what the kernel says about it now (absent when the link is gone).
@@ -92,15 +97,22 @@ class Engine {
   Status RecordProcess(const std::string& id, int pid, uint64_t start_time);
   Status RecordExit(const std::string& id, int exit_code);
 
+  /// Who hears about committed changes (berthd by default; tests plug in their own).
+  void set_notifier(std::unique_ptr<ChangeNotifier> n) { notifier_ = std::move(n); }
+
  private:
   Engine(Paths paths, std::unique_ptr<store::Store> store, LinkOpsFactory links)
       : paths_(std::move(paths)), store_(std::move(store)), links_(std::move(links)) {}
 
   Result<ContainerStatus> Describe(const Container& c);
+  void Notify(const Change& change) {
+    if (notifier_) notifier_->Changed(change);
+  }
 
   Paths paths_;
   std::unique_ptr<store::Store> store_;
   LinkOpsFactory links_;
+  std::unique_ptr<ChangeNotifier> notifier_;
 };
 
 }  // namespace berth::engine

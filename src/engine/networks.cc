@@ -95,6 +95,7 @@ Result<Network> Engine::CreateNetwork(const NetworkCreateRequest& req) {
   BERTH_TRY_CTX(net::Apply(net::BridgePlan(net), *ops, rollback), "create network " + net.name);
   BERTH_TRY(tx.Commit());
   rollback.Commit();
+  Notify({Change::kNetworkCreated, DnsEnabled(net)});
   return net;
 }
 
@@ -120,7 +121,9 @@ Status Engine::RemoveNetwork(const std::string& key) {
   BERTH_TRY_CTX(net::Apply(net::Plan{{net::DeleteLinkOp{net::Where::kHost, net.bridge}}}, *ops,
                            unused),
                 "remove network " + net.name);
-  return tx.Commit();
+  BERTH_TRY(tx.Commit());
+  Notify({Change::kNetworkRemoved, DnsEnabled(net)});
+  return Ok();
 }
 
 Result<std::vector<std::string>> Engine::PruneNetworks() {
