@@ -71,11 +71,6 @@ Result<sys::Fd> OpenSocket(const IpAddr& addr, uint16_t port, int type) {
     if (::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) != 0) {
       ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
     }
-    if (family == AF_INET) {
-      ::setsockopt(fd.get(), IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
-    } else {
-      ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
-    }
   }
   // Bind even when the address is not (yet) on an interface: the bridge may be re-created.
   if (family == AF_INET) {
@@ -162,7 +157,6 @@ struct Server::Worker {
   std::vector<mmsghdr> rx_msgs, tx_msgs;
   std::vector<iovec> rx_iov, tx_iov;
   std::vector<sockaddr_storage> names;
-  std::vector<std::array<char, 64>> controls;
   Query query;
   uint32_t rotation = 0;
 
@@ -179,7 +173,6 @@ struct Server::Worker {
     rx_iov.resize(n);
     tx_iov.resize(n);
     names.resize(n);
-    controls.resize(n);
     rotation = static_cast<uint32_t>(index) * 7919u;
   }
 
@@ -254,8 +247,8 @@ struct Server::Worker {
         h.msg_namelen = sizeof(sockaddr_storage);
         h.msg_iov = &rx_iov[i];
         h.msg_iovlen = 1;
-        h.msg_control = controls[i].data();
-        h.msg_controllen = controls[i].size();
+        h.msg_control = nullptr;
+        h.msg_controllen = 0;
         h.msg_flags = 0;
       }
       int n = ::recvmmsg(s.fd, rx_msgs.data(), static_cast<unsigned>(batch), MSG_DONTWAIT,
@@ -277,17 +270,9 @@ struct Server::Worker {
     Requester who;
     who.source = FromSockaddr(names[i]);
     who.local = s.listener->addr;
-    for (cmsghdr* c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(&h, c)) {
-      if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
-        in_pktinfo pi;
-        std::memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-        who.from_host = pi.ipi_ifindex == server->loopback_ifindex_;
-      } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
-        in6_pktinfo pi;
-        std::memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-        who.from_host = static_cast<int>(pi.ipi6_ifindex) == server->loopback_ifindex_;
-      }
-    }
+    // Not a container of ours: maybe the host itself (a query from one of its own addresses).
+    // Only strangers pay for this check, never containers.
+    if (table.RequesterNetworks(who.source).empty()) who.from_host = IsLocalAddress(who.source);
     std::string_view packet(reinterpret_cast<const char*>(rx[i].data()), len);
     ParseResult pr = ParseQuery(packet, &query);
     ResponseWriter w(tx[*out].data(), query.UdpLimit());
@@ -335,8 +320,6 @@ struct Server::Worker {
 Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& opts) {
   std::unique_ptr<Server> s(new Server(opts));
   s->table_.store(Table::Empty());
-  unsigned lo = ::if_nametoindex("lo");
-  s->loopback_ifindex_ = lo ? static_cast<int>(lo) : 1;
   BERTH_ASSIGN_OR_RETURN(s->forwarder_, Forwarder::Start(opts.forwarder));
 
   int workers = opts.workers;
@@ -373,6 +356,8 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& opts) {
   s->acceptor_ = std::thread([p = s.get()] { p->AcceptLoop(); });
   return s;
 }
+
+Server::Server(const ServerOptions& opts) : opts_(opts) {}
 
 Server::~Server() { Stop(); }
 

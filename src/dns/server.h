@@ -80,14 +80,13 @@ class Server {
  private:
   struct Listener;
   struct Worker;
-  explicit Server(const ServerOptions& opts) : opts_(opts) {}
+  explicit Server(const ServerOptions& opts);
   void AcceptLoop();
   void ServeTcp(int fd, std::shared_ptr<Listener> listener);
   void SubmitForward(std::string_view query, const Query& q, std::shared_ptr<Listener> listener,
                      int worker, const struct sockaddr_storage& client, uint32_t client_len);
 
   ServerOptions opts_;
-  int loopback_ifindex_ = 1;
   std::atomic<std::shared_ptr<const Table>> table_;
   std::unique_ptr<Forwarder> forwarder_;
   std::vector<std::unique_ptr<Worker>> workers_;

@@ -108,7 +108,7 @@ class Table {
 struct Requester {
   IpAddr source;
   IpAddr local;            // the address the query was sent to (a gateway)
-  bool from_host = false;  // it arrived over the loopback device: the host itself asked
+  bool from_host = false;  // `source` is one of the host's own addresses: the host asked
 };
 
 enum class Verdict {

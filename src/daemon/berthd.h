@@ -1,0 +1,42 @@
+// berthd: the long-running part of berth, one per state root (DESIGN.md sections 1 and 4). Today
+// it runs the embedded DNS server; the cluster agent and metrics will join it.
+//
+// Lifecycle: take the pid-file lock (one berthd per root), load every DNS record from the
+// store, listen on the gateways of DNS-enabled networks, then open the local API socket (mode
+// 0600) and report readiness (systemd sd_notify when NOTIFY_SOCKET is set). SIGTERM/SIGINT stop
+// it cleanly, SIGHUP reloads.
+//
+// Staying current: berth calls POST /v1/reload after each change it commits and waits for the
+// answer, which comes only once the new records are live. As a safety net the main loop also
+// notices any commit to the database (its file changes) within kPollMs and reloads, and picks
+// up a changed /etc/resolv.conf.
+//
+// Threading: the main thread owns the store and the API socket; the DNS server has its own
+// threads (dns/server.h).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/log.h"
+
+namespace berth::daemon {
+
+struct Options {
+  std::string root;
+  uint16_t port = 53;
+  int workers = 0;  // 0: one per CPU, at most 4
+  int upstream_timeout_ms = 1000;
+  std::string resolv_conf = "/etc/resolv.conf";
+  log::Level log_level = log::Level::kInfo;
+};
+
+inline constexpr int kPollMs = 200;
+
+/// Runs berthd until SIGTERM/SIGINT; returns the process exit status.
+int Run(const Options& opts);
+
+/// Parses berthd's command line; returns -1 to go on, else an exit status (help, bad usage).
+int ParseArgs(int argc, char** argv, Options* opts);
+
+}  // namespace berth::daemon
