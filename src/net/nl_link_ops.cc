@@ -6,6 +6,7 @@
 #include <netlink/route/link/veth.h>
 #include <netlink/route/nexthop.h>
 
+#include "core/ids.h"
 #include "sys/netns.h"
 #include "sys/proc.h"
 
@@ -53,6 +54,15 @@ Result<bool> NlLinkOps::EnsureBridge(const EnsureBridgeOp& op) {
     rtnl_link_set_name(br.get(), op.name.c_str());
     rtnl_link_set_mtu(br.get(), static_cast<unsigned>(op.mtu));
     rtnl_link_set_flags(br.get(), IFF_UP);
+    // A fixed MAC: otherwise the bridge takes the lowest MAC of its ports and changes it as
+    // ports come and go, and every container's ARP entry for the gateway goes stale (traffic to
+    // the gateway, e.g. DNS, is dropped until it is re-learnt). Derived from the gateway
+    // address, which no container ever has, like Docker's 02:42 container MACs.
+    nl_addr* mac = nullptr;
+    if (nl_addr_parse(MacForIp(op.address.addr()).c_str(), AF_LLC, &mac) == 0) {
+      NlAddr owned(mac);
+      rtnl_link_set_addr(br.get(), mac);
+    }
     int err = rtnl_link_add(host_.get(), br.get(), NLM_F_CREATE | NLM_F_EXCL);
     if (err < 0 && -err != NLE_EXIST) return NlError("create bridge", err);
     created = err == 0;
