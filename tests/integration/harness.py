@@ -9,6 +9,7 @@ namespace that plays the host. The harness refuses to run anywhere else.
 import json
 import os
 import shutil
+import signal
 import subprocess
 import time
 import unittest
@@ -127,6 +128,34 @@ def wait_until(pred, timeout=5.0, interval=0.02):
     return pred()
 
 
+def berthd_pid(root=None):
+    """The pid of the berthd serving `root`, or None when none runs."""
+    try:
+        pid = int(read(os.path.join(root or ROOT, "berthd.pid")).strip())
+    except (OSError, ValueError):
+        return None
+    return None if _gone(pid) else pid
+
+
+def _gone(pid):
+    """True when `pid` no longer runs (a zombie waiting for its parent counts as gone)."""
+    try:
+        return read(f"/proc/{pid}/stat").rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def stop_berthd(root=None, timeout=5.0):
+    """SIGTERM to the berthd of `root` (by its pid file), then wait until it is gone."""
+    pid = berthd_pid(root)
+    if pid is None:
+        return
+    os.kill(pid, signal.SIGTERM)
+    if not wait_until(lambda: _gone(pid), timeout):
+        os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: _gone(pid), timeout)
+
+
 class BerthTest(unittest.TestCase):
     """Base class: a clean state root per test, and everything berth made removed after it
     (so one failing test does not cascade into the next)."""
@@ -143,6 +172,7 @@ class BerthTest(unittest.TestCase):
         for n in json.loads(berth("network", "ls", "--format", "json").stdout):
             if n["default"]:
                 run(["ip", "link", "del", n["bridge"]], check=False)
+        stop_berthd()  # started on demand by the first container on a DNS-enabled network
 
     def assertUnchanged(self, before, what=""):
         after = state_snapshot()

@@ -95,7 +95,8 @@ class BridgeTest(BerthTest):
         self.assertIn("172.18.0.2\talpha a", hosts)
         self.assertIn("127.0.0.1\tlocalhost", hosts)
         self.assertEqual(in_container("a", "hostname").stdout.strip(), "alpha")
-        self.assertIn("nameserver 198.51.100.53", in_container("a", "cat", "/etc/resolv.conf").stdout)
+        # A user network resolves names: the embedded DNS server on the gateway (issue 4).
+        self.assertIn("nameserver 172.18.0.1", in_container("a", "cat", "/etc/resolv.conf").stdout)
         # The host's own files are untouched.
         self.assertNotIn("alpha", read("/etc/hosts"))
         # /sys shows the container's interfaces, not the host's.
