@@ -14,6 +14,8 @@ PACKAGES=(
   nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev
   iproute2 nftables iptables iputils-ping util-linux procps python3
   busybox-static dnsutils socat
+  dnsmasq-base dnsperf aardvark-dns  # DNS: test upstream, benchmark client and anchors
+  clang libclang-rt-dev              # libFuzzer for tests/fuzz
 )
 
 install_deps() {
@@ -34,6 +36,30 @@ build() {
   ninja -C build
 }
 
+# libFuzzer targets (clang): everything instrumented, ASan+UBSan on.
+build_fuzzers() {
+  echo "== building fuzz targets with clang (build-fuzz/)"
+  cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBERTH_FUZZ=ON \
+    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ >/dev/null
+  ninja -C build-fuzz dns_wire_fuzz
+}
+
+# A bounded run from the checked-in seeds (a fresh scratch corpus each time, so runs repeat).
+run_fuzzers() {
+  local runs=${BERTH_FUZZ_RUNS:-1000000} corpus log
+  corpus=$(mktemp -d)
+  log=$(mktemp)
+  echo "== fuzzing the DNS wire parser: $runs runs"
+  if ! ./build-fuzz/dns_wire_fuzz -runs="$runs" -seed=1 -max_len=1500 \
+      "$corpus" tests/fuzz/corpus/dns_wire >"$log" 2>&1; then
+    tail -50 "$log"
+    rm -rf "$corpus" "$log"
+    return 1
+  fi
+  grep -E "^Done" "$log"
+  rm -rf "$corpus" "$log"
+}
+
 build_sanitized_units() {
   echo "== building unit tests with ASan+UBSan (build-asan/)"
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DBERTH_SANITIZE=ON \
@@ -50,6 +76,8 @@ case "$cmd" in
     install_deps
     build
     build_sanitized_units
+    build_fuzzers
+    run_fuzzers
     echo "== unit tests under ASan+UBSan"
     ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./build-asan/berth_unit_tests \
       --gtest_brief=1
