@@ -105,4 +105,21 @@ int NetworkExplain(const Globals& g, const std::string& name) {
   return 0;
 }
 
+int NetworkConnect(const Globals& g, const std::string& network, const std::string& container,
+                   const std::optional<std::string>& ip, const std::vector<std::string>& aliases) {
+  auto engine = OpenEngine(g);
+  if (!engine.ok()) return Fail(engine.error());
+  auto ep = (*engine)->Connect(container, network, ip, aliases);
+  if (!ep.ok()) return Fail(ep.error());
+  return 0;
+}
+
+int NetworkDisconnect(const Globals& g, const std::string& network, const std::string& container) {
+  auto engine = OpenEngine(g);
+  if (!engine.ok()) return Fail(engine.error());
+  Status st = (*engine)->Disconnect(container, network);
+  if (!st.ok()) return Fail(st.error());
+  return 0;
+}
+
 }  // namespace berth::cli

@@ -42,6 +42,16 @@ json NetworkStatusJson(const engine::NetworkStatus& s) {
   return j;
 }
 
+json PortJson(const PortMapping& p) {
+  return {
+      {"host_ip", p.host_ip.ToString()},
+      {"host_port", p.host_port},
+      {"container_port", p.container_port},
+      {"count", p.count},
+      {"protocol", p.protocol == Protocol::kUdp ? "udp" : "tcp"},
+  };
+}
+
 json ContainerJson(const engine::ContainerStatus& s) {
   const Container& c = s.container;
   json networks = json::object();
@@ -58,6 +68,11 @@ json ContainerJson(const engine::ContainerStatus& s) {
         {"host_veth", ep.host_veth},
         {"host_ifindex", e.host_ifindex ? json(*e.host_ifindex) : json(nullptr)},
         {"aliases", ep.aliases},
+        {"ports", [&] {
+           json ports = json::array();
+           for (const auto& p : ep.ports) ports.push_back(PortJson(p));
+           return ports;
+         }()},
     };
   }
   return {

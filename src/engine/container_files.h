@@ -21,6 +21,10 @@ std::string RenderHosts(const std::string& hostname, const std::string& name,
 std::string RenderResolvConf(std::string_view host_resolv,
                              const std::vector<std::string>& nameservers = {});
 
+/// Rewrites `dir`/hosts; safe while the container runs.
+Status WriteHostsFile(const std::string& dir, const std::string& hostname,
+                      const std::string& name, const std::vector<IpAddr>& ips);
+
 /// Writes hosts, resolv.conf and hostname into `dir` (created).
 Status WriteContainerFiles(const std::string& dir, const std::string& hostname,
                            const std::string& name, const std::vector<IpAddr>& ips);

@@ -52,6 +52,19 @@ Status WriteFileAtomic(const std::string& path, const std::string& data, int mod
   return Ok();
 }
 
+Status WriteFileInPlace(const std::string& path, const std::string& data, int mode) {
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+  if (!fd.valid()) return Error::System("write " + path, errno);
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Error::System("write " + path, errno);
+    off += static_cast<size_t>(n);
+  }
+  return Ok();
+}
+
 Status MakeDirs(const std::string& path, int mode) {
   for (size_t pos = 1; pos <= path.size(); ++pos) {
     if (pos != path.size() && path[pos] != '/') continue;
