@@ -61,7 +61,14 @@ Result<firewall::Firewall*> Engine::Firewall() {
 Result<firewall::State> Engine::FirewallState() {
   firewall::State state;
   BERTH_ASSIGN_OR_RETURN(auto nets, store_->ListNetworks());
-  for (const Network& n : nets) state.networks.push_back(RulesFor(n));
+  for (const Network& n : nets) {
+    // The default network's bridge (and so its elements) exists only while it has endpoints.
+    if (n.is_default) {
+      BERTH_ASSIGN_OR_RETURN(auto eps, store_->EndpointsOfNetwork(n.id));
+      if (eps.empty()) continue;
+    }
+    state.networks.push_back(RulesFor(n));
+  }
   BERTH_ASSIGN_OR_RETURN(auto ports, store_->AllPorts());
   for (const auto& [p, ip] : ports) state.ports.push_back(RuleFor(p, ip));
   return state;

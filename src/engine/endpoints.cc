@@ -80,7 +80,19 @@ Status DetachEndpoint(EndpointDeps& deps, const Endpoint& ep) {
   }
   Rollback none;  // deletions have nothing to undo
   BERTH_TRY_CTX(net::Apply(net::DetachPlan(ep), deps.links, none), what);
-  return deps.store.DeleteEndpoint(ep.container_id, ep.network_id);
+  BERTH_TRY(deps.store.DeleteEndpoint(ep.container_id, ep.network_id));
+  // The default network's bridge exists while it is used: created by the first attach,
+  // removed with the last endpoint, so removing every container leaves nothing behind.
+  BERTH_ASSIGN_OR_RETURN(auto net, deps.store.FindNetwork(ep.network_id));
+  if (!net || !net->is_default) return Ok();
+  BERTH_ASSIGN_OR_RETURN(auto rest, deps.store.EndpointsOfNetwork(net->id));
+  if (!rest.empty()) return Ok();
+  firewall::Delta bridge;
+  bridge.remove_networks.push_back(RulesFor(*net));
+  BERTH_ASSIGN_OR_RETURN(firewall::Firewall * fw, deps.firewall());
+  BERTH_TRY_CTX(fw->Apply(bridge, deps.state), what);
+  return net::Apply(net::Plan{{net::DeleteLinkOp{net::Where::kHost, net->bridge}}}, deps.links,
+                    none);
 }
 
 }  // namespace berth::engine

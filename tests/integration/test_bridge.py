@@ -86,6 +86,11 @@ class BridgeTest(BerthTest):
         self.assertIn(("172.17.0.1", 16), [(i["local"], i["prefixlen"]) for i in br["addr_info"]])
         berth("run", "-d", "--name", "b", "--", "sleep", "300")
         self.assertTrue(ping("a", "172.17.0.3"))
+        # ... and removed with its last container: nothing is left behind.
+        berth("rm", "-f", "a")
+        self.assertIn("berth0", host_links())
+        berth("rm", "-f", "b")
+        self.assertNotIn("berth0", host_links())
 
     def test_container_files_are_its_own(self):
         berth("network", "create", "web")

@@ -3,7 +3,7 @@ icc=false, --internal, and what berth does to nftables (its own table, element u
 
 import json
 
-from harness import (BerthTest, World, ask, berth, berth_json, in_container, main,
+from harness import (BerthTest, World, ask, berth, berth_json, host_links, in_container, main,
                      nft_elements, nft_rule_count, nft_ruleset, run, serve_peer_echo,
                      state_snapshot, wait_listening)
 
@@ -276,8 +276,9 @@ class FirewallTest(BerthTest):
         for s in ("pub_port_addr", "pub_port_port", "pub_range", "pub_addr_port_addr",
                   "pub_addr_port_port", "pub_addr_range", "icc_off", "internal"):
             self.assertEqual(nft_elements(s), [], s)
-        # Only the default network's own elements remain (its bridge was used above).
-        self.assertEqual(nft_elements("bridges"), ["berth0"])
+        for s in ("bridges", "same_bridge", "subnets", "masq_subnets"):
+            self.assertEqual(nft_elements(s), [], s)
+        self.assertEqual(sorted(host_links()), ["lo", "to-lan", "to-up"])
 
 
 if __name__ == "__main__":
