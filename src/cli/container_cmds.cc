@@ -106,22 +106,10 @@ int Remove(const Globals& g, const std::vector<std::string>& names, bool force) 
 int Inspect(const Globals& g, const std::vector<std::string>& names) {
   auto engine = engine::Engine::Open(g.root);
   if (!engine.ok()) return Fail(engine.error());
-  int rc = 0;
-  nlohmann::json out = nlohmann::json::array();
-  for (const std::string& name : names) {
-    auto s = (*engine)->InspectContainer(name);
-    if (!s.ok()) {
-      rc = Fail(s.error());
-      continue;
-    }
-    out.push_back(ContainerJson(*s));
-  }
-  if (names.size() == 1 && out.size() == 1) {
-    std::cout << out[0].dump(2) << "\n";
-  } else if (!out.empty()) {
-    std::cout << out.dump(2) << "\n";
-  }
-  return rc;
+  return PrintInspected(names, [&](const std::string& name) -> Result<nlohmann::json> {
+    BERTH_ASSIGN_OR_RETURN(auto s, (*engine)->InspectContainer(name));
+    return ContainerJson(s);
+  });
 }
 
 }  // namespace berth::cli

@@ -52,22 +52,10 @@ int NetworkList(const Globals& g) {
 int NetworkInspect(const Globals& g, const std::vector<std::string>& names) {
   auto engine = OpenEngine(g);
   if (!engine.ok()) return Fail(engine.error());
-  int rc = 0;
-  nlohmann::json out = nlohmann::json::array();
-  for (const std::string& name : names) {
-    auto s = (*engine)->InspectNetwork(name);
-    if (!s.ok()) {
-      rc = Fail(s.error());
-      continue;
-    }
-    out.push_back(NetworkStatusJson(*s));
-  }
-  if (names.size() == 1 && out.size() == 1) {
-    std::cout << out[0].dump(2) << "\n";
-  } else if (!out.empty()) {
-    std::cout << out.dump(2) << "\n";
-  }
-  return rc;
+  return PrintInspected(names, [&](const std::string& name) -> Result<nlohmann::json> {
+    BERTH_ASSIGN_OR_RETURN(auto s, (*engine)->InspectNetwork(name));
+    return NetworkStatusJson(s);
+  });
 }
 
 int NetworkRemove(const Globals& g, const std::vector<std::string>& names) {

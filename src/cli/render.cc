@@ -1,6 +1,9 @@
 #include "cli/render.h"
 
 #include <algorithm>
+#include <iostream>
+
+#include "cli/commands.h"
 
 namespace berth::cli {
 
@@ -92,6 +95,26 @@ json ContainerJson(const engine::ContainerStatus& s) {
         {"inode", s.netns_inode ? json(*s.netns_inode) : json(nullptr)}}},
       {"networks", std::move(networks)},
   };
+}
+
+int PrintInspected(const std::vector<std::string>& names,
+                   const std::function<Result<json>(const std::string&)>& inspect) {
+  int rc = 0;
+  json out = json::array();
+  for (const std::string& name : names) {
+    auto j = inspect(name);
+    if (!j.ok()) {
+      rc = Fail(j.error());
+      continue;
+    }
+    out.push_back(std::move(*j));
+  }
+  if (names.size() == 1 && out.size() == 1) {
+    std::cout << out[0].dump(2) << "\n";
+  } else if (!out.empty()) {
+    std::cout << out.dump(2) << "\n";
+  }
+  return rc;
 }
 
 std::string Table(const std::vector<std::string>& header,
