@@ -3,6 +3,7 @@
 #include "cli/app.h"
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <cstdlib>
 #include <functional>
 
@@ -18,12 +19,25 @@ void AddFormat(CLI::App* cmd, Globals& g) {
       ->check(CLI::IsMember({"table", "json"}));
 }
 
+// The command after the options of `run`/`exec`, untouched: CLI11 leaves it unparsed in the
+// subcommand (from the first positional on) or, after "--", in the top-level app. Returns how
+// many leftover arguments it took.
+size_t CommandOf(const CLI::App& app, const CLI::App* sub, std::vector<std::string>& out) {
+  out = sub->remaining();
+  if (out.empty()) out = app.remaining();
+  size_t taken = out.size();
+  if (!out.empty() && out.front() == "--") out.erase(out.begin());
+  return taken;
+}
+
 }  // namespace
 
 int RunCli(int argc, char** argv) {
   CLI::App app{"berth: container networking for Linux", "berth"};
   app.require_subcommand(1);
   app.fallthrough();
+  // run/exec pass their command through as "extras"; any other extra is refused below.
+  app.allow_extras();
   app.set_version_flag("--version", "berth 0.1.0");
   Globals g;
   std::string root_flag;
@@ -48,7 +62,8 @@ int RunCli(int argc, char** argv) {
   auto* mtu_opt = ncmd->add_option("--mtu", mtu, "MTU of the bridge and the veths");
   ncmd->add_flag("--internal", ncreate.internal, "No route out: reach nothing beyond the bridge");
   ncmd->add_option("-o,--opt", ncreate.options,
-                   "Driver option KEY=VALUE: masquerade, icc, mtu, bridge_name, dns");
+                   "Driver option KEY=VALUE: masquerade, icc, mtu, bridge_name, dns")
+      ->allow_extra_args(false);
   ncmd->callback([&] {
     if (*subnet_opt) ncreate.subnet = subnet;
     if (*gw_opt) ncreate.gateway = gateway;
@@ -74,8 +89,29 @@ int RunCli(int argc, char** argv) {
   nexplain->add_option("name", explain_net)->required();
   nexplain->callback([&] { action = [&] { return NetworkExplain(g, explain_net); }; });
 
+  std::string conn_net, conn_ctr, conn_ip;
+  std::vector<std::string> conn_aliases;
+  auto* nconnect = network->add_subcommand("connect", "Connect a container to a network");
+  nconnect->add_option("network", conn_net)->required();
+  nconnect->add_option("container", conn_ctr)->required();
+  auto* conn_ip_opt = nconnect->add_option("--ip", conn_ip, "Static IPv4 address");
+  nconnect->add_option("--alias", conn_aliases, "DNS alias on the network")
+      ->allow_extra_args(false);
+  nconnect->callback([&] {
+    std::optional<std::string> ip;
+    if (*conn_ip_opt) ip = conn_ip;
+    action = [&, ip] { return NetworkConnect(g, conn_net, conn_ctr, ip, conn_aliases); };
+  });
+  auto* ndisconnect =
+      network->add_subcommand("disconnect", "Disconnect a container from a network");
+  ndisconnect->add_option("network", conn_net)->required();
+  ndisconnect->add_option("container", conn_ctr)->required();
+  ndisconnect->callback(
+      [&] { action = [&] { return NetworkDisconnect(g, conn_net, conn_ctr); }; });
+
   // run
   engine::ContainerCreateRequest run_req;
+  std::vector<std::string> publish;
   std::string run_ip;
   bool detach = false;
   auto* run = app.add_subcommand("run", "Run a command in a new container");
@@ -87,16 +123,24 @@ int RunCli(int argc, char** argv) {
                   "none | host | bridge | container:NAME | NETWORK");
   auto* ip_opt = run->add_option("--ip", run_ip, "Static IPv4 address (user-defined networks)");
   run->add_option("-h,--hostname", run_req.hostname, "Container hostname");
-  run->add_option("--alias,--network-alias", run_req.aliases, "DNS alias on the network");
+  // Repeatable options take one value per occurrence, so they never swallow the command.
+  run->add_option("--alias,--network-alias", run_req.aliases, "DNS alias on the network")
+      ->allow_extra_args(false);
   run->add_option("--dns", run_req.dns_servers,
-                  "Nameserver for the container's resolv.conf (replaces the default)");
+                  "Nameserver for the container's resolv.conf (replaces the default)")
+      ->allow_extra_args(false);
   run->add_option("--dns-search", run_req.dns_search,
-                  "Search domain for the container's resolv.conf (replaces the host's)");
-  run->add_option("command", run_req.command, "COMMAND [ARG...]")->required();
-  run->prefix_command();
+                  "Search domain for the container's resolv.conf (replaces the host's)")
+      ->allow_extra_args(false);
+  run->add_option("-p,--publish", publish,
+                  "Publish [HOSTIP:][HOSTPORT:]CONTAINERPORT[/tcp|udp] (ranges A-B allowed)")
+      ->allow_extra_args(false);
+  // Everything from the first positional on (or after --) is the command, untouched.
+  run->fallthrough(false)->prefix_command();  // fallthrough would hand the command to berth
+  run->footer("Usage: berth run [OPTIONS] [--] COMMAND [ARG...]");
   run->callback([&] {
     if (*ip_opt) run_req.ip = run_ip;
-    action = [&] { return Run(g, run_req, detach); };
+    action = [&] { return Run(g, run_req, publish, detach); };
   });
 
   // exec
@@ -104,8 +148,8 @@ int RunCli(int argc, char** argv) {
   std::vector<std::string> exec_cmd;
   auto* exec = app.add_subcommand("exec", "Run a command inside a running container");
   exec->add_option("container", exec_name)->required();
-  exec->add_option("command", exec_cmd, "COMMAND [ARG...]")->required();
-  exec->prefix_command();
+  exec->fallthrough(false)->prefix_command();
+  exec->footer("Usage: berth exec CONTAINER [--] COMMAND [ARG...]");
   exec->callback([&] { action = [&] { return Exec(g, exec_name, exec_cmd); }; });
 
   auto* ps = app.add_subcommand("ps", "List containers");
@@ -129,6 +173,15 @@ int RunCli(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  }
+  size_t passed_through = 0;
+  if (run->parsed()) passed_through = CommandOf(app, run, run_req.command);
+  if (exec->parsed()) passed_through = CommandOf(app, exec, exec_cmd);
+  if (std::vector<std::string> extra = app.remaining(true); extra.size() > passed_through) {
+    std::string list;
+    for (const auto& a : extra) list += " " + a;
+    std::fprintf(stderr, "berth: error: unexpected arguments:%s (see --help)\n", list.c_str());
+    return 2;
   }
   if (!root_flag.empty()) {
     g.root = root_flag;

@@ -2,6 +2,7 @@
 // returns the process exit code. Parsing lives in app.cc (the only file that sees CLI11).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,8 +21,13 @@ int NetworkInspect(const Globals& g, const std::vector<std::string>& names);
 int NetworkRemove(const Globals& g, const std::vector<std::string>& names);
 int NetworkPrune(const Globals& g);
 int NetworkExplain(const Globals& g, const std::string& name);
+int NetworkConnect(const Globals& g, const std::string& network, const std::string& container,
+                   const std::optional<std::string>& ip, const std::vector<std::string>& aliases);
+int NetworkDisconnect(const Globals& g, const std::string& network, const std::string& container);
 
-int Run(const Globals& g, const engine::ContainerCreateRequest& req, bool detach);
+/// `publish`: the -p specs, parsed here so a bad one fails before anything is created.
+int Run(const Globals& g, engine::ContainerCreateRequest req,
+        const std::vector<std::string>& publish, bool detach);
 int Exec(const Globals& g, const std::string& name, const std::vector<std::string>& cmd);
 int Ps(const Globals& g, bool all);
 int Remove(const Globals& g, const std::vector<std::string>& names, bool force);

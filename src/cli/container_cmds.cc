@@ -28,10 +28,18 @@ std::string StateText(const engine::ContainerStatus& s) {
 
 }  // namespace
 
-int Run(const Globals& g, const engine::ContainerCreateRequest& req, bool detach) {
+int Run(const Globals& g, engine::ContainerCreateRequest req,
+        const std::vector<std::string>& publish, bool detach) {
+  for (const std::string& spec : publish) {
+    auto p = engine::ParsePortSpec(spec);
+    if (!p.ok()) return Fail(p.error(), 125);
+    req.ports.push_back(*p);
+  }
   auto engine = engine::Engine::Open(g.root);
   if (!engine.ok()) return Fail(engine.error(), 125);
-  auto r = engine::Run(**engine, req, detach);
+  auto r = engine::Run(**engine, req, detach, [](const std::string& w) {
+    std::fprintf(stderr, "WARNING: %s\n", w.c_str());
+  });
   if (!r.ok()) return Fail(r.error(), RunFailCode(r.error()));
   if (detach) std::printf("%s\n", r->name.c_str());
   return r->exit_code;
@@ -61,18 +69,22 @@ int Ps(const Globals& g, bool all) {
   for (const auto& s : *list) {
     if (!all && !s.running) continue;
     const Container& c = s.container;
-    std::string nets, ips, cmd;
+    std::string nets, ips, cmd, ports;
     for (const auto& e : s.endpoints) {
       nets += (nets.empty() ? "" : ",") + e.endpoint.network_name;
       ips += (ips.empty() ? "" : ",") + e.endpoint.ip.ToString();
+      for (const auto& p : e.endpoint.ports) {
+        ports += (ports.empty() ? "" : ", ") + engine::PortText(p);
+      }
     }
     if (nets.empty()) nets = c.mode;
     for (const auto& a : c.command) cmd += (cmd.empty() ? "" : " ") + a;
     if (cmd.size() > 30) cmd = cmd.substr(0, 27) + "...";
     rows.push_back({c.id.substr(0, 12), c.name, StateText(s), s.running ? std::to_string(c.pid) : "-",
-                    nets, ips.empty() ? "-" : ips, cmd});
+                    nets, ips.empty() ? "-" : ips, cmd, ports});
   }
-  std::cout << Table({"CONTAINER ID", "NAME", "STATUS", "PID", "NETWORK", "IP", "COMMAND"}, rows);
+  std::cout << Table({"CONTAINER ID", "NAME", "STATUS", "PID", "NETWORK", "IP", "COMMAND", "PORTS"},
+                     rows);
   return 0;
 }
 
@@ -94,22 +106,10 @@ int Remove(const Globals& g, const std::vector<std::string>& names, bool force) 
 int Inspect(const Globals& g, const std::vector<std::string>& names) {
   auto engine = engine::Engine::Open(g.root);
   if (!engine.ok()) return Fail(engine.error());
-  int rc = 0;
-  nlohmann::json out = nlohmann::json::array();
-  for (const std::string& name : names) {
-    auto s = (*engine)->InspectContainer(name);
-    if (!s.ok()) {
-      rc = Fail(s.error());
-      continue;
-    }
-    out.push_back(ContainerJson(*s));
-  }
-  if (names.size() == 1 && out.size() == 1) {
-    std::cout << out[0].dump(2) << "\n";
-  } else if (!out.empty()) {
-    std::cout << out.dump(2) << "\n";
-  }
-  return rc;
+  return PrintInspected(names, [&](const std::string& name) -> Result<nlohmann::json> {
+    BERTH_ASSIGN_OR_RETURN(auto s, (*engine)->InspectContainer(name));
+    return ContainerJson(s);
+  });
 }
 
 }  // namespace berth::cli

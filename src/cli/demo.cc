@@ -93,18 +93,9 @@ void ShowLinks(const char* title, const std::string& netns) {
 
 }  // namespace
 
-int Demo() {
-  char self[4096] = {};
-  if (::readlink("/proc/self/exe", self, sizeof(self) - 1) < 0) {
-    return Fail(Error::System("find the berth binary", errno));
-  }
-  std::printf(
-      "berth demo: seed 001, \"single-host container communication\", built for real.\n"
-      "Everything below runs in a throwaway network + mount namespace: this machine's own\n"
-      "network is not touched, and all of it disappears when the demo exits.\n");
-  Status st = engine::EnterThrowawayNamespaces();
-  if (!st.ok()) return Fail(st.error());
+namespace {
 
+int Scenario(const std::string& self) {
   bool ok = true;
   Say("1. A user-defined network: a Linux bridge (the switch) holding the gateway address.");
   ok &= Step(self, {"network", "create", "demo"});
@@ -115,7 +106,10 @@ int Demo() {
   ok &= Step(self, {"run", "-d", "--name", "ubuntu-1", "--network", "demo", "--", "sleep", "600"});
   ok &= Step(self, {"run", "-d", "--name", "ubuntu-2", "--network", "demo", "--", "sleep", "600"});
   ok &= Step(self, {"ps"});
-  if (!ok) return Fail(Error::Internal("demo: setting up failed (see above)"));
+  if (!ok) {
+    std::fflush(stdout);
+    return Fail(Error::Internal("demo: setting up failed (see above)"));
+  }
 
   Output i1;
   Step(self, {"inspect", "ubuntu-1"}, &i1);
@@ -158,6 +152,22 @@ int Demo() {
   std::printf("\n%s\n", ok ? "demo: OK (both pings answered, nothing left behind)"
                            : "demo: FAILED (see the steps above)");
   return ok ? 0 : 1;
+}
+
+}  // namespace
+
+int Demo() {
+  char self[4096] = {};
+  if (::readlink("/proc/self/exe", self, sizeof(self) - 1) < 0) {
+    return Fail(Error::System("find the berth binary", errno));
+  }
+  std::printf(
+      "berth demo: seed 001, \"single-host container communication\", built for real.\n"
+      "Everything below runs in throwaway network, mount and PID namespaces: this machine's\n"
+      "own network is not touched, and all of it disappears when the demo exits.\n");
+  auto rc = engine::RunInThrowawayNamespaces([&] { return Scenario(self); });
+  if (!rc.ok()) return Fail(rc.error());
+  return *rc;
 }
 
 }  // namespace berth::cli

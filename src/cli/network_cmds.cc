@@ -52,22 +52,10 @@ int NetworkList(const Globals& g) {
 int NetworkInspect(const Globals& g, const std::vector<std::string>& names) {
   auto engine = OpenEngine(g);
   if (!engine.ok()) return Fail(engine.error());
-  int rc = 0;
-  nlohmann::json out = nlohmann::json::array();
-  for (const std::string& name : names) {
-    auto s = (*engine)->InspectNetwork(name);
-    if (!s.ok()) {
-      rc = Fail(s.error());
-      continue;
-    }
-    out.push_back(NetworkStatusJson(*s));
-  }
-  if (names.size() == 1 && out.size() == 1) {
-    std::cout << out[0].dump(2) << "\n";
-  } else if (!out.empty()) {
-    std::cout << out.dump(2) << "\n";
-  }
-  return rc;
+  return PrintInspected(names, [&](const std::string& name) -> Result<nlohmann::json> {
+    BERTH_ASSIGN_OR_RETURN(auto s, (*engine)->InspectNetwork(name));
+    return NetworkStatusJson(s);
+  });
 }
 
 int NetworkRemove(const Globals& g, const std::vector<std::string>& names) {
@@ -102,6 +90,23 @@ int NetworkExplain(const Globals& g, const std::string& name) {
   if (!text.ok()) return Fail(text.error());
   std::printf("# What `berth run --network %s` does, as ip(8) commands:\n%s", name.c_str(),
               text->c_str());
+  return 0;
+}
+
+int NetworkConnect(const Globals& g, const std::string& network, const std::string& container,
+                   const std::optional<std::string>& ip, const std::vector<std::string>& aliases) {
+  auto engine = OpenEngine(g);
+  if (!engine.ok()) return Fail(engine.error());
+  auto ep = (*engine)->Connect(container, network, ip, aliases);
+  if (!ep.ok()) return Fail(ep.error());
+  return 0;
+}
+
+int NetworkDisconnect(const Globals& g, const std::string& network, const std::string& container) {
+  auto engine = OpenEngine(g);
+  if (!engine.ok()) return Fail(engine.error());
+  Status st = (*engine)->Disconnect(container, network);
+  if (!st.ok()) return Fail(st.error());
   return 0;
 }
 

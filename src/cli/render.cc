@@ -1,6 +1,9 @@
 #include "cli/render.h"
 
 #include <algorithm>
+#include <iostream>
+
+#include "cli/commands.h"
 
 namespace berth::cli {
 
@@ -42,6 +45,16 @@ json NetworkStatusJson(const engine::NetworkStatus& s) {
   return j;
 }
 
+json PortJson(const PortMapping& p) {
+  return {
+      {"host_ip", p.host_ip.ToString()},
+      {"host_port", p.host_port},
+      {"container_port", p.container_port},
+      {"count", p.count},
+      {"protocol", p.protocol == Protocol::kUdp ? "udp" : "tcp"},
+  };
+}
+
 json ContainerJson(const engine::ContainerStatus& s) {
   const Container& c = s.container;
   json networks = json::object();
@@ -58,6 +71,11 @@ json ContainerJson(const engine::ContainerStatus& s) {
         {"host_veth", ep.host_veth},
         {"host_ifindex", e.host_ifindex ? json(*e.host_ifindex) : json(nullptr)},
         {"aliases", ep.aliases},
+        {"ports", [&] {
+           json ports = json::array();
+           for (const auto& p : ep.ports) ports.push_back(PortJson(p));
+           return ports;
+         }()},
     };
   }
   return {
@@ -77,6 +95,26 @@ json ContainerJson(const engine::ContainerStatus& s) {
         {"inode", s.netns_inode ? json(*s.netns_inode) : json(nullptr)}}},
       {"networks", std::move(networks)},
   };
+}
+
+int PrintInspected(const std::vector<std::string>& names,
+                   const std::function<Result<json>(const std::string&)>& inspect) {
+  int rc = 0;
+  json out = json::array();
+  for (const std::string& name : names) {
+    auto j = inspect(name);
+    if (!j.ok()) {
+      rc = Fail(j.error());
+      continue;
+    }
+    out.push_back(std::move(*j));
+  }
+  if (names.size() == 1 && out.size() == 1) {
+    std::cout << out[0].dump(2) << "\n";
+  } else if (!out.empty()) {
+    std::cout << out.dump(2) << "\n";
+  }
+  return rc;
 }
 
 std::string Table(const std::vector<std::string>& header,

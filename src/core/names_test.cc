@@ -6,7 +6,8 @@ namespace berth {
 namespace {
 
 TEST(ValidateName, AcceptsDockerStyleNames) {
-  for (const char* ok : {"web", "db-1", "my_net.v2", "A", "0abc", std::string(63, 'a').c_str()}) {
+  for (const std::string& ok : {std::string("web"), std::string("db-1"), std::string("my_net.v2"),
+                                std::string("A"), std::string("0abc"), std::string(63, 'a')}) {
     EXPECT_TRUE(ValidateName("network", ok).ok()) << ok;
   }
 }

@@ -69,12 +69,18 @@ Status WriteContainerFiles(const std::string& dir, const std::string& hostname,
                            const ResolvSettings& resolv) {
   BERTH_TRY(sys::MakeDirs(dir, 0755));
   auto host_resolv = sys::ReadFile("/etc/resolv.conf");
-  BERTH_TRY(sys::WriteFileAtomic(dir + "/hosts", RenderHosts(hostname, name, ips)));
+  BERTH_TRY(WriteHostsFile(dir, hostname, name, ips));
   BERTH_TRY(sys::WriteFileAtomic(dir + "/resolv.conf",
                                  RenderResolvConf(host_resolv.ok() ? *host_resolv : "", resolv.nameservers,
                                                   resolv.search)));
   BERTH_TRY(sys::WriteFileAtomic(dir + "/hostname", hostname + "\n"));
   return Ok();
+}
+
+Status WriteHostsFile(const std::string& dir, const std::string& hostname,
+                      const std::string& name, const std::vector<IpAddr>& ips) {
+  // In place, not by rename: a running container has this very inode bind-mounted.
+  return sys::WriteFileInPlace(dir + "/hosts", RenderHosts(hostname, name, ips));
 }
 
 }  // namespace berth::engine

@@ -29,6 +29,10 @@ struct ResolvSettings {
   std::vector<std::string> search;
 };
 
+/// Rewrites `dir`/hosts; safe while the container runs.
+Status WriteHostsFile(const std::string& dir, const std::string& hostname,
+                      const std::string& name, const std::vector<IpAddr>& ips);
+
 /// Writes hosts, resolv.conf and hostname into `dir` (created).
 Status WriteContainerFiles(const std::string& dir, const std::string& hostname,
                            const std::string& name, const std::vector<IpAddr>& ips,

@@ -13,6 +13,7 @@
 #include "engine/endpoints.h"
 #include "engine/engine.h"
 #include "engine/options.h"
+#include "firewall/nft_firewall.h"
 #include "net/apply.h"
 #include "net/nl_link_ops.h"
 #include "sys/netns.h"
@@ -67,6 +68,10 @@ Result<CreatePlan> ValidateCreate(const ContainerCreateRequest& req) {
                             ": the container shares that container's hostname");
     }
   }
+  if (!req.ports.empty() && p.mode.kind == NetworkMode::kContainer) {
+    return Error::Invalid("conflicting options: port publishing and the container type network "
+                          "mode (publish on " + p.mode.target + " instead)");
+  }
   for (const std::string& alias : req.aliases) {
     BERTH_TRY(ValidateName("alias", alias));
     if (p.mode.kind != NetworkMode::kNetwork || p.mode.target == kDefaultNetworkName) {
@@ -80,7 +85,8 @@ Result<CreatePlan> ValidateCreate(const ContainerCreateRequest& req) {
 
 }  // namespace
 
-Result<std::unique_ptr<Engine>> Engine::Open(const std::string& root, LinkOpsFactory links) {
+Result<std::unique_ptr<Engine>> Engine::Open(const std::string& root, LinkOpsFactory links,
+                                             FirewallFactory firewall) {
   Paths paths{root};
   BERTH_TRY_CTX(sys::MakeDirs(root, 0700), "state root");
   BERTH_ASSIGN_OR_RETURN(auto store, store::Store::Open(paths.db()));
@@ -90,13 +96,29 @@ Result<std::unique_ptr<Engine>> Engine::Open(const std::string& root, LinkOpsFac
       return std::unique_ptr<net::LinkOps>(std::move(ops));
     };
   }
-  std::unique_ptr<Engine> e(new Engine(paths, std::move(store), std::move(links)));
+  if (!firewall) {
+    firewall = []() -> Result<std::unique_ptr<firewall::Firewall>> {
+      BERTH_ASSIGN_OR_RETURN(auto fw, firewall::NftFirewall::Open());
+      return std::unique_ptr<firewall::Firewall>(std::move(fw));
+    };
+  }
+  std::unique_ptr<Engine> e(
+      new Engine(paths, std::move(store), std::move(links), std::move(firewall)));
   e->set_notifier(MakeBerthdNotifier(paths));
   return e;
 }
 
-Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req) {
+Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req,
+                                          std::vector<std::string>* warnings) {
   BERTH_ASSIGN_OR_RETURN(CreatePlan plan, ValidateCreate(req));
+  std::vector<PortRequest> ports = req.ports;
+  if (!ports.empty() && (plan.mode.kind == NetworkMode::kHost || plan.mode.kind == NetworkMode::kNone)) {
+    if (warnings) {
+      warnings->push_back("Published ports are discarded when using " + req.network +
+                          " network mode");
+    }
+    ports.clear();
+  }
   Container c;
   c.id = NewId();
   c.mode = req.network.empty() ? std::string(kDefaultNetworkName) : req.network;
@@ -180,8 +202,9 @@ Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req) {
   BERTH_TRY(net::Apply(net::NewNamespacePlan(), *ops, rollback));
   std::vector<IpAddr> ips;
   if (network) {
-    AttachSpec spec{&c, &*network, plan.ip, req.aliases, "eth0", true};
-    BERTH_ASSIGN_OR_RETURN(Endpoint ep, AttachEndpoint(*store_, *ops, rollback, spec));
+    AttachSpec spec{&c, &*network, plan.ip, req.aliases, ports, "eth0", true};
+    EndpointDeps deps = Deps(*ops);
+    BERTH_ASSIGN_OR_RETURN(Endpoint ep, AttachEndpoint(deps, rollback, spec));
     ips.push_back(ep.ip);
   }
   // The embedded DNS server answers on the gateway of a DNS-enabled network (engine/dns.h).
@@ -237,7 +260,8 @@ Status Engine::RemoveContainer(const std::string& key, bool force) {
   auto note = [&](Status st) {
     if (!st.ok()) errors += (errors.empty() ? "" : "; ") + st.error().message();
   };
-  for (const Endpoint& ep : eps) note(DetachEndpoint(*store_, *ops, ep));
+  EndpointDeps deps = Deps(*ops);
+  for (const Endpoint& ep : eps) note(DetachEndpoint(deps, ep));
   netns.Reset();
   if (OwnsNetns(c)) note(sys::RemoveNetns(c.netns_path));
   note(sys::RemoveTree(paths_.container_dir(c.id)));
@@ -260,7 +284,10 @@ Result<ContainerStatus> Engine::Describe(const Container& c) {
     if (inode.ok()) s.netns_inode = *inode;
   }
   BERTH_ASSIGN_OR_RETURN(auto eps, store_->EndpointsOfContainer(c.id));
-  for (Endpoint& e : eps) s.endpoints.push_back({std::move(e), std::nullopt, std::nullopt});
+  for (Endpoint& e : eps) {
+    BERTH_ASSIGN_OR_RETURN(e.ports, store_->PortsOf(e.container_id, e.network_id));
+    s.endpoints.push_back({std::move(e), std::nullopt, std::nullopt});
+  }
   return s;
 }
 

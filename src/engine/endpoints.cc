@@ -7,9 +7,32 @@
 
 namespace berth::engine {
 
-Result<Endpoint> AttachEndpoint(store::Store& store, net::LinkOps& ops, Rollback& rollback,
-                                const AttachSpec& spec) {
+firewall::NetworkRules RulesFor(const Network& net) {
+  return {net.bridge, net.subnet, net.masquerade(), net.icc(), net.internal};
+}
+
+firewall::PortRule RuleFor(const PortMapping& p, const IpAddr& container_ip) {
+  return {p.host_ip, p.protocol, p.host_port, p.count, container_ip, p.container_port};
+}
+
+Status ApplyFirewall(EndpointDeps& deps, Rollback& rollback, const firewall::Delta& delta) {
+  if (delta.empty()) return Ok();
+  BERTH_ASSIGN_OR_RETURN(firewall::Firewall * fw, deps.firewall());
+  BERTH_TRY(fw->Apply(delta, deps.state));
+  rollback.Add("undo firewall changes",
+               [fw, inverse = delta.Inverse(), state = deps.state] {
+                 return fw->Apply(inverse, state);
+               });
+  return Ok();
+}
+
+Result<Endpoint> AttachEndpoint(EndpointDeps& deps, Rollback& rollback, const AttachSpec& spec) {
   const Network& net = *spec.network;
+  store::Store& store = deps.store;
+  if (!spec.ports.empty() && net.internal) {
+    return Error::Invalid("ports cannot be published on network " + net.name +
+                          ": it is --internal");
+  }
   ipam::InUseFn in_use = [&](const IpAddr& ip) { return store.IpInUse(net.id, ip); };
   Endpoint ep;
   if (spec.ip) {
@@ -30,16 +53,46 @@ Result<Endpoint> AttachEndpoint(store::Store& store, net::LinkOps& ops, Rollback
   ep.host_veth = HostVethName(ep.container_id, ep.ifname);
   ep.aliases = spec.aliases;
   BERTH_TRY(store.InsertEndpoint(ep));
-  BERTH_TRY_CTX(net::Apply(net::AttachPlan(net, ep, spec.default_route), ops, rollback),
+  BERTH_ASSIGN_OR_RETURN(ep.ports, ReservePorts(store, spec.ports));
+  for (const PortMapping& p : ep.ports) BERTH_TRY(store.InsertPort(ep.container_id, net.id, p));
+
+  std::vector<std::string> created;
+  BERTH_TRY_CTX(net::Apply(net::AttachPlan(net, ep, spec.default_route), deps.links, rollback,
+                           &created),
                 "attach to network " + net.name);
+  firewall::Delta delta;
+  if (!created.empty()) delta.add_networks.push_back(RulesFor(net));
+  for (const PortMapping& p : ep.ports) delta.add_ports.push_back(RuleFor(p, ep.ip));
+  BERTH_TRY_CTX(ApplyFirewall(deps, rollback, delta), "attach to network " + net.name);
   return ep;
 }
 
-Status DetachEndpoint(store::Store& store, net::LinkOps& ops, const Endpoint& ep) {
-  Rollback none;
-  BERTH_TRY_CTX(net::Apply(net::DetachPlan(ep), ops, none),
-                "detach from network " + ep.network_name);
-  return store.DeleteEndpoint(ep.container_id, ep.network_id);
+Status DetachEndpoint(EndpointDeps& deps, const Endpoint& ep) {
+  std::string what = "detach from network " + ep.network_name;
+  BERTH_ASSIGN_OR_RETURN(auto ports, deps.store.PortsOf(ep.container_id, ep.network_id));
+  // Rows first: if the firewall has to be rebuilt, it is rebuilt without these ports.
+  BERTH_TRY(deps.store.DeletePortsOf(ep.container_id, ep.network_id));
+  firewall::Delta delta;
+  for (const PortMapping& p : ports) delta.remove_ports.push_back(RuleFor(p, ep.ip));
+  if (!delta.empty()) {
+    BERTH_ASSIGN_OR_RETURN(firewall::Firewall * fw, deps.firewall());
+    BERTH_TRY_CTX(fw->Apply(delta, deps.state), what);
+  }
+  Rollback none;  // deletions have nothing to undo
+  BERTH_TRY_CTX(net::Apply(net::DetachPlan(ep), deps.links, none), what);
+  BERTH_TRY(deps.store.DeleteEndpoint(ep.container_id, ep.network_id));
+  // The default network's bridge exists while it is used: created by the first attach,
+  // removed with the last endpoint, so removing every container leaves nothing behind.
+  BERTH_ASSIGN_OR_RETURN(auto net, deps.store.FindNetwork(ep.network_id));
+  if (!net || !net->is_default) return Ok();
+  BERTH_ASSIGN_OR_RETURN(auto rest, deps.store.EndpointsOfNetwork(net->id));
+  if (!rest.empty()) return Ok();
+  firewall::Delta bridge;
+  bridge.remove_networks.push_back(RulesFor(*net));
+  BERTH_ASSIGN_OR_RETURN(firewall::Firewall * fw, deps.firewall());
+  BERTH_TRY_CTX(fw->Apply(bridge, deps.state), what);
+  return net::Apply(net::Plan{{net::DeleteLinkOp{net::Where::kHost, net->bridge}}}, deps.links,
+                    none);
 }
 
 }  // namespace berth::engine

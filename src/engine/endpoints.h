@@ -1,32 +1,52 @@
-// Attaching and detaching one endpoint (a container's interface on one network). Internal to
-// the engine; both run inside the caller's write transaction.
+// Attaching and detaching one endpoint (a container's interface on one network), with its
+// published ports. Internal to the engine; both run inside the caller's write transaction.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/model.h"
 #include "core/rollback.h"
+#include "engine/ports.h"
+#include "firewall/firewall.h"
 #include "net/link_ops.h"
 #include "store/store.h"
 
 namespace berth::engine {
+
+/// What an endpoint operation works with. The firewall is reached through a function so an
+/// attach without published ports never creates an nftables context.
+struct EndpointDeps {
+  store::Store& store;
+  net::LinkOps& links;
+  std::function<Result<firewall::Firewall*>()> firewall;
+  firewall::StateFn state;
+};
 
 struct AttachSpec {
   const Container* container;
   const Network* network;
   std::optional<IpAddr> ip;  // --ip; allocated when unset
   std::vector<std::string> aliases;
-  std::string ifname;        // eth0, eth1 ...
+  std::vector<PortRequest> ports;
+  std::string ifname;  // eth0, eth1 ...
   bool default_route = true;
 };
 
-/// Allocates the address, records the endpoint and builds the veth; undo goes to `rollback`.
-Result<Endpoint> AttachEndpoint(store::Store& store, net::LinkOps& ops, Rollback& rollback,
-                                const AttachSpec& spec);
+/// Allocates the address and host ports, records them, builds the veth and adds the firewall
+/// elements; every step's undo goes to `rollback`.
+Result<Endpoint> AttachEndpoint(EndpointDeps& deps, Rollback& rollback, const AttachSpec& spec);
 
-/// Deletes the veth (gone already is fine), then the endpoint row.
-Status DetachEndpoint(store::Store& store, net::LinkOps& ops, const Endpoint& ep);
+/// Removes the endpoint's ports (rows, then firewall), the veth (gone already is fine) and
+/// the endpoint row.
+Status DetachEndpoint(EndpointDeps& deps, const Endpoint& ep);
+
+firewall::NetworkRules RulesFor(const Network& net);
+firewall::PortRule RuleFor(const PortMapping& p, const IpAddr& container_ip);
+
+/// Applies a firewall delta and registers its inverse with `rollback`.
+Status ApplyFirewall(EndpointDeps& deps, Rollback& rollback, const firewall::Delta& delta);
 
 }  // namespace berth::engine

@@ -16,7 +16,10 @@
 #include "core/error.h"
 #include "core/model.h"
 #include "engine/dns.h"
+#include "engine/endpoints.h"
 #include "engine/paths.h"
+#include "engine/ports.h"
+#include "firewall/firewall.h"
 #include "net/link_ops.h"
 #include "store/store.h"
 
@@ -37,6 +40,7 @@ struct ContainerCreateRequest {
   std::optional<std::string> ip;
   std::string hostname;
   std::vector<std::string> aliases;
+  std::vector<PortRequest> ports;  // -p; ignored (with a warning) in host and none modes
   std::vector<std::string> command;
   bool auto_remove = false;
   /// --dns / --dns-search: replace the nameservers (the gateway on a DNS-enabled network, the
@@ -68,12 +72,15 @@ struct NetworkStatus {
 /// Builds the LinkOps for one operation; `container_netns_fd` < 0 for host-only work.
 using LinkOpsFactory =
     std::function<Result<std::unique_ptr<net::LinkOps>>(int container_netns_fd)>;
+/// Builds the firewall backend, on first use.
+using FirewallFactory = std::function<Result<std::unique_ptr<firewall::Firewall>>()>;
 
 class Engine {
  public:
   /// Opens (creating) the state root. `links` defaults to rtnetlink through libnl.
   static Result<std::unique_ptr<Engine>> Open(const std::string& root,
-                                              LinkOpsFactory links = nullptr);
+                                              LinkOpsFactory links = nullptr,
+                                              FirewallFactory firewall = nullptr);
 
   const Paths& paths() const { return paths_; }
   store::Store& store() { return *store_; }
@@ -88,8 +95,18 @@ class Engine {
   /// The shell commands equivalent to attaching a container to `network` (--dry-run).
   Result<std::string> ExplainAttach(const std::string& network);
 
+  /// Adds the container to another network as its next interface (eth1, ...).
+  Result<Endpoint> Connect(const std::string& container, const std::string& network,
+                           std::optional<std::string> ip, std::vector<std::string> aliases);
+  Status Disconnect(const std::string& container, const std::string& network);
+  /// Everything berth's nftables table must hold, from the store.
+  Result<firewall::State> FirewallState();
+
   // Containers (containers.cc): state, namespace and networking, without a process.
-  Result<Container> CreateContainer(const ContainerCreateRequest& req);
+  /// `warnings` receives what a user should be told but is not an error (Docker's "published
+  /// ports are discarded when using host network mode").
+  Result<Container> CreateContainer(const ContainerCreateRequest& req,
+                                    std::vector<std::string>* warnings = nullptr);
   /// Removes a container and everything it holds. A running one needs `force` (SIGKILL).
   Status RemoveContainer(const std::string& name_or_id, bool force);
   Result<ContainerStatus> InspectContainer(const std::string& name_or_id);
@@ -101,17 +118,27 @@ class Engine {
   void set_notifier(std::unique_ptr<ChangeNotifier> n) { notifier_ = std::move(n); }
 
  private:
-  Engine(Paths paths, std::unique_ptr<store::Store> store, LinkOpsFactory links)
-      : paths_(std::move(paths)), store_(std::move(store)), links_(std::move(links)) {}
+  Engine(Paths paths, std::unique_ptr<store::Store> store, LinkOpsFactory links,
+         FirewallFactory firewall)
+      : paths_(std::move(paths)),
+        store_(std::move(store)),
+        links_(std::move(links)),
+        firewall_factory_(std::move(firewall)) {}
 
   Result<ContainerStatus> Describe(const Container& c);
   void Notify(const Change& change) {
     if (notifier_) notifier_->Changed(change);
   }
+  EndpointDeps Deps(net::LinkOps& links);
+  Result<firewall::Firewall*> Firewall();
+  /// Rewrites the container's /etc/hosts from its endpoints (in place: it is bind-mounted).
+  Status RefreshHosts(const Container& c);
 
   Paths paths_;
   std::unique_ptr<store::Store> store_;
   LinkOpsFactory links_;
+  FirewallFactory firewall_factory_;
+  std::unique_ptr<firewall::Firewall> firewall_;
   std::unique_ptr<ChangeNotifier> notifier_;
 };
 

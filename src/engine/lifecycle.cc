@@ -164,8 +164,13 @@ Result<RunResult> RunDetached(Engine& engine, const Container& c, sys::SpawnSpec
 
 }  // namespace
 
-Result<RunResult> Run(Engine& engine, const ContainerCreateRequest& req, bool detach) {
-  BERTH_ASSIGN_OR_RETURN(Container c, engine.CreateContainer(req));
+Result<RunResult> Run(Engine& engine, const ContainerCreateRequest& req, bool detach,
+                      const std::function<void(const std::string&)>& warn) {
+  std::vector<std::string> warnings;
+  BERTH_ASSIGN_OR_RETURN(Container c, engine.CreateContainer(req, &warnings));
+  for (const std::string& w : warnings) {
+    if (warn) warn(w);
+  }
   sys::Fd netns;
   auto spec = SpecFor(engine.paths(), c, netns);
   if (!spec.ok()) return Abandon(engine, c, std::move(spec).error());

@@ -6,6 +6,7 @@
 // networking is released without a daemon (the conmon model).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,7 +21,9 @@ struct RunResult {
 
 /// Creates the container and starts its command. If the command cannot start, the container
 /// is removed again and the error says why (kCommandNotFound: no such executable).
-Result<RunResult> Run(Engine& engine, const ContainerCreateRequest& req, bool detach);
+/// `warn` hears the warnings of CreateContainer before the command starts.
+Result<RunResult> Run(Engine& engine, const ContainerCreateRequest& req, bool detach,
+                      const std::function<void(const std::string&)>& warn = nullptr);
 
 /// Replaces the calling process by `cmd` inside the container's network, UTS and mount
 /// namespaces. Returns only on failure.

@@ -93,6 +93,10 @@ Result<Network> Engine::CreateNetwork(const NetworkCreateRequest& req) {
   }
   BERTH_TRY(store_->InsertNetwork(net));
   BERTH_TRY_CTX(net::Apply(net::BridgePlan(net), *ops, rollback), "create network " + net.name);
+  EndpointDeps deps = Deps(*ops);
+  firewall::Delta delta;
+  delta.add_networks.push_back(RulesFor(net));
+  BERTH_TRY_CTX(ApplyFirewall(deps, rollback, delta), "create network " + net.name);
   BERTH_TRY(tx.Commit());
   rollback.Commit();
   Notify({Change::kNetworkCreated, DnsEnabled(net)});
@@ -117,11 +121,18 @@ Status Engine::RemoveNetwork(const std::string& key) {
                         "): remove or disconnect them first");
   }
   BERTH_TRY(store_->DeleteNetwork(net.id));
-  Rollback unused;
+  // Firewall elements first (the store no longer has the network, so a rebuild agrees), then
+  // the bridge; if either fails the transaction keeps the network and `rm` can be retried.
+  Rollback rollback;
+  EndpointDeps deps = Deps(*ops);
+  firewall::Delta delta;
+  delta.remove_networks.push_back(RulesFor(net));
+  BERTH_TRY_CTX(ApplyFirewall(deps, rollback, delta), "remove network " + net.name);
   BERTH_TRY_CTX(net::Apply(net::Plan{{net::DeleteLinkOp{net::Where::kHost, net.bridge}}}, *ops,
-                           unused),
+                           rollback),
                 "remove network " + net.name);
   BERTH_TRY(tx.Commit());
+  rollback.Commit();
   Notify({Change::kNetworkRemoved, DnsEnabled(net)});
   return Ok();
 }

@@ -1,13 +1,16 @@
-// Throwaway namespaces for the demo (and anything else that must not touch the machine):
-// the calling process moves into a new network and mount namespace, with private mounts and
-// a tmpfs on /run, so whatever it builds vanishes with it.
+// Throwaway namespaces for the demo (and anything else that must not touch the machine): `body`
+// runs in a child process with new network, mount and PID namespaces, private mounts and a
+// tmpfs on /run, so whatever it builds, links and processes alike, vanishes when it returns.
 #pragma once
+
+#include <functional>
 
 #include "core/error.h"
 
 namespace berth::engine {
 
-/// Must be called while single-threaded. Leaves `lo` up in the new network namespace.
-Status EnterThrowawayNamespaces();
+/// Runs `body` as PID 1 of new namespaces (`lo` up) and returns its exit code. Must be called
+/// while single-threaded.
+Result<int> RunInThrowawayNamespaces(const std::function<int()>& body);
 
 }  // namespace berth::engine

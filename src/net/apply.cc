@@ -7,6 +7,7 @@ namespace {
 struct ApplyVisitor {
   LinkOps& ops;
   Rollback& rollback;
+  std::vector<std::string>* created;
 
   Status operator()(const SysctlOp& o) {
     BERTH_TRY_CTX(ops.SetSysctl(o.where, o.key, o.value), "set " + o.key);
@@ -15,6 +16,7 @@ struct ApplyVisitor {
   Status operator()(const EnsureBridgeOp& o) {
     auto created = ops.EnsureBridge(o);
     if (!created.ok()) return std::move(created).error().Wrap("set up bridge " + o.name);
+    if (*created && this->created) this->created->push_back(o.name);
     if (*created) {
       rollback.Add("delete bridge " + o.name,
                    [&ops = ops, name = o.name] { return ops.DeleteLink({Where::kHost, name}); });
@@ -40,6 +42,10 @@ struct ApplyVisitor {
     BERTH_TRY_CTX(ops.LinkUp(o), "set " + o.dev + " up");
     return Ok();
   }
+  Status operator()(const HairpinOp& o) {
+    BERTH_TRY_CTX(ops.SetHairpin(o), "set hairpin mode on " + o.port);
+    return Ok();
+  }
   Status operator()(const DeleteLinkOp& o) {
     BERTH_TRY_CTX(ops.DeleteLink(o), "delete " + o.name);
     return Ok();
@@ -48,8 +54,9 @@ struct ApplyVisitor {
 
 }  // namespace
 
-Status Apply(const Plan& plan, LinkOps& ops, Rollback& rollback) {
-  ApplyVisitor v{ops, rollback};
+Status Apply(const Plan& plan, LinkOps& ops, Rollback& rollback,
+             std::vector<std::string>* created_bridges) {
+  ApplyVisitor v{ops, rollback, created_bridges};
   for (const Op& op : plan.ops) BERTH_TRY(std::visit(v, op));
   return Ok();
 }

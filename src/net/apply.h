@@ -8,6 +8,9 @@
 
 namespace berth::net {
 
-Status Apply(const Plan& plan, LinkOps& ops, Rollback& rollback);
+/// `created_bridges`, when given, receives the bridges this plan had to create (so the caller
+/// can add their firewall elements).
+Status Apply(const Plan& plan, LinkOps& ops, Rollback& rollback,
+             std::vector<std::string>* created_bridges = nullptr);
 
 }  // namespace berth::net

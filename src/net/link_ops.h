@@ -26,6 +26,7 @@ class LinkOps {
   virtual Status AddAddress(const AddAddressOp& op) = 0;
   virtual Status AddRoute(const AddRouteOp& op) = 0;
   virtual Status LinkUp(const LinkUpOp& op) = 0;
+  virtual Status SetHairpin(const HairpinOp& op) = 0;
   /// A link that does not exist counts as deleted.
   virtual Status DeleteLink(const DeleteLinkOp& op) = 0;
 

@@ -167,6 +167,19 @@ Status NlLinkOps::LinkUp(const LinkUpOp& op) {
   return Ok();
 }
 
+Status NlLinkOps::SetHairpin(const HairpinOp& op) {
+  BERTH_ASSIGN_OR_RETURN(int ifindex, RequireIfindex(Where::kHost, op.port));
+  // A bridge port's flags travel as IFLA_PROTINFO of an AF_BRIDGE link message.
+  NlLink link(rtnl_link_alloc());
+  rtnl_link_set_ifindex(link.get(), ifindex);
+  rtnl_link_set_family(link.get(), AF_BRIDGE);
+  int err = rtnl_link_bridge_set_flags(link.get(), RTNL_BRIDGE_HAIRPIN_MODE);
+  if (err < 0) return NlError("prepare hairpin flag", err);
+  err = rtnl_link_change(host_.get(), link.get(), link.get(), 0);
+  if (err < 0) return NlError("set hairpin mode", err);
+  return Ok();
+}
+
 Status NlLinkOps::DeleteLink(const DeleteLinkOp& op) {
   BERTH_ASSIGN_OR_RETURN(nl_sock * sock, Sock(op.where));
   NlLink link(rtnl_link_alloc());

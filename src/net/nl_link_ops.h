@@ -21,6 +21,7 @@ class NlLinkOps final : public LinkOps {
   Status AddAddress(const AddAddressOp& op) override;
   Status AddRoute(const AddRouteOp& op) override;
   Status LinkUp(const LinkUpOp& op) override;
+  Status SetHairpin(const HairpinOp& op) override;
   Status DeleteLink(const DeleteLinkOp& op) override;
   Result<std::optional<int>> Ifindex(Where where, const std::string& name) override;
   Result<std::vector<Cidr>> HostRoutes() override;

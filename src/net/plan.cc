@@ -10,6 +10,11 @@ Plan BridgePlan(const Network& net) {
                                                             : "net.ipv6.conf.all.forwarding",
                            "1"});
   p.ops.push_back(EnsureBridgeOp{net.bridge, Cidr(net.gateway, net.subnet.prefix()), net.mtu});
+  // Slash form: bridge names may contain dots.
+  p.ops.push_back(SysctlOp{Where::kHost, "net/ipv4/conf/" + net.bridge + "/route_localnet", "1"});
+  if (!net.icc()) {
+    p.ops.push_back(SysctlOp{Where::kHost, "net/bridge/bridge-nf-call-iptables", "1"});
+  }
   return p;
 }
 
@@ -21,6 +26,7 @@ Plan AttachPlan(const Network& net, const Endpoint& ep, bool default_route) {
   if (default_route && !net.internal) {
     p.ops.push_back(AddRouteOp{Where::kContainer, ep.ifname, std::nullopt, ep.gateway});
   }
+  if (!ep.ports.empty()) p.ops.push_back(HairpinOp{ep.host_veth});
   return p;
 }
 
@@ -36,7 +42,11 @@ struct ExplainVisitor {
     return w == Where::kContainer ? "nsenter --net=" + netns + " " : std::string();
   }
   std::string operator()(const SysctlOp& o) const {
-    return Prefix(o.where) + "sysctl -w " + o.key + "=" + o.value;
+    std::string key = o.key;
+    for (char& c : key) {
+      if (c == '/') c = '.';
+    }
+    return Prefix(o.where) + "sysctl -w " + key + "=" + o.value;
   }
   std::string operator()(const EnsureBridgeOp& o) const {
     std::string mtu = std::to_string(o.mtu);
@@ -57,6 +67,9 @@ struct ExplainVisitor {
   }
   std::string operator()(const LinkUpOp& o) const {
     return Prefix(o.where) + "ip link set " + o.dev + " up";
+  }
+  std::string operator()(const HairpinOp& o) const {
+    return "ip link set " + o.port + " type bridge_slave hairpin on";
   }
   std::string operator()(const DeleteLinkOp& o) const {
     return Prefix(o.where) + "ip link del " + o.name;

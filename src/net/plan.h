@@ -54,6 +54,11 @@ struct LinkUpOp {
   Where where;
   std::string dev;
 };
+/// Hairpin mode on a bridge port: with br_netfilter, a container reaching its own published
+/// port has its frame DNATed while bridged, and it must be sent back out the port it came in.
+struct HairpinOp {
+  std::string port;
+};
 /// Deleting a missing link is not an error (teardown is idempotent).
 struct DeleteLinkOp {
   Where where;
@@ -61,7 +66,7 @@ struct DeleteLinkOp {
 };
 
 using Op = std::variant<SysctlOp, EnsureBridgeOp, CreateVethOp, AddAddressOp, AddRouteOp,
-                        LinkUpOp, DeleteLinkOp>;
+                        LinkUpOp, HairpinOp, DeleteLinkOp>;
 
 struct Plan {
   std::vector<Op> ops;
@@ -70,11 +75,14 @@ struct Plan {
 /// A fresh container namespace: loopback up.
 Plan NewNamespacePlan();
 
-/// The host side of a bridge network: forwarding on, the bridge up with its gateway address.
+/// The host side of a bridge network: forwarding on, the bridge up with its gateway address,
+/// route_localnet so 127.0.0.1 can reach published ports, and br_netfilter's IP hooks on for
+/// icc=false (the isolation inside one bridge is enforced there, as Docker does).
 Plan BridgePlan(const Network& net);
 
 /// Attaching one endpoint to a bridge network. `default_route` is false for a second network
 /// (the first one keeps the default route, as in Docker) and for --internal networks.
+/// Endpoints with published ports get hairpin mode on their bridge port.
 Plan AttachPlan(const Network& net, const Endpoint& ep, bool default_route);
 
 /// Detaching: deleting the host end of the veth removes both ends and the container's addresses

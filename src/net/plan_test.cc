@@ -40,6 +40,7 @@ TEST(Plan, AttachBuildsBridgeVethAddressAndRoute) {
   EXPECT_EQ(ops.calls, (std::vector<std::string>{
                            "sysctl net.ipv4.ip_forward=1",
                            "bridge br-0123456789ab 172.18.0.1/16",
+                           "sysctl net/ipv4/conf/br-0123456789ab/route_localnet=1",
                            "veth veth00000000001 master br-0123456789ab peer eth0 02:42:ac:12:00:02",
                            "ctr: addr 172.18.0.2/16 dev eth0",
                            "ctr: up eth0",

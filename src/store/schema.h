@@ -58,6 +58,22 @@ INSERT INTO networks VALUES (lower(hex(randomblob(32))), 'bridge', 'bridge', 'be
   '172.17.0.0/16', '172.17.0.1', NULL, 1500, 0, 1, '{}', CAST(strftime('%s','now') AS INTEGER),
   NULL);
 )sql",
+    // v2: published ports (one row per mapping; a range is one row) and small key/value facts.
+    R"sql(
+CREATE TABLE ports (
+  container_id TEXT NOT NULL,
+  network_id TEXT NOT NULL,
+  host_ip TEXT NOT NULL,
+  protocol TEXT NOT NULL,
+  host_port INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  container_port INTEGER NOT NULL,
+  PRIMARY KEY (protocol, host_ip, host_port),
+  FOREIGN KEY (container_id, network_id) REFERENCES endpoints(container_id, network_id)
+);
+CREATE INDEX ports_by_endpoint ON ports(container_id, network_id);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+)sql",
 };
 
 }  // namespace berth::store

@@ -125,6 +125,19 @@ Result<std::optional<T>> FindByNameOrId(Db& db, const char* by_name, const char*
   return std::optional<T>(std::move(all[0]));
 }
 
+const char* ProtoText(Protocol p) { return p == Protocol::kUdp ? "udp" : "tcp"; }
+
+// Reads host_ip, protocol, host_port, count, container_port from column `first` on.
+PortMapping ReadPort(const Stmt& s, int first) {
+  PortMapping p;
+  p.host_ip = Ip(s.Text(first));
+  p.protocol = s.Text(first + 1) == "udp" ? Protocol::kUdp : Protocol::kTcp;
+  p.host_port = static_cast<uint16_t>(s.Int(first + 2));
+  p.count = static_cast<uint16_t>(s.Int(first + 3));
+  p.container_port = static_cast<uint16_t>(s.Int(first + 4));
+  return p;
+}
+
 }  // namespace
 
 WriteTx::~WriteTx() {
@@ -318,6 +331,81 @@ Status Store::DeleteEndpoint(const std::string& container_id, const std::string&
   BERTH_ASSIGN_OR_RETURN(
       Stmt s, db_->Prepare("DELETE FROM endpoints WHERE container_id = ?1 AND network_id = ?2"));
   s.Bind(1, container_id).Bind(2, network_id);
+  return s.Run();
+}
+
+Status Store::InsertPort(const std::string& container_id, const std::string& network_id,
+                         const PortMapping& p) {
+  BERTH_ASSIGN_OR_RETURN(
+      Stmt s, db_->Prepare("INSERT INTO ports (container_id, network_id, host_ip, protocol, "
+                           "host_port, count, container_port) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+  s.Bind(1, container_id).Bind(2, network_id).Bind(3, p.host_ip.ToString());
+  s.Bind(4, ProtoText(p.protocol)).Bind(5, int64_t{p.host_port}).Bind(6, int64_t{p.count});
+  s.Bind(7, int64_t{p.container_port});
+  return s.Run();
+}
+
+Result<std::vector<PortMapping>> Store::PortsOf(const std::string& container_id,
+                                                const std::string& network_id) {
+  BERTH_ASSIGN_OR_RETURN(
+      Stmt s, db_->Prepare("SELECT host_ip, protocol, host_port, count, container_port FROM ports "
+                           "WHERE container_id = ?1 AND network_id = ?2 "
+                           "ORDER BY protocol, host_port"));
+  s.Bind(1, container_id).Bind(2, network_id);
+  return ReadAll<PortMapping>(s, [](const Stmt& st) { return ReadPort(st, 0); });
+}
+
+Status Store::DeletePortsOf(const std::string& container_id, const std::string& network_id) {
+  BERTH_ASSIGN_OR_RETURN(
+      Stmt s, db_->Prepare("DELETE FROM ports WHERE container_id = ?1 AND network_id = ?2"));
+  s.Bind(1, container_id).Bind(2, network_id);
+  return s.Run();
+}
+
+Result<std::vector<std::pair<PortMapping, IpAddr>>> Store::AllPorts() {
+  BERTH_ASSIGN_OR_RETURN(
+      Stmt s, db_->Prepare("SELECT p.host_ip, p.protocol, p.host_port, p.count, "
+                           "p.container_port, e.ip FROM ports p JOIN endpoints e "
+                           "ON e.container_id = p.container_id AND e.network_id = p.network_id"));
+  return ReadAll<std::pair<PortMapping, IpAddr>>(
+      s, [](const Stmt& st) { return std::make_pair(ReadPort(st, 0), Ip(st.Text(5))); });
+}
+
+Result<std::optional<std::pair<PortMapping, std::string>>> Store::PortOverlap(
+    Protocol protocol, const IpAddr& host_ip, uint16_t lo, uint16_t hi) {
+  BERTH_ASSIGN_OR_RETURN(
+      Stmt s, db_->Prepare("SELECT host_ip, protocol, host_port, count, container_port, "
+                           "container_id FROM ports WHERE protocol = ?1 AND host_ip = ?2 AND "
+                           "host_port <= ?3 ORDER BY host_port DESC LIMIT 1"));
+  s.Bind(1, ProtoText(protocol)).Bind(2, host_ip.ToString()).Bind(3, int64_t{hi});
+  BERTH_ASSIGN_OR_RETURN(bool row, s.Step());
+  using Found = std::optional<std::pair<PortMapping, std::string>>;
+  if (!row) return Found();
+  PortMapping p = ReadPort(s, 0);
+  if (p.host_port + p.count - 1 < lo) return Found();
+  return Found(std::make_pair(p, s.Text(5)));
+}
+
+Result<std::vector<IpAddr>> Store::PortHostIps(Protocol protocol) {
+  BERTH_ASSIGN_OR_RETURN(
+      Stmt s, db_->Prepare("SELECT DISTINCT host_ip FROM ports WHERE protocol = ?1"));
+  s.Bind(1, ProtoText(protocol));
+  return ReadAll<IpAddr>(s, [](const Stmt& st) { return Ip(st.Text(0)); });
+}
+
+Result<std::optional<std::string>> Store::GetMeta(const std::string& key) {
+  BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare("SELECT value FROM meta WHERE key = ?1"));
+  s.Bind(1, key);
+  BERTH_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::optional<std::string>();
+  return std::optional<std::string>(s.Text(0));
+}
+
+Status Store::SetMeta(const std::string& key, const std::string& value) {
+  BERTH_ASSIGN_OR_RETURN(
+      Stmt s, db_->Prepare("INSERT INTO meta (key, value) VALUES (?1, ?2) "
+                           "ON CONFLICT (key) DO UPDATE SET value = excluded.value"));
+  s.Bind(1, key).Bind(2, value);
   return s.Run();
 }
 

@@ -39,7 +39,7 @@ class Store {
  public:
   /// Opens (creating and migrating as needed) the database at `path`; ":memory:" for tests.
   static Result<std::unique_ptr<Store>> Open(const std::string& path);
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   /// BEGIN IMMEDIATE: takes the write lock now, so reads inside see a stable state.
   Result<WriteTx> Write();
@@ -68,6 +68,26 @@ class Store {
   Result<std::vector<Endpoint>> EndpointsOfNetwork(const std::string& network_id);
   Result<bool> IpInUse(const std::string& network_id, const IpAddr& ip);
   Status DeleteEndpoint(const std::string& container_id, const std::string& network_id);
+
+  // Published ports, stored per endpoint.
+  Status InsertPort(const std::string& container_id, const std::string& network_id,
+                    const PortMapping& p);
+  Result<std::vector<PortMapping>> PortsOf(const std::string& container_id,
+                                           const std::string& network_id);
+  Status DeletePortsOf(const std::string& container_id, const std::string& network_id);
+  /// Every published port with the address of the container it leads to.
+  Result<std::vector<std::pair<PortMapping, IpAddr>>> AllPorts();
+  /// A published mapping of `protocol` on exactly `host_ip` overlapping [lo, hi], with the id
+  /// of the container holding it. Mappings on one address never overlap each other, so the
+  /// one starting closest below `hi` is the only candidate: one index seek.
+  Result<std::optional<std::pair<PortMapping, std::string>>> PortOverlap(
+      Protocol protocol, const IpAddr& host_ip, uint16_t lo, uint16_t hi);
+  /// The host addresses that have mappings of `protocol`.
+  Result<std::vector<IpAddr>> PortHostIps(Protocol protocol);
+
+  // Small facts (cursors), as text.
+  Result<std::optional<std::string>> GetMeta(const std::string& key);
+  Status SetMeta(const std::string& key, const std::string& value);
 
  private:
   explicit Store(std::unique_ptr<Db> db) : db_(std::move(db)) {}

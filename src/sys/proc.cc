@@ -28,28 +28,25 @@ Result<std::string> ReadFile(const std::string& path) {
   return out;
 }
 
-Status WriteFileAtomic(const std::string& path, const std::string& data, int mode) {
-  std::string tmp = path + ".tmp" + std::to_string(::getpid());
-  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
-  if (!fd.valid()) return Error::System("write " + tmp, errno);
+Status WriteFileInPlace(const std::string& path, const std::string& data, int mode) {
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+  if (!fd.valid()) return Error::System("write " + path, errno);
   size_t off = 0;
   while (off < data.size()) {
     ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      Error e = Error::System("write " + tmp, errno);
-      ::unlink(tmp.c_str());
-      return e;
-    }
+    if (n < 0) return Error::System("write " + path, errno);
     off += static_cast<size_t>(n);
   }
-  fd.Reset();
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    Error e = Error::System("rename " + tmp, errno);
-    ::unlink(tmp.c_str());
-    return e;
-  }
   return Ok();
+}
+
+Status WriteFileAtomic(const std::string& path, const std::string& data, int mode) {
+  std::string tmp = path + ".tmp" + std::to_string(::getpid());
+  Status st = WriteFileInPlace(tmp, data, mode);
+  if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) st = Error::System("rename " + tmp, errno);
+  if (!st.ok()) ::unlink(tmp.c_str());
+  return st;
 }
 
 Status MakeDirs(const std::string& path, int mode) {

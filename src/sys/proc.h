@@ -25,6 +25,8 @@ Result<std::string> ReadSysctl(const std::string& key);
 Result<std::string> ReadFile(const std::string& path);
 /// Writes via a temporary file and rename, so readers never see half a file.
 Status WriteFileAtomic(const std::string& path, const std::string& data, int mode = 0644);
+/// Truncates and rewrites the file itself (keeping its inode), for files bind-mounted elsewhere.
+Status WriteFileInPlace(const std::string& path, const std::string& data, int mode = 0644);
 Status MakeDirs(const std::string& path, int mode = 0755);
 /// rm -r for directories berth owns; a missing path is success.
 Status RemoveTree(const std::string& path);

@@ -38,6 +38,7 @@ class FakeLinkOps : public LinkOps {
                   " via " + op.via.ToString());
   }
   Status LinkUp(const LinkUpOp& op) override { return Record(Side(op.where) + "up " + op.dev); }
+  Status SetHairpin(const HairpinOp& op) override { return Record("hairpin " + op.port); }
   Status DeleteLink(const DeleteLinkOp& op) override {
     BERTH_TRY(Record("del " + op.name));
     links.erase(op.name);

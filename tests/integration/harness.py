@@ -81,6 +81,7 @@ def nft_ruleset():
 
 
 def netns_add(name):
+    run(["ip", "netns", "del", name], check=False)  # a leftover of a failed test
     run(["ip", "netns", "add", name])
     run(["ip", "-n", name, "link", "set", "lo", "up"])
 
@@ -101,6 +102,102 @@ def wire_namespace(name, host_ip, ns_ip, prefix=24, host_if=None):
     run(["ip", "-n", name, "link", "set", "eth0", "up"])
     run(["ip", "-n", name, "route", "add", "default", "via", host_ip])
     return host_if
+
+
+# Background processes a test started (servers in namespaces or containers); the test's
+# tearDown ends them by PID. (Whatever is left when the sandbox ends dies with its PID
+# namespace.)
+STARTED = []
+
+
+def start_background(argv):
+    """Starts argv in the background and remembers its PID."""
+    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    STARTED.append(p.pid)
+    return p.pid
+
+
+def stop_background():
+    while STARTED:
+        pid = STARTED.pop()
+        try:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+
+
+class World:
+    """The outside world of DESIGN.md section 5, joined to the sandbox host by veths:
+    `up` (198.51.100.2, the host is .1) and `lan` (203.0.113.2, the host is .1)."""
+
+    NAMESPACES = ("up", "lan")
+
+    def __init__(self):
+        wire_namespace("up", f"{UPSTREAM_NET}.1", f"{UPSTREAM_NET}.2")
+        wire_namespace("lan", f"{LAN_NET}.1", f"{LAN_NET}.2")
+
+    def close(self):
+        for ns in self.NAMESPACES:
+            run(["ip", "link", "del", f"to-{ns}"], check=False)
+            run(["ip", "netns", "del", ns], check=False)
+
+
+PEER_ECHO = "socat {proto}-LISTEN:{port},fork,reuseaddr SYSTEM:'echo $SOCAT_PEERADDR'"
+
+
+def serve_peer_echo(container=None, port=80, proto="TCP", netns=None):
+    """A server that answers every connection with the address it sees the client at."""
+    argv = ["sh", "-c", PEER_ECHO.format(proto=proto, port=port)]
+    if container:
+        argv = [BERTH, "--root", ROOT, "exec", container, "--", *argv]
+    elif netns:
+        argv = ["ip", "netns", "exec", netns, *argv]
+    start_background(argv)
+    time.sleep(0.05)
+
+
+def ask(ip, port, container=None, netns=None, proto="TCP", timeout=2):
+    """Connects to ip:port and returns the first line answered (the address the server saw
+    us at), or None when nothing answers. From a container, a namespace or the host."""
+    target = f"{proto}:{ip}:{port}" + (",connect-timeout=1" if proto == "TCP" else "")
+    argv = ["socat", f"-T{timeout}", "-", target]
+    stdin = "hello\n" if proto == "UDP" else ""
+    if container:
+        argv = [BERTH, "--root", ROOT, "exec", container, "--", *argv]
+    elif netns:
+        argv = ["ip", "netns", "exec", netns, *argv]
+    for _ in range(3):  # a server just started in the background may not listen yet
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout + 5, input=stdin)
+        line = p.stdout.strip().splitlines()
+        if line:
+            return line[0]
+        if "refused" not in p.stderr:
+            return None
+        time.sleep(0.1)
+    return None
+
+
+def wait_listening(container, port, udp=False, timeout=5.0):
+    """Waits until something in `container` listens on `port` (servers start in the
+    background; UDP gives a client no "refused" to retry on)."""
+    flags = "-Hlun" if udp else "-Hltn"
+    return wait_until(lambda: f":{port} " in in_container(container, "ss", flags).stdout,
+                      timeout=timeout)
+
+
+def nft_rule_count():
+    doc = json.loads(run(["nft", "-j", "list", "table", "inet", "berth"]).stdout)
+    return sum(1 for o in doc["nftables"] if "rule" in o)
+
+
+def nft_elements(set_name):
+    doc = json.loads(run(["nft", "-j", "list", "table", "inet", "berth"]).stdout)
+    for o in doc["nftables"]:
+        body = o.get("set") or o.get("map")
+        if body and body["name"] == set_name:
+            return body.get("elem", [])
+    return None
 
 
 def state_snapshot():
@@ -164,14 +261,12 @@ class BerthTest(unittest.TestCase):
         shutil.rmtree(ROOT, ignore_errors=True)
 
     def tearDown(self):
+        stop_background()
         if not os.path.exists(os.path.join(ROOT, "berth.db")):
             return
         for c in json.loads(berth("ps", "-a", "--format", "json").stdout):
             berth("rm", "-f", c["name"], check=False)
         berth("network", "prune", check=False)
-        for n in json.loads(berth("network", "ls", "--format", "json").stdout):
-            if n["default"]:
-                run(["ip", "link", "del", n["bridge"]], check=False)
         stop_berthd()  # started on demand by the first container on a DNS-enabled network
 
     def assertUnchanged(self, before, what=""):

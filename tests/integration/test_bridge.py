@@ -4,8 +4,8 @@ inspect tells which host veth is which container's eth0 (seed 000)."""
 import json
 import os
 
-from harness import (BerthTest, berth, berth_json, host_links, in_container, ip_json, main,
-                     ping, read, run)
+from harness import (BERTH, ROOT, BerthTest, berth, berth_json, host_links, in_container,
+                     ip_json, main, ping, read, run, start_background)
 
 
 class BridgeTest(BerthTest):
@@ -20,8 +20,8 @@ class BridgeTest(BerthTest):
         self.assertTrue(ping("a", b["ip"]))
         self.assertTrue(ping("b", a["ip"]))
         # TCP: a server in b, a client in a.
-        berth("exec", "b", "--", "sh", "-c",
-              "busybox nc -l -p 7000 -e echo hello-from-b >/dev/null 2>&1 &")
+        start_background([BERTH, "--root", ROOT, "exec", "b", "--", "busybox", "nc", "-l", "-p",
+                          "7000", "-e", "echo", "hello-from-b"])
         out = in_container("a", "sh", "-c",
                            f"for i in 1 2 3 4 5; do busybox nc -w 2 {b['ip']} 7000 && break; "
                            "sleep 0.1; done")
@@ -86,6 +86,11 @@ class BridgeTest(BerthTest):
         self.assertIn(("172.17.0.1", 16), [(i["local"], i["prefixlen"]) for i in br["addr_info"]])
         berth("run", "-d", "--name", "b", "--", "sleep", "300")
         self.assertTrue(ping("a", "172.17.0.3"))
+        # ... and removed with its last container: nothing is left behind.
+        berth("rm", "-f", "a")
+        self.assertIn("berth0", host_links())
+        berth("rm", "-f", "b")
+        self.assertNotIn("berth0", host_links())
 
     def test_container_files_are_its_own(self):
         berth("network", "create", "web")

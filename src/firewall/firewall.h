@@ -1,0 +1,31 @@
+// Firewall: applies berth's nftables state. The real backend drives libnftables (nft_firewall.h);
+// NoneFirewall does nothing, for unit tests of the engine and hosts where berth must not touch
+// nftables.
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include "core/error.h"
+#include "firewall/ruleset.h"
+
+namespace berth::firewall {
+
+/// Produces the complete state from the source of truth, for a rebuild.
+using StateFn = std::function<Result<State>()>;
+
+class Firewall {
+ public:
+  virtual ~Firewall() = default;
+  /// Applies `delta` in one transaction. If that fails (berth's table is missing or was edited),
+  /// rebuilds the whole table from `state()` in one transaction instead; `state()` must already
+  /// include the delta. Either way the kernel ends up matching the store, or nothing changed.
+  virtual Status Apply(const Delta& delta, const StateFn& state) = 0;
+};
+
+class NoneFirewall final : public Firewall {
+ public:
+  Status Apply(const Delta&, const StateFn&) override { return Ok(); }
+};
+
+}  // namespace berth::firewall

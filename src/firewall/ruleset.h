@@ -1,0 +1,79 @@
+// berth's nftables ruleset as data, rendered to nft JSON (libnftables' JSON input), so user data
+// never becomes rule text.
+//
+// The shape (one `inet berth` table; DESIGN.md §2 "O(1) per container"): a fixed set of chains
+// whose rules never change, and sets/maps holding every per-network and per-port fact. A network
+// or a published port is therefore a handful of element adds or deletes (RenderDelta), whatever
+// else exists. RenderState rebuilds the whole table from berth's store in one transaction: used
+// the first time, and whenever a delta fails because someone flushed or edited berth's objects.
+// The `user` chain is evaluated first in forward and is created once and never modified, so
+// admins can put their own filtering there (Docker's DOCKER-USER).
+//
+// Pure: no I/O. Thread-compatible.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/ip.h"
+#include "core/model.h"
+
+namespace berth::firewall {
+
+inline constexpr char kTable[] = "berth";
+inline constexpr char kUserChain[] = "user";
+
+struct NetworkRules {
+  std::string bridge;
+  Cidr subnet;
+  bool masquerade = true;
+  bool icc = true;
+  bool internal = false;
+};
+
+/// One published port or range: host_ip:host_port+i -> container_ip:container_port+i.
+struct PortRule {
+  IpAddr host_ip;  // unspecified: every local address of the host
+  Protocol protocol = Protocol::kTcp;
+  uint16_t host_port = 0;
+  uint16_t count = 1;
+  IpAddr container_ip;
+  uint16_t container_port = 0;
+};
+
+/// The element changes of one operation. Applied as one nftables transaction.
+struct Delta {
+  std::vector<NetworkRules> add_networks, remove_networks;
+  std::vector<PortRule> add_ports, remove_ports;
+
+  bool empty() const {
+    return add_networks.empty() && remove_networks.empty() && add_ports.empty() &&
+           remove_ports.empty();
+  }
+  /// What undoes this delta (adds become deletes and the other way round).
+  Delta Inverse() const { return {remove_networks, add_networks, remove_ports, add_ports}; }
+};
+
+/// Everything berth's table must hold.
+struct State {
+  std::vector<NetworkRules> networks;
+  std::vector<PortRule> ports;
+};
+
+/// nft JSON adding and deleting the delta's elements.
+std::string RenderDelta(const Delta& delta);
+
+/// nft JSON making berth's table hold exactly `state`, as two transactions: `create` adds any
+/// missing table, chain, set or map (empty, so harmless on its own: libnftables 1.0.6 cannot
+/// flush a map created in the same batch); `content` then atomically flushes berth's own
+/// chains and sets and re-adds every rule and element. The user chain's rules are left alone.
+struct StateBatches {
+  std::string create;
+  std::string content;
+};
+StateBatches RenderState(const State& state);
+
+/// The delta in nft(8) syntax, for people reading --dry-run output. Never executed.
+std::string ExplainDelta(const Delta& delta);
+
+}  // namespace berth::firewall
