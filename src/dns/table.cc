@@ -86,12 +86,18 @@ std::shared_ptr<const Table> Table::Build(const TableSpec& spec) {
   t->networks_ = spec.networks;
 
   std::map<std::string, std::vector<Addr>> by_name;
+  std::map<std::string, std::set<uint32_t>> owner_nets;
+  for (const TableSpec::Endpoint& e : spec.endpoints) {
+    if (e.network >= spec.networks.size() || e.names.empty()) continue;
+    owner_nets[e.owner.empty() ? e.names[0] : e.owner].insert(e.network);
+  }
   std::map<IpAddr, std::set<uint32_t>> requesters;
   std::map<IpAddr, std::vector<Ptr>> reverse;
   std::map<std::string, uint32_t> name_ids;
   for (const TableSpec::Endpoint& e : spec.endpoints) {
     if (e.network >= spec.networks.size() || e.names.empty()) continue;
-    requesters[e.ip].insert(e.network);
+    const auto& nets = owner_nets[e.owner.empty() ? e.names[0] : e.owner];
+    requesters[e.ip].insert(nets.begin(), nets.end());
     std::set<std::string> seen;
     for (const std::string& n : e.names) {
       std::string key = Lower(n);

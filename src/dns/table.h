@@ -39,6 +39,9 @@ struct TableSpec {
     IpAddr ip;
     /// The container name first (the PTR target), then aliases and the hostname.
     std::vector<std::string> names;
+    /// Who owns it (the container id): a container asking from any of its addresses sees the
+    /// names of all its networks (aardvark-dns does the same). Empty: the first name.
+    std::string owner;
   };
   std::vector<Network> networks;
   std::vector<Endpoint> endpoints;

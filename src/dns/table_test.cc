@@ -21,11 +21,11 @@ TableSpec Spec() {
   TableSpec s;
   s.networks.push_back({"mon", {Ip("172.18.0.1")}, {*Cidr::ParseNetwork("172.18.0.0/16")}});
   s.networks.push_back({"other", {Ip("172.19.0.1")}, {*Cidr::ParseNetwork("172.19.0.0/16")}});
-  s.endpoints.push_back({0, Ip("172.18.0.2"), {"mysql", "db", "abc123"}});
-  s.endpoints.push_back({0, Ip("172.18.0.3"), {"redis", "db"}});
-  s.endpoints.push_back({1, Ip("172.19.0.2"), {"x"}});
-  s.endpoints.push_back({0, Ip("172.18.0.4"), {"both"}});
-  s.endpoints.push_back({1, Ip("172.19.0.4"), {"both"}});
+  s.endpoints.push_back({0, Ip("172.18.0.2"), {"mysql", "db", "abc123"}, ""});
+  s.endpoints.push_back({0, Ip("172.18.0.3"), {"redis", "db"}, ""});
+  s.endpoints.push_back({1, Ip("172.19.0.2"), {"x"}, ""});
+  s.endpoints.push_back({0, Ip("172.18.0.4"), {"both"}, "c-both"});
+  s.endpoints.push_back({1, Ip("172.19.0.4"), {"both"}, "c-both"});
   return s;
 }
 
@@ -105,6 +105,16 @@ TEST(Table, ScopedByTheRequestersNetworks) {
   EXPECT_EQ(o.r.a[0], "172.19.0.4");
 }
 
+TEST(Table, AContainerOnTwoNetworksSeesBothFromEitherAddress) {
+  auto t = Table::Build(Spec());
+  // "both" asks from its "mon" address for x, which is on "other" only.
+  auto a = Ask(*t, "172.18.0.4", "x", type::kA);
+  ASSERT_EQ(a.verdict, Verdict::kAnswer);
+  EXPECT_EQ(a.r.a, std::vector<std::string>{"172.19.0.2"});
+  // ... and for "both": both of its own addresses.
+  EXPECT_EQ(Ask(*t, "172.18.0.4", "both", type::kA).r.a.size(), 2u);
+}
+
 TEST(Table, StrangersAreRefusedTheHostIsNot) {
   auto t = Table::Build(Spec());
   EXPECT_EQ(Ask(*t, "203.0.113.5", "mysql", type::kA).r.rcode, 5);
@@ -165,7 +175,7 @@ TEST(Table, LargeAnswerIsTruncatedOverUdpWithoutEdns) {
   s.networks.push_back({"n", {Ip("10.1.0.1")}, {*Cidr::ParseNetwork("10.1.0.0/24")}});
   for (int i = 0; i < 40; ++i) {
     s.endpoints.push_back(
-        {0, Ip(("10.1.0." + std::to_string(10 + i)).c_str()), {"c" + std::to_string(i), "big"}});
+        {0, Ip(("10.1.0." + std::to_string(10 + i)).c_str()), {"c" + std::to_string(i), "big"}, ""});
   }
   auto t = Table::Build(s);
   auto a = Ask(*t, "10.1.0.10", "big", type::kA);

@@ -39,6 +39,7 @@ Result<dns::TableSpec> DnsRecords(store::Store& store) {
       dns::TableSpec::Endpoint rec;
       rec.network = index;
       rec.ip = e.ip;
+      rec.owner = c.id;
       rec.names.push_back(c.name);
       rec.names.insert(rec.names.end(), e.aliases.begin(), e.aliases.end());
       if (!c.hostname.empty()) rec.names.push_back(c.hostname);

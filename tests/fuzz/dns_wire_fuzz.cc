@@ -27,7 +27,7 @@ const dns::Table& TestTable() {
                           {*Cidr::ParseNetwork("172.18.0.0/16")}});
     for (int i = 0; i < 40; ++i) {
       IpAddr ip = IpAddr::Parse("172.18.0.10")->Plus(static_cast<unsigned>(i));
-      s.endpoints.push_back({0, ip, {"c" + std::to_string(i), "big", "a.b.c"}});
+      s.endpoints.push_back({0, ip, {"c" + std::to_string(i), "big", "a.b.c"}, ""});
     }
     return dns::Table::Build(s);
   }();

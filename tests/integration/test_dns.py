@@ -308,6 +308,32 @@ class DnsTest(BerthTest):
             self.assertLess(took, 0.1, f"{name} resolved {took * 1000:.1f} ms after rm")
             self.assertEqual(dig_short("watcher", name), [])
 
+    def test_connect_and_disconnect_apply_within_100ms(self):
+        self.with_upstream()
+        berth("network", "create", "one")
+        berth("network", "create", "two")
+        sleeper("x", "one")
+        sleeper("y", "two")
+        gw2 = self.gateway("two")
+        for i in range(3):
+            # x joins "two" with an alias: y (and the host asking two's gateway) see it at once.
+            berth("network", "connect", "--alias", f"xa{i}", "two", "x")
+            ip = self.ip_of("x", "two")
+            for name in ("x", f"xa{i}"):
+                took = dnsq.time_until(
+                    lambda: dnsq.addresses(dnsq.ask(gw2, name, timeout=0.1)) == [ip])
+                self.assertIsNotNone(took, f"{name} did not resolve after connect")
+                self.assertLess(took, 0.1, f"{name}: {took * 1000:.1f} ms after connect")
+            self.assertEqual(dig_short("y", f"xa{i}"), [ip])
+            # x now sees y too, through either gateway.
+            self.assertEqual(dig_short("x", "y"), [self.ip_of("y", "two")])
+            berth("network", "disconnect", "two", "x")
+            took = dnsq.time_until(lambda: dnsq.addresses(dnsq.ask(gw2, "x", timeout=0.1)) == [])
+            self.assertIsNotNone(took, "x still resolves on two after disconnect")
+            self.assertLess(took, 0.1, f"x: {took * 1000:.1f} ms after disconnect")
+            self.assertEqual(dig_short("y", "x"), [])
+            self.assertEqual(dig_short("x", "y"), [])
+
     def test_auto_removed_containers_vanish(self):
         berth("network", "create", "mon")
         sleeper("watcher", "mon")
