@@ -41,7 +41,7 @@ build_fuzzers() {
   echo "== building fuzz targets with clang (build-fuzz/)"
   cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBERTH_FUZZ=ON \
     -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ >/dev/null
-  ninja -C build-fuzz dns_wire_fuzz
+  ninja -C build-fuzz -j2 dns_wire_fuzz
 }
 
 # A bounded run from the checked-in seeds (a fresh scratch corpus each time, so runs repeat).
