@@ -60,17 +60,52 @@ def berth_json(*args):
     return json.loads(berth(*args).stdout)
 
 
-def cpu_busy_fraction(seconds=1.0):
-    """Fraction of all CPUs busy over `seconds` (whole machine, from /proc/stat)."""
-    def snap():
-        with open("/proc/stat") as f:
-            v = [int(x) for x in f.readline().split()[1:]]
-        idle = v[3] + v[4]
-        return sum(v), idle
-    t0, i0 = snap()
+def machine_ticks():
+    """(total, busy) clock ticks of the whole machine (/proc/stat is not namespaced)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return sum(v), sum(v) - v[3] - v[4]
+
+
+def our_ticks():
+    """CPU ticks used by this sandbox: the sandbox has its own PID namespace and /proc, so
+    every process listed is ours (plus what our finished children used)."""
+    total = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+            if int(pid) == os.getpid():
+                total += int(fields[13]) + int(fields[14])  # cutime, cstime
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+class LoadMeter:
+    """How many cores other workloads (outside this sandbox) used over an interval."""
+
+    def __init__(self):
+        self.t0, self.b0 = machine_ticks()
+        self.o0 = our_ticks()
+        self.start = time.monotonic()
+
+    def others_cores(self):
+        t1, b1 = machine_ticks()
+        o1 = our_ticks()
+        ncpu = os.cpu_count()
+        total = max(1, t1 - self.t0)
+        others = max(0, (b1 - self.b0) - (o1 - self.o0))
+        return round(others / total * ncpu, 2)
+
+
+def others_busy(seconds=1.0):
+    m = LoadMeter()
     time.sleep(seconds)
-    t1, i1 = snap()
-    return 1.0 - (i1 - i0) / max(1, t1 - t0)
+    return m.others_cores()
 
 
 def parse_dnsperf(text):
@@ -230,15 +265,32 @@ class Bench:
         return parse_dnsperf(p.stdout)
 
     def quiet_check(self, label):
-        busy = cpu_busy_fraction(1.0)
+        """Waits (up to --wait-quiet seconds) until other workloads use < 0.15 cores, and
+        records how busy the machine was; step_done() adds the load during the step."""
+        waited, deadline = 0.0, time.monotonic() + self.args.wait_quiet
+        while True:
+            busy = others_busy(1.0)
+            if busy < 0.15 or time.monotonic() >= deadline:
+                break
+            waited += 1.0
         with open("/proc/loadavg") as f:
             load = f.read().split()[0]
         entry = {"step": label, "time": datetime.datetime.now().isoformat(timespec="seconds"),
-                 "busy_cores_before": round(busy * os.cpu_count(), 2), "loadavg1": float(load)}
+                 "others_cores_before": busy, "waited_s": waited, "loadavg1": float(load)}
         self.results["contention"].append(entry)
-        if busy * os.cpu_count() > 0.3:
-            print(f"  note: {busy * os.cpu_count():.2f} cores busy before {label} "
-                  "(another workload? numbers may be low)", file=sys.stderr)
+        if busy >= 0.15:
+            print(f"  note: other workloads use {busy:.2f} cores before {label} "
+                  "(numbers may be low)", file=sys.stderr)
+        self.meter = LoadMeter()
+        return entry
+
+    def step_done(self, entry):
+        entry["others_cores_during"] = self.meter.others_cores()
+        line = (f"{entry['time']} {entry['step']}: before start {entry['others_cores_before']} "
+                f"cores busy elsewhere (waited {entry['waited_s']:.0f} s); during step: others "
+                f"~{entry['others_cores_during']} cores")
+        print("  " + line, file=sys.stderr)
+        entry["line"] = line
 
     def churn(self, seconds, count):
         """dnsperf against berthd while `count` containers are started and removed."""
@@ -270,7 +322,7 @@ class Bench:
                 order.reverse()  # alternate, so no server always goes first
             for server in order:
                 client, addr = self.servers[server]
-                self.quiet_check(f"{server} round {rnd + 1}")
+                entry = self.quiet_check(f"{server} round {rnd + 1}")
                 print(f"== {server}: dnsperf {a.duration} s from {client} to {addr}",
                       file=sys.stderr)
                 r = {"server": server, "round": rnd + 1}
@@ -278,13 +330,17 @@ class Bench:
                 if a.latency > 0:
                     lat = self.dnsperf(client, addr, a.latency, verbose=True)
                     r.update({k: v for k, v in lat.items() if k != "max_ms"})
+                self.step_done(entry)
+                r["others_cores_during"] = entry["others_cores_during"]
                 self.results["runs"].append(r)
         if a.churn and "berthd" in a.servers:
-            self.quiet_check("berthd churn")
+            entry = self.quiet_check("berthd churn")
             print(f"== berthd under churn: {a.churn} containers started and removed during "
                   f"{a.duration} s of load", file=sys.stderr)
             r = {"server": "berthd", "round": "churn"}
             r.update(self.churn(a.duration, a.churn))
+            self.step_done(entry)
+            r["others_cores_during"] = entry["others_cores_during"]
             self.results["runs"].append(r)
 
     # --- reporting ----------------------------------------------------------------------------
@@ -332,6 +388,10 @@ class Bench:
         if ratios:
             lines.append("")
             lines.append("ratios (qps): " + ", ".join(f"{k} {v}x" for k, v in ratios.items()))
+        lines.append("")
+        lines.append("contention (cores used by other workloads on this machine):")
+        for c in self.results["contention"]:
+            lines.append("  " + c.get("line", c["step"]))
         text = "\n".join(lines)
         print(text)
         self.results["table"] = text
@@ -364,6 +424,9 @@ def main():
     ap.add_argument("--churn", type=int, default=0,
                     help="also measure berthd while N containers come and go")
     ap.add_argument("--out", default="", help="write JSON results here")
+    ap.add_argument("--wait-quiet", type=float, default=0,
+                    help="before each step, wait up to this many seconds for other workloads "
+                         "to use < 0.15 cores")
     ap.add_argument("--check", action="store_true", help="exit 1 if berthd lost any query")
     args = ap.parse_args()
     args.servers = args.servers.split(",")
