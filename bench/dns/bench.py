@@ -165,7 +165,7 @@ class Bench:
         with open(hosts, "w") as f:
             for name in self.names:
                 f.write(f"{self.ips[name]} {name}\n")
-        self.start(["dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv",
+        self.dnsmasq = self.start(["dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv",
                     "--no-hosts", "--no-poll", f"--addn-hosts={hosts}",
                     f"--listen-address={self.gw['benchdm']}", "--bind-interfaces", "--port=53",
                     "--user=root", "--pid-file=", "--cache-size=1000"])
@@ -235,12 +235,36 @@ class Bench:
 
     # --- measuring ----------------------------------------------------------------------------
 
-    def dnsperf(self, client, addr, seconds, verbose=False):
+    def server_pid(self, server):
+        try:
+            if server == "berthd":
+                with open(os.path.join(ROOT, "berthd.pid")) as f:
+                    return int(f.read().strip())
+            if server == "dnsmasq":
+                return self.dnsmasq.pid
+            with open(os.path.join(self.avdir, "aardvark.pid")) as f:
+                return int(f.read().strip())
+        except (OSError, ValueError):
+            return None
+
+    @staticmethod
+    def process_ticks(pid):
+        """utime + stime of a process, all threads (clock ticks)."""
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError, TypeError):
+            return None
+
+    def dnsperf(self, client, addr, seconds, verbose=False, server=None):
         argv = [BERTH, "--root", ROOT, "exec", client, "--", "dnsperf", "-s", addr, "-d",
                 self.queries, "-l", str(seconds), "-c", str(self.args.clients),
                 "-q", str(self.args.outstanding), "-t", "5"]
         if verbose:
-            argv.append("-v")
+            # At a fixed rate that no server here is near its limit at, so the percentiles
+            # show how long an answer takes rather than how long the client's queue is.
+            argv += ["-v", "-Q", str(self.args.latency_qps)]
             # Stream: 100k+ lines a second; keep only the latencies.
             p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             lat, lost, tail = [], 0, []
@@ -261,8 +285,16 @@ class Bench:
                     "p50_ms": percentile(lat, 50), "p90_ms": percentile(lat, 90),
                     "p99_ms": percentile(lat, 99), "p999_ms": percentile(lat, 99.9),
                     "max_ms": lat[-1] if lat else None}
+        pid = self.server_pid(server) if server else None
+        t0 = self.process_ticks(pid)
         p = sh(argv, timeout=seconds + 60)
-        return parse_dnsperf(p.stdout)
+        t1 = self.process_ticks(pid)
+        r = parse_dnsperf(p.stdout)
+        if t0 is not None and t1 is not None and r.get("completed"):
+            hz = os.sysconf("SC_CLK_TCK")
+            r["server_cpu_s"] = round((t1 - t0) / hz, 2)
+            r["server_us_per_query"] = round((t1 - t0) / hz * 1e6 / r["completed"], 2)
+        return r
 
     def quiet_check(self, label):
         """Waits (up to --wait-quiet seconds) until other workloads use < 0.15 cores, and
@@ -297,7 +329,7 @@ class Bench:
         result = {}
 
         def load():
-            result.update(self.dnsperf("ctr000", self.gw["bench"], seconds))
+            result.update(self.dnsperf("ctr000", self.gw["bench"], seconds, server="berthd"))
         t = threading.Thread(target=load)
         t.start()
         time.sleep(min(1.0, seconds / 4))
@@ -326,7 +358,7 @@ class Bench:
                 print(f"== {server}: dnsperf {a.duration} s from {client} to {addr}",
                       file=sys.stderr)
                 r = {"server": server, "round": rnd + 1}
-                r.update(self.dnsperf(client, addr, a.duration))
+                r.update(self.dnsperf(client, addr, a.duration, server=server))
                 if a.latency > 0:
                     lat = self.dnsperf(client, addr, a.latency, verbose=True)
                     r.update({k: v for k, v in lat.items() if k != "max_ms"})
@@ -356,38 +388,47 @@ class Bench:
             def med(key):
                 vals = [r[key] for r in rs if r.get(key) is not None]
                 return statistics.median(vals) if vals else None
-            summary[server] = {k: med(k) for k in ("qps", "avg_ms", "p50_ms", "p99_ms",
-                                                   "p999_ms", "lost", "sent")}
+            summary[server] = {k: med(k) for k in ("qps", "avg_ms", "server_us_per_query",
+                                                   "p50_ms", "p99_ms", "p999_ms", "lost",
+                                                   "sent")}
         self.results["summary"] = summary
         ratios = {}
-        b = summary.get("berthd", {}).get("qps")
+        b = summary.get("berthd", {})
         for other in ("dnsmasq", "aardvark"):
-            o = summary.get(other, {}).get("qps")
-            if b and o:
-                ratios[f"berthd/{other}"] = round(b / o, 2)
+            o = summary.get(other, {})
+            if b.get("qps") and o.get("qps"):
+                ratios[f"qps berthd/{other}"] = round(b["qps"] / o["qps"], 2)
+            if b.get("server_us_per_query") and o.get("server_us_per_query"):
+                ratios[f"server CPU per query {other}/berthd"] = round(
+                    o["server_us_per_query"] / b["server_us_per_query"], 2)
         self.results["ratios"] = ratios
 
         def f(v, fmt):
             return "-" if v is None else format(v, fmt)
-        lines = [f"DNS benchmark: {self.args.names} names, dnsperf -c {self.args.clients} "
-                 f"-q {self.args.outstanding}, {self.args.duration} s per pass, "
-                 f"{self.args.rounds} round(s); latency percentiles from a {self.args.latency} s "
-                 "dnsperf -v pass", "",
-                 f"{'server':10} {'qps':>10} {'avg ms':>8} {'p50 ms':>8} {'p99 ms':>8} "
-                 f"{'p99.9 ms':>9} {'lost':>6}"]
+        a = self.args
+        lines = [f"DNS benchmark: {a.names} names, dnsperf -c {a.clients} -q {a.outstanding}, "
+                 f"{a.duration:g} s at full load per server and round, {a.rounds} round(s) "
+                 "(medians).",
+                 f"Full load: qps, average latency, lost, and the server's own CPU time per "
+                 f"answer. Percentiles: a {a.latency:g} s dnsperf -v pass at "
+                 f"{a.latency_qps} queries/s.", "",
+                 f"{'server':12} {'qps':>9} {'avg ms':>7} {'lost':>5} {'CPU us/q':>9} "
+                 f"{'p50 ms':>7} {'p99 ms':>7} {'p99.9 ms':>8}"]
         for server, s in summary.items():
-            lines.append(f"{server:10} {f(s['qps'], ',.0f'):>10} {f(s['avg_ms'], '.3f'):>8} "
-                         f"{f(s['p50_ms'], '.3f'):>8} {f(s['p99_ms'], '.3f'):>8} "
-                         f"{f(s['p999_ms'], '.3f'):>9} {f(s['lost'], 'd'):>6}")
+            lines.append(f"{server:12} {f(s['qps'], ',.0f'):>9} {f(s['avg_ms'], '.3f'):>7} "
+                         f"{f(s['lost'], 'd'):>5} {f(s['server_us_per_query'], '.2f'):>9} "
+                         f"{f(s['p50_ms'], '.3f'):>7} {f(s['p99_ms'], '.3f'):>7} "
+                         f"{f(s['p999_ms'], '.3f'):>8}")
         for r in self.results["runs"]:
             if r["round"] == "churn":
-                lines.append(f"{'berthd+churn':10} {f(r['qps'], ',.0f'):>10} "
-                             f"{f(r['avg_ms'], '.3f'):>8} {'':>8} {'':>8} {'':>9} "
-                             f"{f(r['lost'], 'd'):>6}   ({r['churn_containers']} containers "
-                             f"started and removed in {r['churn_seconds']} s)")
+                lines.append(f"{'berthd+churn':12} {f(r['qps'], ',.0f'):>9} "
+                             f"{f(r['avg_ms'], '.3f'):>7} {f(r['lost'], 'd'):>5} "
+                             f"{f(r.get('server_us_per_query'), '.2f'):>9}   "
+                             f"({r['churn_containers']} containers started and removed "
+                             f"in {r['churn_seconds']} s under load)")
         if ratios:
             lines.append("")
-            lines.append("ratios (qps): " + ", ".join(f"{k} {v}x" for k, v in ratios.items()))
+            lines.append("ratios: " + ", ".join(f"{k} {v}x" for k, v in ratios.items()))
         lines.append("")
         lines.append("contention (cores used by other workloads on this machine):")
         for c in self.results["contention"]:
@@ -416,6 +457,8 @@ def main():
     ap.add_argument("--duration", type=float, default=20, help="seconds per throughput pass")
     ap.add_argument("--latency", type=float, default=10,
                     help="seconds of the dnsperf -v latency pass (0: skip)")
+    ap.add_argument("--latency-qps", type=int, default=20000,
+                    help="query rate of the latency pass (dnsperf -Q)")
     ap.add_argument("--names", type=int, default=100)
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--clients", type=int, default=1, help="dnsperf -c")

@@ -95,6 +95,7 @@ class Daemon {
     so.port = opts_.port;
     so.workers = opts_.workers;
     so.forwarder.attempt_timeout_ms = opts_.upstream_timeout_ms;
+    if (opts_.busy_poll_us >= 0) so.busy_poll_us = opts_.busy_poll_us;
     auto server = dns::Server::Start(so);
     if (!server.ok()) return Fatal("start DNS server", server.error());
     server_ = std::move(*server);
@@ -361,6 +362,7 @@ class Daemon {
 const char kUsage[] =
     "usage: berthd [--root DIR] [--log-level debug|info|warn|error] [--workers N]\n"
     "              [--port N] [--upstream-timeout-ms N] [--resolv-conf PATH]\n"
+    "              [--busy-poll-us N]\n"
     "\n"
     "berth's daemon: the embedded DNS server of DNS-enabled networks (and later the cluster\n"
     "agent). One per state root (default $BERTH_ROOT or /var/lib/berth); `berth` starts it\n"
@@ -404,6 +406,8 @@ int ParseArgs(int argc, char** argv, Options* opts) {
       opts->port = static_cast<uint16_t>(n);
     } else if (a == "--upstream-timeout-ms" && value(&v) && ParseInt(v, 10, 60000, &n)) {
       opts->upstream_timeout_ms = n;
+    } else if (a == "--busy-poll-us" && value(&v) && ParseInt(v, 0, 10000, &n)) {
+      opts->busy_poll_us = n;
     } else if (a == "--resolv-conf" && value(&v)) {
       opts->resolv_conf = v;
     } else {

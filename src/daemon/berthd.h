@@ -27,6 +27,7 @@ struct Options {
   uint16_t port = 53;
   int workers = 0;  // 0: one per CPU, at most 4
   int upstream_timeout_ms = 1000;
+  int busy_poll_us = -1;  // -1: the server's default
   std::string resolv_conf = "/etc/resolv.conf";
   log::Level log_level = log::Level::kInfo;
 };

@@ -40,6 +40,8 @@ struct ServerOptions {
   uint16_t port = 53;
   int workers = 0;  // 0: one per CPU, at most 4
   int batch = 64;   // datagrams per recvmmsg
+  /// After a busy wake-up, keep polling an empty socket this long before sleeping (0: never).
+  int busy_poll_us = 0;
   ForwarderOptions forwarder;
 };
 
