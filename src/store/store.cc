@@ -213,6 +213,16 @@ Result<std::optional<Network>> Store::FindNetwork(const std::string& key) {
                                  ReadNetwork);
 }
 
+Result<std::optional<Network>> Store::GetNetworkByName(const std::string& name) {
+  static const std::string sql =
+      std::string("SELECT ") + kNetworkCols + " FROM networks WHERE name = ?1";
+  BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare(sql.c_str()));
+  s.Bind(1, name);
+  BERTH_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::optional<Network>();
+  return std::optional<Network>(ReadNetwork(s));
+}
+
 Result<std::vector<Network>> Store::ListNetworks() {
   static const std::string sql =
       std::string("SELECT ") + kNetworkCols + " FROM networks ORDER BY is_default DESC, name";
@@ -261,6 +271,26 @@ Result<std::optional<Container>> Store::FindContainer(const std::string& key) {
                                    " FROM containers WHERE substr(id, 1, length(?1)) = ?1";
   return FindByNameOrId<Container>(*db_, by_name.c_str(), by_id.c_str(), key, "container",
                                    ReadContainer);
+}
+
+Result<std::optional<Container>> Store::GetContainer(const std::string& id) {
+  static const std::string sql =
+      std::string("SELECT ") + kContainerCols + " FROM containers WHERE id = ?1";
+  BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare(sql.c_str()));
+  s.Bind(1, id);
+  BERTH_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::optional<Container>();
+  return std::optional<Container>(ReadContainer(s));
+}
+
+Result<std::optional<Container>> Store::GetContainerByName(const std::string& name) {
+  static const std::string sql =
+      std::string("SELECT ") + kContainerCols + " FROM containers WHERE name = ?1";
+  BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare(sql.c_str()));
+  s.Bind(1, name);
+  BERTH_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::optional<Container>();
+  return std::optional<Container>(ReadContainer(s));
 }
 
 Result<std::vector<Container>> Store::ListContainers() {

@@ -47,6 +47,8 @@ class Store {
   // Networks. Find* look up by exact name, then by unique id prefix.
   Status InsertNetwork(const Network& n);
   Result<std::optional<Network>> FindNetwork(const std::string& name_or_id);
+  /// By exact name only (CNI names networks; a short name must never match an id prefix).
+  Result<std::optional<Network>> GetNetworkByName(const std::string& name);
   Result<std::vector<Network>> ListNetworks();
   Status DeleteNetwork(const std::string& id);
   Result<std::optional<IpAddr>> IpCursor(const std::string& network_id);
@@ -55,6 +57,9 @@ class Store {
   // Containers.
   Status InsertContainer(const Container& c);
   Result<std::optional<Container>> FindContainer(const std::string& name_or_id);
+  /// By exact id only (ids chosen by a runtime, e.g. CNI, must never match a prefix or a name).
+  Result<std::optional<Container>> GetContainer(const std::string& id);
+  Result<std::optional<Container>> GetContainerByName(const std::string& name);
   Result<std::vector<Container>> ListContainers();
   Status UpdateContainerProcess(const std::string& id, int pid, uint64_t start_time,
                                 ContainerState state, int exit_code);

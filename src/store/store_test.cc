@@ -58,6 +58,33 @@ TEST(Store, NetworkRoundTripAndLookupByIdPrefix) {
   EXPECT_EQ(st.error().code(), Code::kExists);
 }
 
+TEST(Store, ExactLookupsNeverMatchAnIdPrefixOrTheOtherKey) {
+  auto store = std::move(*Store::Open(":memory:"));
+  Network n = MakeNetwork("web", "172.18.0.0/16");
+  ASSERT_TRUE(store->InsertNetwork(n).ok());
+  auto by_prefix = store->GetNetworkByName(n.id.substr(0, 6));
+  ASSERT_TRUE(by_prefix.ok());
+  EXPECT_FALSE(by_prefix->has_value());
+  EXPECT_EQ((*store->GetNetworkByName("web"))->id, n.id);
+
+  // Runtime-chosen ids: "a" must not find "ab", nor a container *named* "a".
+  Container named_a;
+  named_a.id = "ab";
+  named_a.name = "a";
+  named_a.mode = "none";
+  ASSERT_TRUE(store->InsertContainer(named_a).ok());
+  Container other = named_a;
+  other.id = "ac";
+  other.name = "other";
+  ASSERT_TRUE(store->InsertContainer(other).ok());
+  auto c = store->GetContainer("a");
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_FALSE(c->has_value());
+  EXPECT_EQ((*store->GetContainer("ab"))->name, "a");
+  EXPECT_EQ((*store->GetContainerByName("a"))->id, "ab");
+  EXPECT_FALSE(store->GetContainerByName("ab")->has_value());
+}
+
 TEST(Store, EndpointsAreUniquePerNetworkAddress) {
   auto store = std::move(*Store::Open(":memory:"));
   Network n = MakeNetwork("web", "172.18.0.0/16");
