@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "core/model.h"
 #include "engine/endpoints.h"
+#include "engine/external.h"
 #include "engine/paths.h"
 #include "engine/ports.h"
 #include "firewall/firewall.h"
@@ -108,6 +109,23 @@ class Engine {
   Result<std::vector<ContainerStatus>> ListContainers();
   Status RecordProcess(const std::string& id, int pid, uint64_t start_time);
   Status RecordExit(const std::string& id, int exit_code);
+
+  // External attachments (external.cc, see external.h): the CNI plugin's operations.
+  /// Attaches, creating the container record and (from `net`) the network when missing.
+  /// All or nothing: on failure no endpoint, veth, record or newly made network is left.
+  Result<ExternalAttachment> AttachExternal(const ExternalAttachRequest& req,
+                                            const NetworkCreateRequest& net);
+  /// Idempotent: an attachment, network or namespace that is gone already counts as removed.
+  Status DetachExternal(const std::string& network, const ExternalKey& key);
+  /// An error naming the first thing that differs from what the runtime was told.
+  Status CheckExternal(const ExternalCheckRequest& req);
+  /// Detaches every external attachment of `network` whose key is not in `keep`; returns
+  /// the keys removed.
+  Result<std::vector<ExternalKey>> CollectExternal(const std::string& network,
+                                                   const std::vector<ExternalKey>& keep);
+  /// Whether an attachment to `net` could be made now (kUnavailable: not, and why).
+  Status ExternalReady(const NetworkCreateRequest& net,
+                       const std::optional<std::pair<IpAddr, IpAddr>>& range);
 
  private:
   Engine(Paths paths, std::unique_ptr<store::Store> store, LinkOpsFactory links,
