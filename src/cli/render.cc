@@ -83,6 +83,7 @@ json ContainerJson(const engine::ContainerStatus& s) {
       {"name", c.name},
       {"hostname", c.hostname},
       {"mode", c.mode},
+      {"cni", c.is_cni()},
       {"state", ToString(c.state)},
       {"running", s.running},
       {"pid", s.running ? json(c.pid) : json(nullptr)},
