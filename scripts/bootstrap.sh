@@ -14,6 +14,7 @@ PACKAGES=(
   nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev
   iproute2 nftables iptables iputils-ping util-linux procps python3
   busybox-static dnsutils socat
+  containernetworking-plugins podman runc
 )
 
 install_deps() {
