@@ -335,6 +335,19 @@ Status Engine::CheckExternal(const ExternalCheckRequest& req) {
     return Error::NotFound(what + ": gateway address " + gateway.ToString() +
                            " is missing from bridge " + net->bridge);
   }
+
+  // The network's and the endpoint's firewall elements (isolation, masquerade, ports).
+  firewall::Delta expected;
+  expected.add_networks.push_back(RulesFor(*net));
+  BERTH_ASSIGN_OR_RETURN(auto ports, store_->PortsOf(c->id, net->id));
+  for (const PortMapping& p : ports) expected.add_ports.push_back(RuleFor(p, ep.ip));
+  BERTH_ASSIGN_OR_RETURN(firewall::Firewall * fw, Firewall());
+  BERTH_ASSIGN_OR_RETURN(std::vector<std::string> missing, fw->Missing(expected));
+  if (!missing.empty()) {
+    std::string list;
+    for (const std::string& m : missing) list += (list.empty() ? "" : ", ") + m;
+    return Error::NotFound(what + ": firewall rules are missing (" + list + ")");
+  }
   return Ok();
 }
 

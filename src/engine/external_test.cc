@@ -48,14 +48,17 @@ class SharedOps : public net::LinkOps {
 // Records every delta instead of touching nftables.
 class RecordingFirewall : public firewall::Firewall {
  public:
-  explicit RecordingFirewall(std::vector<firewall::Delta>& log) : log_(log) {}
+  RecordingFirewall(std::vector<firewall::Delta>& log, std::vector<std::string>& missing)
+      : log_(log), missing_(missing) {}
   Status Apply(const firewall::Delta& d, const firewall::StateFn&) override {
     log_.push_back(d);
     return Ok();
   }
+  Result<std::vector<std::string>> Missing(const firewall::Delta&) override { return missing_; }
 
  private:
   std::vector<firewall::Delta>& log_;
+  std::vector<std::string>& missing_;
 };
 
 class ExternalTest : public ::testing::Test {
@@ -72,7 +75,7 @@ class ExternalTest : public ::testing::Test {
           return std::unique_ptr<net::LinkOps>(new SharedOps(fake_));
         },
         [this]() -> Result<std::unique_ptr<firewall::Firewall>> {
-          return std::unique_ptr<firewall::Firewall>(new RecordingFirewall(deltas_));
+          return std::unique_ptr<firewall::Firewall>(new RecordingFirewall(deltas_, missing_rules_));
         });
     ASSERT_TRUE(e.ok()) << e.error().message();
     engine_ = std::move(*e);
@@ -105,6 +108,7 @@ class ExternalTest : public ::testing::Test {
   std::string dir_, netns_;
   FakeLinkOps fake_;
   std::vector<firewall::Delta> deltas_;
+  std::vector<std::string> missing_rules_;
   std::unique_ptr<Engine> engine_;
 };
 
@@ -141,6 +145,31 @@ TEST_F(ExternalTest, FirstAttachCreatesTheNetworkAndACniContainer) {
   EXPECT_EQ(Count("ctr: route default"), 1);
   EXPECT_EQ((*engine_->store().GetContainer("c0ffee0000000000000000002"))->name,
             "cni-c0ffee000000");
+}
+
+TEST_F(ExternalTest, PublishedPortsGoToTheFirewallAndComeBackOnDetach) {
+  auto req = Req("p1");
+  PortMapping p;
+  p.host_port = 8080;
+  p.container_port = 80;
+  req.ports = {p};
+  auto a = engine_->AttachExternal(req, Net("cninet", "10.77.0.0/24"));
+  ASSERT_TRUE(a.ok()) << a.error().message();
+  ASSERT_EQ(a->endpoint.ports.size(), 1u);
+  ASSERT_FALSE(deltas_.empty());
+  ASSERT_EQ(deltas_.back().add_ports.size(), 1u);
+  EXPECT_EQ(deltas_.back().add_ports[0].host_port, 8080);
+  EXPECT_EQ(deltas_.back().add_ports[0].container_ip.ToString(), "10.77.0.2");
+  // The same host port twice is a conflict, and nothing of the second attach stays.
+  auto again = Req("p2");
+  again.ports = {p};
+  auto clash = engine_->AttachExternal(again, Net("cninet"));
+  ASSERT_FALSE(clash.ok());
+  EXPECT_EQ(clash.error().code(), Code::kInUse) << clash.error().message();
+  EXPECT_FALSE(engine_->store().GetContainer("p2")->has_value());
+  ASSERT_TRUE(engine_->DetachExternal("cninet", {"p1", "eth0"}).ok());
+  ASSERT_EQ(deltas_.back().remove_ports.size(), 1u);
+  EXPECT_TRUE(engine_->store().AllPorts()->empty());
 }
 
 TEST_F(ExternalTest, RangeStaticAddressMacAndRoutes) {
@@ -287,6 +316,9 @@ TEST_F(ExternalTest, CheckNamesWhatIsMissing) {
   fake_.host_view.addrs.clear();
   expect_error("gateway address 10.77.0.1/24 is missing");
   fake_.host_view.addrs = {{3, Cidr(a->network.gateway, 24)}};
+  missing_rules_ = {"masq_subnets: 10.77.0.0/24"};
+  expect_error("firewall rules are missing (masq_subnets: 10.77.0.0/24)");
+  missing_rules_.clear();
   chk.mac = "c2:00:00:00:00:01";  // a later plugin (tuning) changed it: CHECK follows the result
   expect_error("has MAC " + ep.mac + ", expected c2:00:00:00:00:01");
   chk.mac.reset();
