@@ -7,8 +7,8 @@ import concurrent.futures
 import json
 import os
 
-from harness import (ROOT, BerthTest, berth, berth_json, host_links, ip_json, main, netns_exec,
-                     run, state_snapshot)
+from harness import (ROOT, BerthTest, World, ask, berth, berth_json, host_links, ip_json, main,
+                     netns_exec, nft_elements, run, serve_peer_echo, state_snapshot)
 from cni_runtime import REFERENCE_PLUGIN_DIR, Runtime
 
 CNI_DIR = os.environ.get("BERTH_CNI_DIR",
@@ -16,6 +16,7 @@ CNI_DIR = os.environ.get("BERTH_CNI_DIR",
 RT = Runtime([CNI_DIR, REFERENCE_PLUGIN_DIR])
 VERSIONS = ["0.3.1", "0.4.0", "1.0.0", "1.1.0"]
 SUBNET = "10.123.0"
+UP, HOST_UP, LAN, HOST_LAN = "198.51.100.2", "198.51.100.1", "203.0.113.2", "203.0.113.1"
 
 
 def conf(version="1.0.0", name="cninet", **extra):
@@ -214,6 +215,9 @@ class CniTest(BerthTest):
         self.assertUnchanged(before, "failed CNI calls")
 
     def test_a_failed_first_add_does_not_leave_the_network_behind(self):
+        # berth's nftables table is created once, on first use, and stays (empty) like the
+        # bridge-less `berth network rm` leaves it: make it exist before comparing.
+        berth("network", "create", "seed", "--subnet", "10.141.0.0/24")
         before = state_snapshot()
         ns = self.netns("fresh")
         c = conf(name="fresh", runtimeConfig={"ips": [f"{SUBNET}.1"]})  # the gateway
@@ -417,6 +421,55 @@ class CniTest(BerthTest):
         bad = dict(c, ipam={"type": "no-such-ipam"})
         self.assertCniError(7, "ADD", bad, "no-such-ipam", container_id="h3", netns=ns,
                             ifname="eth1")
+
+    # Published ports and masquerade: the same firewall as `berth run -p`.
+
+    def test_published_port_answers_from_a_lan_client(self):
+        world = World()
+        self.addCleanup(world.close)
+        serve_peer_echo(netns="up")
+        ns = self.netns("web")
+        ports = [{"hostPort": 8080, "containerPort": 80, "protocol": "tcp", "hostIP": ""}]
+        c = conf(capabilities={"portMappings": True}, runtimeConfig={"portMappings": ports})
+        res = self.add("w1", ns, c)
+        ip = res["ips"][0]["address"].split("/")[0]
+        serve_peer_echo(netns="web", port=80)
+        self.assertEqual(ask(HOST_LAN, 8080, netns="lan"), LAN, "LAN client, real source")
+        self.assertEqual(ask(UP, 80, netns="web"), HOST_UP, "egress is masqueraded (ipMasq)")
+        ps = berth_json("ps", "--format", "json")
+        self.assertEqual(ps[0]["networks"]["cninet"]["ports"],
+                         [{"host_ip": "0.0.0.0", "host_port": 8080, "container_port": 80,
+                           "count": 1, "protocol": "tcp"}])
+        self.assertEqual(nft_elements("pub_port_addr"), [[{"concat": ["tcp", 8080]}, ip]])
+        # CHECK notices a rule that went missing.
+        kw = dict(container_id="w1", netns=ns, ifname="eth0")
+        RT.invoke("berth", "CHECK", dict(c, prevResult=res), **kw)
+        run(["nft", "delete", "element", "inet", "berth", "pub_port_port", "{ tcp . 8080 }"])
+        self.assertCniError(102, "CHECK", dict(c, prevResult=res),
+                            "firewall rules are missing (pub_port_port: tcp . 8080 : 80)", **kw)
+        run(["nft", "add", "element", "inet", "berth", "pub_port_port", "{ tcp . 8080 : 80 }"])
+        RT.invoke("berth", "CHECK", dict(c, prevResult=res), **kw)
+        # The port is taken: a second attachment asking for it fails and changes nothing.
+        before = state_snapshot()
+        self.assertCniError(101, "ADD", c, "8080", container_id="w2", netns=self.netns("web2"),
+                            ifname="eth0")
+        self.assertUnchanged(before, "ADD with a taken port")
+        # DEL takes the port away with the attachment.
+        self.delete("w1", ns, c)
+        self.assertIsNone(ask(HOST_LAN, 8080, netns="lan"))
+        self.assertEqual(nft_elements("pub_port_addr"), [])
+
+    def test_ipmasq_false_keeps_the_container_address(self):
+        world = World()
+        self.addCleanup(world.close)
+        serve_peer_echo(netns="up")
+        ns = self.netns("raw")
+        res = self.add("r1", ns, conf(ipMasq=False))
+        ip = res["ips"][0]["address"].split("/")[0]
+        run(["ip", "-n", "up", "route", "add", f"{SUBNET}.0/24", "via", HOST_UP])
+        self.assertEqual(ask(UP, 80, netns="raw"), ip)
+        self.assertEqual(berth_json("network", "inspect", "cninet")["options"]["masquerade"],
+                         "false")
 
     # Capabilities
 

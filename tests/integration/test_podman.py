@@ -14,7 +14,8 @@ import subprocess
 import time
 import unittest
 
-from harness import ROOT, BerthTest, berth, berth_json, host_links, main, run
+from harness import (ROOT, BerthTest, World, ask, berth_json, host_links, main, nft_elements,
+                     run)
 
 CNI_DIR = os.environ.get("BERTH_CNI_DIR",
                          os.path.join(os.path.dirname(__file__), "../../build/cni"))
@@ -142,20 +143,33 @@ tmp_dir = "{TMP}/tmp"
                       "networks comes with it")
 
     def test_published_port_answers_from_a_lan_client(self):
-        self.skipTest("published ports (the lead's firewall work) are not on main yet")
+        world = World()
+        self.addCleanup(world.close)
+        self.run_container("web", "-p", "8080:80")
+        self.podman(["exec", "-d", "web", "sh", "-c",
+                     "while true; do nc -l -p 80 -e echo hello-from-podman; done"])
+        self.assertEqual(ask("203.0.113.1", 8080, netns="lan"), "hello-from-podman")
+        ps = berth_json("ps", "--format", "json")
+        self.assertEqual([(p["host_port"], p["container_port"])
+                          for p in ps[0]["networks"][NET]["ports"]], [(8080, 80)])
+        self.podman(["rm", "-f", "-t", "0", "web"])
+        self.assertIsNone(ask("203.0.113.1", 8080, netns="lan"))
 
     def test_rm_leaves_nothing_behind(self):
         before_links = host_links()
-        self.run_container("a")
+        self.run_container("a", "-p", "8081:80")
         self.run_container("b")
         veths = {l for l in host_links() if l.startswith("veth")}
         self.assertEqual(len(veths), 2)
+        self.assertEqual(len(nft_elements("pub_port_addr")), 1)
         self.podman(["rm", "-f", "-t", "0", "a", "b"])
         self.assertEqual(host_links(), before_links | {berth_json("network", "inspect",
-                                                                  NET)["bridge"]} - {""},
+                                                                  NET)["bridge"]},
                          "only the network's bridge stays (like `berth network create`)")
         self.assertEqual(berth_json("ps", "-a", "--format", "json"), [])
         self.assertEqual(berth_json("network", "inspect", NET)["containers"], [])
+        for m in ("pub_port_addr", "pub_port_port"):
+            self.assertEqual(nft_elements(m), [], f"{m} emptied")
         self.assertEqual(os.listdir("/run/netns") if os.path.isdir("/run/netns") else [], [])
         # And the network is immediately reusable: addresses were released.
         self.assertEqual(self.run_container("c"), f"{SUBNET}.4")
