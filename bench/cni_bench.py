@@ -14,8 +14,8 @@ conflist (one exec per plugin, prevResult passed on, DEL in reverse with the cac
                                                           hairpinMode, host-local, default route
 With --ports every ADD publishes hostPort 20000+i -> 80/tcp (berth: the same portMappings
 capability the reference portmap plugin gets). Iterations alternate which tool goes first.
-Prints p50/p95 of ADD, DEL and ADD+DEL (ms) and the ratio; wall time includes process start,
-as a runtime sees it. Reference plugins: Debian's containernetworking-plugins in /usr/lib/cni.
+Prints p50/p95 of ADD, DEL and ADD+DEL (ms) and the ratio, and writes the raw timings to
+bench/results/; wall time includes process start, as a runtime sees it. Reference plugins: Debian's containernetworking-plugins in /usr/lib/cni.
 """
 
 import argparse
@@ -51,7 +51,8 @@ def main():
     ap.add_argument("--ports", action="store_true", help="one published port per container")
     ap.add_argument("--cni-dir", default=os.path.join(HERE, "../build/cni"),
                     help="directory holding the berth plugin (build/cni)")
-    ap.add_argument("--json", help="write raw timings here")
+    ap.add_argument("--json", help="write the raw timings here (default: "
+                                    "bench/results/cni_bench[_ports].json)")
     args = ap.parse_args()
     if not sandboxed():
         sys.exit("refusing to run: not inside a test sandbox (use tests/sandbox.sh)")
@@ -128,9 +129,13 @@ def main():
               f"{pct(r['total'], 50):12.2f} {pct(r['total'], 95):8.2f} {floor[tool]:12.2f}")
     b, r = pct(results["berth"]["total"], 50), pct(results["reference"]["total"], 50)
     print(f"ADD+DEL p50: berth {b:.2f} ms, reference {r:.2f} ms: {r / b:.1f}x faster")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"n": args.n, "ports": args.ports, "results": results, "floor": floor}, f)
+    out = args.json or os.path.join(HERE, "results",
+                                    "cni_bench_ports.json" if args.ports else "cni_bench.json")
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    with open(out, "w") as f:
+        json.dump({"n": args.n, "ports": args.ports, "loadavg": [load_before, load_after],
+                   "p50_ms": {t: {k: pct(v, 50) for k, v in r.items()} for t, r in results.items()},
+                   "version_exec_p50_ms": floor, "raw_ms": results}, f, indent=1)
     shutil.rmtree(WORK, ignore_errors=True)
 
 
