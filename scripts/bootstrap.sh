@@ -51,9 +51,9 @@ case "$cmd" in
     install_deps
     build
     build_sanitized_units
-    echo "== unit tests under ASan+UBSan"
-    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./build-asan/berth_unit_tests \
-      --gtest_brief=1
+    echo "== unit tests under ASan+UBSan (in a sandbox too: some open netlink sockets)"
+    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+      tests/sandbox.sh ./build-asan/berth_unit_tests --gtest_brief=1
     echo "== full suite (unit + integration) inside a throwaway sandbox"
     tests/sandbox.sh ctest --test-dir build --output-on-failure -j2 --timeout 600
     ;;
