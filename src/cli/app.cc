@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "cli/commands.h"
+#include "engine/lifecycle.h"
 #include "engine/paths.h"
 
 namespace berth::cli {
@@ -159,6 +160,14 @@ int RunCli(int argc, char** argv) {
   auto* inspect = app.add_subcommand("inspect", "Show containers (JSON)");
   inspect->add_option("names", names)->required();
   inspect->callback([&] { action = [&] { return Inspect(g, names); }; });
+
+  // Internal: what a detached container's monitor execs when the container has exited.
+  std::string exited_id;
+  int exited_code = 0;
+  auto* exited = app.add_subcommand(engine::kContainerExitedVerb, "")->group("");
+  exited->add_option("id", exited_id)->required();
+  exited->add_option("exit_code", exited_code)->required();
+  exited->callback([&] { action = [&] { return ContainerExited(g, exited_id, exited_code); }; });
 
   app.add_subcommand("demo", "Build seed 001's two-container topology in throwaway namespaces")
       ->callback([&] { action = [&] { return Demo(); }; });

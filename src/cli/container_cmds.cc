@@ -22,7 +22,7 @@ std::string StateText(const engine::ContainerStatus& s) {
   if (s.container.is_cni()) return "cni";  // its runtime (podman, kubelet...) knows the rest
   if (s.running) return "running";
   if (s.container.state == ContainerState::kExited) {
-    return "exited (" + std::to_string(s.container.exit_code) + ")";
+    return s.exit_code ? "exited (" + std::to_string(*s.exit_code) + ")" : "exited";
   }
   return ToString(s.container.state);
 }
@@ -103,6 +103,13 @@ int Remove(const Globals& g, const std::vector<std::string>& names, bool force) 
     }
   }
   return rc;
+}
+
+int ContainerExited(const Globals& g, const std::string& id, int exit_code) {
+  auto engine = engine::Engine::Open(g.root);
+  if (!engine.ok()) return Fail(engine.error());
+  Status st = engine::ContainerExited(**engine, id, exit_code);
+  return st.ok() ? 0 : Fail(st.error());
 }
 
 int Inspect(const Globals& g, const std::vector<std::string>& names) {

@@ -87,7 +87,7 @@ json ContainerJson(const engine::ContainerStatus& s) {
       {"state", ToString(c.state)},
       {"running", s.running},
       {"pid", s.running ? json(c.pid) : json(nullptr)},
-      {"exit_code", c.state == ContainerState::kExited ? json(c.exit_code) : json(nullptr)},
+      {"exit_code", s.exit_code ? json(*s.exit_code) : json(nullptr)},
       {"auto_remove", c.auto_remove},
       {"command", c.command},
       {"created", c.created},

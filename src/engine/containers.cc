@@ -265,6 +265,7 @@ Result<ContainerStatus> Engine::Describe(const Container& c) {
   ContainerStatus s;
   s.container = c;
   s.running = sys::IsAlive(c.pid, c.start_time);
+  if (c.state == ContainerState::kExited) s.exit_code = c.exit_code;
   if (c.state == ContainerState::kRunning && !s.running) s.container.state = ContainerState::kExited;
   s.netns_path = c.netns_path.empty() && s.running ? "/proc/" + std::to_string(c.pid) + "/ns/net"
                                                    : c.netns_path;
@@ -310,14 +311,11 @@ Result<std::vector<ContainerStatus>> Engine::ListContainers() {
 }
 
 Status Engine::RecordProcess(const std::string& id, int pid, uint64_t start_time) {
-  return store_->UpdateContainerProcess(id, pid, start_time, ContainerState::kRunning, 0);
+  return store_->MarkRunning(id, pid, start_time);
 }
 
 Status Engine::RecordExit(const std::string& id, int exit_code) {
-  BERTH_ASSIGN_OR_RETURN(auto c, store_->FindContainer(id));
-  if (!c) return Ok();
-  return store_->UpdateContainerProcess(id, c->pid, c->start_time, ContainerState::kExited,
-                                        exit_code);
+  return store_->MarkExited(id, exit_code);  // a removed container: no row, nothing to do
 }
 
 }  // namespace berth::engine

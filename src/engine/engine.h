@@ -53,8 +53,11 @@ struct EndpointStatus {
 };
 
 struct ContainerStatus {
-  Container container;
+  Container container;  // state is kExited once the process is gone, recorded or not
   bool running = false;
+  /// Known once the exit has been recorded; nullopt while running, and for a process that died
+  /// without its exit being recorded (yet: the monitor records it a moment after).
+  std::optional<int> exit_code;
   std::string netns_path;  // what to nsenter: the bind mount, or /proc/PID/ns/net in host mode
   std::optional<uint64_t> netns_inode;
   std::vector<EndpointStatus> endpoints;

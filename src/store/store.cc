@@ -309,6 +309,21 @@ Status Store::UpdateContainerProcess(const std::string& id, int pid, uint64_t st
   return s.Run();
 }
 
+Status Store::MarkRunning(const std::string& id, int pid, uint64_t start_time) {
+  BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare("UPDATE containers SET pid = ?2, start_time = ?3, "
+                                              "state = 'running' WHERE id = ?1 AND "
+                                              "state = 'created'"));
+  s.Bind(1, id).Bind(2, int64_t{pid}).Bind(3, static_cast<int64_t>(start_time));
+  return s.Run();
+}
+
+Status Store::MarkExited(const std::string& id, int exit_code) {
+  BERTH_ASSIGN_OR_RETURN(
+      Stmt s, db_->Prepare("UPDATE containers SET state = 'exited', exit_code = ?2 WHERE id = ?1"));
+  s.Bind(1, id).Bind(2, int64_t{exit_code});
+  return s.Run();
+}
+
 Status Store::DeleteContainer(const std::string& id) {
   BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare("DELETE FROM containers WHERE id = ?1"));
   s.Bind(1, id);

@@ -63,6 +63,11 @@ class Store {
   Result<std::vector<Container>> ListContainers();
   Status UpdateContainerProcess(const std::string& id, int pid, uint64_t start_time,
                                 ContainerState state, int exit_code);
+  /// created -> running with the process's identity. A no-op unless the container is still
+  /// "created": an exit recorded first (a command that ends at once) must not be overwritten.
+  Status MarkRunning(const std::string& id, int pid, uint64_t start_time);
+  /// -> exited with `exit_code`; the pid and start time stay as they were.
+  Status MarkExited(const std::string& id, int exit_code);
   Status DeleteContainer(const std::string& id);
   /// Containers in container:<owner> mode that share `owner_id`'s network namespace.
   Result<std::vector<Container>> NetnsSharers(const std::string& owner_id);

@@ -125,6 +125,39 @@ TEST(Store, EndpointsAreUniquePerNetworkAddress) {
   EXPECT_FALSE(*store->IpInUse(n.id, e.ip));
 }
 
+TEST(Store, AnExitRecordedFirstIsNotOverwrittenByTheStart) {
+  auto store = std::move(*Store::Open(":memory:"));
+  Container c;
+  c.id = NewId();
+  c.name = "c1";
+  c.command = {"true"};
+  ASSERT_TRUE(store->InsertContainer(c).ok());
+  // The usual order: started, then exited.
+  ASSERT_TRUE(store->MarkRunning(c.id, 42, 1000).ok());
+  auto got = **store->FindContainer("c1");
+  EXPECT_EQ(got.state, ContainerState::kRunning);
+  EXPECT_EQ(got.pid, 42);
+  EXPECT_EQ(got.start_time, 1000u);
+  ASSERT_TRUE(store->MarkExited(c.id, 7).ok());
+  got = **store->FindContainer("c1");
+  EXPECT_EQ(got.state, ContainerState::kExited);
+  EXPECT_EQ(got.exit_code, 7);
+  EXPECT_EQ(got.pid, 42);
+  // A command that ends at once: the monitor records the exit before `run -d` records the
+  // start; the start must not turn it back into "running" with exit code 0.
+  Container c2 = c;
+  c2.id = NewId();
+  c2.name = "c2";
+  ASSERT_TRUE(store->InsertContainer(c2).ok());
+  ASSERT_TRUE(store->MarkExited(c2.id, 3).ok());
+  ASSERT_TRUE(store->MarkRunning(c2.id, 43, 1001).ok());
+  got = **store->FindContainer("c2");
+  EXPECT_EQ(got.state, ContainerState::kExited);
+  EXPECT_EQ(got.exit_code, 3);
+  // A container removed meanwhile: nothing to update, no error.
+  EXPECT_TRUE(store->MarkExited(NewId(), 1).ok());
+}
+
 TEST(Store, RollbackOnDestruction) {
   auto store = std::move(*Store::Open(":memory:"));
   {
