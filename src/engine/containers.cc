@@ -105,7 +105,8 @@ Result<std::unique_ptr<Engine>> Engine::Open(const std::string& root, LinkOpsFac
 }
 
 Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req,
-                                          std::vector<std::string>* warnings) {
+                                          std::vector<std::string>* warnings,
+                                          Rollback* undo_start) {
   BERTH_ASSIGN_OR_RETURN(CreatePlan plan, ValidateCreate(req));
   std::vector<PortRequest> ports = req.ports;
   if (!ports.empty() && (plan.mode.kind == NetworkMode::kHost || plan.mode.kind == NetworkMode::kNone)) {
@@ -197,16 +198,37 @@ Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req,
   BERTH_ASSIGN_OR_RETURN(auto ops, links_(netns.get()));
   BERTH_TRY(net::Apply(net::NewNamespacePlan(), *ops, rollback));
   std::vector<IpAddr> ips;
+  std::function<Status()> undo_network;
   if (network) {
+    // The allocation cursor before: put back if the command then cannot start.
+    std::optional<IpAddr> cursor_before;
+    if (undo_start) {
+      BERTH_ASSIGN_OR_RETURN(cursor_before, store_->IpCursor(network->id));
+    }
     AttachSpec spec{&c, &*network, plan.ip, req.aliases, ports, "eth0", true};
     EndpointDeps deps = Deps(*ops);
     BERTH_ASSIGN_OR_RETURN(Endpoint ep, AttachEndpoint(deps, rollback, spec));
     ips.push_back(ep.ip);
+    if (undo_start && !plan.ip) {
+      undo_network = [this, id = network->id, allocated = ep.ip, cursor_before] {
+        return RestoreIpCursor(id, allocated, cursor_before);
+      };
+    }
   }
   BERTH_TRY(WriteContainerFiles(dir, c.hostname, c.name, ips));
   BERTH_TRY(tx.Commit());
   rollback.Commit();
+  if (undo_network) undo_start->Add("undo attaching to " + c.mode, std::move(undo_network));
   return c;
+}
+
+Status Engine::RestoreIpCursor(const std::string& network_id, const IpAddr& allocated,
+                               std::optional<IpAddr> before) {
+  BERTH_ASSIGN_OR_RETURN(store::WriteTx tx, store_->Write());
+  BERTH_ASSIGN_OR_RETURN(auto cursor, store_->IpCursor(network_id));
+  if (cursor != allocated) return Ok();  // someone allocated since: theirs stays
+  BERTH_TRY(store_->SetIpCursor(network_id, before));
+  return tx.Commit();
 }
 
 Status Engine::RemoveContainer(const std::string& key, bool force) {

@@ -15,6 +15,7 @@
 
 #include "core/error.h"
 #include "core/model.h"
+#include "core/rollback.h"
 #include "engine/endpoints.h"
 #include "engine/external.h"
 #include "engine/paths.h"
@@ -103,9 +104,13 @@ class Engine {
 
   // Containers (containers.cc): state, namespace and networking, without a process.
   /// `warnings` receives what a user should be told but is not an error (Docker's "published
-  /// ports are discarded when using host network mode").
+  /// ports are discarded when using host network mode"). With `undo_start`, the steps that
+  /// take back what the call changed *besides* the container (the network's allocation
+  /// cursor) are added to it: a caller whose command then cannot start runs them after
+  /// RemoveContainer, so a failed `run` leaves nothing behind; otherwise it commits them.
   Result<Container> CreateContainer(const ContainerCreateRequest& req,
-                                    std::vector<std::string>* warnings = nullptr);
+                                    std::vector<std::string>* warnings = nullptr,
+                                    Rollback* undo_start = nullptr);
   /// Removes a container and everything it holds. A running one needs `force` (SIGKILL).
   Status RemoveContainer(const std::string& name_or_id, bool force);
   Result<ContainerStatus> InspectContainer(const std::string& name_or_id);
@@ -143,6 +148,10 @@ class Engine {
   Result<firewall::Firewall*> Firewall();
   /// Rewrites the container's /etc/hosts from its endpoints (in place: it is bind-mounted).
   Status RefreshHosts(const Container& c);
+  /// CreateContainer's undo_start step for a network: puts the allocation cursor back to
+  /// `before` if it still points at `allocated` (nobody allocated since).
+  Status RestoreIpCursor(const std::string& network_id, const IpAddr& allocated,
+                         std::optional<IpAddr> before);
 
   Paths paths_;
   std::unique_ptr<store::Store> store_;

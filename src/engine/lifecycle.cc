@@ -175,15 +175,20 @@ Result<RunResult> RunDetached(Engine& engine, const Container& c, sys::SpawnSpec
 
 Result<RunResult> Run(Engine& engine, const ContainerCreateRequest& req, bool detach,
                       const std::function<void(const std::string&)>& warn) {
+  // Undone (after Abandon removed the container) unless the command starts: a failed run
+  // leaves even the network's allocation cursor as it was.
+  Rollback undo_start;
   std::vector<std::string> warnings;
-  BERTH_ASSIGN_OR_RETURN(Container c, engine.CreateContainer(req, &warnings));
+  BERTH_ASSIGN_OR_RETURN(Container c, engine.CreateContainer(req, &warnings, &undo_start));
   for (const std::string& w : warnings) {
     if (warn) warn(w);
   }
   sys::Fd netns;
   auto spec = SpecFor(engine.paths(), c, netns);
   if (!spec.ok()) return Abandon(engine, c, std::move(spec).error());
-  return detach ? RunDetached(engine, c, *spec) : RunForeground(engine, c, *spec);
+  auto result = detach ? RunDetached(engine, c, *spec) : RunForeground(engine, c, *spec);
+  if (result.ok()) undo_start.Commit();
+  return result;
 }
 
 Status ContainerExited(Engine& engine, const std::string& id, int exit_code) {

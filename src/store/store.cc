@@ -245,9 +245,14 @@ Result<std::optional<IpAddr>> Store::IpCursor(const std::string& network_id) {
   return ip.ok() ? std::optional<IpAddr>(*ip) : std::nullopt;
 }
 
-Status Store::SetIpCursor(const std::string& network_id, const IpAddr& ip) {
+Status Store::SetIpCursor(const std::string& network_id, const std::optional<IpAddr>& ip) {
   BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare("UPDATE networks SET ip_cursor = ?2 WHERE id = ?1"));
-  s.Bind(1, network_id).Bind(2, ip.ToString());
+  s.Bind(1, network_id);
+  if (ip) {
+    s.Bind(2, ip->ToString());
+  } else {
+    s.BindNull(2);
+  }
   return s.Run();
 }
 

@@ -52,7 +52,8 @@ class Store {
   Result<std::vector<Network>> ListNetworks();
   Status DeleteNetwork(const std::string& id);
   Result<std::optional<IpAddr>> IpCursor(const std::string& network_id);
-  Status SetIpCursor(const std::string& network_id, const IpAddr& ip);
+  /// nullopt: no address handed out yet (allocation starts at the beginning of the range).
+  Status SetIpCursor(const std::string& network_id, const std::optional<IpAddr>& ip);
 
   // Containers.
   Status InsertContainer(const Container& c);
