@@ -132,13 +132,13 @@ Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req,
     uint64_t salt = Fnv1a(c.id);
     for (int i = 0; i < 256 && c.name.empty(); ++i, salt = Fnv1a(c.id, salt)) {
       std::string candidate = GeneratedName(salt);
-      BERTH_ASSIGN_OR_RETURN(auto taken, store_->FindContainer(candidate));
+      BERTH_ASSIGN_OR_RETURN(auto taken, store_->GetContainerByName(candidate));
       if (!taken) c.name = candidate;
     }
     if (c.name.empty()) c.name = GeneratedName(salt) + "_" + c.id.substr(0, 6);
   } else {
-    BERTH_ASSIGN_OR_RETURN(auto taken, store_->FindContainer(req.name));
-    if (taken && taken->name == req.name) {
+    BERTH_ASSIGN_OR_RETURN(auto taken, store_->GetContainerByName(req.name));
+    if (taken) {
       return Error::Exists("container name " + req.name + " is already in use by container " +
                            taken->id.substr(0, 12));
     }

@@ -61,8 +61,8 @@ Result<Network> Engine::CreateNetwork(const NetworkCreateRequest& req) {
 
   Rollback rollback;
   BERTH_ASSIGN_OR_RETURN(store::WriteTx tx, store_->Write());
-  BERTH_ASSIGN_OR_RETURN(auto existing, store_->FindNetwork(req.name));
-  if (existing && existing->name == req.name) {
+  BERTH_ASSIGN_OR_RETURN(auto existing, store_->GetNetworkByName(req.name));
+  if (existing) {
     return Error::Exists("network with name " + req.name + " already exists");
   }
   BERTH_ASSIGN_OR_RETURN(std::vector<Network> all, store_->ListNetworks());

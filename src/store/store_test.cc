@@ -125,6 +125,45 @@ TEST(Store, EndpointsAreUniquePerNetworkAddress) {
   EXPECT_FALSE(*store->IpInUse(n.id, e.ip));
 }
 
+TEST(Store, NamesAreLookedUpApartFromIdPrefixes) {
+  auto store = std::move(*Store::Open(":memory:"));
+  // Two containers whose ids share a first character, as hex ids soon do.
+  Container c1, c2;
+  c1.id = "a1" + NewId().substr(2);
+  c1.name = "first";
+  c2.id = "a2" + NewId().substr(2);
+  c2.name = "second";
+  ASSERT_TRUE(store->InsertContainer(c1).ok());
+  ASSERT_TRUE(store->InsertContainer(c2).ok());
+  // As a reference, "a" is an ambiguous id prefix ...
+  auto ref = store->FindContainer("a");
+  ASSERT_FALSE(ref.ok());
+  EXPECT_NE(ref.error().message().find("ambiguous"), std::string::npos);
+  EXPECT_EQ((*store->FindContainer("a1"))->name, "first");
+  // ... but as a name it is simply free, and once taken it wins over id prefixes.
+  auto by_name = store->GetContainerByName("a");
+  ASSERT_TRUE(by_name.ok()) << by_name.error().message();
+  EXPECT_FALSE(by_name->has_value());
+  EXPECT_FALSE(store->GetContainerByName("a1")->has_value());
+  Container named_a;
+  named_a.id = NewId();
+  named_a.name = "a";
+  ASSERT_TRUE(store->InsertContainer(named_a).ok());
+  EXPECT_EQ((*store->FindContainer("a"))->id, named_a.id);
+  EXPECT_EQ((*store->GetContainerByName("a"))->id, named_a.id);
+
+  Network n1 = MakeNetwork("web", "172.18.0.0/16"), n2 = MakeNetwork("db", "172.19.0.0/16");
+  n1.id = "b1" + n1.id.substr(2);
+  n2.id = "b2" + n2.id.substr(2);
+  ASSERT_TRUE(store->InsertNetwork(n1).ok());
+  ASSERT_TRUE(store->InsertNetwork(n2).ok());
+  EXPECT_FALSE(store->FindNetwork("b").ok());
+  auto net = store->GetNetworkByName("b");
+  ASSERT_TRUE(net.ok());
+  EXPECT_FALSE(net->has_value());
+  EXPECT_EQ((*store->GetNetworkByName("web"))->id, n1.id);
+}
+
 TEST(Store, AnExitRecordedFirstIsNotOverwrittenByTheStart) {
   auto store = std::move(*Store::Open(":memory:"));
   Container c;
