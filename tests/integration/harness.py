@@ -279,12 +279,13 @@ class BerthTest(unittest.TestCase):
             self.assertEqual(before[key], after[key], f"{what}: {key} changed")
 
     def assertFails(self, *args, msg, root=None, timeout=30):
-        """Runs berth with `args`; asserts a non-zero exit and `msg` in its stderr. Returns the
-        CompletedProcess."""
+        """Runs berth with `args`; asserts a non-zero exit and `msg` (a string, or a tuple of
+        strings that must all appear) in its stderr. Returns the CompletedProcess."""
         p = berth(*args, check=False, root=root, timeout=timeout)
         what = "berth " + " ".join(args)
         self.assertNotEqual(p.returncode, 0, f"{what} succeeded\nstdout: {p.stdout}")
-        self.assertIn(msg, p.stderr, f"{what}: unexpected message")
+        for m in (msg,) if isinstance(msg, str) else msg:
+            self.assertIn(m, p.stderr, f"{what}: unexpected message")
         return p
 
     def assertBadInput(self, *args, msg):
