@@ -14,6 +14,7 @@
 #include "engine/engine.h"
 #include "engine/options.h"
 #include "firewall/nft_firewall.h"
+#include "ipam/allocator.h"
 #include "net/apply.h"
 #include "net/nl_link_ops.h"
 #include "sys/netns.h"
@@ -172,6 +173,13 @@ Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req,
       BERTH_ASSIGN_OR_RETURN(auto n, store_->FindNetwork(plan.mode.target));
       if (!n) return Error::NotFound("network " + plan.mode.target + " not found");
       network = std::move(*n);
+      if (plan.ip) {
+        // Checked again when the address is taken; here so a bad --ip fails before the
+        // namespace, its mount directory or the container's files exist.
+        BERTH_TRY(ipam::CheckStatic(*network, *plan.ip, [&](const IpAddr& ip) {
+          return store_->IpInUse(network->id, ip);
+        }));
+      }
       [[fallthrough]];
     }
     case NetworkMode::kNone:
