@@ -261,6 +261,10 @@ class BerthTest(unittest.TestCase):
     (so one failing test does not cascade into the next)."""
 
     def setUp(self):
+        # A fresh root: the previous test's netns directory is a mount point rmtree cannot
+        # remove, so unmount what is mounted under the root first.
+        for m in reversed(root_mounts()):
+            run(["umount", "-l", m], check=False)
         shutil.rmtree(ROOT, ignore_errors=True)
 
     def tearDown(self):

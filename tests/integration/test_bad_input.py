@@ -2,7 +2,9 @@
 nothing (links, addresses, routes, nftables, mounts, files and berth's state compared before and
 after). Table-driven: each row is (berth arguments, a substring the message must contain)."""
 
-from harness import BerthTest, berth, berth_json, main, state_snapshot
+import os
+
+from harness import ROOT, BerthTest, berth, berth_json, main
 
 LONG_NAME = "a" * 64
 
@@ -186,6 +188,28 @@ class BadInputTest(BerthTest):
         berth("network", "create", shared)
         self.assertEqual(berth_json("network", "inspect", shared)["name"], shared)
         berth("network", "rm", shared)
+
+
+class FreshRootTest(BerthTest):
+    """Bad input as the first thing a state root sees: not even berth's directories for
+    namespaces and container files (nor the mount of the former) may appear."""
+
+    def test_bad_run_on_a_fresh_root(self):
+        berth("network", "create", "web", "--subnet", "172.25.0.0/16")
+        for args, msg in BAD_RUNS:
+            if "container name a" in msg or "container:a" in args or "in use" in msg:
+                continue  # needs the container a
+            with self.subTest(args=args):
+                self.assertBadInput("run", *args, "--", "true", msg=msg)
+        self.assertNotIn("netns", os.listdir(ROOT))
+        self.assertNotIn("containers", os.listdir(ROOT))
+
+    def test_bad_network_on_a_fresh_root(self):
+        for args, msg in BAD_NETWORKS:
+            if "already exists" in msg or "overlaps" in msg:
+                continue  # needs the network "web"
+            with self.subTest(args=args):
+                self.assertBadInput(*args, msg=msg)
 
 
 if __name__ == "__main__":
