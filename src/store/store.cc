@@ -1,6 +1,8 @@
 #include "store/store.h"
 
+#include <chrono>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "store/schema.h"
 
@@ -171,7 +173,7 @@ Status Store::Migrate() {
                               "): upgrade berth");
   }
   // WAL lets readers (ps, inspect, the DNS server) run while a writer holds the lock.
-  BERTH_TRY(db_->Exec("PRAGMA journal_mode=WAL"));
+  BERTH_TRY(EnableWal());
   BERTH_ASSIGN_OR_RETURN(WriteTx tx, Write());
   BERTH_ASSIGN_OR_RETURN(v, version());  // another process may have migrated meanwhile
   for (; v < kSchemaVersion; ++v) {
@@ -180,6 +182,23 @@ Status Store::Migrate() {
     BERTH_TRY(db_->Exec(bump.c_str()));
   }
   return tx.Commit();
+}
+
+Status Store::EnableWal() {
+  // Switching to WAL reads the header, then upgrades to a write lock. When several processes
+  // open a fresh state root at once, that upgrade can meet another's pending write: SQLite then
+  // returns SQLITE_BUSY at once instead of calling the busy handler (it would deadlock), so
+  // `berth run` x N on a new root failed with "database is locked". Retry like the busy
+  // handler would; once one process has switched, the pragma finds WAL and needs no lock.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (int attempt = 0;; ++attempt) {
+    Status st = db_->Exec("PRAGMA journal_mode=WAL");
+    if (st.ok() || st.error().code() != Code::kUnavailable ||
+        std::chrono::steady_clock::now() > deadline) {
+      return st;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1 + attempt % 10));
+  }
 }
 
 Result<WriteTx> Store::Write() {

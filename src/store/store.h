@@ -103,6 +103,7 @@ class Store {
  private:
   explicit Store(std::unique_ptr<Db> db) : db_(std::move(db)) {}
   Status Migrate();
+  Status EnableWal();
   std::unique_ptr<Db> db_;
 };
 

@@ -213,6 +213,40 @@ TEST(Store, RollbackOnDestruction) {
   EXPECT_TRUE(store->FindNetwork("kept")->has_value());
 }
 
+TEST(Store, OpeningANewDatabaseWaitsForAnotherProcesssWrite) {
+  // Switching a new database to WAL reads, then upgrades to a write lock. If another process
+  // holds the write lock then, SQLite returns SQLITE_BUSY at once instead of calling the busy
+  // handler; it showed as "database is locked" from parallel `berth run` on a new state root
+  // (two processes switching at once). Store::EnableWal waits instead.
+  char tmpl[] = "/tmp/berth-store-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  std::string path = std::string(tmpl) + "/berth.db";
+  int locked[2];
+  ASSERT_EQ(::pipe(locked), 0);
+  pid_t writer = ::fork();
+  if (writer == 0) {  // holds a write transaction on the new database for a moment
+    auto db = Db::Open(path);
+    if (!db.ok() || !(*db)->Exec("BEGIN IMMEDIATE").ok()) ::_exit(2);
+    if (::write(locked[1], "x", 1) != 1) ::_exit(3);
+    ::usleep(300 * 1000);
+    ::_exit((*db)->Exec("COMMIT").ok() ? 0 : 4);
+  }
+  char c;
+  ASSERT_EQ(::read(locked[0], &c, 1), 1);
+  auto store = Store::Open(path);
+  EXPECT_TRUE(store.ok()) << store.error().message();
+  int status = 0;
+  ::waitpid(writer, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  if (store.ok()) {
+    EXPECT_EQ((*store)->ListNetworks()->size(), 1u);
+  }
+  ::close(locked[0]);
+  ::close(locked[1]);
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) ::unlink((path + suffix).c_str());
+  ::rmdir(tmpl);
+}
+
 TEST(Store, ConcurrentProcessesNeverShareAName) {
   char tmpl[] = "/tmp/berth-store-test-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
