@@ -127,8 +127,10 @@ Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req,
                : plan.mode.kind == NetworkMode::kHost      ? HostHostname()
                                                            : c.id.substr(0, 12);
 
-  Rollback rollback;
   BERTH_ASSIGN_OR_RETURN(store::WriteTx tx, store_->Write());
+  // Declared after the transaction, so a failure undoes the kernel side while the lock is
+  // still held: nobody may start using a bridge or directory this call is taking away.
+  Rollback rollback;
   if (req.name.empty()) {
     uint64_t salt = Fnv1a(c.id);
     for (int i = 0; i < 256 && c.name.empty(); ++i, salt = Fnv1a(c.id, salt)) {
@@ -198,7 +200,9 @@ Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req,
     return c;
   }
 
-  BERTH_TRY(sys::EnsureSharedMountDir(paths_.netns_dir()));
+  BERTH_ASSIGN_OR_RETURN(bool mounted_dir, sys::EnsureSharedMountDir(paths_.netns_dir()));
+  auto release_dir = [dir = paths_.netns_dir()] { return sys::ReleaseSharedMountDir(dir); };
+  if (mounted_dir) rollback.Add("release " + paths_.netns_dir(), release_dir);
   BERTH_TRY_CTX(sys::CreateNetns(c.netns_path), "create network namespace");
   rollback.Add("remove network namespace",
                [path = c.netns_path] { return sys::RemoveNetns(path); });
@@ -226,6 +230,14 @@ Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req,
   BERTH_TRY(WriteContainerFiles(dir, c.hostname, c.name, ips));
   BERTH_TRY(tx.Commit());
   rollback.Commit();
+  if (undo_start && mounted_dir) {
+    // Under the lock, as every namespace file is made and removed under it.
+    undo_start->Add("release " + paths_.netns_dir(), [this, release_dir]() -> Status {
+      BERTH_ASSIGN_OR_RETURN(store::WriteTx tx, store_->Write());
+      BERTH_TRY(release_dir());
+      return tx.Commit();
+    });
+  }
   if (undo_network) undo_start->Add("undo attaching to " + c.mode, std::move(undo_network));
   return c;
 }
@@ -239,14 +251,22 @@ Status Engine::RestoreIpCursor(const std::string& network_id, const IpAddr& allo
   return tx.Commit();
 }
 
+namespace {
+
+// A container whose namespace others joined (container:NAME) goes after them.
+Status CheckNoSharers(store::Store& store, const Container& c) {
+  BERTH_ASSIGN_OR_RETURN(auto sharers, store.NetnsSharers(c.id));
+  if (sharers.empty()) return Ok();
+  return Error::InUse("container " + c.name + " shares its network namespace with " +
+                      sharers[0].name + " (--network container:" + c.name +
+                      "): remove that container first");
+}
+
+}  // namespace
+
 Status Engine::RemoveContainer(const std::string& key, bool force) {
   BERTH_ASSIGN_OR_RETURN(Container c, RequireContainer(*store_, key));
-  BERTH_ASSIGN_OR_RETURN(auto sharers, store_->NetnsSharers(c.id));
-  if (!sharers.empty()) {
-    return Error::InUse("container " + c.name + " shares its network namespace with " +
-                        sharers[0].name + " (--network container:" + c.name +
-                        "): remove that container first");
-  }
+  BERTH_TRY(CheckNoSharers(*store_, c));  // before killing anything
   if (sys::IsAlive(c.pid, c.start_time)) {
     if (!force) {
       return Error::InUse("container " + c.name +
@@ -274,6 +294,7 @@ Status Engine::RemoveContainer(const std::string& key, bool force) {
   BERTH_ASSIGN_OR_RETURN(store::WriteTx tx, store_->Write());
   BERTH_ASSIGN_OR_RETURN(auto again, store_->FindContainer(c.id));
   if (!again) return Ok();  // removed meanwhile (its monitor, for --rm)
+  BERTH_TRY(CheckNoSharers(*store_, c));  // again, under the lock: one may have joined since
   BERTH_ASSIGN_OR_RETURN(auto eps, store_->EndpointsOfContainer(c.id));
   // Best effort: try every step, report everything that failed, keep state if anything did
   // (every step is idempotent, so `rm` can simply be retried).
@@ -284,7 +305,11 @@ Status Engine::RemoveContainer(const std::string& key, bool force) {
   EndpointDeps deps = Deps(*ops);
   for (const Endpoint& ep : eps) note(DetachEndpoint(deps, ep));
   netns.Reset();
-  if (OwnsNetns(c)) note(sys::RemoveNetns(c.netns_path));
+  if (OwnsNetns(c)) {
+    note(sys::RemoveNetns(c.netns_path));
+    // The last namespace gone: no mount of berth's is left (made again on next use).
+    note(sys::ReleaseSharedMountDir(paths_.netns_dir()));
+  }
   note(sys::RemoveTree(paths_.container_dir(c.id)));
   note(store_->DeleteContainer(c.id));
   if (!errors.empty()) return Error(Code::kSystem, "remove container " + c.name + ": " + errors);

@@ -59,8 +59,8 @@ Result<Network> Engine::CreateNetwork(const NetworkCreateRequest& req) {
   // Read the host's routes before taking the write lock: a picked subnet must avoid them.
   BERTH_ASSIGN_OR_RETURN(std::vector<Cidr> routes, ops->HostRoutes());
 
-  Rollback rollback;
   BERTH_ASSIGN_OR_RETURN(store::WriteTx tx, store_->Write());
+  Rollback rollback;  // after the transaction: undone while the lock is still held
   BERTH_ASSIGN_OR_RETURN(auto existing, store_->GetNetworkByName(req.name));
   if (existing) {
     return Error::Exists("network with name " + req.name + " already exists");

@@ -33,8 +33,12 @@ class ScopedNetns {
 
 /// Makes `dir` a mount point of its own with shared propagation, so a netns unmounted from it
 /// also disappears from the copies that container mount namespaces took (ip-netns does the same
-/// for /run/netns). Idempotent.
-Status EnsureSharedMountDir(const std::string& dir);
+/// for /run/netns). Idempotent; returns true when this call made the mount.
+Result<bool> EnsureSharedMountDir(const std::string& dir);
+
+/// Takes back what EnsureSharedMountDir made, if `dir` holds nothing: unmounts and removes it.
+/// The caller must keep others from creating namespaces in it meanwhile.
+Status ReleaseSharedMountDir(const std::string& dir);
 
 /// Creates a new network namespace and bind-mounts it at `path` (a new file in a directory
 /// prepared by EnsureSharedMountDir). The caller's thread stays in its own namespace.
