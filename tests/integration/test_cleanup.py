@@ -20,6 +20,7 @@ class CleanupTest(BerthTest):
         self.assertEqual(after["addrs"], before["addrs"])
         self.assertEqual(after["routes"], before["routes"])
         self.assertEqual(netns_mounts(), [])
+        self.assertEqual(root_mounts(), [])  # not even the netns directory's own
         self.assertEqual(root_files("netns"), [])
         self.assertEqual(root_files("containers"), [])
         self.assertEqual(berth_json("ps", "-a", "--format", "json"), [])

@@ -3,9 +3,11 @@ rm [-f], exec, ps, and what a failed start leaves behind (nothing)."""
 
 import json
 import os
+import signal
+import subprocess
 import time
 
-from harness import (ROOT, BerthTest, berth, berth_json, host_links, in_container, main,
+from harness import (BERTH, ROOT, BerthTest, berth, berth_json, host_links, in_container, main,
                      process_gone, ps, read, root_files, root_mounts, run, state_snapshot,
                      wait_until)
 
@@ -26,8 +28,21 @@ class ForegroundTest(BerthTest):
                       check=False)
             self.assertEqual(p.returncode, code, p.stderr)
 
+    def test_sigterm_to_berth_reaches_the_container(self):
+        berth("network", "create", "web")
+        p = subprocess.Popen([BERTH, "--root", ROOT, "run", "--rm", "--name", "f", "--network",
+                              "web", "--", "sleep", "300"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        self.assertTrue(wait_until(lambda: ps() == ["f"]))
+        pid = berth_json("inspect", "f")["pid"]
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=10)
+        self.assertEqual(p.returncode, 143, err)
+        self.assertTrue(process_gone(pid))
+        self.assertEqual(ps(all=True), [])  # and --rm was honoured
+
     def test_output_and_input_pass_through(self):
-        p = run([os.environ.get("BERTH_BIN", "build/berth"), "--root", ROOT, "run", "--rm",
+        p = run([BERTH, "--root", ROOT, "run", "--rm",
                  "--network", "none", "--", "sh", "-c", "read x; echo got-$x; echo err >&2"],
                 input="hello\n")
         self.assertEqual(p.stdout, "got-hello\n")
