@@ -287,6 +287,12 @@ Status Engine::RemoveContainer(const std::string& key, bool force) {
 
   sys::Fd netns;
   if (OwnsNetns(c)) {
+    // What else runs in the namespace (children the command left behind, say) belongs to the
+    // container and goes with it, as a PID namespace would take it along. Nobody else is in
+    // there: containers that joined it are refused above.
+    if (auto inode = sys::ForeignNetnsInode(c.netns_path)) {
+      BERTH_TRY_CTX(sys::KillProcessesInNetns(*inode), "remove container " + c.name);
+    }
     auto fd = sys::OpenNetns(c.netns_path);
     if (fd.ok()) netns = std::move(*fd);
   }

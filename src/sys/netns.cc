@@ -27,6 +27,16 @@ Result<uint64_t> NetnsInode(const std::string& path) {
   return static_cast<uint64_t>(st.st_ino);
 }
 
+std::optional<uint64_t> ForeignNetnsInode(const std::string& path) {
+  struct stat target, own;
+  if (::stat(path.c_str(), &target) != 0 || ::stat("/proc/thread-self/ns/net", &own) != 0) {
+    return std::nullopt;
+  }
+  // Namespace files all live on nsfs: another device means a plain file.
+  if (target.st_dev != own.st_dev || target.st_ino == own.st_ino) return std::nullopt;
+  return static_cast<uint64_t>(target.st_ino);
+}
+
 Result<ScopedNetns> ScopedNetns::Enter(int target_fd) {
   BERTH_ASSIGN_OR_RETURN(Fd saved, CurrentNetns());
   if (::setns(target_fd, CLONE_NEWNET) != 0) return Error::System("enter network namespace", errno);

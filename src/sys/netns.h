@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "core/error.h"
@@ -17,6 +18,10 @@ namespace berth::sys {
 Result<Fd> OpenNetns(const std::string& path);
 Result<Fd> CurrentNetns();
 Result<uint64_t> NetnsInode(const std::string& path);
+/// The inode of a network namespace file that is *not* the caller's own namespace; nullopt
+/// when `path` is no namespace (a plain file left where a bind mount was, after a reboot)
+/// or is the caller's namespace. For acting on everything inside a container's namespace.
+std::optional<uint64_t> ForeignNetnsInode(const std::string& path);
 
 class ScopedNetns {
  public:
