@@ -7,6 +7,19 @@ from harness import (ROOT, BerthTest, berth, berth_json, host_links, in_containe
                      process_gone, ps, root_files, root_mounts, run, state_snapshot, wait_until)
 
 
+def pids_of(cmdline):
+    """Live processes whose command line is `cmdline` (zombies excluded)."""
+    out = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline") as f:
+                if f.read().replace("\0", " ").strip() == cmdline and not process_gone(int(pid)):
+                    out.append(int(pid))
+        except OSError:
+            pass
+    return out
+
+
 def netns_mounts():
     """Bind mounts of container namespaces (the netns directory itself is not one of them)."""
     return [m for m in root_mounts() if m.startswith(os.path.join(ROOT, "netns") + "/")]
@@ -95,6 +108,25 @@ class CleanupTest(BerthTest):
         berth("rm", "-f", "a")
         berth("network", "rm", "web")
         self.assertNothingOfBerthLeft(before)
+
+    def test_rm_takes_the_processes_the_command_left_behind(self):
+        # No PID namespace: what the command forked lives on after it, in the container's
+        # network namespace. rm takes it along (as Docker's PID namespace would), also when
+        # the main process is gone already; and --rm does when the command exits.
+        berth("network", "create", "web")
+        marker = "sleep 1237"
+        berth("run", "-d", "--name", "a", "--network", "web", "--", "sh", "-c",
+              f"{marker} & exec sleep 300")
+        berth("run", "-d", "--name", "b", "--network", "web", "--", "sh", "-c",
+              f"{marker} & exit 0")
+        berth("run", "--rm", "--name", "c", "--network", "web", "--", "sh", "-c",
+              f"{marker} >/dev/null 2>&1 &")
+        self.assertTrue(wait_until(lambda: len(pids_of(marker)) == 2), pids_of(marker))
+        self.assertTrue(wait_until(lambda: ps() == ["a"]))
+        berth("rm", "-f", "a")
+        self.assertTrue(wait_until(lambda: len(pids_of(marker)) == 1), pids_of(marker))
+        berth("rm", "b")
+        self.assertEqual(pids_of(marker), [])
 
 
 class PruneTest(BerthTest):
