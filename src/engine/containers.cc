@@ -372,7 +372,11 @@ Result<std::vector<ContainerStatus>> Engine::ListContainers() {
 }
 
 Status Engine::RecordProcess(const std::string& id, int pid, uint64_t start_time) {
-  return store_->MarkRunning(id, pid, start_time);
+  BERTH_ASSIGN_OR_RETURN(bool marked, store_->MarkRunning(id, pid, start_time));
+  if (marked) return Ok();
+  BERTH_ASSIGN_OR_RETURN(auto c, store_->FindContainer(id));  // exited already, or gone?
+  if (!c || c->id != id) return Error::NotFound("the container was removed while it started");
+  return Ok();
 }
 
 Status Engine::RecordExit(const std::string& id, int exit_code) {

@@ -115,6 +115,8 @@ class Engine {
   Status RemoveContainer(const std::string& name_or_id, bool force);
   Result<ContainerStatus> InspectContainer(const std::string& name_or_id);
   Result<std::vector<ContainerStatus>> ListContainers();
+  /// created -> running; kNotFound when the container was removed while it started (`rm`
+  /// between create and start), so the caller can stop the process it has no record of.
   Status RecordProcess(const std::string& id, int pid, uint64_t start_time);
   Status RecordExit(const std::string& id, int exit_code);
 

@@ -74,7 +74,10 @@ Result<RunResult> RunForeground(Engine& engine, const Container& c, sys::SpawnSp
   if (!pid.ok()) return Abandon(engine, c, std::move(pid).error());
   g_child = *pid;
   auto start = sys::ProcessStartTime(*pid);
-  (void)engine.RecordProcess(c.id, *pid, start.ok() ? *start : 0);
+  Status recorded = engine.RecordProcess(c.id, *pid, start.ok() ? *start : 0);
+  if (!recorded.ok() && recorded.error().code() == Code::kNotFound) {
+    ::kill(*pid, SIGKILL);  // removed while starting: it has no container any more
+  }
   int code = WaitFor(*pid);
   g_child = 0;
   Status st = ContainerExited(engine, c.id, code);
@@ -157,7 +160,9 @@ Result<RunResult> RunDetached(Engine& engine, const Container& c, sys::SpawnSpec
       Status st = engine.RecordProcess(c.id, static_cast<int>(pid), start);
       if (st.ok()) return RunResult{c.name, 0};
       ::kill(static_cast<pid_t>(pid), SIGKILL);
-      return Abandon(engine, c, std::move(st).error().Wrap("record the container's process"));
+      Error e = std::move(st).error().Wrap("start container " + c.name);
+      if (e.code() == Code::kNotFound) return e;  // nothing left to abandon
+      return Abandon(engine, c, std::move(e));
     }
   }
   // The monitor could not start the container and exits: reap it.

@@ -333,12 +333,13 @@ Status Store::UpdateContainerProcess(const std::string& id, int pid, uint64_t st
   return s.Run();
 }
 
-Status Store::MarkRunning(const std::string& id, int pid, uint64_t start_time) {
+Result<bool> Store::MarkRunning(const std::string& id, int pid, uint64_t start_time) {
   BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare("UPDATE containers SET pid = ?2, start_time = ?3, "
                                               "state = 'running' WHERE id = ?1 AND "
                                               "state = 'created'"));
   s.Bind(1, id).Bind(2, int64_t{pid}).Bind(3, static_cast<int64_t>(start_time));
-  return s.Run();
+  BERTH_TRY(s.Run());
+  return db_->Changes() > 0;
 }
 
 Status Store::MarkExited(const std::string& id, int exit_code) {

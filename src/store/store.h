@@ -66,7 +66,8 @@ class Store {
                                 ContainerState state, int exit_code);
   /// created -> running with the process's identity. A no-op unless the container is still
   /// "created": an exit recorded first (a command that ends at once) must not be overwritten.
-  Status MarkRunning(const std::string& id, int pid, uint64_t start_time);
+  /// Returns whether it did.
+  Result<bool> MarkRunning(const std::string& id, int pid, uint64_t start_time);
   /// -> exited with `exit_code`; the pid and start time stay as they were.
   Status MarkExited(const std::string& id, int exit_code);
   Status DeleteContainer(const std::string& id);

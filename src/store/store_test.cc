@@ -172,7 +172,7 @@ TEST(Store, AnExitRecordedFirstIsNotOverwrittenByTheStart) {
   c.command = {"true"};
   ASSERT_TRUE(store->InsertContainer(c).ok());
   // The usual order: started, then exited.
-  ASSERT_TRUE(store->MarkRunning(c.id, 42, 1000).ok());
+  EXPECT_TRUE(*store->MarkRunning(c.id, 42, 1000));
   auto got = **store->FindContainer("c1");
   EXPECT_EQ(got.state, ContainerState::kRunning);
   EXPECT_EQ(got.pid, 42);
@@ -189,12 +189,13 @@ TEST(Store, AnExitRecordedFirstIsNotOverwrittenByTheStart) {
   c2.name = "c2";
   ASSERT_TRUE(store->InsertContainer(c2).ok());
   ASSERT_TRUE(store->MarkExited(c2.id, 3).ok());
-  ASSERT_TRUE(store->MarkRunning(c2.id, 43, 1001).ok());
+  EXPECT_FALSE(*store->MarkRunning(c2.id, 43, 1001));
   got = **store->FindContainer("c2");
   EXPECT_EQ(got.state, ContainerState::kExited);
   EXPECT_EQ(got.exit_code, 3);
   // A container removed meanwhile: nothing to update, no error.
   EXPECT_TRUE(store->MarkExited(NewId(), 1).ok());
+  EXPECT_FALSE(*store->MarkRunning(NewId(), 44, 1002));
 }
 
 TEST(Store, RollbackOnDestruction) {
