@@ -180,7 +180,10 @@ int RunCli(int argc, char** argv) {
   size_t passed_through = 0;
   if (run->parsed()) passed_through = CommandOf(app, run, run_req.command);
   if (exec->parsed()) passed_through = CommandOf(app, exec, exec_cmd);
-  if (std::vector<std::string> extra = app.remaining(true); extra.size() > passed_through) {
+  std::vector<std::string> extra = app.remaining(true);
+  // CLI11 leaves the end-of-options marker of any other verb (`berth rm -- NAME`) behind.
+  if (!run->parsed() && !exec->parsed()) std::erase(extra, std::string("--"));
+  if (extra.size() > passed_through) {
     std::string list;
     for (const auto& a : extra) list += " " + a;
     std::fprintf(stderr, "berth: error: unexpected arguments:%s (see --help)\n", list.c_str());
