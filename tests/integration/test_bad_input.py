@@ -140,6 +140,16 @@ class BadInputTest(BerthTest):
         self.assertBadInput("run", "--network", "web", msg="command")
         self.assertBadInput("run", "--network", "web", "--", msg="command")
 
+    def test_double_dash_ends_the_options_of_every_verb(self):
+        # So names that look like options reach the validation (and good names work).
+        self.assertBadInput("network", "create", "--", "-o", msg='invalid network name "-o"')
+        self.assertBadInput("rm", "-f", "--", "-x", msg="no such container: -x")
+        berth("network", "create", "--", "web2")
+        berth("network", "inspect", "--", "web2")
+        berth("network", "rm", "--", "web2")
+        self.assertEqual(berth("rm", "-f", "--", "stopped").stdout, "stopped\n")
+        self.assertBadInput("network", "create", "x", "y", msg="unexpected arguments: y")
+
     def test_unknown_container(self):
         for args in (["rm", "nosuch"], ["rm", "-f", "nosuch"], ["inspect", "nosuch"],
                      ["exec", "nosuch", "--", "true"]):
