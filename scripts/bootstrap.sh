@@ -14,6 +14,7 @@ PACKAGES=(
   nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev
   iproute2 nftables iptables iputils-ping util-linux procps python3
   busybox-static dnsutils socat
+  containernetworking-plugins podman runc
   dnsmasq-base dnsperf aardvark-dns  # DNS: test upstream, benchmark client and anchors
   clang libclang-rt-dev              # libFuzzer for tests/fuzz
 )
@@ -78,9 +79,9 @@ case "$cmd" in
     build_sanitized_units
     build_fuzzers
     run_fuzzers
-    echo "== unit tests under ASan+UBSan"
-    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./build-asan/berth_unit_tests \
-      --gtest_brief=1
+    echo "== unit tests under ASan+UBSan (in a sandbox too: some open netlink sockets)"
+    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+      tests/sandbox.sh ./build-asan/berth_unit_tests --gtest_brief=1
     echo "== full suite (unit + integration) inside a throwaway sandbox"
     tests/sandbox.sh ctest --test-dir build --output-on-failure -j2 --timeout 600
     ;;

@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "cli/commands.h"
+#include "engine/lifecycle.h"
 #include "engine/paths.h"
 
 namespace berth::cli {
@@ -166,6 +167,14 @@ int RunCli(int argc, char** argv) {
   inspect->add_option("names", names)->required();
   inspect->callback([&] { action = [&] { return Inspect(g, names); }; });
 
+  // Internal: what a detached container's monitor execs when the container has exited.
+  std::string exited_id;
+  int exited_code = 0;
+  auto* exited = app.add_subcommand(engine::kContainerExitedVerb, "")->group("");
+  exited->add_option("id", exited_id)->required();
+  exited->add_option("exit_code", exited_code)->required();
+  exited->callback([&] { action = [&] { return ContainerExited(g, exited_id, exited_code); }; });
+
   app.add_subcommand("demo", "Build seed 001's two-container topology in throwaway namespaces")
       ->callback([&] { action = [&] { return Demo(); }; });
 
@@ -177,7 +186,10 @@ int RunCli(int argc, char** argv) {
   size_t passed_through = 0;
   if (run->parsed()) passed_through = CommandOf(app, run, run_req.command);
   if (exec->parsed()) passed_through = CommandOf(app, exec, exec_cmd);
-  if (std::vector<std::string> extra = app.remaining(true); extra.size() > passed_through) {
+  std::vector<std::string> extra = app.remaining(true);
+  // CLI11 leaves the end-of-options marker of any other verb (`berth rm -- NAME`) behind.
+  if (!run->parsed() && !exec->parsed()) std::erase(extra, std::string("--"));
+  if (extra.size() > passed_through) {
     std::string list;
     for (const auto& a : extra) list += " " + a;
     std::fprintf(stderr, "berth: error: unexpected arguments:%s (see --help)\n", list.c_str());

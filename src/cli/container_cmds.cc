@@ -19,9 +19,10 @@ int RunFailCode(const Error& e) {
 }
 
 std::string StateText(const engine::ContainerStatus& s) {
+  if (s.container.is_cni()) return "cni";  // its runtime (podman, kubelet...) knows the rest
   if (s.running) return "running";
   if (s.container.state == ContainerState::kExited) {
-    return "exited (" + std::to_string(s.container.exit_code) + ")";
+    return s.exit_code ? "exited (" + std::to_string(*s.exit_code) + ")" : "exited";
   }
   return ToString(s.container.state);
 }
@@ -60,15 +61,16 @@ int Ps(const Globals& g, bool all) {
   if (g.format == "json") {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& s : *list) {
-      if (all || s.running) out.push_back(ContainerJson(s));
+      if (all || s.running || s.container.is_cni()) out.push_back(ContainerJson(s));
     }
     std::cout << out.dump(2) << "\n";
     return 0;
   }
   std::vector<std::vector<std::string>> rows;
   for (const auto& s : *list) {
-    if (!all && !s.running) continue;
+    // CNI attachments have no process of berth's: listed for as long as they exist.
     const Container& c = s.container;
+    if (!all && !s.running && !c.is_cni()) continue;
     std::string nets, ips, cmd, ports;
     for (const auto& e : s.endpoints) {
       nets += (nets.empty() ? "" : ",") + e.endpoint.network_name;
@@ -101,6 +103,13 @@ int Remove(const Globals& g, const std::vector<std::string>& names, bool force) 
     }
   }
   return rc;
+}
+
+int ContainerExited(const Globals& g, const std::string& id, int exit_code) {
+  auto engine = engine::Engine::Open(g.root);
+  if (!engine.ok()) return Fail(engine.error());
+  Status st = engine::ContainerExited(**engine, id, exit_code);
+  return st.ok() ? 0 : Fail(st.error());
 }
 
 int Inspect(const Globals& g, const std::vector<std::string>& names) {

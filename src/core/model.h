@@ -14,6 +14,10 @@ namespace berth {
 
 inline constexpr char kDefaultNetworkName[] = "bridge";
 inline constexpr char kDefaultBridgeName[] = "berth0";
+/// Container.mode of a container whose network namespace belongs to a CNI runtime (podman,
+/// containerd, kubelet): berth attaches it to networks but never creates or removes the
+/// namespace. Such containers have an empty netns_owner_id.
+inline constexpr char kCniMode[] = "cni";
 
 struct Network {
   std::string id;
@@ -71,7 +75,7 @@ struct Container {
   std::string id;
   std::string name;
   std::string hostname;
-  /// "none", "host", "bridge", a network name, or "container:<name>".
+  /// "none", "host", "bridge", a network name, "container:<name>", or kCniMode.
   std::string mode;
   /// The netns bind mount; for container:<x> mode, x's. Empty in host mode.
   std::string netns_path;
@@ -84,6 +88,9 @@ struct Container {
   bool auto_remove = false;
   std::vector<std::string> command;
   int64_t created = 0;
+
+  /// Attached through the CNI plugin: the runtime owns the namespace and the lifecycle.
+  bool is_cni() const { return mode == kCniMode && netns_owner_id.empty() && !netns_path.empty(); }
 };
 
 const char* ToString(ContainerState s);

@@ -93,8 +93,8 @@ Result<Endpoint> Engine::Connect(const std::string& container, const std::string
   BERTH_ASSIGN_OR_RETURN(sys::Fd netns, sys::OpenNetns(c.netns_path));
   BERTH_ASSIGN_OR_RETURN(auto ops, links_(netns.get()));
 
-  Rollback rollback;
   BERTH_ASSIGN_OR_RETURN(store::WriteTx tx, store_->Write());
+  Rollback rollback;  // after the transaction: undone while the lock is still held
   BERTH_ASSIGN_OR_RETURN(auto n, store_->FindNetwork(network));
   if (!n) return Error::NotFound("network " + network + " not found");
   if (n->is_default && (ip || !aliases.empty())) {

@@ -14,6 +14,7 @@
 #include "engine/engine.h"
 #include "engine/options.h"
 #include "firewall/nft_firewall.h"
+#include "ipam/allocator.h"
 #include "net/apply.h"
 #include "net/nl_link_ops.h"
 #include "sys/netns.h"
@@ -109,7 +110,8 @@ Result<std::unique_ptr<Engine>> Engine::Open(const std::string& root, LinkOpsFac
 }
 
 Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req,
-                                          std::vector<std::string>* warnings) {
+                                          std::vector<std::string>* warnings,
+                                          Rollback* undo_start) {
   BERTH_ASSIGN_OR_RETURN(CreatePlan plan, ValidateCreate(req));
   std::vector<PortRequest> ports = req.ports;
   if (!ports.empty() && (plan.mode.kind == NetworkMode::kHost || plan.mode.kind == NetworkMode::kNone)) {
@@ -129,19 +131,21 @@ Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req,
                : plan.mode.kind == NetworkMode::kHost      ? HostHostname()
                                                            : c.id.substr(0, 12);
 
-  Rollback rollback;
   BERTH_ASSIGN_OR_RETURN(store::WriteTx tx, store_->Write());
+  // Declared after the transaction, so a failure undoes the kernel side while the lock is
+  // still held: nobody may start using a bridge or directory this call is taking away.
+  Rollback rollback;
   if (req.name.empty()) {
     uint64_t salt = Fnv1a(c.id);
     for (int i = 0; i < 256 && c.name.empty(); ++i, salt = Fnv1a(c.id, salt)) {
       std::string candidate = GeneratedName(salt);
-      BERTH_ASSIGN_OR_RETURN(auto taken, store_->FindContainer(candidate));
+      BERTH_ASSIGN_OR_RETURN(auto taken, store_->GetContainerByName(candidate));
       if (!taken) c.name = candidate;
     }
     if (c.name.empty()) c.name = GeneratedName(salt) + "_" + c.id.substr(0, 6);
   } else {
-    BERTH_ASSIGN_OR_RETURN(auto taken, store_->FindContainer(req.name));
-    if (taken && taken->name == req.name) {
+    BERTH_ASSIGN_OR_RETURN(auto taken, store_->GetContainerByName(req.name));
+    if (taken) {
       return Error::Exists("container name " + req.name + " is already in use by container " +
                            taken->id.substr(0, 12));
     }
@@ -175,6 +179,13 @@ Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req,
       BERTH_ASSIGN_OR_RETURN(auto n, store_->FindNetwork(plan.mode.target));
       if (!n) return Error::NotFound("network " + plan.mode.target + " not found");
       network = std::move(*n);
+      if (plan.ip) {
+        // Checked again when the address is taken; here so a bad --ip fails before the
+        // namespace, its mount directory or the container's files exist.
+        BERTH_TRY(ipam::CheckStatic(*network, *plan.ip, [&](const IpAddr& ip) {
+          return store_->IpInUse(network->id, ip);
+        }));
+      }
       [[fallthrough]];
     }
     case NetworkMode::kNone:
@@ -193,7 +204,9 @@ Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req,
     return c;
   }
 
-  BERTH_TRY(sys::EnsureSharedMountDir(paths_.netns_dir()));
+  BERTH_ASSIGN_OR_RETURN(bool mounted_dir, sys::EnsureSharedMountDir(paths_.netns_dir()));
+  auto release_dir = [dir = paths_.netns_dir()] { return sys::ReleaseSharedMountDir(dir); };
+  if (mounted_dir) rollback.Add("release " + paths_.netns_dir(), release_dir);
   BERTH_TRY_CTX(sys::CreateNetns(c.netns_path), "create network namespace");
   rollback.Add("remove network namespace",
                [path = c.netns_path] { return sys::RemoveNetns(path); });
@@ -201,11 +214,22 @@ Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req,
   BERTH_ASSIGN_OR_RETURN(auto ops, links_(netns.get()));
   BERTH_TRY(net::Apply(net::NewNamespacePlan(), *ops, rollback));
   std::vector<IpAddr> ips;
+  std::function<Status()> undo_network;
   if (network) {
+    // The allocation cursor before: put back if the command then cannot start.
+    std::optional<IpAddr> cursor_before;
+    if (undo_start) {
+      BERTH_ASSIGN_OR_RETURN(cursor_before, store_->IpCursor(network->id));
+    }
     AttachSpec spec{&c, &*network, plan.ip, req.aliases, ports, "eth0", true};
     EndpointDeps deps = Deps(*ops);
     BERTH_ASSIGN_OR_RETURN(Endpoint ep, AttachEndpoint(deps, rollback, spec));
     ips.push_back(ep.ip);
+    if (undo_start && !plan.ip) {
+      undo_network = [this, id = network->id, allocated = ep.ip, cursor_before] {
+        return RestoreIpCursor(id, allocated, cursor_before);
+      };
+    }
   }
   // The embedded DNS server answers on the gateway of a DNS-enabled network (engine/dns.h).
   ResolvSettings resolv{req.dns_servers, req.dns_search};
@@ -214,18 +238,44 @@ Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req,
   BERTH_TRY(WriteContainerFiles(dir, c.hostname, c.name, ips, resolv));
   BERTH_TRY(tx.Commit());
   rollback.Commit();
+  if (undo_start && mounted_dir) {
+    // Under the lock, as every namespace file is made and removed under it.
+    undo_start->Add("release " + paths_.netns_dir(), [this, release_dir]() -> Status {
+      BERTH_ASSIGN_OR_RETURN(store::WriteTx tx, store_->Write());
+      BERTH_TRY(release_dir());
+      return tx.Commit();
+    });
+  }
+  if (undo_network) undo_start->Add("undo attaching to " + c.mode, std::move(undo_network));
   if (network) Notify({Change::kEndpointsAdded, dns});
   return c;
 }
 
+Status Engine::RestoreIpCursor(const std::string& network_id, const IpAddr& allocated,
+                               std::optional<IpAddr> before) {
+  BERTH_ASSIGN_OR_RETURN(store::WriteTx tx, store_->Write());
+  BERTH_ASSIGN_OR_RETURN(auto cursor, store_->IpCursor(network_id));
+  if (cursor != allocated) return Ok();  // someone allocated since: theirs stays
+  BERTH_TRY(store_->SetIpCursor(network_id, before));
+  return tx.Commit();
+}
+
+namespace {
+
+// A container whose namespace others joined (container:NAME) goes after them.
+Status CheckNoSharers(store::Store& store, const Container& c) {
+  BERTH_ASSIGN_OR_RETURN(auto sharers, store.NetnsSharers(c.id));
+  if (sharers.empty()) return Ok();
+  return Error::InUse("container " + c.name + " shares its network namespace with " +
+                      sharers[0].name + " (--network container:" + c.name +
+                      "): remove that container first");
+}
+
+}  // namespace
+
 Status Engine::RemoveContainer(const std::string& key, bool force) {
   BERTH_ASSIGN_OR_RETURN(Container c, RequireContainer(*store_, key));
-  BERTH_ASSIGN_OR_RETURN(auto sharers, store_->NetnsSharers(c.id));
-  if (!sharers.empty()) {
-    return Error::InUse("container " + c.name + " shares its network namespace with " +
-                        sharers[0].name + " (--network container:" + c.name +
-                        "): remove that container first");
-  }
+  BERTH_TRY(CheckNoSharers(*store_, c));  // before killing anything
   if (sys::IsAlive(c.pid, c.start_time)) {
     if (!force) {
       return Error::InUse("container " + c.name +
@@ -246,6 +296,12 @@ Status Engine::RemoveContainer(const std::string& key, bool force) {
 
   sys::Fd netns;
   if (OwnsNetns(c)) {
+    // What else runs in the namespace (children the command left behind, say) belongs to the
+    // container and goes with it, as a PID namespace would take it along. Nobody else is in
+    // there: containers that joined it are refused above.
+    if (auto inode = sys::ForeignNetnsInode(c.netns_path)) {
+      BERTH_TRY_CTX(sys::KillProcessesInNetns(*inode), "remove container " + c.name);
+    }
     auto fd = sys::OpenNetns(c.netns_path);
     if (fd.ok()) netns = std::move(*fd);
   }
@@ -253,6 +309,7 @@ Status Engine::RemoveContainer(const std::string& key, bool force) {
   BERTH_ASSIGN_OR_RETURN(store::WriteTx tx, store_->Write());
   BERTH_ASSIGN_OR_RETURN(auto again, store_->FindContainer(c.id));
   if (!again) return Ok();  // removed meanwhile (its monitor, for --rm)
+  BERTH_TRY(CheckNoSharers(*store_, c));  // again, under the lock: one may have joined since
   BERTH_ASSIGN_OR_RETURN(auto eps, store_->EndpointsOfContainer(c.id));
   // Best effort: try every step, report everything that failed, keep state if anything did
   // (every step is idempotent, so `rm` can simply be retried).
@@ -263,7 +320,11 @@ Status Engine::RemoveContainer(const std::string& key, bool force) {
   EndpointDeps deps = Deps(*ops);
   for (const Endpoint& ep : eps) note(DetachEndpoint(deps, ep));
   netns.Reset();
-  if (OwnsNetns(c)) note(sys::RemoveNetns(c.netns_path));
+  if (OwnsNetns(c)) {
+    note(sys::RemoveNetns(c.netns_path));
+    // The last namespace gone: no mount of berth's is left (made again on next use).
+    note(sys::ReleaseSharedMountDir(paths_.netns_dir()));
+  }
   note(sys::RemoveTree(paths_.container_dir(c.id)));
   note(store_->DeleteContainer(c.id));
   if (!errors.empty()) return Error(Code::kSystem, "remove container " + c.name + ": " + errors);
@@ -276,6 +337,7 @@ Result<ContainerStatus> Engine::Describe(const Container& c) {
   ContainerStatus s;
   s.container = c;
   s.running = sys::IsAlive(c.pid, c.start_time);
+  if (c.state == ContainerState::kExited) s.exit_code = c.exit_code;
   if (c.state == ContainerState::kRunning && !s.running) s.container.state = ContainerState::kExited;
   s.netns_path = c.netns_path.empty() && s.running ? "/proc/" + std::to_string(c.pid) + "/ns/net"
                                                    : c.netns_path;
@@ -321,14 +383,15 @@ Result<std::vector<ContainerStatus>> Engine::ListContainers() {
 }
 
 Status Engine::RecordProcess(const std::string& id, int pid, uint64_t start_time) {
-  return store_->UpdateContainerProcess(id, pid, start_time, ContainerState::kRunning, 0);
+  BERTH_ASSIGN_OR_RETURN(bool marked, store_->MarkRunning(id, pid, start_time));
+  if (marked) return Ok();
+  BERTH_ASSIGN_OR_RETURN(auto c, store_->FindContainer(id));  // exited already, or gone?
+  if (!c || c->id != id) return Error::NotFound("the container was removed while it started");
+  return Ok();
 }
 
 Status Engine::RecordExit(const std::string& id, int exit_code) {
-  BERTH_ASSIGN_OR_RETURN(auto c, store_->FindContainer(id));
-  if (!c) return Ok();
-  return store_->UpdateContainerProcess(id, c->pid, c->start_time, ContainerState::kExited,
-                                        exit_code);
+  return store_->MarkExited(id, exit_code);  // a removed container: no row, nothing to do
 }
 
 }  // namespace berth::engine

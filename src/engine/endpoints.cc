@@ -48,7 +48,7 @@ Result<Endpoint> AttachEndpoint(EndpointDeps& deps, Rollback& rollback, const At
   ep.network_name = net.name;
   ep.ifname = spec.ifname;
   ep.prefix_len = net.subnet.prefix();
-  ep.mac = MacForIp(ep.ip);
+  ep.mac = spec.mac.value_or(MacForIp(ep.ip));
   ep.gateway = net.gateway;
   ep.host_veth = HostVethName(ep.container_id, ep.ifname);
   ep.aliases = spec.aliases;

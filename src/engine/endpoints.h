@@ -33,6 +33,7 @@ struct AttachSpec {
   std::vector<PortRequest> ports;
   std::string ifname;  // eth0, eth1 ...
   bool default_route = true;
+  std::optional<std::string> mac = std::nullopt;  // derived from the address when unset
 };
 
 /// Allocates the address and host ports, records them, builds the veth and adds the firewall

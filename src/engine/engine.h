@@ -15,8 +15,10 @@
 
 #include "core/error.h"
 #include "core/model.h"
+#include "core/rollback.h"
 #include "engine/dns.h"
 #include "engine/endpoints.h"
+#include "engine/external.h"
 #include "engine/paths.h"
 #include "engine/ports.h"
 #include "firewall/firewall.h"
@@ -57,8 +59,11 @@ struct EndpointStatus {
 };
 
 struct ContainerStatus {
-  Container container;
+  Container container;  // state is kExited once the process is gone, recorded or not
   bool running = false;
+  /// Known once the exit has been recorded; nullopt while running, and for a process that died
+  /// without its exit being recorded (yet: the monitor records it a moment after).
+  std::optional<int> exit_code;
   std::string netns_path;  // what to nsenter: the bind mount, or /proc/PID/ns/net in host mode
   std::optional<uint64_t> netns_inode;
   std::vector<EndpointStatus> endpoints;
@@ -104,18 +109,40 @@ class Engine {
 
   // Containers (containers.cc): state, namespace and networking, without a process.
   /// `warnings` receives what a user should be told but is not an error (Docker's "published
-  /// ports are discarded when using host network mode").
+  /// ports are discarded when using host network mode"). With `undo_start`, the steps that
+  /// take back what the call changed *besides* the container (the network's allocation
+  /// cursor) are added to it: a caller whose command then cannot start runs them after
+  /// RemoveContainer, so a failed `run` leaves nothing behind; otherwise it commits them.
   Result<Container> CreateContainer(const ContainerCreateRequest& req,
-                                    std::vector<std::string>* warnings = nullptr);
+                                    std::vector<std::string>* warnings = nullptr,
+                                    Rollback* undo_start = nullptr);
   /// Removes a container and everything it holds. A running one needs `force` (SIGKILL).
   Status RemoveContainer(const std::string& name_or_id, bool force);
   Result<ContainerStatus> InspectContainer(const std::string& name_or_id);
   Result<std::vector<ContainerStatus>> ListContainers();
+  /// created -> running; kNotFound when the container was removed while it started (`rm`
+  /// between create and start), so the caller can stop the process it has no record of.
   Status RecordProcess(const std::string& id, int pid, uint64_t start_time);
   Status RecordExit(const std::string& id, int exit_code);
 
   /// Who hears about committed changes (berthd by default; tests plug in their own).
   void set_notifier(std::unique_ptr<ChangeNotifier> n) { notifier_ = std::move(n); }
+  // External attachments (external.cc, see external.h): the CNI plugin's operations.
+  /// Attaches, creating the container record and (from `net`) the network when missing.
+  /// All or nothing: on failure no endpoint, veth, record or newly made network is left.
+  Result<ExternalAttachment> AttachExternal(const ExternalAttachRequest& req,
+                                            const NetworkCreateRequest& net);
+  /// Idempotent: an attachment, network or namespace that is gone already counts as removed.
+  Status DetachExternal(const std::string& network, const ExternalKey& key);
+  /// An error naming the first thing that differs from what the runtime was told.
+  Status CheckExternal(const ExternalCheckRequest& req);
+  /// Detaches every external attachment of `network` whose key is not in `keep`; returns
+  /// the keys removed.
+  Result<std::vector<ExternalKey>> CollectExternal(const std::string& network,
+                                                   const std::vector<ExternalKey>& keep);
+  /// Whether an attachment to `net` could be made now (kUnavailable: not, and why).
+  Status ExternalReady(const NetworkCreateRequest& net,
+                       const std::optional<std::pair<IpAddr, IpAddr>>& range);
 
  private:
   Engine(Paths paths, std::unique_ptr<store::Store> store, LinkOpsFactory links,
@@ -133,6 +160,10 @@ class Engine {
   Result<firewall::Firewall*> Firewall();
   /// Rewrites the container's /etc/hosts from its endpoints (in place: it is bind-mounted).
   Status RefreshHosts(const Container& c);
+  /// CreateContainer's undo_start step for a network: puts the allocation cursor back to
+  /// `before` if it still points at `allocated` (nobody allocated since).
+  Status RestoreIpCursor(const std::string& network_id, const IpAddr& allocated,
+                         std::optional<IpAddr> before);
 
   Paths paths_;
   std::unique_ptr<store::Store> store_;

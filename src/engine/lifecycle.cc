@@ -5,6 +5,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "sys/fd.h"
@@ -72,16 +74,14 @@ Result<RunResult> RunForeground(Engine& engine, const Container& c, sys::SpawnSp
   if (!pid.ok()) return Abandon(engine, c, std::move(pid).error());
   g_child = *pid;
   auto start = sys::ProcessStartTime(*pid);
-  (void)engine.RecordProcess(c.id, *pid, start.ok() ? *start : 0);
+  Status recorded = engine.RecordProcess(c.id, *pid, start.ok() ? *start : 0);
+  if (!recorded.ok() && recorded.error().code() == Code::kNotFound) {
+    ::kill(*pid, SIGKILL);  // removed while starting: it has no container any more
+  }
   int code = WaitFor(*pid);
   g_child = 0;
-  (void)engine.RecordExit(c.id, code);
-  if (c.auto_remove) {
-    Status st = engine.RemoveContainer(c.id, false);
-    if (!st.ok() && st.error().code() != Code::kNotFound) {
-      std::fprintf(stderr, "berth: warning: %s\n", st.error().message().c_str());
-    }
-  }
+  Status st = ContainerExited(engine, c.id, code);
+  if (!st.ok()) std::fprintf(stderr, "berth: warning: %s\n", st.error().message().c_str());
   return RunResult{c.name, code};
 }
 
@@ -95,8 +95,10 @@ void WriteAll(int fd, const std::string& s) {
   }
 }
 
-// The monitor: a fork of berth in its own session. Reports "ok" or an error message on
-// `report`, then waits for the container and does what --rm asks.
+// The monitor: a fork of berth in its own session. Starts the container, reports
+// "ok PID START_TIME" or "E<code> message" on `report`, waits for the container, then execs
+// `berth __container-exited` to record the exit (and do what --rm asks). It never touches the
+// state store itself (see kContainerExitedVerb).
 [[noreturn]] void Monitor(const std::string& root, const Container& c, sys::SpawnSpec& spec,
                           int report) {
   ::setsid();
@@ -119,18 +121,15 @@ void WriteAll(int fd, const std::string& s) {
   struct sigaction sa = {};
   sa.sa_handler = ForwardSignal;
   sigaction(SIGTERM, &sa, nullptr);
-  // A fresh engine: the caller's SQLite connection must not be used across fork.
-  auto engine = Engine::Open(root);
   auto start = sys::ProcessStartTime(*pid);
-  if (engine.ok()) (void)(*engine)->RecordProcess(c.id, *pid, start.ok() ? *start : 0);
-  WriteAll(report, "ok");
+  WriteAll(report, "ok " + std::to_string(*pid) + " " + std::to_string(start.ok() ? *start : 0));
   ::close(report);
   int code = WaitFor(*pid);
-  if (engine.ok()) {
-    (void)(*engine)->RecordExit(c.id, code);
-    if (c.auto_remove) (void)(*engine)->RemoveContainer(c.id, false);
-  }
-  ::_exit(0);
+  std::string code_text = std::to_string(code);
+  const char* argv[] = {"berth", "--root", root.c_str(), kContainerExitedVerb, c.id.c_str(),
+                        code_text.c_str(), nullptr};
+  ::execv("/proc/self/exe", const_cast<char**>(argv));
+  ::_exit(1);
 }
 
 Result<RunResult> RunDetached(Engine& engine, const Container& c, sys::SpawnSpec& spec) {
@@ -153,7 +152,22 @@ Result<RunResult> RunDetached(Engine& engine, const Container& c, sys::SpawnSpec
     if (n < 0) break;
     msg.append(buf, static_cast<size_t>(n));
   }
-  if (msg == "ok") return RunResult{c.name, 0};
+  if (msg.rfind("ok ", 0) == 0) {
+    long long pid = 0;
+    unsigned long long start = 0;
+    if (std::sscanf(msg.c_str() + 3, "%lld %llu", &pid, &start) == 2 && pid > 0) {
+      // Recorded here, on this process's own connection, before `run -d` returns.
+      Status st = engine.RecordProcess(c.id, static_cast<int>(pid), start);
+      if (st.ok()) return RunResult{c.name, 0};
+      ::kill(static_cast<pid_t>(pid), SIGKILL);
+      Error e = std::move(st).error().Wrap("start container " + c.name);
+      if (e.code() == Code::kNotFound) return e;  // nothing left to abandon
+      return Abandon(engine, c, std::move(e));
+    }
+  }
+  // The monitor could not start the container and exits: reap it.
+  while (::waitpid(monitor, nullptr, 0) < 0 && errno == EINTR) {
+  }
   if (msg.size() > 1 && msg[0] == 'E') {
     size_t sp = msg.find(' ');
     Code code = static_cast<Code>(std::atoi(msg.substr(1, sp - 1).c_str()));
@@ -166,15 +180,29 @@ Result<RunResult> RunDetached(Engine& engine, const Container& c, sys::SpawnSpec
 
 Result<RunResult> Run(Engine& engine, const ContainerCreateRequest& req, bool detach,
                       const std::function<void(const std::string&)>& warn) {
+  // Undone (after Abandon removed the container) unless the command starts: a failed run
+  // leaves even the network's allocation cursor as it was.
+  Rollback undo_start;
   std::vector<std::string> warnings;
-  BERTH_ASSIGN_OR_RETURN(Container c, engine.CreateContainer(req, &warnings));
+  BERTH_ASSIGN_OR_RETURN(Container c, engine.CreateContainer(req, &warnings, &undo_start));
   for (const std::string& w : warnings) {
     if (warn) warn(w);
   }
   sys::Fd netns;
   auto spec = SpecFor(engine.paths(), c, netns);
   if (!spec.ok()) return Abandon(engine, c, std::move(spec).error());
-  return detach ? RunDetached(engine, c, *spec) : RunForeground(engine, c, *spec);
+  auto result = detach ? RunDetached(engine, c, *spec) : RunForeground(engine, c, *spec);
+  if (result.ok()) undo_start.Commit();
+  return result;
+}
+
+Status ContainerExited(Engine& engine, const std::string& id, int exit_code) {
+  BERTH_TRY(engine.RecordExit(id, exit_code));
+  BERTH_ASSIGN_OR_RETURN(auto c, engine.store().FindContainer(id));
+  if (!c || c->id != id || !c->auto_remove) return Ok();
+  Status st = engine.RemoveContainer(id, false);
+  if (!st.ok() && st.error().code() == Code::kNotFound) return Ok();  // removed meanwhile
+  return st;
 }
 
 Status Exec(Engine& engine, const std::string& key, const std::vector<std::string>& cmd) {

@@ -29,4 +29,15 @@ Result<RunResult> Run(Engine& engine, const ContainerCreateRequest& req, bool de
 /// namespaces. Returns only on failure.
 Status Exec(Engine& engine, const std::string& name_or_id, const std::vector<std::string>& cmd);
 
+/// The hidden CLI verb the monitor of a detached container execs once the container has
+/// exited: `berth --root ROOT __container-exited ID EXIT_CODE`, which calls ContainerExited.
+/// The monitor is a fork of a process that had the state store open, and SQLite state must not
+/// cross fork(): the copied connection believes it holds file locks that only the parent
+/// holds, so another process may checkpoint and delete the WAL under it and its writes are
+/// lost. A fresh image has no such state.
+inline constexpr char kContainerExitedVerb[] = "__container-exited";
+
+/// Records a container's exit and, with --rm, removes it.
+Status ContainerExited(Engine& engine, const std::string& id, int exit_code);
+
 }  // namespace berth::engine

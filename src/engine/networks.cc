@@ -59,10 +59,10 @@ Result<Network> Engine::CreateNetwork(const NetworkCreateRequest& req) {
   // Read the host's routes before taking the write lock: a picked subnet must avoid them.
   BERTH_ASSIGN_OR_RETURN(std::vector<Cidr> routes, ops->HostRoutes());
 
-  Rollback rollback;
   BERTH_ASSIGN_OR_RETURN(store::WriteTx tx, store_->Write());
-  BERTH_ASSIGN_OR_RETURN(auto existing, store_->FindNetwork(req.name));
-  if (existing && existing->name == req.name) {
+  Rollback rollback;  // after the transaction: undone while the lock is still held
+  BERTH_ASSIGN_OR_RETURN(auto existing, store_->GetNetworkByName(req.name));
+  if (existing) {
     return Error::Exists("network with name " + req.name + " already exists");
   }
   BERTH_ASSIGN_OR_RETURN(std::vector<Network> all, store_->ListNetworks());

@@ -5,6 +5,8 @@
 
 #include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "core/error.h"
 #include "firewall/ruleset.h"
@@ -21,11 +23,16 @@ class Firewall {
   /// rebuilds the whole table from `state()` in one transaction instead; `state()` must already
   /// include the delta. Either way the kernel ends up matching the store, or nothing changed.
   virtual Status Apply(const Delta& delta, const StateFn& state) = 0;
+  /// Which elements `expected` adds are not in the kernel now ("set: element"); read-only.
+  virtual Result<std::vector<std::string>> Missing(const Delta& expected) = 0;
 };
 
 class NoneFirewall final : public Firewall {
  public:
   Status Apply(const Delta&, const StateFn&) override { return Ok(); }
+  Result<std::vector<std::string>> Missing(const Delta&) override {
+    return std::vector<std::string>();
+  }
 };
 
 }  // namespace berth::firewall

@@ -37,4 +37,18 @@ Status NftFirewall::Apply(const Delta& delta, const StateFn& state) {
                                   rebuilt.error().message());
 }
 
+Result<std::vector<std::string>> NftFirewall::Missing(const Delta& expected) {
+  static const char kList[] =
+      R"({"nftables":[{"list":{"table":{"family":"inet","name":"berth"}}}]})";
+  // A missing table is not an error here: everything expected is then missing.
+  std::string listing;
+  if (nft_run_cmd_from_buffer(ctx_, kList) == 0) {
+    listing = nft_ctx_get_output_buffer(ctx_);
+  } else {
+    (void)nft_ctx_get_output_buffer(ctx_);  // reading the buffers empties them
+    (void)nft_ctx_get_error_buffer(ctx_);
+  }
+  return MissingElements(expected, listing);
+}
+
 }  // namespace berth::firewall

@@ -18,6 +18,7 @@ class NftFirewall final : public Firewall {
   ~NftFirewall() override;
 
   Status Apply(const Delta& delta, const StateFn& state) override;
+  Result<std::vector<std::string>> Missing(const Delta& expected) override;
   /// Runs one JSON batch; exposed for tests and `berth` debugging tools.
   Status Run(const std::string& json);
 

@@ -266,6 +266,29 @@ StateBatches RenderState(const State& state) {
   return {Batch(std::move(create)), Batch(std::move(content))};
 }
 
+std::vector<std::string> MissingElements(const Delta& expected, const std::string& listing) {
+  json doc = json::parse(listing, nullptr, /*allow_exceptions=*/false);
+  std::vector<std::pair<std::string, json>> present;  // (set, its elements)
+  if (doc.is_object() && doc.contains("nftables") && doc["nftables"].is_array()) {
+    for (const json& o : doc["nftables"]) {
+      for (const char* kind : {"set", "map"}) {
+        if (!o.contains(kind)) continue;
+        const json& body = o[kind];
+        present.emplace_back(body.value("name", ""), body.value("elem", json::array()));
+      }
+    }
+  }
+  std::vector<std::string> missing;
+  for (const auto& [set, elem] : DeltaElements(expected.add_networks, expected.add_ports)) {
+    auto it = std::find_if(present.begin(), present.end(),
+                           [&, s = set](const auto& p) { return p.first == s; });
+    bool found = it != present.end() &&
+                 std::find(it->second.begin(), it->second.end(), elem) != it->second.end();
+    if (!found) missing.push_back(std::string(set) + ": " + Text(elem));
+  }
+  return missing;
+}
+
 std::string ExplainDelta(const Delta& delta) {
   std::string out;
   auto emit = [&](const char* verb, const Elements& elems) {

@@ -73,6 +73,11 @@ struct StateBatches {
 };
 StateBatches RenderState(const State& state);
 
+/// Which of the elements `expected` adds are absent from `listing` (the JSON of
+/// `list table inet berth`; empty or unparsable: the table is gone), in nft(8) spelling as
+/// "set: element". What CNI CHECK reports as missing rules.
+std::vector<std::string> MissingElements(const Delta& expected, const std::string& listing);
+
 /// The delta in nft(8) syntax, for people reading --dry-run output. Never executed.
 std::string ExplainDelta(const Delta& delta);
 

@@ -83,6 +83,34 @@ TEST(Ruleset, PortsBecomeMapElements) {
                             [{"concat":["127.0.0.1","tcp",8001]},81]])"));
 }
 
+TEST(Ruleset, MissingElementsComparesWithAListing) {
+  Delta want;
+  want.add_networks = {Net("br-a", "10.140.0.0/24")};
+  want.add_ports = {Port("0.0.0.0", 8080, 1, 80)};
+  // What `nft -j list table inet berth` printed for exactly this state (nftables 1.0.6).
+  std::string listing = R"({"nftables":[{"metainfo":{"version":"1.0.6"}},
+    {"table":{"family":"inet","name":"berth","handle":1}},
+    {"set":{"family":"inet","name":"bridges","table":"berth","type":"ifname","elem":["br-a"]}},
+    {"set":{"family":"inet","name":"same_bridge","table":"berth","type":["ifname","ifname"],
+            "elem":[{"concat":["br-a","br-a"]}]}},
+    {"set":{"family":"inet","name":"subnets","table":"berth","type":"ipv4_addr",
+            "flags":["interval"],"elem":[{"prefix":{"addr":"10.140.0.0","len":24}}]}},
+    {"set":{"family":"inet","name":"masq_subnets","table":"berth","type":"ipv4_addr",
+            "flags":["interval"],"elem":[{"prefix":{"addr":"10.140.0.0","len":24}}]}},
+    {"map":{"family":"inet","name":"pub_port_addr","table":"berth","map":"ipv4_addr",
+            "elem":[[{"concat":["tcp",8080]},"172.18.0.2"]]}},
+    {"map":{"family":"inet","name":"pub_port_port","table":"berth","map":"inet_service",
+            "elem":[[{"concat":["tcp",8080]},80]]}}]})";
+  EXPECT_EQ(MissingElements(want, listing), std::vector<std::string>{});
+  json doc = json::parse(listing);
+  doc["nftables"][7]["map"]["elem"] = json::array();  // someone deleted the port's mapping
+  doc["nftables"][5]["set"].erase("elem");            // and emptied masq_subnets
+  EXPECT_EQ(MissingElements(want, doc.dump()),
+            (std::vector<std::string>{"masq_subnets: 10.140.0.0/24",
+                                      "pub_port_port: tcp . 8080 : 80"}));
+  EXPECT_EQ(MissingElements(want, "").size(), 6u) << "no table: everything is missing";
+}
+
 TEST(Ruleset, DeletesNameKeysAndComeFirst) {
   Delta d;
   d.add_ports = {Port("0.0.0.0", 8080, 1, 80)};

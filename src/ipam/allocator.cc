@@ -13,9 +13,18 @@ bool Reserved(const Network& net, const IpAddr& ip) {
 
 Result<IpAddr> NextFree(const Network& net, std::optional<IpAddr> cursor, const InUseFn& in_use) {
   const Cidr range = net.ip_range.value_or(net.subnet);
-  const IpAddr first = range.Network(), last = range.Last();
+  return NextFreeInRange(net, range.Network(), range.Last(), cursor, in_use);
+}
+
+Result<IpAddr> NextFreeInRange(const Network& net, const IpAddr& first, const IpAddr& last,
+                               std::optional<IpAddr> cursor, const InUseFn& in_use) {
+  if (!net.subnet.Contains(first) || !net.subnet.Contains(last) || last < first) {
+    return Error::Invalid("address range " + first.ToString() + "-" + last.ToString() +
+                          " is not inside subnet " + net.subnet.ToString() + " of network " +
+                          net.name);
+  }
   IpAddr start = first;
-  if (cursor && range.Contains(*cursor) && *cursor != last) start = cursor->Plus(1);
+  if (cursor && first <= *cursor && *cursor < last) start = cursor->Plus(1);
   // Walk start..last, then first..start: each address at most once.
   IpAddr ip = start;
   for (;;) {
@@ -26,8 +35,11 @@ Result<IpAddr> NextFree(const Network& net, std::optional<IpAddr> cursor, const 
     ip = ip == last ? first : ip.Plus(1);
     if (ip == start) break;
   }
-  return Error::Unavailable("no free address left in " + range.ToString() + " of network " +
-                            net.name);
+  const Cidr whole = net.ip_range.value_or(net.subnet);
+  std::string range = first == whole.Network() && last == whole.Last()
+                          ? whole.ToString()
+                          : first.ToString() + "-" + last.ToString();
+  return Error::Unavailable("no free address left in " + range + " of network " + net.name);
 }
 
 Status CheckStatic(const Network& net, const IpAddr& ip, const InUseFn& in_use) {

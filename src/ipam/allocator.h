@@ -19,6 +19,10 @@ using InUseFn = std::function<Result<bool>(const IpAddr&)>;
 /// Never returns the network, broadcast or gateway address.
 Result<IpAddr> NextFree(const Network& net, std::optional<IpAddr> cursor, const InUseFn& in_use);
 
+/// The same within [first, last] (CNI's rangeStart/rangeEnd), both inside the network's subnet.
+Result<IpAddr> NextFreeInRange(const Network& net, const IpAddr& first, const IpAddr& last,
+                               std::optional<IpAddr> cursor, const InUseFn& in_use);
+
 /// Checks an address given with --ip: inside the subnet, not reserved, not in use.
 Status CheckStatic(const Network& net, const IpAddr& ip, const InUseFn& in_use);
 

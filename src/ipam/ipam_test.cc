@@ -113,6 +113,38 @@ TEST(NextFree, StaysInsideIpRange) {
                                             "10.0.0.131"}));
 }
 
+TEST(NextFree, InRangeWrapsInsideTheRangeOnly) {
+  Network n = Net("10.0.0.0/24");
+  std::set<IpAddr> used;
+  InUseFn in_use = [&](const IpAddr& ip) -> Result<bool> { return used.count(ip) > 0; };
+  std::optional<IpAddr> cursor;
+  std::vector<std::string> got;
+  for (;;) {
+    auto ip = NextFreeInRange(n, I("10.0.0.1"), I("10.0.0.4"), cursor, in_use);
+    if (!ip.ok()) {
+      EXPECT_EQ(ip.error().code(), Code::kUnavailable);
+      EXPECT_NE(ip.error().message().find("10.0.0.1-10.0.0.4"), std::string::npos);
+      break;
+    }
+    used.insert(*ip);
+    cursor = *ip;
+    got.push_back(ip->ToString());
+  }
+  // .1 is the gateway: skipped even inside the range.
+  EXPECT_EQ(got, (std::vector<std::string>{"10.0.0.2", "10.0.0.3", "10.0.0.4"}));
+  used.erase(I("10.0.0.2"));
+  EXPECT_EQ(NextFreeInRange(n, I("10.0.0.1"), I("10.0.0.4"), cursor, in_use)->ToString(),
+            "10.0.0.2");
+  // A cursor outside the range (left by another config) starts at the range's beginning.
+  used.clear();
+  EXPECT_EQ(NextFreeInRange(n, I("10.0.0.10"), I("10.0.0.20"), I("10.0.0.200"), in_use)
+                ->ToString(),
+            "10.0.0.10");
+  auto bad = NextFreeInRange(n, I("10.0.0.20"), I("10.0.1.5"), std::nullopt, in_use);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code(), Code::kInvalid);
+}
+
 TEST(NextFree, PropagatesLookupErrors) {
   Network n = Net("10.0.0.0/24");
   auto r = NextFree(n, std::nullopt, [](const IpAddr&) -> Result<bool> {

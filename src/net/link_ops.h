@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/ip.h"
+#include "net/observe.h"
 #include "net/plan.h"
 
 namespace berth::net {
@@ -34,6 +35,10 @@ class LinkOps {
   virtual Result<std::optional<int>> Ifindex(Where where, const std::string& name) = 0;
   /// IPv4 and IPv6 destinations of the host's main routing table (default routes excluded).
   virtual Result<std::vector<Cidr>> HostRoutes() = 0;
+
+  /// Read-only views: what the kernel holds now (CNI CHECK, MACs the kernel chose).
+  virtual Result<NamespaceView> Observe(Where where) = 0;
+  virtual Result<std::optional<LinkInfo>> GetLinkInfo(Where where, const std::string& name) = 0;
 };
 
 }  // namespace berth::net

@@ -216,4 +216,14 @@ Result<std::vector<Cidr>> NlLinkOps::HostRoutes() {
   return out;
 }
 
+Result<NamespaceView> NlLinkOps::Observe(Where where) {
+  BERTH_ASSIGN_OR_RETURN(nl_sock * sock, Sock(where));
+  return ObserveWith(sock);
+}
+
+Result<std::optional<LinkInfo>> NlLinkOps::GetLinkInfo(Where where, const std::string& name) {
+  BERTH_ASSIGN_OR_RETURN(nl_sock * sock, Sock(where));
+  return ObserveLinkWith(sock, name);
+}
+
 }  // namespace berth::net

@@ -25,6 +25,8 @@ class NlLinkOps final : public LinkOps {
   Status DeleteLink(const DeleteLinkOp& op) override;
   Result<std::optional<int>> Ifindex(Where where, const std::string& name) override;
   Result<std::vector<Cidr>> HostRoutes() override;
+  Result<NamespaceView> Observe(Where where) override;
+  Result<std::optional<LinkInfo>> GetLinkInfo(Where where, const std::string& name) override;
 
  private:
   NlLinkOps(NlSocket host, NlSocket container, int container_netns_fd)

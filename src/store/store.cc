@@ -1,6 +1,8 @@
 #include "store/store.h"
 
+#include <chrono>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "store/schema.h"
 
@@ -171,7 +173,7 @@ Status Store::Migrate() {
                               "): upgrade berth");
   }
   // WAL lets readers (ps, inspect, the DNS server) run while a writer holds the lock.
-  BERTH_TRY(db_->Exec("PRAGMA journal_mode=WAL"));
+  BERTH_TRY(EnableWal());
   BERTH_ASSIGN_OR_RETURN(WriteTx tx, Write());
   BERTH_ASSIGN_OR_RETURN(v, version());  // another process may have migrated meanwhile
   for (; v < kSchemaVersion; ++v) {
@@ -180,6 +182,23 @@ Status Store::Migrate() {
     BERTH_TRY(db_->Exec(bump.c_str()));
   }
   return tx.Commit();
+}
+
+Status Store::EnableWal() {
+  // Switching to WAL reads the header, then upgrades to a write lock. When several processes
+  // open a fresh state root at once, that upgrade can meet another's pending write: SQLite then
+  // returns SQLITE_BUSY at once instead of calling the busy handler (it would deadlock), so
+  // `berth run` x N on a new root failed with "database is locked". Retry like the busy
+  // handler would; once one process has switched, the pragma finds WAL and needs no lock.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (int attempt = 0;; ++attempt) {
+    Status st = db_->Exec("PRAGMA journal_mode=WAL");
+    if (st.ok() || st.error().code() != Code::kUnavailable ||
+        std::chrono::steady_clock::now() > deadline) {
+      return st;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1 + attempt % 10));
+  }
 }
 
 Result<WriteTx> Store::Write() {
@@ -213,6 +232,16 @@ Result<std::optional<Network>> Store::FindNetwork(const std::string& key) {
                                  ReadNetwork);
 }
 
+Result<std::optional<Network>> Store::GetNetworkByName(const std::string& name) {
+  static const std::string sql =
+      std::string("SELECT ") + kNetworkCols + " FROM networks WHERE name = ?1";
+  BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare(sql.c_str()));
+  s.Bind(1, name);
+  BERTH_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::optional<Network>();
+  return std::optional<Network>(ReadNetwork(s));
+}
+
 Result<std::vector<Network>> Store::ListNetworks() {
   static const std::string sql =
       std::string("SELECT ") + kNetworkCols + " FROM networks ORDER BY is_default DESC, name";
@@ -235,9 +264,14 @@ Result<std::optional<IpAddr>> Store::IpCursor(const std::string& network_id) {
   return ip.ok() ? std::optional<IpAddr>(*ip) : std::nullopt;
 }
 
-Status Store::SetIpCursor(const std::string& network_id, const IpAddr& ip) {
+Status Store::SetIpCursor(const std::string& network_id, const std::optional<IpAddr>& ip) {
   BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare("UPDATE networks SET ip_cursor = ?2 WHERE id = ?1"));
-  s.Bind(1, network_id).Bind(2, ip.ToString());
+  s.Bind(1, network_id);
+  if (ip) {
+    s.Bind(2, ip->ToString());
+  } else {
+    s.BindNull(2);
+  }
   return s.Run();
 }
 
@@ -263,6 +297,26 @@ Result<std::optional<Container>> Store::FindContainer(const std::string& key) {
                                    ReadContainer);
 }
 
+Result<std::optional<Container>> Store::GetContainer(const std::string& id) {
+  static const std::string sql =
+      std::string("SELECT ") + kContainerCols + " FROM containers WHERE id = ?1";
+  BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare(sql.c_str()));
+  s.Bind(1, id);
+  BERTH_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::optional<Container>();
+  return std::optional<Container>(ReadContainer(s));
+}
+
+Result<std::optional<Container>> Store::GetContainerByName(const std::string& name) {
+  static const std::string sql =
+      std::string("SELECT ") + kContainerCols + " FROM containers WHERE name = ?1";
+  BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare(sql.c_str()));
+  s.Bind(1, name);
+  BERTH_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::optional<Container>();
+  return std::optional<Container>(ReadContainer(s));
+}
+
 Result<std::vector<Container>> Store::ListContainers() {
   static const std::string sql =
       std::string("SELECT ") + kContainerCols + " FROM containers ORDER BY created, name";
@@ -276,6 +330,22 @@ Status Store::UpdateContainerProcess(const std::string& id, int pid, uint64_t st
                                               "state = ?4, exit_code = ?5 WHERE id = ?1"));
   s.Bind(1, id).Bind(2, int64_t{pid}).Bind(3, static_cast<int64_t>(start_time));
   s.Bind(4, ToString(state)).Bind(5, int64_t{exit_code});
+  return s.Run();
+}
+
+Result<bool> Store::MarkRunning(const std::string& id, int pid, uint64_t start_time) {
+  BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare("UPDATE containers SET pid = ?2, start_time = ?3, "
+                                              "state = 'running' WHERE id = ?1 AND "
+                                              "state = 'created'"));
+  s.Bind(1, id).Bind(2, int64_t{pid}).Bind(3, static_cast<int64_t>(start_time));
+  BERTH_TRY(s.Run());
+  return db_->Changes() > 0;
+}
+
+Status Store::MarkExited(const std::string& id, int exit_code) {
+  BERTH_ASSIGN_OR_RETURN(
+      Stmt s, db_->Prepare("UPDATE containers SET state = 'exited', exit_code = ?2 WHERE id = ?1"));
+  s.Bind(1, id).Bind(2, int64_t{exit_code});
   return s.Run();
 }
 

@@ -47,17 +47,29 @@ class Store {
   // Networks. Find* look up by exact name, then by unique id prefix.
   Status InsertNetwork(const Network& n);
   Result<std::optional<Network>> FindNetwork(const std::string& name_or_id);
+  /// By exact name only (CNI names networks; a short name must never match an id prefix).
+  Result<std::optional<Network>> GetNetworkByName(const std::string& name);
   Result<std::vector<Network>> ListNetworks();
   Status DeleteNetwork(const std::string& id);
   Result<std::optional<IpAddr>> IpCursor(const std::string& network_id);
-  Status SetIpCursor(const std::string& network_id, const IpAddr& ip);
+  /// nullopt: no address handed out yet (allocation starts at the beginning of the range).
+  Status SetIpCursor(const std::string& network_id, const std::optional<IpAddr>& ip);
 
   // Containers.
   Status InsertContainer(const Container& c);
   Result<std::optional<Container>> FindContainer(const std::string& name_or_id);
+  /// By exact id only (ids chosen by a runtime, e.g. CNI, must never match a prefix or a name).
+  Result<std::optional<Container>> GetContainer(const std::string& id);
+  Result<std::optional<Container>> GetContainerByName(const std::string& name);
   Result<std::vector<Container>> ListContainers();
   Status UpdateContainerProcess(const std::string& id, int pid, uint64_t start_time,
                                 ContainerState state, int exit_code);
+  /// created -> running with the process's identity. A no-op unless the container is still
+  /// "created": an exit recorded first (a command that ends at once) must not be overwritten.
+  /// Returns whether it did.
+  Result<bool> MarkRunning(const std::string& id, int pid, uint64_t start_time);
+  /// -> exited with `exit_code`; the pid and start time stay as they were.
+  Status MarkExited(const std::string& id, int exit_code);
   Status DeleteContainer(const std::string& id);
   /// Containers in container:<owner> mode that share `owner_id`'s network namespace.
   Result<std::vector<Container>> NetnsSharers(const std::string& owner_id);
@@ -92,6 +104,7 @@ class Store {
  private:
   explicit Store(std::unique_ptr<Db> db) : db_(std::move(db)) {}
   Status Migrate();
+  Status EnableWal();
   std::unique_ptr<Db> db_;
 };
 

@@ -58,6 +58,33 @@ TEST(Store, NetworkRoundTripAndLookupByIdPrefix) {
   EXPECT_EQ(st.error().code(), Code::kExists);
 }
 
+TEST(Store, ExactLookupsNeverMatchAnIdPrefixOrTheOtherKey) {
+  auto store = std::move(*Store::Open(":memory:"));
+  Network n = MakeNetwork("web", "172.18.0.0/16");
+  ASSERT_TRUE(store->InsertNetwork(n).ok());
+  auto by_prefix = store->GetNetworkByName(n.id.substr(0, 6));
+  ASSERT_TRUE(by_prefix.ok());
+  EXPECT_FALSE(by_prefix->has_value());
+  EXPECT_EQ((*store->GetNetworkByName("web"))->id, n.id);
+
+  // Runtime-chosen ids: "a" must not find "ab", nor a container *named* "a".
+  Container named_a;
+  named_a.id = "ab";
+  named_a.name = "a";
+  named_a.mode = "none";
+  ASSERT_TRUE(store->InsertContainer(named_a).ok());
+  Container other = named_a;
+  other.id = "ac";
+  other.name = "other";
+  ASSERT_TRUE(store->InsertContainer(other).ok());
+  auto c = store->GetContainer("a");
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_FALSE(c->has_value());
+  EXPECT_EQ((*store->GetContainer("ab"))->name, "a");
+  EXPECT_EQ((*store->GetContainerByName("a"))->id, "ab");
+  EXPECT_FALSE(store->GetContainerByName("ab")->has_value());
+}
+
 TEST(Store, EndpointsAreUniquePerNetworkAddress) {
   auto store = std::move(*Store::Open(":memory:"));
   Network n = MakeNetwork("web", "172.18.0.0/16");
@@ -98,6 +125,79 @@ TEST(Store, EndpointsAreUniquePerNetworkAddress) {
   EXPECT_FALSE(*store->IpInUse(n.id, e.ip));
 }
 
+TEST(Store, NamesAreLookedUpApartFromIdPrefixes) {
+  auto store = std::move(*Store::Open(":memory:"));
+  // Two containers whose ids share a first character, as hex ids soon do.
+  Container c1, c2;
+  c1.id = "a1" + NewId().substr(2);
+  c1.name = "first";
+  c2.id = "a2" + NewId().substr(2);
+  c2.name = "second";
+  ASSERT_TRUE(store->InsertContainer(c1).ok());
+  ASSERT_TRUE(store->InsertContainer(c2).ok());
+  // As a reference, "a" is an ambiguous id prefix ...
+  auto ref = store->FindContainer("a");
+  ASSERT_FALSE(ref.ok());
+  EXPECT_NE(ref.error().message().find("ambiguous"), std::string::npos);
+  EXPECT_EQ((*store->FindContainer("a1"))->name, "first");
+  // ... but as a name it is simply free, and once taken it wins over id prefixes.
+  auto by_name = store->GetContainerByName("a");
+  ASSERT_TRUE(by_name.ok()) << by_name.error().message();
+  EXPECT_FALSE(by_name->has_value());
+  EXPECT_FALSE(store->GetContainerByName("a1")->has_value());
+  Container named_a;
+  named_a.id = NewId();
+  named_a.name = "a";
+  ASSERT_TRUE(store->InsertContainer(named_a).ok());
+  EXPECT_EQ((*store->FindContainer("a"))->id, named_a.id);
+  EXPECT_EQ((*store->GetContainerByName("a"))->id, named_a.id);
+
+  Network n1 = MakeNetwork("web", "172.18.0.0/16"), n2 = MakeNetwork("db", "172.19.0.0/16");
+  n1.id = "b1" + n1.id.substr(2);
+  n2.id = "b2" + n2.id.substr(2);
+  ASSERT_TRUE(store->InsertNetwork(n1).ok());
+  ASSERT_TRUE(store->InsertNetwork(n2).ok());
+  EXPECT_FALSE(store->FindNetwork("b").ok());
+  auto net = store->GetNetworkByName("b");
+  ASSERT_TRUE(net.ok());
+  EXPECT_FALSE(net->has_value());
+  EXPECT_EQ((*store->GetNetworkByName("web"))->id, n1.id);
+}
+
+TEST(Store, AnExitRecordedFirstIsNotOverwrittenByTheStart) {
+  auto store = std::move(*Store::Open(":memory:"));
+  Container c;
+  c.id = NewId();
+  c.name = "c1";
+  c.command = {"true"};
+  ASSERT_TRUE(store->InsertContainer(c).ok());
+  // The usual order: started, then exited.
+  EXPECT_TRUE(*store->MarkRunning(c.id, 42, 1000));
+  auto got = **store->FindContainer("c1");
+  EXPECT_EQ(got.state, ContainerState::kRunning);
+  EXPECT_EQ(got.pid, 42);
+  EXPECT_EQ(got.start_time, 1000u);
+  ASSERT_TRUE(store->MarkExited(c.id, 7).ok());
+  got = **store->FindContainer("c1");
+  EXPECT_EQ(got.state, ContainerState::kExited);
+  EXPECT_EQ(got.exit_code, 7);
+  EXPECT_EQ(got.pid, 42);
+  // A command that ends at once: the monitor records the exit before `run -d` records the
+  // start; the start must not turn it back into "running" with exit code 0.
+  Container c2 = c;
+  c2.id = NewId();
+  c2.name = "c2";
+  ASSERT_TRUE(store->InsertContainer(c2).ok());
+  ASSERT_TRUE(store->MarkExited(c2.id, 3).ok());
+  EXPECT_FALSE(*store->MarkRunning(c2.id, 43, 1001));
+  got = **store->FindContainer("c2");
+  EXPECT_EQ(got.state, ContainerState::kExited);
+  EXPECT_EQ(got.exit_code, 3);
+  // A container removed meanwhile: nothing to update, no error.
+  EXPECT_TRUE(store->MarkExited(NewId(), 1).ok());
+  EXPECT_FALSE(*store->MarkRunning(NewId(), 44, 1002));
+}
+
 TEST(Store, RollbackOnDestruction) {
   auto store = std::move(*Store::Open(":memory:"));
   {
@@ -112,6 +212,40 @@ TEST(Store, RollbackOnDestruction) {
     ASSERT_TRUE(tx->Commit().ok());
   }
   EXPECT_TRUE(store->FindNetwork("kept")->has_value());
+}
+
+TEST(Store, OpeningANewDatabaseWaitsForAnotherProcesssWrite) {
+  // Switching a new database to WAL reads, then upgrades to a write lock. If another process
+  // holds the write lock then, SQLite returns SQLITE_BUSY at once instead of calling the busy
+  // handler; it showed as "database is locked" from parallel `berth run` on a new state root
+  // (two processes switching at once). Store::EnableWal waits instead.
+  char tmpl[] = "/tmp/berth-store-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  std::string path = std::string(tmpl) + "/berth.db";
+  int locked[2];
+  ASSERT_EQ(::pipe(locked), 0);
+  pid_t writer = ::fork();
+  if (writer == 0) {  // holds a write transaction on the new database for a moment
+    auto db = Db::Open(path);
+    if (!db.ok() || !(*db)->Exec("BEGIN IMMEDIATE").ok()) ::_exit(2);
+    if (::write(locked[1], "x", 1) != 1) ::_exit(3);
+    ::usleep(300 * 1000);
+    ::_exit((*db)->Exec("COMMIT").ok() ? 0 : 4);
+  }
+  char c;
+  ASSERT_EQ(::read(locked[0], &c, 1), 1);
+  auto store = Store::Open(path);
+  EXPECT_TRUE(store.ok()) << store.error().message();
+  int status = 0;
+  ::waitpid(writer, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  if (store.ok()) {
+    EXPECT_EQ((*store)->ListNetworks()->size(), 1u);
+  }
+  ::close(locked[0]);
+  ::close(locked[1]);
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) ::unlink((path + suffix).c_str());
+  ::rmdir(tmpl);
 }
 
 TEST(Store, ConcurrentProcessesNeverShareAName) {

@@ -5,8 +5,11 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
+#include <dirent.h>
+
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 
 namespace berth::sys {
 
@@ -24,6 +27,16 @@ Result<uint64_t> NetnsInode(const std::string& path) {
   return static_cast<uint64_t>(st.st_ino);
 }
 
+std::optional<uint64_t> ForeignNetnsInode(const std::string& path) {
+  struct stat target, own;
+  if (::stat(path.c_str(), &target) != 0 || ::stat("/proc/thread-self/ns/net", &own) != 0) {
+    return std::nullopt;
+  }
+  // Namespace files all live on nsfs: another device means a plain file.
+  if (target.st_dev != own.st_dev || target.st_ino == own.st_ino) return std::nullopt;
+  return static_cast<uint64_t>(target.st_ino);
+}
+
 Result<ScopedNetns> ScopedNetns::Enter(int target_fd) {
   BERTH_ASSIGN_OR_RETURN(Fd saved, CurrentNetns());
   if (::setns(target_fd, CLONE_NEWNET) != 0) return Error::System("enter network namespace", errno);
@@ -38,19 +51,37 @@ ScopedNetns::~ScopedNetns() {
   }
 }
 
-Status EnsureSharedMountDir(const std::string& dir) {
+Result<bool> EnsureSharedMountDir(const std::string& dir) {
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
     return Error::System("create " + dir, errno);
   }
   // MS_SHARED fails with EINVAL when dir is not a mount point yet: bind it onto itself first.
-  if (::mount("", dir.c_str(), "none", MS_SHARED | MS_REC, nullptr) == 0) return Ok();
+  if (::mount("", dir.c_str(), "none", MS_SHARED | MS_REC, nullptr) == 0) return false;
   if (errno != EINVAL) return Error::System("make " + dir + " shared", errno);
   if (::mount(dir.c_str(), dir.c_str(), "none", MS_BIND | MS_REC, nullptr) != 0) {
     return Error::System("bind-mount " + dir + " onto itself", errno);
   }
   if (::mount("", dir.c_str(), "none", MS_SHARED | MS_REC, nullptr) != 0) {
-    return Error::System("make " + dir + " shared", errno);
+    Error e = Error::System("make " + dir + " shared", errno);
+    ::umount2(dir.c_str(), MNT_DETACH);
+    return e;
   }
+  return true;
+}
+
+Status ReleaseSharedMountDir(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return errno == ENOENT ? Ok() : Error::System("open " + dir, errno);
+  bool empty = true;
+  while (dirent* e = ::readdir(d)) {
+    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) empty = false;
+  }
+  ::closedir(d);
+  if (!empty) return Ok();  // in use
+  if (::umount2(dir.c_str(), MNT_DETACH) != 0 && errno != EINVAL) {
+    return Error::System("unmount " + dir, errno);
+  }
+  ::rmdir(dir.c_str());  // best effort: files from before a reboot may lie underneath
   return Ok();
 }
 

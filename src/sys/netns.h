@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "core/error.h"
@@ -17,6 +18,10 @@ namespace berth::sys {
 Result<Fd> OpenNetns(const std::string& path);
 Result<Fd> CurrentNetns();
 Result<uint64_t> NetnsInode(const std::string& path);
+/// The inode of a network namespace file that is *not* the caller's own namespace; nullopt
+/// when `path` is no namespace (a plain file left where a bind mount was, after a reboot)
+/// or is the caller's namespace. For acting on everything inside a container's namespace.
+std::optional<uint64_t> ForeignNetnsInode(const std::string& path);
 
 class ScopedNetns {
  public:
@@ -33,8 +38,12 @@ class ScopedNetns {
 
 /// Makes `dir` a mount point of its own with shared propagation, so a netns unmounted from it
 /// also disappears from the copies that container mount namespaces took (ip-netns does the same
-/// for /run/netns). Idempotent.
-Status EnsureSharedMountDir(const std::string& dir);
+/// for /run/netns). Idempotent; returns true when this call made the mount.
+Result<bool> EnsureSharedMountDir(const std::string& dir);
+
+/// Takes back what EnsureSharedMountDir made, if `dir` holds nothing: unmounts and removes it.
+/// The caller must keep others from creating namespaces in it meanwhile.
+Status ReleaseSharedMountDir(const std::string& dir);
 
 /// Creates a new network namespace and bind-mounts it at `path` (a new file in a directory
 /// prepared by EnsureSharedMountDir). The caller's thread stays in its own namespace.

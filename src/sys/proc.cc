@@ -7,7 +7,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <thread>
 
 #include "sys/fd.h"
 
@@ -107,6 +110,39 @@ bool IsAlive(pid_t pid, uint64_t start_time) {
   if (!stat.ok()) return false;
   size_t close = stat->rfind(')');
   return close == std::string::npos || close + 2 >= stat->size() || (*stat)[close + 2] != 'Z';
+}
+
+std::vector<pid_t> ProcessesInNetns(uint64_t netns_inode) {
+  std::vector<pid_t> out;
+  DIR* proc = ::opendir("/proc");
+  if (!proc) return out;
+  while (dirent* e = ::readdir(proc)) {
+    char* end = nullptr;
+    long pid = std::strtol(e->d_name, &end, 10);
+    if (pid <= 0 || *end != '\0') continue;
+    struct stat st;
+    // Fails for zombies (their namespaces are gone already) and for processes that just left.
+    std::string ns = std::string("/proc/") + e->d_name + "/ns/net";
+    if (::stat(ns.c_str(), &st) == 0 && st.st_ino == netns_inode) {
+      out.push_back(static_cast<pid_t>(pid));
+    }
+  }
+  ::closedir(proc);
+  return out;
+}
+
+Status KillProcessesInNetns(uint64_t netns_inode, int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    std::vector<pid_t> pids = ProcessesInNetns(netns_inode);
+    if (pids.empty()) return Ok();
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Error::Unavailable(std::to_string(pids.size()) +
+                                " processes still in the network namespace after SIGKILL");
+    }
+    for (pid_t pid : pids) ::kill(pid, SIGKILL);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 namespace {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 
@@ -16,6 +17,13 @@ Result<uint64_t> ProcessStartTime(pid_t pid);
 
 /// True when `pid` exists and is still the process that started at `start_time`.
 bool IsAlive(pid_t pid, uint64_t start_time);
+
+/// Live processes whose network namespace has inode `netns_inode` (what `ip netns pids` lists).
+std::vector<pid_t> ProcessesInNetns(uint64_t netns_inode);
+
+/// SIGKILLs every process in that network namespace, again until none is left (a process may
+/// fork meanwhile), for up to `timeout_ms`.
+Status KillProcessesInNetns(uint64_t netns_inode, int timeout_ms = 10000);
 
 /// Writes a sysctl through /proc/sys, which follows the calling thread's network namespace.
 /// `key` uses dots or slashes: "net.ipv4.ip_forward".

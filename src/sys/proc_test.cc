@@ -1,8 +1,12 @@
 #include "sys/proc.h"
 
+#include "sys/netns.h"
+
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace berth::sys {
@@ -14,6 +18,29 @@ TEST(Proc, StartTimeIdentifiesALiveProcess) {
   EXPECT_TRUE(IsAlive(::getpid(), *st));
   EXPECT_FALSE(IsAlive(::getpid(), *st + 1));
   EXPECT_FALSE(IsAlive(0, *st));
+}
+
+TEST(Proc, ProcessesInNetnsFindsThisProcess) {
+  struct stat st;
+  ASSERT_EQ(::stat("/proc/self/ns/net", &st), 0);
+  auto pids = ProcessesInNetns(st.st_ino);
+  EXPECT_NE(std::find(pids.begin(), pids.end(), ::getpid()), pids.end());
+  EXPECT_TRUE(ProcessesInNetns(1).empty());  // no namespace has inode 1
+  EXPECT_TRUE(KillProcessesInNetns(1).ok());
+}
+
+TEST(Netns, ForeignNetnsInodeNeverNamesOurOwnOrAPlainFile) {
+  // What rm sweeps for leftover processes: never the caller's own namespace, never a plain
+  // file where a namespace's bind mount used to be.
+  EXPECT_FALSE(ForeignNetnsInode("/proc/self/ns/net").has_value());
+  EXPECT_FALSE(ForeignNetnsInode("/proc/thread-self/ns/net").has_value());
+  EXPECT_FALSE(ForeignNetnsInode("/nonexistent/netns/x").has_value());
+  char tmpl[] = "/tmp/berth-netns-test-XXXXXX";
+  int fd = ::mkstemp(tmpl);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  EXPECT_FALSE(ForeignNetnsInode(tmpl).has_value());
+  ::unlink(tmpl);
 }
 
 TEST(Proc, FilesAndTrees) {

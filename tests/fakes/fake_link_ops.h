@@ -16,6 +16,8 @@ class FakeLinkOps : public LinkOps {
   std::set<std::string> links;   // host-side link names that exist
   std::string fail_on;           // a call whose text starts with this fails
   std::vector<Cidr> routes;
+  NamespaceView host_view;       // what Observe/GetLinkInfo report, per side
+  NamespaceView container_view;
 
   Status SetSysctl(Where, const std::string& key, const std::string& value) override {
     return Record("sysctl " + key + "=" + value);
@@ -49,6 +51,15 @@ class FakeLinkOps : public LinkOps {
     return std::optional<int>(static_cast<int>(std::distance(links.begin(), links.find(name))) + 2);
   }
   Result<std::vector<Cidr>> HostRoutes() override { return routes; }
+  Result<NamespaceView> Observe(Where where) override {
+    BERTH_TRY(Record(Side(where) + "observe"));
+    return where == Where::kHost ? host_view : container_view;
+  }
+  Result<std::optional<LinkInfo>> GetLinkInfo(Where where, const std::string& name) override {
+    const NamespaceView& v = where == Where::kHost ? host_view : container_view;
+    if (const LinkInfo* l = v.Link(name)) return std::optional<LinkInfo>(*l);
+    return std::optional<LinkInfo>();
+  }
 
  private:
   static std::string Side(Where w) { return w == Where::kContainer ? "ctr: " : ""; }

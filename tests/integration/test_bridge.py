@@ -5,7 +5,7 @@ import json
 import os
 
 from harness import (BERTH, ROOT, BerthTest, berth, berth_json, host_links, in_container,
-                     ip_json, main, ping, read, run, start_background)
+                     ip_json, main, ping, read, run, start_background, wait_until)
 
 
 class BridgeTest(BerthTest):
@@ -116,6 +116,8 @@ class BridgeTest(BerthTest):
         self.assertTrue(path.startswith("/run/berth-test/netns/"))
         out = run(["nsenter", f"--net={path}", "ip", "-j", "addr", "show", "eth0"]).stdout
         self.assertEqual(json.loads(out)[0]["addr_info"][0]["local"], "172.18.0.2")
+        self.assertTrue(wait_until(
+            lambda: berth_json("ps", "-a", "--format", "json")[0]["exit_code"] is not None))
         ps = berth_json("ps", "-a", "--format", "json")
         self.assertEqual(ps[0]["state"], "exited")
         self.assertEqual(ps[0]["exit_code"], 0)

@@ -1,0 +1,145 @@
+#include "net/observe.h"
+
+#include <linux/if.h>
+#include <linux/rtnetlink.h>
+#include <netlink/route/nexthop.h>
+
+#include <map>
+
+#include "net/netlink.h"
+
+namespace berth::net {
+
+namespace {
+
+LinkInfo ReadLink(rtnl_link* l) {
+  LinkInfo info;
+  info.ifindex = rtnl_link_get_ifindex(l);
+  info.name = rtnl_link_get_name(l) ? rtnl_link_get_name(l) : "";
+  info.kind = rtnl_link_get_type(l) ? rtnl_link_get_type(l) : "";
+  info.master_ifindex = rtnl_link_get_master(l);
+  info.peer_ifindex = rtnl_link_get_link(l);
+  info.up = rtnl_link_get_flags(l) & IFF_UP;
+  info.mtu = static_cast<int>(rtnl_link_get_mtu(l));
+  if (nl_addr* a = rtnl_link_get_addr(l)) {
+    char buf[64];
+    info.mac = nl_addr2str(a, buf, sizeof(buf));
+  }
+  return info;
+}
+
+Result<std::vector<LinkInfo>> Links(nl_sock* sock) {
+  nl_cache* raw = nullptr;
+  int err = rtnl_link_alloc_cache(sock, AF_UNSPEC, &raw);
+  if (err < 0) return NlError("list links", err);
+  NlCache cache(raw);
+  std::vector<LinkInfo> out;
+  std::map<int, std::string> names;
+  for (nl_object* o = nl_cache_get_first(raw); o; o = nl_cache_get_next(o)) {
+    out.push_back(ReadLink(reinterpret_cast<rtnl_link*>(o)));
+    names[out.back().ifindex] = out.back().name;
+  }
+  for (LinkInfo& l : out) {
+    if (l.master_ifindex) l.master = names[l.master_ifindex];
+  }
+  return out;
+}
+
+Result<std::vector<AddrInfo>> Addrs(nl_sock* sock) {
+  nl_cache* raw = nullptr;
+  int err = rtnl_addr_alloc_cache(sock, &raw);
+  if (err < 0) return NlError("list addresses", err);
+  NlCache cache(raw);
+  std::vector<AddrInfo> out;
+  for (nl_object* o = nl_cache_get_first(raw); o; o = nl_cache_get_next(o)) {
+    auto* a = reinterpret_cast<rtnl_addr*>(o);
+    nl_addr* local = rtnl_addr_get_local(a);
+    int fam = local ? nl_addr_get_family(local) : AF_UNSPEC;
+    if (fam != AF_INET && fam != AF_INET6) continue;
+    out.push_back({rtnl_addr_get_ifindex(a),
+                   Cidr(FromNlAddr(local), static_cast<int>(rtnl_addr_get_prefixlen(a)))});
+  }
+  return out;
+}
+
+Result<std::vector<RouteInfo>> Routes(nl_sock* sock) {
+  nl_cache* raw = nullptr;
+  int err = rtnl_route_alloc_cache(sock, AF_UNSPEC, 0, &raw);
+  if (err < 0) return NlError("list routes", err);
+  NlCache cache(raw);
+  std::vector<RouteInfo> out;
+  for (nl_object* o = nl_cache_get_first(raw); o; o = nl_cache_get_next(o)) {
+    auto* r = reinterpret_cast<rtnl_route*>(o);
+    if (rtnl_route_get_table(r) != RT_TABLE_MAIN) continue;
+    int fam = rtnl_route_get_family(r);
+    if (fam != AF_INET && fam != AF_INET6) continue;
+    RouteInfo info;
+    nl_addr* dst = rtnl_route_get_dst(r);
+    if (dst && nl_addr_get_prefixlen(dst) > 0) {
+      int prefix = static_cast<int>(nl_addr_get_prefixlen(dst));
+      info.dst = Cidr(Cidr(FromNlAddr(dst), prefix).Network(), prefix);
+    }
+    if (rtnl_route_get_nnexthops(r) > 0) {
+      rtnl_nexthop* nh = rtnl_route_nexthop_n(r, 0);
+      info.ifindex = rtnl_route_nh_get_ifindex(nh);
+      if (nl_addr* gw = rtnl_route_nh_get_gateway(nh)) info.gateway = FromNlAddr(gw);
+    }
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+}  // namespace
+
+const LinkInfo* NamespaceView::Link(const std::string& name) const {
+  for (const LinkInfo& l : links) {
+    if (l.name == name) return &l;
+  }
+  return nullptr;
+}
+
+bool NamespaceView::HasAddress(int ifindex, const Cidr& address) const {
+  for (const AddrInfo& a : addrs) {
+    if (a.ifindex == ifindex && a.address == address) return true;
+  }
+  return false;
+}
+
+bool NamespaceView::HasRoute(const std::optional<Cidr>& dst, const IpAddr& gateway,
+                             int ifindex) const {
+  for (const RouteInfo& r : routes) {
+    if (r.dst == dst && r.gateway == gateway && r.ifindex == ifindex) return true;
+  }
+  return false;
+}
+
+bool NamespaceView::HasDefaultRoute(bool v6) const {
+  for (const RouteInfo& r : routes) {
+    if (!r.dst && r.gateway && r.gateway->is_v6() == v6) return true;
+  }
+  return false;
+}
+
+Result<NamespaceView> ObserveWith(nl_sock* sock) {
+  NamespaceView view;
+  BERTH_ASSIGN_OR_RETURN(view.links, Links(sock));
+  BERTH_ASSIGN_OR_RETURN(view.addrs, Addrs(sock));
+  BERTH_ASSIGN_OR_RETURN(view.routes, Routes(sock));
+  return view;
+}
+
+Result<std::optional<LinkInfo>> ObserveLinkWith(nl_sock* sock, const std::string& name) {
+  BERTH_ASSIGN_OR_RETURN(NlLink link, GetLink(sock, name));
+  if (!link) return std::optional<LinkInfo>();
+  LinkInfo info = ReadLink(link.get());
+  if (info.master_ifindex) {
+    rtnl_link* master = nullptr;
+    if (rtnl_link_get_kernel(sock, info.master_ifindex, nullptr, &master) == 0) {
+      NlLink owned(master);
+      info.master = rtnl_link_get_name(master) ? rtnl_link_get_name(master) : "";
+    }
+  }
+  return std::optional<LinkInfo>(std::move(info));
+}
+
+}  // namespace berth::net
