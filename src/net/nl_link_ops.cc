@@ -3,6 +3,7 @@
 #include <linux/if.h>
 #include <linux/rtnetlink.h>
 #include <netlink/route/link/bridge.h>
+#include <netlink/route/link/inet6.h>
 #include <netlink/route/link/veth.h>
 #include <netlink/route/nexthop.h>
 
@@ -66,6 +67,22 @@ Result<bool> NlLinkOps::EnsureBridge(const EnsureBridgeOp& op) {
     int err = rtnl_link_add(host_.get(), br.get(), NLM_F_CREATE | NLM_F_EXCL);
     if (err < 0 && -err != NLE_EXIST) return NlError("create bridge", err);
     created = err == 0;
+    // No IPv6 link-local address: berth networks are IPv4 only so far. (Before the fixed MAC
+    // the kernel dropped it whenever the last port left and the MAC changed; now it would
+    // stay, a leftover of the first container.) Settable only once the device exists; it has
+    // no carrier yet, so it has no link-local address yet either.
+    if (created && !op.address.addr().is_v6()) {
+      BERTH_ASSIGN_OR_RETURN(NlLink made, GetLink(host_.get(), op.name));
+      NlLink change(rtnl_link_alloc());
+      rtnl_link_inet6_set_addr_gen_mode(change.get(), IN6_ADDR_GEN_MODE_NONE);
+      if (made) {
+        int e = rtnl_link_change(host_.get(), made.get(), change.get(), 0);
+        if (e < 0) {
+          (void)DeleteLink({Where::kHost, op.name});
+          return NlError("disable IPv6 link-local address on bridge", e);
+        }
+      }
+    }
   } else {
     if (!(rtnl_link_get_flags(existing.get()) & IFF_UP)) {
       NlLink change(rtnl_link_alloc());
