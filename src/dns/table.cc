@@ -177,6 +177,13 @@ std::span<const Table::Ptr> Table::Reverse(const IpAddr& ip) const {
   return {ptrs_.data() + b, e - b};
 }
 
+bool Table::AnyExternal(std::span<const uint32_t> networks) const {
+  for (uint32_t n : networks) {
+    if (!networks_[n].internal) return true;
+  }
+  return false;
+}
+
 bool Table::InSubnetOf(const IpAddr& ip, std::span<const uint32_t> networks) const {
   for (uint32_t n : networks) {
     for (const Cidr& c : networks_[n].subnets) {
@@ -194,6 +201,14 @@ std::vector<IpAddr> Table::ListenAddresses() const {
 
 namespace {
 
+// Not ours: ask upstream, unless the requester has no way out (only --internal networks).
+Verdict Forward(const Table& table, const Query& q, std::span<const uint32_t> nets,
+                ResponseWriter& w) {
+  if (table.AnyExternal(nets)) return Verdict::kForward;
+  w.Begin(q, Rcode::kRefused, false);
+  return Verdict::kAnswer;
+}
+
 Verdict AnswerAddresses(const Table& table, const Query& q, std::span<const uint32_t> nets,
                         uint32_t rotation, ResponseWriter& w) {
   std::span<const Table::Addr> all = table.Lookup(q.name());
@@ -202,7 +217,7 @@ Verdict AnswerAddresses(const Table& table, const Query& q, std::span<const uint
     if (!Contains(nets, a.network)) continue;
     (a.ip.is_v4() ? v4 : v6)++;
   }
-  if (v4 + v6 == 0) return Verdict::kForward;  // not a name of the requester's networks
+  if (v4 + v6 == 0) return Forward(table, q, nets, w);  // not a name of the requester's networks
   w.Begin(q, Rcode::kNoError, true);
   auto emit = [&](bool want_v6, size_t count) {
     if (count == 0) return;
@@ -265,7 +280,9 @@ Verdict Respond(const Table& table, const Query& q, ParseResult parsed, const Re
     w.Begin(q, Rcode::kRefused, false);
     return Verdict::kAnswer;
   }
-  if ((q.qclass != kClassIn && q.qclass != 255) || !q.qname_plain) return Verdict::kForward;
+  if ((q.qclass != kClassIn && q.qclass != 255) || !q.qname_plain) {
+    return Forward(table, q, nets, w);
+  }
 
   if (q.qtype == type::kPtr) {
     IpAddr ip;
@@ -294,7 +311,7 @@ Verdict Respond(const Table& table, const Query& q, ParseResult parsed, const Re
         w.Begin(q, Rcode::kNxDomain, true);
         return Verdict::kAnswer;
       }
-      return Verdict::kForward;
+      return Forward(table, q, nets, w);
     }
   }
   return AnswerAddresses(table, q, nets, rotation, w);

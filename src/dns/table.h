@@ -33,6 +33,9 @@ struct TableSpec {
     std::string name;
     std::vector<IpAddr> gateways;  // where berthd listens for this network
     std::vector<Cidr> subnets;     // reverse lookups inside these never leave berthd
+    /// --internal: no way out, so nothing is forwarded for containers that are only on
+    /// internal networks (DNS would otherwise be a way out).
+    bool internal = false;
   };
   struct Endpoint {
     uint32_t network = 0;  // index into networks
@@ -88,6 +91,8 @@ class Table {
   std::span<const Addr> Lookup(std::string_view name) const;
   std::span<const Ptr> Reverse(const IpAddr& ip) const;
   const std::string& Name(uint32_t i) const { return names_[i]; }
+  /// True when one of `networks` may reach the outside world (is not --internal).
+  bool AnyExternal(std::span<const uint32_t> networks) const;
   /// True when `ip` lies in the subnet of one of `networks`.
   bool InSubnetOf(const IpAddr& ip, std::span<const uint32_t> networks) const;
 

@@ -19,8 +19,10 @@ IpAddr Ip(const char* s) { return *IpAddr::Parse(s); }
 // (172.19.0.0/16) with x; "bridge" container c2 on both.
 TableSpec Spec() {
   TableSpec s;
-  s.networks.push_back({"mon", {Ip("172.18.0.1")}, {*Cidr::ParseNetwork("172.18.0.0/16")}});
-  s.networks.push_back({"other", {Ip("172.19.0.1")}, {*Cidr::ParseNetwork("172.19.0.0/16")}});
+  s.networks.push_back(
+      {"mon", {Ip("172.18.0.1")}, {*Cidr::ParseNetwork("172.18.0.0/16")}, false});
+  s.networks.push_back(
+      {"other", {Ip("172.19.0.1")}, {*Cidr::ParseNetwork("172.19.0.0/16")}, false});
   s.endpoints.push_back({0, Ip("172.18.0.2"), {"mysql", "db", "abc123"}, ""});
   s.endpoints.push_back({0, Ip("172.18.0.3"), {"redis", "db"}, ""});
   s.endpoints.push_back({1, Ip("172.19.0.2"), {"x"}, ""});
@@ -155,6 +157,21 @@ TEST(Table, Ptr) {
             Verdict::kForward);
 }
 
+TEST(Table, NothingIsForwardedForContainersOnlyOnInternalNetworks) {
+  TableSpec s = Spec();
+  s.networks.push_back({"priv", {Ip("172.20.0.1")}, {*Cidr::ParseNetwork("172.20.0.0/16")}, true});
+  s.endpoints.push_back({2, Ip("172.20.0.2"), {"secret"}, "c-secret"});
+  s.endpoints.push_back({2, Ip("172.20.0.3"), {"peer"}, "c-peer"});
+  s.endpoints.push_back({2, Ip("172.20.0.4"), {"gw"}, "c-gw"});
+  s.endpoints.push_back({0, Ip("172.18.0.9"), {"gw"}, "c-gw"});
+  auto t = Table::Build(s);
+  EXPECT_EQ(Ask(*t, "172.20.0.2", "peer", type::kA).r.a.size(), 1u);  // names still work
+  EXPECT_EQ(Ask(*t, "172.20.0.2", "example.test", type::kA).r.rcode, 5);
+  EXPECT_EQ(Ask(*t, "172.20.0.2", "1.100.51.198.in-addr.arpa", type::kPtr).r.rcode, 5);
+  // A container also on a network with a way out is forwarded as usual.
+  EXPECT_EQ(Ask(*t, "172.20.0.4", "example.test", type::kA).verdict, Verdict::kForward);
+}
+
 TEST(Table, MalformedGetsFormErrAndNoQuestionEchoWhenItDidNotParse) {
   auto t = Table::Build(Spec());
   std::string pkt = MakeQuery(5, "mysql", type::kA);
@@ -172,7 +189,7 @@ TEST(Table, MalformedGetsFormErrAndNoQuestionEchoWhenItDidNotParse) {
 
 TEST(Table, LargeAnswerIsTruncatedOverUdpWithoutEdns) {
   TableSpec s;
-  s.networks.push_back({"n", {Ip("10.1.0.1")}, {*Cidr::ParseNetwork("10.1.0.0/24")}});
+  s.networks.push_back({"n", {Ip("10.1.0.1")}, {*Cidr::ParseNetwork("10.1.0.0/24")}, false});
   for (int i = 0; i < 40; ++i) {
     s.endpoints.push_back(
         {0, Ip(("10.1.0." + std::to_string(10 + i)).c_str()), {"c" + std::to_string(i), "big"}, ""});

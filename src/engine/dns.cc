@@ -30,7 +30,7 @@ Result<dns::TableSpec> DnsRecords(store::Store& store) {
   for (const Network& n : networks) {
     if (!DnsEnabled(n)) continue;
     uint32_t index = static_cast<uint32_t>(spec.networks.size());
-    spec.networks.push_back({n.name, {n.gateway}, {n.subnet}});
+    spec.networks.push_back({n.name, {n.gateway}, {n.subnet}, n.internal});
     BERTH_ASSIGN_OR_RETURN(std::vector<Endpoint> eps, store.EndpointsOfNetwork(n.id));
     for (const Endpoint& e : eps) {
       auto it = by_id.find(e.container_id);

@@ -24,7 +24,7 @@ const dns::Table& TestTable() {
   static std::shared_ptr<const dns::Table> table = [] {
     dns::TableSpec s;
     s.networks.push_back({"mon", {*IpAddr::Parse("172.18.0.1")},
-                          {*Cidr::ParseNetwork("172.18.0.0/16")}});
+                          {*Cidr::ParseNetwork("172.18.0.0/16")}, false});
     for (int i = 0; i < 40; ++i) {
       IpAddr ip = IpAddr::Parse("172.18.0.10")->Plus(static_cast<unsigned>(i));
       s.endpoints.push_back({0, ip, {"c" + std::to_string(i), "big", "a.b.c"}, ""});

@@ -216,6 +216,15 @@ class DnsTest(BerthTest):
         out = dig("c", "+noedns", "+ignore", "big.example.test").stdout
         self.assertRegex(out, r"flags: qr[a-z ]* tc")
 
+    def test_internal_networks_resolve_names_but_forward_nothing(self):
+        self.with_upstream()
+        berth("network", "create", "--internal", "priv")
+        sleeper("a", "priv")
+        sleeper("b", "priv")
+        self.assertEqual(dig_short("a", "b"), [self.ip_of("b", "priv")])
+        # No way out for these containers, so DNS is no way out either.
+        self.assertEqual(status_of(dig("a", "www.example.test").stdout), "REFUSED")
+
     def test_dead_upstream_gives_servfail_not_silence(self):
         berth("network", "create", "mon")
         sleeper("c", "mon")
