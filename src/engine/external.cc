@@ -8,6 +8,7 @@
 #include "core/ids.h"
 #include "core/names.h"
 #include "core/rollback.h"
+#include "engine/dns.h"
 #include "engine/endpoints.h"
 #include "engine/engine.h"
 #include "engine/options.h"
@@ -229,6 +230,9 @@ Result<ExternalAttachment> Engine::AttachExternal(const ExternalAttachRequest& r
     BERTH_TRY(tx.Commit());
     rollback.Commit();
     out.network = net;
+    // The embedded DNS server answers on the gateway of a DNS-enabled network.
+    if (DnsEnabled(net)) out.dns_servers = {net.gateway};
+    Notify({Change::kEndpointsAdded, DnsEnabled(net)});
     return out;
   };
 
@@ -263,7 +267,9 @@ Status Engine::DetachExternal(const std::string& network, const ExternalKey& key
     --left;
   }
   if (left == 0) BERTH_TRY(store_->DeleteContainer(c->id));
-  return tx.Commit();
+  BERTH_TRY(tx.Commit());
+  if (left < eps.size()) Notify({Change::kEndpointsRemoved, true});
+  return Ok();
 }
 
 Status Engine::CheckExternal(const ExternalCheckRequest& req) {
@@ -379,6 +385,7 @@ Result<std::vector<ExternalKey>> Engine::CollectExternal(const std::string& netw
     removed.push_back(std::move(key));
   }
   BERTH_TRY(tx.Commit());
+  if (!removed.empty()) Notify({Change::kEndpointsRemoved, DnsEnabled(*net)});
   if (!errors.empty()) {
     return Error(Code::kSystem, "collect stale attachments of network " + network + ": " + errors);
   }

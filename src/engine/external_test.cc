@@ -79,6 +79,7 @@ class ExternalTest : public ::testing::Test {
         });
     ASSERT_TRUE(e.ok()) << e.error().message();
     engine_ = std::move(*e);
+    engine_->set_notifier(nullptr);  // never start a berthd from a unit test
   }
   void TearDown() override {
     engine_.reset();

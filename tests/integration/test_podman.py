@@ -139,8 +139,15 @@ tmp_dir = "{TMP}/tmp"
         self.assertIn("example", resolv)
 
     def test_containers_resolve_each_other_by_name(self):
-        self.skipTest("berth's DNS (issue 4) is not on main yet: name resolution for CNI "
-                      "networks comes with it")
+        self.run_container("a")
+        b = self.run_container("b")
+        resolv = self.exec("a", "cat", "/etc/resolv.conf").stdout
+        gateway = berth_json("network", "inspect", NET)["gateway"]
+        self.assertIn(f"nameserver {gateway}", resolv)
+        out = self.exec("a", "nslookup", "b").stdout
+        self.assertIn(b, out)
+        self.assertEqual(self.exec("b", "ping", "-c", "1", "-W", "2", "a", check=False).returncode,
+                         0)
 
     def test_published_port_answers_from_a_lan_client(self):
         world = World()
