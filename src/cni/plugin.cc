@@ -186,7 +186,11 @@ Expected<std::string> Invocation::Add() {
   }
   for (const engine::ExternalRoute& r : a.routes) result.routes.push_back({*r.dst, r.via});
   Dns ours;
-  for (const IpAddr& s : a.dns_servers) ours.nameservers.push_back(s.ToString());
+  // Nameservers the configuration or the runtime names (podman --dns) replace berth's own
+  // resolver, as `berth run --dns` does; search domains and options add up.
+  if (conf_.dns.nameservers.empty() && conf_.runtime.dns.nameservers.empty()) {
+    for (const IpAddr& s : a.dns_servers) ours.nameservers.push_back(s.ToString());
+  }
   ours.Merge(dns);
   ours.Merge(conf_.dns);
   ours.Merge(conf_.runtime.dns);
