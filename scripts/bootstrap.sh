@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 # Build and runtime dependencies, and the tools the tests observe with (ip, nft, ping, ...).
 PACKAGES=(
   g++ cmake ninja-build pkg-config
-  libnl-3-dev libnl-route-3-dev libnftables-dev libsqlite3-dev
+  libnl-3-dev libnl-route-3-dev libnftables-dev libnftnl-dev libmnl-dev libsqlite3-dev
   nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev
   iproute2 nftables iptables iputils-ping util-linux procps python3
   busybox-static dnsutils socat

@@ -213,12 +213,8 @@ std::string BerthdBinary() {
   if (n > 0) {
     std::string dir(self, static_cast<size_t>(n));
     dir = dir.substr(0, dir.rfind('/'));
-    // Beside us (bin/berth, bin/berth-cni), or one up from a CNI plugin directory (the build
-    // tree keeps the plugin alone in build/cni/, as CNI_PATH wants).
-    for (const char* rel : {"/berthd", "/../berthd"}) {
-      std::string candidate = dir + rel;
-      if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-    }
+    std::string beside = dir + "/berthd";
+    if (::access(beside.c_str(), X_OK) == 0) return beside;
   }
   return "berthd";
 }

@@ -52,8 +52,7 @@ Result<std::string> BerthdRequest(const Paths& paths, const std::string& method,
 /// Starts berthd for this state root unless one answers, then waits until it does.
 Status EnsureBerthd(const Paths& paths, int timeout_ms = 5000);
 
-/// $BERTHD_BIN, else `berthd` beside the running executable (or its parent directory), else
-/// `berthd` from $PATH.
+/// $BERTHD_BIN, else `berthd` beside the running executable, else `berthd` from $PATH.
 std::string BerthdBinary();
 
 }  // namespace berth::engine

@@ -1,32 +1,86 @@
 #include "firewall/nft_firewall.h"
 
-#include <nftables/libnftables.h>
+#include <dlfcn.h>
 
 namespace berth::firewall {
 
+// The libnftables calls berth makes, resolved at run time.
+struct Libnftables {
+  struct nft_ctx;
+  void* handle = nullptr;
+  nft_ctx* ctx = nullptr;
+  nft_ctx* (*ctx_new)(uint32_t) = nullptr;
+  void (*ctx_free)(nft_ctx*) = nullptr;
+  void (*output_set_flags)(nft_ctx*, unsigned) = nullptr;
+  int (*buffer_output)(nft_ctx*) = nullptr;
+  int (*buffer_error)(nft_ctx*) = nullptr;
+  const char* (*get_error_buffer)(nft_ctx*) = nullptr;
+  const char* (*get_output_buffer)(nft_ctx*) = nullptr;
+  int (*run_cmd_from_buffer)(nft_ctx*, const char*) = nullptr;
+
+  ~Libnftables() {
+    if (ctx) ctx_free(ctx);
+    if (handle) dlclose(handle);
+  }
+
+  static Result<std::unique_ptr<Libnftables>> Load() {
+    auto lib = std::make_unique<Libnftables>();
+    lib->handle = dlopen("libnftables.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!lib->handle) {
+      return Error::Unavailable(std::string("nftables: cannot load libnftables: ") + dlerror());
+    }
+    bool ok = lib->Resolve(lib->ctx_new, "nft_ctx_new") && lib->Resolve(lib->ctx_free, "nft_ctx_free") &&
+              lib->Resolve(lib->output_set_flags, "nft_ctx_output_set_flags") &&
+              lib->Resolve(lib->buffer_output, "nft_ctx_buffer_output") &&
+              lib->Resolve(lib->buffer_error, "nft_ctx_buffer_error") &&
+              lib->Resolve(lib->get_error_buffer, "nft_ctx_get_error_buffer") &&
+              lib->Resolve(lib->get_output_buffer, "nft_ctx_get_output_buffer") &&
+              lib->Resolve(lib->run_cmd_from_buffer, "nft_run_cmd_from_buffer");
+    if (!ok) return Error::Unavailable("nftables: libnftables lacks an expected function");
+    lib->ctx = lib->ctx_new(0 /* NFT_CTX_DEFAULT */);
+    if (!lib->ctx) return Error::Unavailable("nftables: cannot create a context");
+    // JSON output also selects JSON input in libnftables 1.0.x.
+    lib->output_set_flags(lib->ctx, 1u << 4 /* NFT_CTX_OUTPUT_JSON */);
+    lib->buffer_output(lib->ctx);
+    lib->buffer_error(lib->ctx);
+    return lib;
+  }
+
+ private:
+  template <typename F>
+  bool Resolve(F& fn, const char* name) {
+    fn = reinterpret_cast<F>(dlsym(handle, name));
+    return fn != nullptr;
+  }
+};
+
+NftFirewall::NftFirewall() = default;
+NftFirewall::~NftFirewall() = default;
+
 Result<std::unique_ptr<NftFirewall>> NftFirewall::Open() {
-  nft_ctx* ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-  if (!ctx) return Error::Unavailable("nftables: cannot create a context");
-  // JSON output also selects JSON input in libnftables 1.0.x.
-  nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_JSON);
-  nft_ctx_buffer_output(ctx);
-  nft_ctx_buffer_error(ctx);
-  return std::unique_ptr<NftFirewall>(new NftFirewall(ctx));
+  return std::unique_ptr<NftFirewall>(new NftFirewall());
 }
 
-NftFirewall::~NftFirewall() { nft_ctx_free(ctx_); }
-
-Status NftFirewall::Run(const std::string& json) {
-  if (nft_run_cmd_from_buffer(ctx_, json.c_str()) == 0) return Ok();
-  std::string err = nft_ctx_get_error_buffer(ctx_);
+Status NftFirewall::Run(const std::string& json, std::string* output) {
+  if (!nft_) {
+    BERTH_ASSIGN_OR_RETURN(nft_, Libnftables::Load());
+  }
+  int rc = nft_->run_cmd_from_buffer(nft_->ctx, json.c_str());
+  // Reading a buffer empties it, so each call starts clean.
+  std::string out = nft_->get_output_buffer(nft_->ctx);
+  std::string err = nft_->get_error_buffer(nft_->ctx);
+  if (output) *output = std::move(out);
+  if (rc == 0) return Ok();
   while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
   return Error(Code::kSystem, "nftables: " + (err.empty() ? std::string("failed") : err));
 }
 
 Status NftFirewall::Apply(const Delta& delta, const StateFn& state) {
   if (delta.empty()) return Ok();
-  Status first = Run(RenderDelta(delta));
+  auto wire = EncodeDelta(delta);
+  Status first = wire ? elements_.Apply(*wire) : Run(RenderDelta(delta));
   if (first.ok()) return Ok();
+  // berth's table is missing or was edited behind its back: make it match the store.
   BERTH_ASSIGN_OR_RETURN(State full, state());
   StateBatches batches = RenderState(full);
   Status rebuilt = Run(batches.create);
@@ -42,12 +96,7 @@ Result<std::vector<std::string>> NftFirewall::Missing(const Delta& expected) {
       R"({"nftables":[{"list":{"table":{"family":"inet","name":"berth"}}}]})";
   // A missing table is not an error here: everything expected is then missing.
   std::string listing;
-  if (nft_run_cmd_from_buffer(ctx_, kList) == 0) {
-    listing = nft_ctx_get_output_buffer(ctx_);
-  } else {
-    (void)nft_ctx_get_output_buffer(ctx_);  // reading the buffers empties them
-    (void)nft_ctx_get_error_buffer(ctx_);
-  }
+  if (!Run(kList, &listing).ok()) listing.clear();
   return MissingElements(expected, listing);
 }
 

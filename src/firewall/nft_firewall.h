@@ -1,16 +1,18 @@
-// NftFirewall: the libnftables backend. One nft context per process, created on first use and
-// kept: each Apply is a single nft_run_cmd_from_buffer (one kernel transaction), with the
-// context's error buffer turned into the Error text.
+// NftFirewall: the nftables backend. A published port or a network's bridge entries (hash-set
+// elements) go through ElementBatch: one prebuilt nf_tables batch, one round trip. Everything
+// else, and the rebuild after a failure, goes through libnftables' JSON input, loaded with
+// dlopen on first use so the common path does not pay for loading it and its dependencies.
 #pragma once
 
 #include <memory>
 #include <string>
 
+#include "firewall/element_batch.h"
 #include "firewall/firewall.h"
 
-struct nft_ctx;
-
 namespace berth::firewall {
+
+struct Libnftables;  // the dlopen'ed library and its context (nft_firewall.cc)
 
 class NftFirewall final : public Firewall {
  public:
@@ -19,12 +21,14 @@ class NftFirewall final : public Firewall {
 
   Status Apply(const Delta& delta, const StateFn& state) override;
   Result<std::vector<std::string>> Missing(const Delta& expected) override;
-  /// Runs one JSON batch; exposed for tests and `berth` debugging tools.
-  Status Run(const std::string& json);
+  /// Runs one JSON batch through libnftables; exposed for tests and benchmarks. `output`
+  /// receives what it printed (a listing) when given.
+  Status Run(const std::string& json, std::string* output = nullptr);
 
  private:
-  explicit NftFirewall(nft_ctx* ctx) : ctx_(ctx) {}
-  nft_ctx* ctx_;
+  NftFirewall();
+  ElementBatch elements_;
+  std::unique_ptr<Libnftables> nft_;
 };
 
 }  // namespace berth::firewall

@@ -224,7 +224,89 @@ Elements DeltaElements(const std::vector<NetworkRules>& nets, const std::vector<
   return out;
 }
 
+// --- the kernel's encoding of hash-set elements (EncodeDelta) ---
+
+const SetDef* FindSet(const std::string& name) {
+  for (const SetDef& s : Sets()) {
+    if (name == s.name) return &s;
+  }
+  return nullptr;
+}
+
+// One value of nft type `type`; `concat` pads it to a whole 32-bit register.
+std::optional<std::string> EncodeValue(const std::string& type, const json& v, bool concat) {
+  std::string out;
+  if (type == "ifname" && v.is_string()) {
+    std::string name = v.get<std::string>();
+    if (name.size() >= 16) return std::nullopt;
+    out = name;
+    out.resize(16, '\0');  // IFNAMSIZ, already register aligned
+    return out;
+  }
+  if (type == "ipv4_addr" && v.is_string()) {
+    auto ip = IpAddr::Parse(v.get<std::string>());
+    if (!ip.ok() || !ip->is_v4()) return std::nullopt;
+    out.assign(reinterpret_cast<const char*>(ip->data()), 4);
+    return out;
+  }
+  if (type == "inet_proto" && v.is_string()) {
+    out.push_back(v == "udp" ? 17 : v == "tcp" ? 6 : 0);
+    if (out[0] == 0) return std::nullopt;
+  } else if (type == "inet_service" && v.is_number_unsigned()) {
+    unsigned port = v.get<unsigned>();
+    out.push_back(static_cast<char>(port >> 8));  // network byte order
+    out.push_back(static_cast<char>(port & 0xff));
+  } else {
+    return std::nullopt;
+  }
+  if (concat) out.resize(4, '\0');
+  return out;
+}
+
+std::optional<std::string> EncodeKey(const SetDef& set, const json& key) {
+  if (!set.type.is_array()) return EncodeValue(set.type.get<std::string>(), key, false);
+  if (!key.is_object() || !key.contains("concat")) return std::nullopt;
+  const json& parts = key["concat"];
+  if (parts.size() != set.type.size()) return std::nullopt;
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    auto part = EncodeValue(set.type[i].get<std::string>(), parts[i], true);
+    if (!part) return std::nullopt;
+    out += *part;
+  }
+  return out;
+}
+
+std::optional<std::vector<WireElement>> EncodeElements(const Elements& elems) {
+  std::vector<WireElement> out;
+  for (const auto& [name, elem] : elems) {
+    const SetDef* set = FindSet(name);
+    if (!set || set->interval) return std::nullopt;
+    bool is_map = !set->map.is_null();
+    WireElement w;
+    w.set = name;
+    auto key = EncodeKey(*set, is_map ? elem[0] : elem);
+    if (!key) return std::nullopt;
+    w.key = std::move(*key);
+    if (is_map) {
+      auto data = EncodeValue(set->map.get<std::string>(), elem[1], false);
+      if (!data) return std::nullopt;
+      w.data = std::move(*data);
+    }
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+
 }  // namespace
+
+std::optional<WireDelta> EncodeDelta(const Delta& delta) {
+  auto remove = EncodeElements(DeltaElements(delta.remove_networks, delta.remove_ports));
+  auto add = EncodeElements(DeltaElements(delta.add_networks, delta.add_ports));
+  if (!remove || !add) return std::nullopt;
+  for (WireElement& w : *remove) w.data.clear();  // a delete names the key only
+  return WireDelta{std::move(*remove), std::move(*add)};
+}
 
 std::string RenderDelta(const Delta& delta) {
   json cmds = json::array();

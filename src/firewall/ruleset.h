@@ -12,6 +12,7 @@
 // Pure: no I/O. Thread-compatible.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -77,6 +78,23 @@ StateBatches RenderState(const State& state);
 /// `list table inet berth`; empty or unparsable: the table is gone), in nft(8) spelling as
 /// "set: element". What CNI CHECK reports as missing rules.
 std::vector<std::string> MissingElements(const Delta& expected, const std::string& listing);
+
+/// One element change in the kernel's own encoding, for the set it belongs to: the key (each
+/// part of a concatenation padded to a 32-bit register, as nft lays it out) and, for maps,
+/// the value.
+struct WireElement {
+  std::string set;
+  std::string key;
+  std::string data;  // empty for sets
+};
+struct WireDelta {
+  std::vector<WireElement> remove, add;
+};
+
+/// The delta as binary elements, when every element it touches lives in a hash set or map
+/// (a published port, a network's bridge entries). Interval sets (subnets, port ranges) need
+/// nft's interval handling: then nullopt, and RenderDelta's JSON goes through libnftables.
+std::optional<WireDelta> EncodeDelta(const Delta& delta);
 
 /// The delta in nft(8) syntax, for people reading --dry-run output. Never executed.
 std::string ExplainDelta(const Delta& delta);

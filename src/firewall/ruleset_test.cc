@@ -169,3 +169,58 @@ TEST(Ruleset, ExplainSpeaksNft) {
 
 }  // namespace
 }  // namespace berth::firewall
+
+namespace berth::firewall {
+namespace {
+
+std::string Hex(const std::string& bytes) {
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out += kHex[c >> 4];
+    out += kHex[c & 0xf];
+  }
+  return out;
+}
+
+TEST(EncodeDelta, PortsUseTheKernelsRegisterLayout) {
+  Delta d;
+  d.add_ports = {Port("0.0.0.0", 8080, 1, 80), Port("127.0.0.1", 53, 1, 5353, Protocol::kUdp)};
+  auto wire = EncodeDelta(d);
+  ASSERT_TRUE(wire.has_value());
+  ASSERT_EQ(wire->add.size(), 4u);
+  // inet_proto . inet_service: each part padded to 32 bits; the port in network byte order.
+  EXPECT_EQ(wire->add[0].set, "pub_port_addr");
+  EXPECT_EQ(Hex(wire->add[0].key), "060000001f900000");
+  EXPECT_EQ(Hex(wire->add[0].data), "ac120002");
+  EXPECT_EQ(wire->add[1].set, "pub_port_port");
+  EXPECT_EQ(Hex(wire->add[1].data), "0050");  // a map value is not padded
+  EXPECT_EQ(wire->add[2].set, "pub_addr_port_addr");
+  EXPECT_EQ(Hex(wire->add[2].key), "7f000001" "11000000" "00350000");
+  EXPECT_EQ(Hex(wire->add[3].data), "14e9");
+  EXPECT_TRUE(wire->remove.empty());
+}
+
+TEST(EncodeDelta, IntervalSetsGoThroughLibnftables) {
+  Delta ports;
+  ports.add_ports = {Port("0.0.0.0", 9000, 100, 9000)};  // one interval element
+  EXPECT_FALSE(EncodeDelta(ports).has_value());
+  Delta shifted;
+  shifted.add_ports = {Port("0.0.0.0", 9000, 3, 80)};  // three single ports
+  auto wire = EncodeDelta(shifted);
+  ASSERT_TRUE(wire.has_value());
+  EXPECT_EQ(wire->add.size(), 6u);
+  Delta net;
+  net.add_networks = {Net("br-a", "172.18.0.0/16")};  // the subnet sets are intervals
+  EXPECT_FALSE(EncodeDelta(net).has_value());
+  Delta removal;
+  removal.remove_ports = {Port("0.0.0.0", 8080, 1, 80)};
+  wire = EncodeDelta(removal);
+  ASSERT_TRUE(wire.has_value());
+  EXPECT_EQ(wire->remove.size(), 2u);
+  EXPECT_TRUE(wire->remove[0].data.empty());
+  EXPECT_EQ(Hex(wire->remove[0].key), "060000001f900000");
+}
+
+}  // namespace
+}  // namespace berth::firewall

@@ -1,0 +1,35 @@
+// ElementBatch: applies hash-set element changes (WireDelta) as one nf_tables transaction built
+// with libnftnl and sent over one netlink socket (libmnl): a batch, one round trip, no ruleset
+// cache. This is the per-container path; everything else goes through libnftables.
+//
+// Not thread-safe; owned by one NftFirewall.
+#pragma once
+
+#include <memory>
+
+#include "core/error.h"
+#include "firewall/ruleset.h"
+
+struct mnl_socket;
+
+namespace berth::firewall {
+
+class ElementBatch {
+ public:
+  ElementBatch() = default;
+  ElementBatch(const ElementBatch&) = delete;
+  ElementBatch& operator=(const ElementBatch&) = delete;
+  ~ElementBatch();
+
+  /// Deletes `delta.remove`, then adds `delta.add`, atomically. A missing table, set or element
+  /// fails with Code::kNotFound (the caller rebuilds); nothing is changed on failure.
+  Status Apply(const WireDelta& delta);
+
+ private:
+  Status Open();
+  mnl_socket* nl_ = nullptr;
+  unsigned portid_ = 0;
+  uint32_t seq_ = 0;
+};
+
+}  // namespace berth::firewall
