@@ -144,8 +144,9 @@ Status Engine::Disconnect(const std::string& container, const std::string& netwo
   if (holder && holder->network_id == gone.network_id && netns.ok()) {
     if (auto next = DefaultRouteHolder(*store_, eps)) {
       Rollback none;
+      // Replace: the released interface keeps its route until its deletion runs.
       net::Plan plan{{net::AddRouteOp{net::Where::kContainer, next->ifname, std::nullopt,
-                                      next->gateway}}};
+                                      next->gateway, /*replace=*/true}}};
       BERTH_TRY_CTX(net::Apply(plan, *ops, none), "move the default route to " + next->ifname);
     }
   }

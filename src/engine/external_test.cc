@@ -31,6 +31,7 @@ class SharedOps : public net::LinkOps {
   Status AddRoute(const net::AddRouteOp& op) override { return f_.AddRoute(op); }
   Status LinkUp(const net::LinkUpOp& op) override { return f_.LinkUp(op); }
   Status SetHairpin(const net::HairpinOp& op) override { return f_.SetHairpin(op); }
+  Status ReleaseLink(const net::ReleaseLinkOp& op) override { return f_.ReleaseLink(op); }
   Status DeleteLink(const net::DeleteLinkOp& op) override { return f_.DeleteLink(op); }
   Result<std::optional<int>> Ifindex(net::Where w, const std::string& n) override {
     return f_.Ifindex(w, n);

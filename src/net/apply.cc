@@ -46,6 +46,10 @@ struct ApplyVisitor {
     BERTH_TRY_CTX(ops.SetHairpin(o), "set hairpin mode on " + o.port);
     return Ok();
   }
+  Status operator()(const ReleaseLinkOp& o) {
+    BERTH_TRY_CTX(ops.ReleaseLink(o), "release " + o.name);
+    return Ok();
+  }
   Status operator()(const DeleteLinkOp& o) {
     BERTH_TRY_CTX(ops.DeleteLink(o), "delete " + o.name);
     return Ok();

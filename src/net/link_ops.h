@@ -28,6 +28,8 @@ class LinkOps {
   virtual Status AddRoute(const AddRouteOp& op) = 0;
   virtual Status LinkUp(const LinkUpOp& op) = 0;
   virtual Status SetHairpin(const HairpinOp& op) = 0;
+  /// A link that does not exist counts as released (see ReleaseLinkOp).
+  virtual Status ReleaseLink(const ReleaseLinkOp& op) = 0;
   /// A link that does not exist counts as deleted.
   virtual Status DeleteLink(const DeleteLinkOp& op) = 0;
 

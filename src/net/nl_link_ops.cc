@@ -8,10 +8,19 @@
 #include <netlink/route/nexthop.h>
 
 #include "core/ids.h"
+#include "net/reaper.h"
 #include "sys/netns.h"
 #include "sys/proc.h"
 
 namespace berth::net {
+
+bool NlLinkOps::DeleteIfReleased(const std::string& name) {
+  auto link = GetLink(host_.get(), name);
+  if (!link.ok() || !*link || (rtnl_link_get_flags(link->get()) & IFF_UP)) return false;
+  const char* kind = rtnl_link_get_type(link->get());
+  if (!kind || std::string(kind) != "veth") return false;
+  return rtnl_link_delete(host_.get(), link->get()) == 0;
+}
 
 Result<std::unique_ptr<NlLinkOps>> NlLinkOps::Open(int container_netns_fd) {
   BERTH_ASSIGN_OR_RETURN(NlSocket host, OpenRouteSocket());
@@ -121,6 +130,11 @@ Status NlLinkOps::CreateVeth(const CreateVethOp& op) {
     rtnl_link_set_addr(peer.get(), mac);
   }
   int err = rtnl_link_add(host_.get(), veth.get(), NLM_F_CREATE | NLM_F_EXCL);
+  if (err < 0 && -err == NLE_EXIST && DeleteIfReleased(op.host_name)) {
+    // An earlier detach of this very endpoint (a runtime re-adding a container) released the
+    // link and its background deletion has not run yet: delete it now and try again.
+    err = rtnl_link_add(host_.get(), veth.get(), NLM_F_CREATE | NLM_F_EXCL);
+  }
   if (err < 0) {
     if (-err == NLE_EXIST) {
       return Error(Code::kExists,
@@ -167,7 +181,7 @@ Status NlLinkOps::AddRoute(const AddRouteOp& op) {
   NlAddr gw = ToNlAddr(op.via, v4 ? 32 : 128);
   rtnl_route_nh_set_gateway(nh, gw.get());
   rtnl_route_add_nexthop(route.get(), nh);
-  int err = rtnl_route_add(sock, route.get(), NLM_F_EXCL);
+  int err = rtnl_route_add(sock, route.get(), op.replace ? NLM_F_REPLACE : NLM_F_EXCL);
   if (err < 0) return NlError("add route", err);
   return Ok();
 }
@@ -195,6 +209,24 @@ Status NlLinkOps::SetHairpin(const HairpinOp& op) {
   err = rtnl_link_change(host_.get(), link.get(), link.get(), 0);
   if (err < 0) return NlError("set hairpin mode", err);
   return Ok();
+}
+
+Status NlLinkOps::ReleaseLink(const ReleaseLinkOp& op) {
+  BERTH_ASSIGN_OR_RETURN(NlLink link, GetLink(host_.get(), op.name));
+  if (!link) return Ok();
+  if (rtnl_link_get_flags(link.get()) & IFF_UP) {
+    NlLink change(rtnl_link_alloc());
+    rtnl_link_unset_flags(change.get(), IFF_UP);
+    int err = rtnl_link_change(host_.get(), link.get(), change.get(), 0);
+    if (err < 0 && !IsNlNotFound(err)) return NlError("set link down", err);
+  }
+  // By index, not name: a new endpoint may take this name before the deletion runs.
+  released_.push_back(rtnl_link_get_ifindex(link.get()));
+  return Ok();
+}
+
+NlLinkOps::~NlLinkOps() {
+  if (!released_.empty()) DeleteLinksInBackground(released_);
 }
 
 Status NlLinkOps::DeleteLink(const DeleteLinkOp& op) {

@@ -1,6 +1,7 @@
 // NlLinkOps: LinkOps over rtnetlink with libnl. Holds one socket in the host namespace and,
 // when given a container namespace, one socket opened inside it (no namespace switching after
-// construction, STYLE.md 5).
+// construction, STYLE.md 5). Links released during its life (ReleaseLinkOp) are deleted by a
+// detached background process when it goes away, after the caller's operation is complete.
 #pragma once
 
 #include <memory>
@@ -14,6 +15,7 @@ class NlLinkOps final : public LinkOps {
  public:
   /// `container_netns_fd` < 0: host-only operations.
   static Result<std::unique_ptr<NlLinkOps>> Open(int container_netns_fd = -1);
+  ~NlLinkOps() override;
 
   Status SetSysctl(Where where, const std::string& key, const std::string& value) override;
   Result<bool> EnsureBridge(const EnsureBridgeOp& op) override;
@@ -22,6 +24,7 @@ class NlLinkOps final : public LinkOps {
   Status AddRoute(const AddRouteOp& op) override;
   Status LinkUp(const LinkUpOp& op) override;
   Status SetHairpin(const HairpinOp& op) override;
+  Status ReleaseLink(const ReleaseLinkOp& op) override;
   Status DeleteLink(const DeleteLinkOp& op) override;
   Result<std::optional<int>> Ifindex(Where where, const std::string& name) override;
   Result<std::vector<Cidr>> HostRoutes() override;
@@ -34,11 +37,14 @@ class NlLinkOps final : public LinkOps {
         container_(std::move(container)),
         container_netns_fd_(container_netns_fd) {}
   Result<nl_sock*> Sock(Where where);
+  /// Deletes `name` if it is a released (down) veth of ours; true when it did.
+  bool DeleteIfReleased(const std::string& name);
   Result<int> RequireIfindex(Where where, const std::string& name);
 
   NlSocket host_;
   NlSocket container_;
   int container_netns_fd_;  // borrowed from the caller
+  std::vector<int> released_;  // host ifindexes to delete in the background
 };
 
 }  // namespace berth::net

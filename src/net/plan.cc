@@ -31,7 +31,7 @@ Plan AttachPlan(const Network& net, const Endpoint& ep, bool default_route) {
 }
 
 Plan DetachPlan(const Endpoint& ep) {
-  return Plan{{DeleteLinkOp{Where::kHost, ep.host_veth}}};
+  return Plan{{ReleaseLinkOp{ep.host_veth}}};
 }
 
 namespace {
@@ -62,7 +62,8 @@ struct ExplainVisitor {
     return Prefix(o.where) + "ip addr add " + o.address.ToString() + " dev " + o.dev;
   }
   std::string operator()(const AddRouteOp& o) const {
-    return Prefix(o.where) + "ip route add " + (o.dst ? o.dst->ToString() : "default") + " via " +
+    return Prefix(o.where) + "ip route " + (o.replace ? "replace " : "add ") +
+           (o.dst ? o.dst->ToString() : "default") + " via " +
            o.via.ToString() + " dev " + o.dev;
   }
   std::string operator()(const LinkUpOp& o) const {
@@ -70,6 +71,9 @@ struct ExplainVisitor {
   }
   std::string operator()(const HairpinOp& o) const {
     return "ip link set " + o.port + " type bridge_slave hairpin on";
+  }
+  std::string operator()(const ReleaseLinkOp& o) const {
+    return "ip link set " + o.name + " down && (ip link del " + o.name + " &)";
   }
   std::string operator()(const DeleteLinkOp& o) const {
     return Prefix(o.where) + "ip link del " + o.name;

@@ -49,6 +49,8 @@ struct AddRouteOp {
   std::string dev;
   std::optional<Cidr> dst;  // nullopt: the default route
   IpAddr via;
+  /// Take over an existing route to `dst` (the default route moving to another interface).
+  bool replace = false;
 };
 struct LinkUpOp {
   Where where;
@@ -59,6 +61,13 @@ struct LinkUpOp {
 struct HairpinOp {
   std::string port;
 };
+/// Takes a container's host veth out of service: set down at once (it forwards nothing more),
+/// deleted by ifindex in the background once the operation is over. Deleting a bridged veth
+/// makes the kernel wait for three RCU grace periods (~25 ms here); nothing a user waits for
+/// needs that. A missing link is not an error.
+struct ReleaseLinkOp {
+  std::string name;
+};
 /// Deleting a missing link is not an error (teardown is idempotent).
 struct DeleteLinkOp {
   Where where;
@@ -66,7 +75,7 @@ struct DeleteLinkOp {
 };
 
 using Op = std::variant<SysctlOp, EnsureBridgeOp, CreateVethOp, AddAddressOp, AddRouteOp,
-                        LinkUpOp, HairpinOp, DeleteLinkOp>;
+                        LinkUpOp, HairpinOp, ReleaseLinkOp, DeleteLinkOp>;
 
 struct Plan {
   std::vector<Op> ops;
@@ -85,8 +94,8 @@ Plan BridgePlan(const Network& net);
 /// Endpoints with published ports get hairpin mode on their bridge port.
 Plan AttachPlan(const Network& net, const Endpoint& ep, bool default_route);
 
-/// Detaching: deleting the host end of the veth removes both ends and the container's addresses
-/// and routes with them.
+/// Detaching: releasing the host end of the veth; its deletion removes both ends and the
+/// container's addresses and routes with them.
 Plan DetachPlan(const Endpoint& ep);
 
 /// The plan as shell commands; `netns_path` is where container-side commands run.

@@ -100,7 +100,8 @@ TEST(Plan, ExplainPrintsEquivalentIpCommands) {
   EXPECT_NE(text.find("nsenter --net=/var/lib/berth/netns/c ip route add default via 172.18.0.1 "
                       "dev eth0"),
             std::string::npos);
-  EXPECT_EQ(Explain(DetachPlan(TestEndpoint()), "x"), "ip link del veth00000000001\n");
+  EXPECT_EQ(Explain(DetachPlan(TestEndpoint()), "x"),
+            "ip link set veth00000000001 down && (ip link del veth00000000001 &)\n");
 }
 
 }  // namespace

@@ -41,6 +41,11 @@ class FakeLinkOps : public LinkOps {
   }
   Status LinkUp(const LinkUpOp& op) override { return Record(Side(op.where) + "up " + op.dev); }
   Status SetHairpin(const HairpinOp& op) override { return Record("hairpin " + op.port); }
+  Status ReleaseLink(const ReleaseLinkOp& op) override {
+    BERTH_TRY(Record("release " + op.name));
+    links.erase(op.name);
+    return Ok();
+  }
   Status DeleteLink(const DeleteLinkOp& op) override {
     BERTH_TRY(Record("del " + op.name));
     links.erase(op.name);

@@ -8,6 +8,7 @@ namespace that plays the host. The harness refuses to run anywhere else.
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -72,7 +73,15 @@ def ping(name, ip, count=1, wait=2):
                         check=False).returncode == 0
 
 
-def host_links():
+def host_links(settle=True):
+    """The sandbox host's link names. berth deletes a detached container's host veth in the
+    background once it is down (the kernel takes ~25 ms per deletion); with `settle`, wait
+    (up to 5 s) until no such released veth is left, so "nothing left" checks see the end."""
+    def released():
+        return [l["ifname"] for l in ip_json("link")
+                if re.fullmatch(r"veth[0-9a-f]{11}", l["ifname"]) and "UP" not in l["flags"]]
+    if settle:
+        wait_until(lambda: not released(), timeout=5.0)
     return {l["ifname"] for l in ip_json("link")}
 
 
@@ -111,20 +120,17 @@ STARTED = []
 
 
 def start_background(argv):
-    """Starts argv in the background and remembers its PID."""
+    """Starts argv in the background and remembers it."""
     p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    STARTED.append(p.pid)
+    STARTED.append(p)
     return p.pid
 
 
 def stop_background():
     while STARTED:
-        pid = STARTED.pop()
-        try:
-            os.kill(pid, 9)
-            os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
+        p = STARTED.pop()
+        p.kill()
+        p.wait()
 
 
 class World:

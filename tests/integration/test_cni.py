@@ -5,6 +5,7 @@ host-local IPAM."""
 
 import concurrent.futures
 import json
+import time
 import os
 
 from harness import (ROOT, BerthTest, World, ask, berth, berth_json, host_links, ip_json, main,
@@ -249,6 +250,22 @@ class CniTest(BerthTest):
         # The address is free again.
         res2 = self.add("g2", self.netns("gone2"))
         self.assertEqual(res2["ips"][0]["address"], f"{SUBNET}.3/24")  # the cursor moves on
+
+    def test_add_right_after_del_of_the_same_container(self):
+        # DEL leaves the host veth down and deletes it in the background; a runtime re-adding
+        # the container at once must not trip over it, and the late deletion must not take
+        # the new interface with it.
+        ns = self.netns("again")
+        first = self.add("r1", ns)
+        for _ in range(3):
+            self.delete("r1", ns)
+            res = self.add("r1", ns)
+            self.assertEqual(res["interfaces"][1]["name"], first["interfaces"][1]["name"])
+        gw = res["ips"][0]["gateway"]
+        time.sleep(0.2)  # any background deletion has run by now
+        self.assertIn(first["interfaces"][1]["name"], host_links(settle=False))
+        self.assertEqual(self.links_in("again"), {"lo", "eth0"})
+        self.assertTrue(self.ping_from("again", gw))
 
     # CHECK
 
