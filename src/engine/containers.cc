@@ -328,8 +328,9 @@ Status Engine::RemoveContainer(const std::string& key, bool force) {
   note(sys::RemoveTree(paths_.container_dir(c.id)));
   note(store_->DeleteContainer(c.id));
   if (!errors.empty()) return Error(Code::kSystem, "remove container " + c.name + ": " + errors);
+  BERTH_ASSIGN_OR_RETURN(bool dns, OnDnsNetwork(*store_, eps));
   BERTH_TRY(tx.Commit());
-  if (!eps.empty()) Notify({Change::kEndpointsRemoved, true});
+  if (!eps.empty()) Notify({Change::kEndpointsRemoved, dns});
   return Ok();
 }
 

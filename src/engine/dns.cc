@@ -21,6 +21,14 @@ namespace berth::engine {
 
 bool DnsEnabled(const Network& n) { return !n.is_default && n.OptionBool("dns", true); }
 
+Result<bool> OnDnsNetwork(store::Store& store, const std::vector<Endpoint>& endpoints) {
+  for (const Endpoint& e : endpoints) {
+    BERTH_ASSIGN_OR_RETURN(auto n, store.FindNetwork(e.network_id));
+    if (n && DnsEnabled(*n)) return true;
+  }
+  return false;
+}
+
 Result<dns::TableSpec> DnsRecords(store::Store& store) {
   dns::TableSpec spec;
   BERTH_ASSIGN_OR_RETURN(std::vector<Network> networks, store.ListNetworks());
@@ -80,9 +88,10 @@ class BerthdNotifier : public ChangeNotifier {
   explicit BerthdNotifier(Paths paths) : paths_(std::move(paths)) {}
 
   void Changed(const Change& change) override {
+    if (!change.dns) return;  // no DNS-enabled network involved: no record or listener changes
     Status st = ReloadBerthd(paths_);
     if (st.ok()) return;
-    bool start = change.dns && change.kind == Change::kEndpointsAdded;
+    bool start = change.kind == Change::kEndpointsAdded;
     if (st.error().code() == Code::kUnavailable) {
       if (!start) return;  // nobody to tell: berthd reads everything when it starts
       st = EnsureBerthd(paths_);

@@ -22,6 +22,9 @@ namespace berth::engine {
 /// network never does (Docker semantics).
 bool DnsEnabled(const Network& n);
 
+/// Whether any of these endpoints is on a DNS-enabled network (their change concerns berthd).
+Result<bool> OnDnsNetwork(store::Store& store, const std::vector<Endpoint>& endpoints);
+
 /// Every DNS-enabled network and its endpoints, named by container name, aliases and hostname.
 Result<dns::TableSpec> DnsRecords(store::Store& store);
 

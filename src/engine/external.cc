@@ -260,15 +260,16 @@ Status Engine::DetachExternal(const std::string& network, const ExternalKey& key
   }
   BERTH_ASSIGN_OR_RETURN(auto eps, store_->EndpointsOfContainer(c->id));
   EndpointDeps deps = Deps(*ops);
-  size_t left = eps.size();
+  std::vector<Endpoint> gone;
   for (const Endpoint& ep : eps) {
     if (ep.network_name != network || ep.ifname != key.ifname) continue;
     BERTH_TRY_CTX(DetachEndpoint(deps, ep), "detach container " + key.container_id);
-    --left;
+    gone.push_back(ep);
   }
-  if (left == 0) BERTH_TRY(store_->DeleteContainer(c->id));
+  if (gone.size() == eps.size()) BERTH_TRY(store_->DeleteContainer(c->id));
+  BERTH_ASSIGN_OR_RETURN(bool dns, OnDnsNetwork(*store_, gone));
   BERTH_TRY(tx.Commit());
-  if (left < eps.size()) Notify({Change::kEndpointsRemoved, true});
+  if (!gone.empty()) Notify({Change::kEndpointsRemoved, dns});
   return Ok();
 }
 
