@@ -43,6 +43,7 @@ Result<sys::SpawnSpec> SpecFor(const Paths& paths, const Container& c, sys::Fd& 
   sys::SpawnSpec spec;
   spec.argv = c.command;
   spec.hostname = c.hostname;
+  spec.detach_mounts = {paths.netns_dir()};
   if (!c.netns_path.empty()) {
     BERTH_ASSIGN_OR_RETURN(netns, sys::OpenNetns(c.netns_path));
     spec.netns_fd = netns.get();

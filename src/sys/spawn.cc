@@ -54,9 +54,15 @@ const char* StepName(int step) {
 
   if (spec.netns_fd >= 0 && ::setns(spec.netns_fd, CLONE_NEWNET) != 0) ChildFail(pipe_fd, kSetns);
   if (::unshare(CLONE_NEWNS | CLONE_NEWUTS) != 0) ChildFail(pipe_fd, kUnshare);
-  // Slave, not private: unmounts of other containers' netns files must still reach this copy.
+  // Slave: mounts made on the host later still show up in the container, but nothing the
+  // container mounts leaks back.
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) {
     ChildFail(pipe_fd, kMountSlave);
+  }
+  for (const std::string& m : spec.detach_mounts) {
+    if (::umount2(m.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) {
+      ChildFail(pipe_fd, kMountSlave);
+    }
   }
   if (!spec.hostname.empty() &&
       ::sethostname(spec.hostname.data(), spec.hostname.size()) != 0) {

@@ -24,6 +24,10 @@ struct SpawnSpec {
   /// container's hosts file onto /etc/hosts. Targets that do not exist are skipped.
   std::vector<std::pair<std::string, std::string>> bind_files;
   bool mount_sysfs = false;  // a fresh /sys that shows the container's interfaces
+  /// Mounts the container has no use for, detached from its new mount namespace (berth's
+  /// netns directory: otherwise every container holds a copy of every other container's
+  /// netns mount, and each new one propagates into all of them).
+  std::vector<std::string> detach_mounts;
   int stdin_fd = -1, stdout_fd = -1, stderr_fd = -1;  // -1 inherits
   bool new_session = false;
 };

@@ -4,7 +4,7 @@ file, no state row. And `network prune` removes exactly the networks nobody uses
 import os
 
 from harness import (ROOT, BerthTest, berth, berth_json, host_links, in_container, main,
-                     process_gone, ps, root_files, root_mounts, run, state_snapshot, wait_until)
+                     process_gone, ps, read, root_files, root_mounts, run, state_snapshot, wait_until)
 
 
 def pids_of(cmdline):
@@ -74,16 +74,23 @@ class CleanupTest(BerthTest):
             if c["mode"] != "host":
                 self.assertFalse(os.path.exists(c["netns"]["path"]))
 
-    def test_rm_removes_the_mount_from_other_containers_too(self):
-        # Each container's mount namespace is a copy of the host's, taken when it started: the
-        # netns mounts of containers started before it must not linger there once removed.
+    def test_no_container_holds_another_containers_netns_mount(self):
+        # Each container's mount namespace starts as a copy of the host's. It must not keep
+        # copies of other containers' netns mounts (they would keep removed namespaces alive,
+        # and every new mount would propagate into every container): neither the ones that
+        # existed when it started nor the ones made later.
         berth("network", "create", "web")
         berth("run", "-d", "--name", "a", "--network", "web", "--", "sleep", "300")
         berth("run", "-d", "--name", "b", "--network", "web", "--", "sleep", "300")
-        path = berth_json("inspect", "a")["netns"]["path"]
-        self.assertIn(path, in_container("b", "cat", "/proc/self/mountinfo").stdout)
+        berth("run", "-d", "--name", "c", "--network", "web", "--", "sleep", "300")
+        paths = {n: berth_json("inspect", n)["netns"]["path"] for n in ("a", "b", "c")}
+        self.assertIn(paths["a"], read("/proc/self/mountinfo"))  # the host has them all
+        for name in ("a", "b", "c"):
+            mounts = in_container(name, "cat", "/proc/self/mountinfo").stdout
+            for other, path in paths.items():
+                self.assertNotIn(path, mounts, f"{other}'s netns mount inside {name}")
         berth("rm", "-f", "a")
-        self.assertNotIn(path, in_container("b", "cat", "/proc/self/mountinfo").stdout)
+        self.assertNotIn(paths["a"], read("/proc/self/mountinfo"))
 
     def test_rm_of_a_container_whose_process_died(self):
         berth("network", "ls")
