@@ -57,9 +57,17 @@ Result<Endpoint> AttachEndpoint(EndpointDeps& deps, Rollback& rollback, const At
   for (const PortMapping& p : ep.ports) BERTH_TRY(store.InsertPort(ep.container_id, net.id, p));
 
   std::vector<std::string> created;
-  BERTH_TRY_CTX(net::Apply(net::AttachPlan(net, ep, spec.default_route), deps.links, rollback,
-                           &created),
-                "attach to network " + net.name);
+  Status built = net::Apply(net::AttachPlan(net, ep, spec.default_route), deps.links, rollback,
+                            &created);
+  if (!built.ok()) {
+    // The kernel's "bridge full" (EXFULL) reaches us as libnl's "Unspecific failure".
+    BERTH_ASSIGN_OR_RETURN(auto peers, store.EndpointsOfNetwork(net.id));
+    if (peers.size() > kMaxBridgePorts) {
+      return Error::Unavailable("network " + net.name + " is full: a Linux bridge holds at most " +
+                                std::to_string(kMaxBridgePorts) + " endpoints");
+    }
+    return std::move(built).error().Wrap("attach to network " + net.name);
+  }
   firewall::Delta delta;
   if (!created.empty()) delta.add_networks.push_back(RulesFor(net));
   for (const PortMapping& p : ep.ports) delta.add_ports.push_back(RuleFor(p, ep.ip));

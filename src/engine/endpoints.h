@@ -25,6 +25,9 @@ struct EndpointDeps {
   firewall::StateFn state;
 };
 
+/// BR_MAX_PORTS: a Linux bridge takes at most this many ports.
+inline constexpr size_t kMaxBridgePorts = 1023;
+
 struct AttachSpec {
   const Container* container;
   const Network* network;
