@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -295,11 +296,18 @@ class Daemon {
               {"forward_failed", s.forwarder.failed}}}};
   }
 
-  // One request per connection (HTTP/1.0 style), answered inline: requests are tiny and rare.
+  // One request per connection (HTTP/1.0 style). Every connection already waiting is read
+  // first and they share one reload: a burst of container starts costs one rebuild, and a
+  // client that did not wait for the answer (berth's fire-and-forget notice) costs nothing.
   void ServeApi() {
+    struct Request {
+      sys::Fd fd;
+      std::string method, path;
+    };
+    std::vector<Request> requests;
     for (;;) {
       sys::Fd c(::accept4(api_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-      if (!c.valid()) return;
+      if (!c.valid()) break;
       timeval tv{2, 0};
       ::setsockopt(c.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
       ::setsockopt(c.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -315,22 +323,28 @@ class Daemon {
       size_t sp1 = line.find(' '), sp2 = line.find(' ', sp1 + 1);
       std::string method = line.substr(0, sp1);
       std::string path = sp1 == std::string::npos ? "" : line.substr(sp1 + 1, sp2 - sp1 - 1);
+      requests.push_back({std::move(c), method, path});
+    }
+    bool reload = std::any_of(requests.begin(), requests.end(), [](const Request& r) {
+      return r.method == "POST" && r.path == "/v1/reload";
+    });
+    Status reloaded = reload ? Reload("api") : Ok();
+    for (Request& r : requests) {
       int code = 200;
       json body;
-      if (method == "POST" && path == "/v1/reload") {
-        Status st = Reload("api");
-        if (st.ok()) {
+      if (r.method == "POST" && r.path == "/v1/reload") {
+        if (reloaded.ok()) {
           body = {{"generation", generation_},
                   {"records", server_->table()->record_count()}};
         } else {
           code = 500;
-          body = {{"error", st.error().message()}};
+          body = {{"error", reloaded.error().message()}};
         }
-      } else if (method == "GET" && path == "/v1/status") {
+      } else if (r.method == "GET" && r.path == "/v1/status") {
         body = StatusJson();
       } else {
         code = 404;
-        body = {{"error", "no such endpoint: " + method + " " + path},
+        body = {{"error", "no such endpoint: " + r.method + " " + r.path},
                 {"endpoints", {"GET /v1/status", "POST /v1/reload"}}};
       }
       std::string text = body.dump() + "\n";
@@ -340,9 +354,9 @@ class Daemon {
                          std::to_string(text.size()) + "\r\nConnection: close\r\n\r\n" + text;
       size_t off = 0;
       while (off < resp.size()) {
-        ssize_t n = ::send(c.get(), resp.data() + off, resp.size() - off, MSG_NOSIGNAL);
+        ssize_t n = ::send(r.fd.get(), resp.data() + off, resp.size() - off, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
+        if (n <= 0) break;  // a client that did not wait for the answer
         off += static_cast<size_t>(n);
       }
     }

@@ -89,7 +89,9 @@ class BerthdNotifier : public ChangeNotifier {
 
   void Changed(const Change& change) override {
     if (!change.dns) return;  // no DNS-enabled network involved: no record or listener changes
-    Status st = ReloadBerthd(paths_);
+    // Fire and forget: berthd applies it within a millisecond or two (the bound is 100 ms),
+    // and a container attach does not wait for berthd to rebuild its records.
+    Status st = AskBerthdToReload(paths_);
     if (st.ok()) return;
     bool start = change.kind == Change::kEndpointsAdded;
     if (st.error().code() == Code::kUnavailable) {
@@ -190,6 +192,15 @@ Result<std::string> BerthdRequest(const Paths& paths, const std::string& method,
                            ": " + content);
   }
   return content;
+}
+
+Status AskBerthdToReload(const Paths& paths) {
+  BERTH_ASSIGN_OR_RETURN(sys::Fd fd, Connect(paths, 1000));
+  static const char kReq[] = "POST /v1/reload HTTP/1.0\r\nHost: berthd\r\nContent-Length: 0\r\n\r\n";
+  if (::send(fd.get(), kReq, sizeof(kReq) - 1, MSG_NOSIGNAL) != sizeof(kReq) - 1) {
+    return Error::System("send to berthd", errno);
+  }
+  return Ok();
 }
 
 Status ReloadBerthd(const Paths& paths, int timeout_ms) {

@@ -45,6 +45,9 @@ class ChangeNotifier {
 /// Tells the berthd of `paths` (starting it when endpoints join a DNS network and none runs).
 std::unique_ptr<ChangeNotifier> MakeBerthdNotifier(const Paths& paths);
 
+/// POST /v1/reload to berthd without waiting for it; kUnavailable when it is not running.
+Status AskBerthdToReload(const Paths& paths);
+
 /// POST /v1/reload to berthd and wait for it to apply; kUnavailable when it is not running.
 Status ReloadBerthd(const Paths& paths, int timeout_ms = 3000);
 
