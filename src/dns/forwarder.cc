@@ -13,7 +13,9 @@
 #include <cstring>
 
 #include "core/log.h"
+#include "core/resolv_conf.h"
 #include "dns/wire.h"
+#include "sys/sockaddr.h"
 
 namespace berth::dns {
 
@@ -21,21 +23,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-socklen_t ToSockaddr(const IpAddr& ip, uint16_t port, sockaddr_storage* ss) {
-  std::memset(ss, 0, sizeof(*ss));
-  if (ip.is_v4()) {
-    auto* sin = reinterpret_cast<sockaddr_in*>(ss);
-    sin->sin_family = AF_INET;
-    sin->sin_port = htons(port);
-    std::memcpy(&sin->sin_addr, ip.data(), 4);
-    return sizeof(sockaddr_in);
-  }
-  auto* sin6 = reinterpret_cast<sockaddr_in6*>(ss);
-  sin6->sin6_family = AF_INET6;
-  sin6->sin6_port = htons(port);
-  std::memcpy(&sin6->sin6_addr, ip.data(), 16);
-  return sizeof(sockaddr_in6);
-}
 
 // The question of a message as lowercase wire bytes plus type and class; empty when malformed.
 std::string QuestionKey(std::string_view msg) {
@@ -51,14 +38,6 @@ std::string QuestionKey(std::string_view msg) {
   }
   key.append(msg.substr(pos, 4));
   return key;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
-    s.remove_suffix(1);
-  }
-  return s;
 }
 
 }  // namespace
@@ -83,16 +62,9 @@ struct Forwarder::Job {
 
 std::vector<IpAddr> ParseResolvConfNameservers(std::string_view text) {
   std::vector<IpAddr> out;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    std::string_view line = text.substr(pos, nl == std::string_view::npos ? nl : nl - pos);
-    pos = nl == std::string_view::npos ? text.size() : nl + 1;
-    line = Trim(line);
-    if (line.rfind("nameserver", 0) != 0) continue;
-    std::string_view addr = Trim(line.substr(10));
-    addr = addr.substr(0, addr.find_first_of(" \t#;%"));
-    auto ip = IpAddr::Parse(addr);
+  for (const ResolvLine& line : ParseResolvConf(text)) {
+    if (line.keyword != "nameserver") continue;
+    auto ip = IpAddr::Parse(line.value.substr(0, line.value.find_first_of(" \t#;%")));
     if (ip.ok()) out.push_back(*ip);
   }
   return out;
@@ -180,7 +152,7 @@ bool Forwarder::NextUpstream(Job& j) {
     j.our_id = static_cast<uint16_t>((rng_ * 2685821657736338717ull) >> 48);
     Store16(reinterpret_cast<uint8_t*>(j.query.data()), j.our_id);
     sockaddr_storage ss;
-    socklen_t len = ToSockaddr(ip, port, &ss);
+    socklen_t len = sys::ToSockaddr(ip, port, &ss);
     sys::Fd fd(::socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd.valid() || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0 ||
         ::send(fd.get(), j.query.data(), j.query.size(), 0) < 0) {
@@ -245,7 +217,7 @@ void Forwarder::OnEvent(Job& j, uint32_t events) {
       ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, j.fd.get(), nullptr);
       const auto& [ip, port] = j.upstreams[j.current - 1];
       sockaddr_storage ss;
-      socklen_t len = ToSockaddr(ip, port, &ss);
+      socklen_t len = sys::ToSockaddr(ip, port, &ss);
       j.fd = sys::Fd(::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
       j.tcp = true;
       j.connected = false;

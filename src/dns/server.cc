@@ -17,6 +17,7 @@
 #include <future>
 
 #include "core/log.h"
+#include "sys/sockaddr.h"
 
 namespace berth::dns {
 
@@ -25,37 +26,6 @@ namespace {
 // Per-socket receive buffer: room for bursts while a worker is busy elsewhere.
 constexpr int kRcvBuf = 4 << 20;
 constexpr int kTcpIdleSeconds = 10;
-
-socklen_t ToSockaddr(const IpAddr& ip, uint16_t port, sockaddr_storage* ss) {
-  std::memset(ss, 0, sizeof(*ss));
-  if (ip.is_v4()) {
-    auto* sin = reinterpret_cast<sockaddr_in*>(ss);
-    sin->sin_family = AF_INET;
-    sin->sin_port = htons(port);
-    std::memcpy(&sin->sin_addr, ip.data(), 4);
-    return sizeof(sockaddr_in);
-  }
-  auto* sin6 = reinterpret_cast<sockaddr_in6*>(ss);
-  sin6->sin6_family = AF_INET6;
-  sin6->sin6_port = htons(port);
-  std::memcpy(&sin6->sin6_addr, ip.data(), 16);
-  return sizeof(sockaddr_in6);
-}
-
-IpAddr FromSockaddr(const sockaddr_storage& ss) {
-  if (ss.ss_family == AF_INET) {
-    const auto* sin = reinterpret_cast<const sockaddr_in*>(&ss);
-    return IpAddr::V4(ntohl(sin->sin_addr.s_addr));
-  }
-  const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(&ss);
-  const uint8_t* b = sin6->sin6_addr.s6_addr;
-  // An IPv4-mapped peer is an IPv4 peer.
-  static const uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  if (std::memcmp(b, kMapped, 12) == 0) {
-    return IpAddr::V4(static_cast<uint32_t>(b[12]) << 24 | b[13] << 16 | b[14] << 8 | b[15]);
-  }
-  return IpAddr::FromBytes(true, b);
-}
 
 Result<sys::Fd> OpenSocket(const IpAddr& addr, uint16_t port, int type) {
   int family = addr.is_v4() ? AF_INET : AF_INET6;
@@ -80,7 +50,7 @@ Result<sys::Fd> OpenSocket(const IpAddr& addr, uint16_t port, int type) {
     ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one));
   }
   sockaddr_storage ss;
-  socklen_t len = ToSockaddr(addr, port, &ss);
+  socklen_t len = sys::ToSockaddr(addr, port, &ss);
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
     return Error::System("bind " + addr.ToString() + " port " + std::to_string(port), errno);
   }
@@ -95,7 +65,7 @@ bool IsLocalAddress(const IpAddr& ip) {
   sys::Fd fd(::socket(ip.is_v4() ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return false;
   sockaddr_storage ss;
-  socklen_t len = ToSockaddr(ip, 0, &ss);
+  socklen_t len = sys::ToSockaddr(ip, 0, &ss);
   return ::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) == 0;
 }
 
@@ -283,7 +253,7 @@ struct Server::Worker {
     size_t len = rx_msgs[i].msg_len;
     if (h.msg_flags & MSG_TRUNC) len = 0;  // larger than any query: treat as a runt (dropped)
     Requester who;
-    who.source = FromSockaddr(names[i]);
+    who.source = sys::FromSockaddr(names[i]);
     who.local = s.listener->addr;
     // Not a container of ours: maybe the host itself (a query from one of its own addresses).
     // Only strangers pay for this check, never containers.
@@ -566,7 +536,7 @@ void Server::ServeTcp(int fd, std::shared_ptr<Listener> listener) {
   socklen_t plen = sizeof(peer);
   ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &plen);
   Requester who;
-  who.source = FromSockaddr(peer);
+  who.source = sys::FromSockaddr(peer);
   who.local = listener->addr;
   bool from_host_checked = false;
   std::vector<uint8_t> in(kMaxTcpMessage), out(kMaxTcpMessage + 2);

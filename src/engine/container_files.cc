@@ -1,5 +1,6 @@
 #include "engine/container_files.h"
 
+#include "core/resolv_conf.h"
 #include "sys/proc.h"
 
 namespace berth::engine {
@@ -28,14 +29,6 @@ bool IsLoopbackNameserver(std::string_view addr) {
   return ip->ToU128() == 1;
 }
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 }  // namespace
 
 std::string RenderResolvConf(std::string_view host_resolv,
@@ -48,18 +41,13 @@ std::string RenderResolvConf(std::string_view host_resolv,
     for (const std::string& s : search) out += " " + s;
     out += "\n";
   }
-  size_t pos = 0;
-  while (pos < host_resolv.size()) {
-    size_t nl = host_resolv.find('\n', pos);
-    std::string_view line = host_resolv.substr(pos, nl == std::string_view::npos ? nl : nl - pos);
-    pos = nl == std::string_view::npos ? host_resolv.size() : nl + 1;
-    std::string_view t = Trim(line);
-    if (t.empty() || t[0] == '#' || t[0] == ';') continue;
-    if (t.rfind("nameserver", 0) == 0) {
-      if (!nameservers.empty() || IsLoopbackNameserver(Trim(t.substr(10)))) continue;
+  for (const ResolvLine& line : ParseResolvConf(host_resolv)) {
+    if (line.keyword == "nameserver" &&
+        (!nameservers.empty() || IsLoopbackNameserver(line.value))) {
+      continue;
     }
-    if (!search.empty() && (t.rfind("search", 0) == 0 || t.rfind("domain", 0) == 0)) continue;
-    out += std::string(t) + "\n";
+    if (!search.empty() && (line.keyword == "search" || line.keyword == "domain")) continue;
+    out += line.text + "\n";
   }
   return out;
 }

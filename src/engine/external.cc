@@ -37,14 +37,6 @@ Result<std::string> NormalizeMac(const std::string& text) {
   return out;
 }
 
-template <typename T>
-Result<std::optional<T>> ParseOptional(const std::optional<std::string>& text,
-                                       Result<T> (*parse)(std::string_view)) {
-  if (!text) return std::optional<T>();
-  BERTH_ASSIGN_OR_RETURN(T v, parse(*text));
-  return std::optional<T>(v);
-}
-
 /// The container record of an external attachment: its name is the runtime's wish when that
 /// is a valid, free name, else "cni-" + the start of the runtime's id.
 Result<std::string> PickName(store::Store& store, const std::string& wanted,

@@ -14,14 +14,6 @@ namespace berth::engine {
 
 namespace {
 
-template <typename T>
-Result<std::optional<T>> ParseOptional(const std::optional<std::string>& text,
-                                       Result<T> (*parse)(std::string_view)) {
-  if (!text) return std::optional<T>();
-  BERTH_ASSIGN_OR_RETURN(T v, parse(*text));
-  return std::optional<T>(v);
-}
-
 Result<Network> RequireNetwork(store::Store& store, const std::string& key) {
   BERTH_ASSIGN_OR_RETURN(auto n, store.FindNetwork(key));
   if (!n) return Error::NotFound("network " + key + " not found");

@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/error.h"
@@ -30,6 +31,15 @@ struct NetworkMode {
   Kind kind = kNetwork;
   std::string target;  // the network name (kNetwork) or the container (kContainer)
 };
+
+/// Parses `text` with `parse` when given.
+template <typename T>
+Result<std::optional<T>> ParseOptional(const std::optional<std::string>& text,
+                                       Result<T> (*parse)(std::string_view)) {
+  if (!text) return std::optional<T>();
+  BERTH_ASSIGN_OR_RETURN(T v, parse(*text));
+  return std::optional<T>(v);
+}
 
 /// none | host | bridge | container:NAME | NETWORK.
 Result<NetworkMode> ParseNetworkMode(const std::string& mode);

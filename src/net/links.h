@@ -8,6 +8,9 @@
 
 #include "core/error.h"
 
+struct nl_sock;
+struct rtnl_link;
+
 namespace berth::net {
 
 struct LinkInfo {
@@ -24,5 +27,10 @@ struct LinkInfo {
 
 /// All links of the namespace at `netns_path`, or of the caller's when empty.
 Result<std::vector<LinkInfo>> ListLinks(const std::string& netns_path = "");
+
+/// All links of the namespace `sock` (a NETLINK_ROUTE socket) lives in.
+Result<std::vector<LinkInfo>> ListLinks(nl_sock* sock);
+/// One link as LinkInfo (master left empty: that needs the other links).
+LinkInfo ReadLink(rtnl_link* link);
 
 }  // namespace berth::net
