@@ -66,8 +66,12 @@ Status ElementBatch::Open() {
 
 Status ElementBatch::Apply(const WireDelta& delta) {
   if (delta.add.empty() && delta.remove.empty()) return Ok();
+  if (delta.add.size() + delta.remove.size() > kMaxBatchElements) {
+    return Error::Invalid("nftables: more elements than one element batch takes");
+  }
   if (!nl_) BERTH_TRY(Open());
-  std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE * 4);
+  // Headers plus, per element, at most a 12-byte key, a 4-byte value and their attributes.
+  std::vector<char> buf(4096 + kMaxBatchElements * 96);
   mnl_nlmsg_batch* batch = mnl_nlmsg_batch_start(buf.data(), buf.size());
   nftnl_batch_begin(static_cast<char*>(mnl_nlmsg_batch_current(batch)), seq_++);
   mnl_nlmsg_batch_next(batch);

@@ -5,6 +5,7 @@
 // Not thread-safe; owned by one NftFirewall.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 
 #include "core/error.h"
@@ -13,6 +14,9 @@
 struct mnl_socket;
 
 namespace berth::firewall {
+
+/// The most elements one ElementBatch::Apply takes (its buffer is sized for them).
+inline constexpr size_t kMaxBatchElements = 256;
 
 class ElementBatch {
  public:

@@ -78,6 +78,9 @@ Status NftFirewall::Run(const std::string& json, std::string* output) {
 Status NftFirewall::Apply(const Delta& delta, const StateFn& state) {
   if (delta.empty()) return Ok();
   auto wire = EncodeDelta(delta);
+  // The element batch is for the per-container case; a bulk change (hundreds of ports in one
+  // command) goes through libnftables, which splits what does not fit one message.
+  if (wire && wire->add.size() + wire->remove.size() > kMaxBatchElements) wire.reset();
   Status first = wire ? elements_.Apply(*wire) : Run(RenderDelta(delta));
   if (first.ok()) return Ok();
   // berth's table is missing or was edited behind its back: make it match the store.

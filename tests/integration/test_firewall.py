@@ -119,6 +119,16 @@ class FirewallTest(BerthTest):
         self.assertEqual(len(nft_elements("pub_range")), 1)
         self.assertEqual(ask(HOST_LAN, 20500, netns="lan"), "range-ok")
 
+    def test_hundreds_of_ports_in_one_command(self):
+        # More elements than one prebuilt element batch holds: they still land, and go.
+        berth("network", "create", "web")
+        ports = [a for i in range(300) for a in ("-p", f"{10000 + i}:80")]
+        berth("run", "-d", "--name", "many", "--network", "web", *ports, "--", "sleep", "300")
+        self.assertEqual(len(nft_elements("pub_port_addr")), 300)
+        self.assertEqual(len(nft_elements("pub_port_port")), 300)
+        berth("rm", "-f", "many")
+        self.assertEqual(nft_elements("pub_port_addr"), [])
+
     def test_conflicting_port_names_the_holder_and_changes_nothing(self):
         berth("network", "create", "web")
         self.web("first", "web", "8080:80")
