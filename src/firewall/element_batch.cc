@@ -6,12 +6,15 @@
 #include <libnftnl/set.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <ctime>
 #include <cstring>
 #include <map>
 #include <vector>
+
+#include "sys/detach.h"
 
 namespace berth::firewall {
 
@@ -47,7 +50,11 @@ std::map<std::string, NftSet> Group(const std::vector<WireElement>& elems) {
 }  // namespace
 
 ElementBatch::~ElementBatch() {
-  if (nl_) mnl_socket_close(nl_);
+  if (!nl_) return;
+  // A duplicate keeps the socket alive past mnl's close, and is then handed off last.
+  int last = deleted_ ? ::dup(mnl_socket_get_fd(nl_)) : -1;
+  mnl_socket_close(nl_);
+  if (last >= 0) sys::CloseInBackground(last);
 }
 
 Status ElementBatch::Open() {
@@ -118,6 +125,7 @@ Status ElementBatch::Apply(const WireDelta& delta) {
       ++acked;
     }
   }
+  if (!delta.remove.empty()) deleted_ = true;
   return Ok();
 }
 

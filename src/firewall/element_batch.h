@@ -34,6 +34,9 @@ class ElementBatch {
   mnl_socket* nl_ = nullptr;
   unsigned portid_ = 0;
   uint32_t seq_ = 0;
+  // After element deletions, releasing the socket flushes nf_tables' deferred destruction,
+  // which waits for an RCU grace period: that release then happens in the background.
+  bool deleted_ = false;
 };
 
 }  // namespace berth::firewall

@@ -1,12 +1,7 @@
 #include "net/reaper.h"
 
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cstdio>
-
 #include "net/netlink.h"
+#include "sys/detach.h"
 
 namespace berth::net {
 
@@ -26,26 +21,7 @@ void DeleteNow(const std::vector<int>& ifindexes) {
 
 void DeleteLinksInBackground(const std::vector<int>& ifindexes) {
   if (ifindexes.empty()) return;
-  std::fflush(nullptr);
-  pid_t child = ::fork();
-  if (child < 0) {
-    DeleteNow(ifindexes);
-    return;
-  }
-  if (child == 0) {
-    if (::fork() != 0) ::_exit(0);  // the grandchild is adopted by init, never our zombie
-    ::setsid();
-    ::close_range(0, ~0U, 0);
-    int null = ::open("/dev/null", O_RDWR);  // becomes 0; 1 and 2 follow
-    if (null == 0) {
-      (void)::dup(0);
-      (void)::dup(0);
-    }
-    DeleteNow(ifindexes);
-    ::_exit(0);
-  }
-  while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
-  }
+  if (!sys::RunDetached([&] { DeleteNow(ifindexes); })) DeleteNow(ifindexes);
 }
 
 }  // namespace berth::net

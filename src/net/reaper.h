@@ -7,10 +7,9 @@
 
 namespace berth::net {
 
-/// Deletes the host links with these ifindexes from a double-forked process in its own session
-/// that keeps none of the caller's file descriptors (a CNI runtime reading the plugin's stdout
-/// sees EOF at once). Best effort: links gone already are fine. If fork fails, deletes inline.
-/// Call from a single-threaded process, in the network namespace the links live in.
+/// Deletes the host links with these ifindexes from a detached process (sys::RunDetached).
+/// Best effort: links gone already are fine. If fork fails, deletes inline. Call from a
+/// single-threaded process, in the network namespace the links live in.
 void DeleteLinksInBackground(const std::vector<int>& ifindexes);
 
 }  // namespace berth::net
