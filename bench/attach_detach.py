@@ -12,8 +12,8 @@ links never slow another down; the harness enters it with setns before timing th
   berth-connect  `berth network connect` / `disconnect` of a container created beforehand with
                  `--network none` (untimed): berth's attach path without the process, but
                  without a published port (connect cannot publish).
-  berth-cni      the berth CNI plugin (build/berth-cni, type "berth"), with
-                 runtimeConfig.portMappings, when it exists in the build.
+  berth-cni      the berth CNI plugin (type "berth": build/cni/berth -> berth-cni) with
+                 runtimeConfig.portMappings, run exactly like the reference chain below.
   cni            the reference chain bridge+host-local -> portmap -> firewall (Debian
                  containernetworking-plugins), each plugin exec'ed with the CNI environment and
                  the config on stdin, chained with prevResult, as anchors/conflist-full.json.
@@ -271,25 +271,20 @@ class CniChain(Tool):
 
 
 class BerthCni(CniChain):
+    """berth's CNI plugin, type "berth", found on CNI_PATH as build/cni/berth (a link to
+    build/berth-cni), with its own state root; the same chain runner as the reference."""
     name, label = "berth-cni", "berth CNI plugin (type berth, portMappings)"
-    bin = os.path.join(bl.BUILD, "berth-cni")
-    needs = [bin]
+    dir = os.path.join(bl.BUILD, "cni")
+    needs = [os.path.join(dir, "berth")]
 
     def conflist(self):
         return {"cniVersion": "1.0.0", "name": "bench", "plugins": [
-            {"type": "berth", "ipMasq": True, "isDefaultGateway": True,
-             "ipam": {"subnet": "172.30.0.0/16"}, "capabilities": {"portMappings": True}}]}
+            {"type": "berth", "root": os.path.join(self.work, "root"), "ipMasq": True,
+             "isDefaultGateway": True, "ipam": {"subnet": "172.30.0.0/16"},
+             "capabilities": {"portMappings": True}}]}
 
     def cni_path(self):
-        # The plugin is looked up by its type, "berth", on CNI_PATH.
-        d = os.path.join(self.work, "cni-bin")
-        if not os.path.exists(os.path.join(d, "berth")):
-            os.makedirs(d, exist_ok=True)
-            os.symlink(self.bin, os.path.join(d, "berth"))
-        return d
-
-    def env(self):
-        return {"BERTH_ROOT": os.path.join(self.work, "root")}
+        return self.dir
 
 
 class Netavark(Tool):
