@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Where berth's attach and detach time goes (issue 6: profile before optimising).
 
-    tests/sandbox.sh /usr/bin/python3 bench/profile_berth.py [--ops 100] [--present 20]
+    tests/sandbox.sh /usr/bin/python3 bench/profile_berth.py [--ops 100] [--present 20,1000]
+                                                             [--tools cni,cli]
 
-With PRESENT containers already on the network, for `berth run -d -p` (attach) and `berth rm -f`
-(detach):
+For berth's CNI plugin (ADD/DEL with one port mapping) and its CLI (`berth run -d -p` /
+`berth rm -f`), with PRESENT containers already on the network (each level in turn):
   1. CPU: `perf record -e cpu-clock -g -a` over OPS operations; the samples of berth's
      processes (the CLI and its monitor fork, comm "berth") are put in one bucket each by their
      call stack (SQLite, libnftables, libnl, the dynamic loader, exec, fork, exit, unshare,
@@ -16,6 +17,7 @@ With PRESENT containers already on the network, for `berth run -d -p` (attach) a
      inflates syscall-heavy parts, so read it as shares; the slow syscalls (> 0.5 ms) are
      listed as they are: they are waits, not CPU.
   3. Wall without tracers: p50 of OPS plain runs, to scale the shares.
+The kernel's own floor is profiled the same way by hand (see bench/RESULTS.md).
 Writes bench/results/profile_berth.json and prints the tables.
 """
 
@@ -84,22 +86,23 @@ def classify(frames):
     return "other"
 
 
-def perf_profile(cmds, label, work):
+def perf_profile(run_ops, n_ops, label, work, comms=("berth",)):
+    """CPU samples of processes named `comms` while run_ops() runs, bucketed by stack."""
     data = os.path.join(work, f"{label}.perf")
-    script = os.path.join(work, f"{label}.sh")
-    with open(script, "w") as f:
-        f.write("\n".join(" ".join(c) + " >/dev/null" for c in cmds) + "\n")
-    r = subprocess.run(["perf", "record", "-q", "-o", data, "-e", "cpu-clock", "-F", str(FREQ),
-                        "-g", "-a", "--", "bash", script], capture_output=True, text=True)
-    if r.returncode != 0:
-        raise RuntimeError(f"perf record: {r.stderr[-500:]}")
+    perf = subprocess.Popen(["perf", "record", "-q", "-o", data, "-e", "cpu-clock", "-F",
+                             str(FREQ), "-g", "-a"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    time.sleep(1)  # perf is recording
+    run_ops()
+    perf.send_signal(2)
+    perf.wait()
     out = subprocess.run(["perf", "script", "-i", data, "-F", "comm,pid,ip,sym,dso"],
                          capture_output=True, text=True).stdout
     buckets, total = collections.Counter(), 0
     frames, comm = [], None
     for line in out.splitlines() + [""]:
         if not line.strip():
-            if comm == "berth" and frames:
+            if comm in comms and frames:
                 buckets[classify(frames)] += 1
                 total += 1
             frames, comm = [], None
@@ -110,20 +113,24 @@ def perf_profile(cmds, label, work):
         m = re.match(r"\s*[0-9a-f]+\s+(.*?)\s+\((.*)\)\s*$", line)
         if m:
             frames.append((re.sub(r"\+0x[0-9a-f]+$", "", m.group(1)), m.group(2)))
-    n = len(cmds)
-    return {"ops": n, "samples": total, "cpu_ms_per_op": total / FREQ * 1000 / n,
-            "buckets_ms_per_op": {k: v / FREQ * 1000 / n for k, v in buckets.most_common()}}
+    os.unlink(data)
+    return {"ops": n_ops, "samples": total, "cpu_ms_per_op": total / FREQ * 1000 / n_ops,
+            "buckets_ms_per_op": {k: v / FREQ * 1000 / n_ops for k, v in buckets.most_common()}}
 
 
 LINE = re.compile(r"^(\d+)\s+(\d+\.\d+) (\w+)\((.*)$")
 
 
-def strace_phases(argv, work, label):
+def strace_phases(argv, work, label, input=None, env=None):
     """Wall time of the main process, each gap charged to the syscall that ends it."""
     out = os.path.join(work, f"{label}.strace")
     # -f follows the monitor fork, which lives on: stop tracing (SIGINT detaches) after 3 s.
     p = subprocess.Popen(["strace", "-f", "-ttt", "-T", "-s", "64", "-o", out, *argv],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, env=env)
+    if input:
+        p.stdin.write(input)
+    p.stdin.close()
     time.sleep(3)
     p.send_signal(2)
     p.wait()
@@ -182,60 +189,150 @@ def strace_phases(argv, work, label):
             "slow_syscalls": slow}
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--ops", type=int, default=100)
-    ap.add_argument("--present", type=int, default=20)
-    ap.add_argument("--out", default=None)
-    args = ap.parse_args()
-    bl.assert_sandboxed()
-    work = tempfile.mkdtemp(prefix="prof-", dir="/run")
-    host = bl.Netns("prof")
-    cmd = [bl.BERTH, "--root", os.path.join(work, "root")]
-    res = {"machine": bl.machine(), "ops": args.ops, "present": args.present}
-    with host.enter():
-        bl.sh(*cmd, "network", "create", "bench")
-        for i in range(args.present):
-            bl.sh(*cmd, "run", "-d", "--name", f"bg{i}", "--network", "bench", "-p",
-                  f"{30000 + i}:80", "--", "sleep", "1000000")
-        run = lambda i: cmd + ["run", "-d", "--name", f"c{i}", "--network", "bench", "-p",
-                               f"{20000 + i}:80", "--", "sleep", "1000000"]
-        rm = lambda i: cmd + ["rm", "-f", f"c{i}"]
-        # 3. plain wall times
-        a, d = [], []
-        for i in range(args.ops):
-            a.append(bl.timed(run(i))[0])
-        for i in range(args.ops):
-            d.append(bl.timed(rm(i))[0])
-        res["wall_p50_ms"] = {"attach": statistics.median(a), "detach": statistics.median(d)}
-        # 1. CPU by bucket
-        if bl.have("perf"):
-            res["perf_attach"] = perf_profile([run(i) for i in range(args.ops)], "attach", work)
-            res["perf_detach"] = perf_profile([rm(i) for i in range(args.ops)], "detach", work)
-        # 2. wall phases of one op
-        if bl.have("strace"):
-            res["strace_attach"] = strace_phases(run(99999), work, "attach")
-            res["strace_detach"] = strace_phases(rm(99999), work, "detach")
-    host.delete()
+class CliOps:
+    """`berth run -d -p` / `berth rm -f`."""
+    label = "berth CLI (run -d -p / rm -f)"
 
+    def __init__(self, work):
+        self.cmd = [bl.BERTH, "--root", os.path.join(work, "root-cli")]
+        bl.sh(*self.cmd, "network", "create", "bench")
+
+    def add_argv(self, i):
+        return self.cmd + ["run", "-d", "--name", f"c{i}", "--network", "bench", "-p",
+                           f"{20000 + i % 40000}:80", "--", "sleep", "1000000"], None, None
+
+    def del_argv(self, i):
+        return self.cmd + ["rm", "-f", f"c{i}"], None, None
+
+    def before_add(self, i):
+        pass
+
+    def after_del(self, i):
+        pass
+
+
+class CniOps:
+    """berth's CNI plugin, ADD / DEL with one port mapping (netns made outside the timing)."""
+    label = "berth CNI plugin (ADD / DEL, 1 port)"
+
+    def __init__(self, work):
+        self.work = work
+        self.conf = {"cniVersion": "1.0.0", "name": "bench", "type": "berth",
+                     "root": os.path.join(work, "root-cni"), "ipMasq": True,
+                     "ipam": {"subnet": "172.30.0.0/16"}, "capabilities": {"portMappings": True}}
+        self.plugin = os.path.join(bl.BUILD, "cni", "berth")
+
+    def _io(self, cmd, i):
+        conf = dict(self.conf, runtimeConfig={"portMappings": [
+            {"hostPort": 20000 + i % 40000, "containerPort": 80, "protocol": "tcp"}]})
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "CNI_COMMAND": cmd,
+               "CNI_CONTAINERID": f"prof{i:08d}", "CNI_NETNS": f"/run/netns/pc{i}",
+               "CNI_IFNAME": "eth0", "CNI_PATH": os.path.dirname(self.plugin)}
+        return [self.plugin], json.dumps(conf).encode(), env
+
+    def add_argv(self, i):
+        return self._io("ADD", i)
+
+    def del_argv(self, i):
+        return self._io("DEL", i)
+
+    def before_add(self, i):
+        bl.add_netns(f"pc{i}")
+
+    def after_del(self, i):
+        bl.del_netns(f"pc{i}")
+
+
+def run_ops(ops, argv_fn, idx, before=None, after=None):
+    def go():
+        for i in idx:
+            if before:
+                before(i)
+            argv, inp, env = argv_fn(i)
+            bl.timed(argv, input=inp, env=env)
+            if after:
+                after(i)
+    return go
+
+
+def profile_level(ops, present, n_ops, work, res):
+    """Fills up to `present` containers (untimed), then profiles n_ops attaches and detaches."""
+    have = res.setdefault("_present", {}).get(ops.label, 0)
+    for i in range(have, present):
+        ops.before_add(100000 + i)
+        argv, inp, env = ops.add_argv(100000 + i)
+        bl.timed(argv, input=inp, env=env)
+    res["_present"][ops.label] = present
+    idx = range(n_ops)
+    out = {}
+    # untimed-by-tracers wall times first
+    a, d = [], []
+    for i in idx:
+        ops.before_add(i)
+        argv, inp, env = ops.add_argv(i)
+        a.append(bl.timed(argv, input=inp, env=env)[0])
+    for i in idx:
+        argv, inp, env = ops.del_argv(i)
+        d.append(bl.timed(argv, input=inp, env=env)[0])
+        ops.after_del(i)
+    out["wall_p50_ms"] = {"attach": statistics.median(a), "detach": statistics.median(d)}
+    if bl.have("perf"):
+        for i in idx:
+            ops.before_add(i)
+        out["perf_attach"] = perf_profile(run_ops(ops, ops.add_argv, idx), n_ops, "a", work)
+        out["perf_detach"] = perf_profile(run_ops(ops, ops.del_argv, idx), n_ops, "d", work)
+        for i in idx:
+            ops.after_del(i)
+    if bl.have("strace"):
+        ops.before_add(99999)
+        argv, inp, env = ops.add_argv(99999)
+        out["strace_attach"] = strace_phases(argv, work, "attach", inp, env)
+        argv, inp, env = ops.del_argv(99999)
+        out["strace_detach"] = strace_phases(argv, work, "detach", inp, env)
+        ops.after_del(99999)
+    return out
+
+
+def print_level(label, present, r):
     for op in ("attach", "detach"):
-        print(f"\n### berth {op} ({'run -d -p' if op == 'attach' else 'rm -f'}), "
-              f"{args.present} containers present: wall p50 {res['wall_p50_ms'][op]:.2f} ms\n")
-        if f"perf_{op}" in res:
-            p = res[f"perf_{op}"]
+        w = r["wall_p50_ms"][op]
+        print(f"\n### {label}: {op}, {present} containers present, wall p50 {w:.2f} ms\n")
+        if f"perf_{op}" in r:
+            p = r[f"perf_{op}"]
             print(f"CPU of berth's processes (perf cpu-clock, {p['samples']} samples over "
                   f"{p['ops']} ops): {p['cpu_ms_per_op']:.2f} ms per op\n")
             print(bl.table(["bucket", "CPU ms/op", "share"],
                            [[k, v, f"{v / p['cpu_ms_per_op'] * 100:.0f}%"]
                             for k, v in p["buckets_ms_per_op"].items()]))
-        if f"strace_{op}" in res:
-            s = res[f"strace_{op}"]
-            w = res["wall_p50_ms"][op]
+        if f"strace_{op}" in r:
+            s = r[f"strace_{op}"]
             print(f"\nWall of the main process by phase (strace; {s['traced_ms']:.1f} ms traced, "
-                  f"shares scaled to the untraced p50 {w:.2f} ms)\n")
-            print(bl.table(["phase", "share", "≈ ms of p50"],
+                  f"shares scaled to the untraced p50)\n")
+            print(bl.table(["phase", "share", "~ms of p50"],
                            [[k, f"{v * 100:.0f}%", v * w] for k, v in s["shares"].items()]))
             print("\nslow syscalls (> 0.5 ms under strace): " + "; ".join(s["slow_syscalls"]))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--ops", type=int, default=100)
+    ap.add_argument("--present", default="20,1000")
+    ap.add_argument("--tools", default="cni,cli")
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args()
+    bl.assert_sandboxed()
+    work = tempfile.mkdtemp(prefix="prof-", dir="/run")
+    res = {"machine": bl.machine(), "ops": args.ops}
+    kinds = {"cli": CliOps, "cni": CniOps}
+    for tool in args.tools.split(","):
+        host = bl.Netns(f"prof-{tool}")
+        with host.enter():
+            ops = kinds[tool](work)
+            for present in [int(x) for x in args.present.split(",")]:
+                r = profile_level(ops, present, args.ops, work, res)
+                res[f"{tool}@{present}"] = r
+                print_level(ops.label, present, r)
+    res.pop("_present", None)
     path = bl.write_json(bl.results_dir(args.out), "profile_berth.json", res)
     print(f"\nJSON: {path}")
 

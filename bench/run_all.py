@@ -76,6 +76,7 @@ def busy_cores(seconds):
 
 def wait_quiet(limit, max_wait):
     t0 = time.time()
+    print(f"waiting until other load < {limit} cores (at most {max_wait:.0f} s)", flush=True)
     while True:
         c = busy_cores(2)
         if c < limit or time.time() - t0 > max_wait:
