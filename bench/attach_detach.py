@@ -153,7 +153,7 @@ class BerthCli(Tool):
         return self._inspect[i]
 
     def cname(self, i):
-        return f"c{i}"
+        return f"ctr{i}"  # not a hex prefix: berth would also match it against container ids
 
     def netns_of(self, i):
         return self._info(i)["netns"]["path"]
