@@ -4,6 +4,8 @@
 #   scripts/bootstrap.sh test    install dependencies, build (plus an ASan+UBSan build of the
 #                                unit tests), run the whole suite inside a throwaway sandbox
 #   scripts/bootstrap.sh build   install dependencies and build only
+#   scripts/bootstrap.sh bench   also install the benchmark anchors and tools, build, and run
+#                                the benchmark suite (bench/run_all.py; results in bench/results)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,9 +21,16 @@ PACKAGES=(
   clang libclang-rt-dev              # libFuzzer for tests/fuzz
 )
 
+# Only for `bench`: the anchors berth is measured against (CNI reference plugins, netavark) and
+# the tools of the suite and its profiles. Kept out of PACKAGES so the test run stays lean.
+BENCH_PACKAGES=(
+  containernetworking-plugins netavark aardvark-dns iperf3 dnsperf dnsmasq-base socat
+  strace linux-perf valgrind
+)
+
 install_deps() {
   local missing=()
-  for p in "${PACKAGES[@]}"; do
+  for p in "${PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
@@ -72,6 +81,7 @@ cmd=${1:-test}
 [ "$(id -u)" -eq 0 ] || { echo "run as root: berth builds network namespaces" >&2; exit 1; }
 case "$cmd" in
   build) install_deps; build ;;
+  bench) install_deps "${BENCH_PACKAGES[@]}"; build; shift; bench/run_all.py "$@" ;;
   demo) install_deps; build; ./build/berth demo ;;
   test)
     install_deps
@@ -85,5 +95,5 @@ case "$cmd" in
     echo "== full suite (unit + integration) inside a throwaway sandbox"
     tests/sandbox.sh ctest --test-dir build --output-on-failure -j2 --timeout 600
     ;;
-  *) echo "usage: $0 demo|test|build" >&2; exit 2 ;;
+  *) echo "usage: $0 demo|test|build|bench [run_all.py options]" >&2; exit 2 ;;
 esac
