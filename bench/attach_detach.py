@@ -272,15 +272,18 @@ class CniChain(Tool):
 
 class BerthCni(CniChain):
     """berth's CNI plugin, type "berth", found on CNI_PATH as build/cni/berth (a link to
-    build/berth-cni), with its own state root; the same chain runner as the reference."""
+    build/berth-cni), with its own state root; the same chain runner as the reference.
+    Without DNS, like the anchors (netavark's options say dns_enabled: false; the reference
+    chain has none): berth-cni-dns is the same with berth's embedded DNS on."""
     name, label = "berth-cni", "berth CNI plugin (type berth, portMappings)"
+    dns = False
     dir = os.path.join(bl.BUILD, "cni")
     needs = [os.path.join(dir, "berth")]
 
     def conflist(self):
         return {"cniVersion": "1.0.0", "name": "bench", "plugins": [
             {"type": "berth", "root": os.path.join(self.work, "root"), "ipMasq": True,
-             "isDefaultGateway": True, "ipam": {"subnet": "172.30.0.0/16"},
+             "isDefaultGateway": True, "ipam": {"subnet": "172.30.0.0/16"}, "dns": self.dns,
              "capabilities": {"portMappings": True}}]}
 
     def cni_path(self):
@@ -329,8 +332,14 @@ class Netavark(Tool):
         return r
 
 
-TOOLS = {t.name: t for t in (BerthCli, BerthConnect, BerthCni, CniChain, Netavark, Floor)}
-BERTH_TOOLS = ("berth-cni", "berth-cli", "berth-connect")
+class BerthCniDns(BerthCni):
+    name, label = "berth-cni-dns", "berth CNI plugin + embedded DNS (berthd)"
+    dns = True
+
+
+TOOLS = {t.name: t for t in (BerthCli, BerthConnect, BerthCni, BerthCniDns, CniChain, Netavark,
+                             Floor)}
+BERTH_TOOLS = ("berth-cni", "berth-cni-dns", "berth-cli", "berth-connect")
 ANCHOR_TOOLS = ("cni", "netavark")
 
 
@@ -366,7 +375,8 @@ def report(n, stats, verdicts, execs):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=200)
-    ap.add_argument("--tools", default="berth-cni,berth-cli,berth-connect,cni,netavark,floor")
+    ap.add_argument("--tools",
+                    default="berth-cni,berth-cni-dns,berth-cli,berth-connect,cni,netavark,floor")
     ap.add_argument("--out", default=None, help="results directory (default bench/results)")
     ap.add_argument("--tag", default="", help="suffix of the JSON file name")
     ap.add_argument("--seed", type=int, default=1)
