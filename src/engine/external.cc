@@ -144,7 +144,8 @@ Result<ExternalAttachment> Engine::AttachExternal(const ExternalAttachRequest& r
     bool default_route = req.default_route && !net.internal;
     if (default_route) {
       // Another network of this container may have set the default route (CNI spec: skip ours).
-      BERTH_ASSIGN_OR_RETURN(net::NamespaceView view, ops->Observe(net::Where::kContainer));
+      net::NamespaceView view;
+      BERTH_ASSIGN_OR_RETURN(view.routes, ops->Routes(net::Where::kContainer));
       if (view.HasDefaultRoute(!net.subnet.is_v4())) default_route = false;
     }
     Rollback rollback;

@@ -38,6 +38,7 @@ class SharedOps : public net::LinkOps {
   }
   Result<std::vector<Cidr>> HostRoutes() override { return f_.HostRoutes(); }
   Result<net::NamespaceView> Observe(net::Where w) override { return f_.Observe(w); }
+  Result<std::vector<net::RouteInfo>> Routes(net::Where w) override { return f_.Routes(w); }
   Result<std::optional<net::LinkInfo>> GetLinkInfo(net::Where w, const std::string& n) override {
     return f_.GetLinkInfo(w, n);
   }

@@ -40,6 +40,8 @@ class LinkOps {
 
   /// Read-only views: what the kernel holds now (CNI CHECK, MACs the kernel chose).
   virtual Result<NamespaceView> Observe(Where where) = 0;
+  /// Main-table routes only: one dump instead of Observe's three.
+  virtual Result<std::vector<RouteInfo>> Routes(Where where) = 0;
   virtual Result<std::optional<LinkInfo>> GetLinkInfo(Where where, const std::string& name) = 0;
 };
 

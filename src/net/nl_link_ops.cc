@@ -38,10 +38,24 @@ Result<nl_sock*> NlLinkOps::Sock(Where where) {
   return container_.get();
 }
 
+Result<rtnl_link*> NlLinkOps::Known(Where where, const std::string& name) {
+  if (auto it = known_.find({where, name}); it != known_.end()) return it->second.get();
+  BERTH_ASSIGN_OR_RETURN(nl_sock * sock, Sock(where));
+  BERTH_ASSIGN_OR_RETURN(NlLink link, GetLink(sock, name));
+  if (!link) return static_cast<rtnl_link*>(nullptr);  // not remembered: it may be created
+  return Remember(where, name, std::move(link));
+}
+
+rtnl_link* NlLinkOps::Remember(Where where, const std::string& name, NlLink link) {
+  NlLink& slot = known_[{where, name}];
+  slot = std::move(link);
+  return slot.get();
+}
+
 Result<int> NlLinkOps::RequireIfindex(Where where, const std::string& name) {
-  BERTH_ASSIGN_OR_RETURN(auto idx, Ifindex(where, name));
-  if (!idx) return Error::NotFound("no link named " + name);
-  return *idx;
+  BERTH_ASSIGN_OR_RETURN(rtnl_link * link, Known(where, name));
+  if (!link) return Error::NotFound("no link named " + name);
+  return rtnl_link_get_ifindex(link);
 }
 
 Status NlLinkOps::SetSysctl(Where where, const std::string& key, const std::string& value) {
@@ -57,7 +71,7 @@ Status NlLinkOps::SetSysctl(Where where, const std::string& key, const std::stri
 }
 
 Result<bool> NlLinkOps::EnsureBridge(const EnsureBridgeOp& op) {
-  BERTH_ASSIGN_OR_RETURN(NlLink existing, GetLink(host_.get(), op.name));
+  BERTH_ASSIGN_OR_RETURN(rtnl_link * existing, Known(Where::kHost, op.name));
   bool created = false;
   if (!existing) {
     NlLink br(rtnl_link_bridge_alloc());
@@ -81,11 +95,11 @@ Result<bool> NlLinkOps::EnsureBridge(const EnsureBridgeOp& op) {
     // stay, a leftover of the first container.) Settable only once the device exists; it has
     // no carrier yet, so it has no link-local address yet either.
     if (created && !op.address.addr().is_v6()) {
-      BERTH_ASSIGN_OR_RETURN(NlLink made, GetLink(host_.get(), op.name));
+      BERTH_ASSIGN_OR_RETURN(rtnl_link * made, Known(Where::kHost, op.name));
       NlLink change(rtnl_link_alloc());
       rtnl_link_inet6_set_addr_gen_mode(change.get(), IN6_ADDR_GEN_MODE_NONE);
       if (made) {
-        int e = rtnl_link_change(host_.get(), made.get(), change.get(), 0);
+        int e = rtnl_link_change(host_.get(), made, change.get(), 0);
         if (e < 0) {
           (void)DeleteLink({Where::kHost, op.name});
           return NlError("disable IPv6 link-local address on bridge", e);
@@ -93,11 +107,12 @@ Result<bool> NlLinkOps::EnsureBridge(const EnsureBridgeOp& op) {
       }
     }
   } else {
-    if (!(rtnl_link_get_flags(existing.get()) & IFF_UP)) {
+    if (!(rtnl_link_get_flags(existing) & IFF_UP)) {
       NlLink change(rtnl_link_alloc());
       rtnl_link_set_flags(change.get(), IFF_UP);
-      int err = rtnl_link_change(host_.get(), existing.get(), change.get(), 0);
+      int err = rtnl_link_change(host_.get(), existing, change.get(), 0);
       if (err < 0) return NlError("set bridge up", err);
+      rtnl_link_set_flags(existing, IFF_UP);
     }
   }
   Status st = AddAddress({Where::kHost, op.name, op.address});
@@ -129,6 +144,8 @@ Status NlLinkOps::CreateVeth(const CreateVethOp& op) {
     NlAddr owned(mac);
     rtnl_link_set_addr(peer.get(), mac);
   }
+  Forget(Where::kHost, op.host_name);
+  Forget(Where::kContainer, op.peer_name);
   int err = rtnl_link_add(host_.get(), veth.get(), NLM_F_CREATE | NLM_F_EXCL);
   if (err < 0 && -err == NLE_EXIST && DeleteIfReleased(op.host_name)) {
     // An earlier detach of this very endpoint (a runtime re-adding a container) released the
@@ -188,13 +205,14 @@ Status NlLinkOps::AddRoute(const AddRouteOp& op) {
 
 Status NlLinkOps::LinkUp(const LinkUpOp& op) {
   BERTH_ASSIGN_OR_RETURN(nl_sock * sock, Sock(op.where));
-  BERTH_ASSIGN_OR_RETURN(NlLink link, GetLink(sock, op.dev));
+  BERTH_ASSIGN_OR_RETURN(rtnl_link * link, Known(op.where, op.dev));
   if (!link) return Error::NotFound("no link named " + op.dev);
-  if (rtnl_link_get_flags(link.get()) & IFF_UP) return Ok();
+  if (rtnl_link_get_flags(link) & IFF_UP) return Ok();
   NlLink change(rtnl_link_alloc());
   rtnl_link_set_flags(change.get(), IFF_UP);
-  int err = rtnl_link_change(sock, link.get(), change.get(), 0);
+  int err = rtnl_link_change(sock, link, change.get(), 0);
   if (err < 0) return NlError("set link up", err);
+  rtnl_link_set_flags(link, IFF_UP);
   return Ok();
 }
 
@@ -212,16 +230,17 @@ Status NlLinkOps::SetHairpin(const HairpinOp& op) {
 }
 
 Status NlLinkOps::ReleaseLink(const ReleaseLinkOp& op) {
-  BERTH_ASSIGN_OR_RETURN(NlLink link, GetLink(host_.get(), op.name));
+  BERTH_ASSIGN_OR_RETURN(rtnl_link * link, Known(Where::kHost, op.name));
   if (!link) return Ok();
-  if (rtnl_link_get_flags(link.get()) & IFF_UP) {
+  if (rtnl_link_get_flags(link) & IFF_UP) {
     NlLink change(rtnl_link_alloc());
     rtnl_link_unset_flags(change.get(), IFF_UP);
-    int err = rtnl_link_change(host_.get(), link.get(), change.get(), 0);
+    int err = rtnl_link_change(host_.get(), link, change.get(), 0);
     if (err < 0 && !IsNlNotFound(err)) return NlError("set link down", err);
   }
   // By index, not name: a new endpoint may take this name before the deletion runs.
-  released_.push_back(rtnl_link_get_ifindex(link.get()));
+  released_.push_back(rtnl_link_get_ifindex(link));
+  Forget(Where::kHost, op.name);
   return Ok();
 }
 
@@ -231,6 +250,7 @@ NlLinkOps::~NlLinkOps() {
 
 Status NlLinkOps::DeleteLink(const DeleteLinkOp& op) {
   BERTH_ASSIGN_OR_RETURN(nl_sock * sock, Sock(op.where));
+  Forget(op.where, op.name);
   NlLink link(rtnl_link_alloc());
   rtnl_link_set_name(link.get(), op.name.c_str());
   int err = rtnl_link_delete(sock, link.get());
@@ -239,10 +259,9 @@ Status NlLinkOps::DeleteLink(const DeleteLinkOp& op) {
 }
 
 Result<std::optional<int>> NlLinkOps::Ifindex(Where where, const std::string& name) {
-  BERTH_ASSIGN_OR_RETURN(nl_sock * sock, Sock(where));
-  BERTH_ASSIGN_OR_RETURN(NlLink link, GetLink(sock, name));
+  BERTH_ASSIGN_OR_RETURN(rtnl_link * link, Known(where, name));
   if (!link) return std::optional<int>();
-  return std::optional<int>(rtnl_link_get_ifindex(link.get()));
+  return std::optional<int>(rtnl_link_get_ifindex(link));
 }
 
 Result<std::vector<Cidr>> NlLinkOps::HostRoutes() {
@@ -270,9 +289,30 @@ Result<NamespaceView> NlLinkOps::Observe(Where where) {
   return ObserveWith(sock);
 }
 
+Result<std::vector<RouteInfo>> NlLinkOps::Routes(Where where) {
+  BERTH_ASSIGN_OR_RETURN(nl_sock * sock, Sock(where));
+  return RoutesWith(sock);
+}
+
 Result<std::optional<LinkInfo>> NlLinkOps::GetLinkInfo(Where where, const std::string& name) {
   BERTH_ASSIGN_OR_RETURN(nl_sock * sock, Sock(where));
-  return ObserveLinkWith(sock, name);
+  BERTH_ASSIGN_OR_RETURN(NlLink fresh, GetLink(sock, name));
+  if (!fresh) {
+    Forget(where, name);
+    return std::optional<LinkInfo>();
+  }
+  LinkInfo info = ReadLink(fresh.get());
+  Remember(where, name, std::move(fresh));
+  if (info.master_ifindex) {
+    // Names do not change within an operation: a master read before needs no round trip.
+    for (const auto& [key, link] : known_) {
+      if (key.first == where && rtnl_link_get_ifindex(link.get()) == info.master_ifindex) {
+        info.master = key.second;
+      }
+    }
+    if (info.master.empty()) info.master = LinkNameWith(sock, info.master_ifindex);
+  }
+  return std::optional<LinkInfo>(std::move(info));
 }
 
 }  // namespace berth::net

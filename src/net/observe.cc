@@ -29,7 +29,9 @@ Result<std::vector<AddrInfo>> Addrs(nl_sock* sock) {
   return out;
 }
 
-Result<std::vector<RouteInfo>> Routes(nl_sock* sock) {
+}  // namespace
+
+Result<std::vector<RouteInfo>> RoutesWith(nl_sock* sock) {
   nl_cache* raw = nullptr;
   int err = rtnl_route_alloc_cache(sock, AF_UNSPEC, 0, &raw);
   if (err < 0) return NlError("list routes", err);
@@ -55,8 +57,6 @@ Result<std::vector<RouteInfo>> Routes(nl_sock* sock) {
   }
   return out;
 }
-
-}  // namespace
 
 const LinkInfo* NamespaceView::Link(const std::string& name) const {
   for (const LinkInfo& l : links) {
@@ -91,7 +91,7 @@ Result<NamespaceView> ObserveWith(nl_sock* sock) {
   NamespaceView view;
   BERTH_ASSIGN_OR_RETURN(view.links, ListLinks(sock));
   BERTH_ASSIGN_OR_RETURN(view.addrs, Addrs(sock));
-  BERTH_ASSIGN_OR_RETURN(view.routes, Routes(sock));
+  BERTH_ASSIGN_OR_RETURN(view.routes, RoutesWith(sock));
   return view;
 }
 
@@ -99,14 +99,15 @@ Result<std::optional<LinkInfo>> ObserveLinkWith(nl_sock* sock, const std::string
   BERTH_ASSIGN_OR_RETURN(NlLink link, GetLink(sock, name));
   if (!link) return std::optional<LinkInfo>();
   LinkInfo info = ReadLink(link.get());
-  if (info.master_ifindex) {
-    rtnl_link* master = nullptr;
-    if (rtnl_link_get_kernel(sock, info.master_ifindex, nullptr, &master) == 0) {
-      NlLink owned(master);
-      info.master = rtnl_link_get_name(master) ? rtnl_link_get_name(master) : "";
-    }
-  }
+  if (info.master_ifindex) info.master = LinkNameWith(sock, info.master_ifindex);
   return std::optional<LinkInfo>(std::move(info));
+}
+
+std::string LinkNameWith(nl_sock* sock, int ifindex) {
+  rtnl_link* raw = nullptr;
+  if (rtnl_link_get_kernel(sock, ifindex, nullptr, &raw) < 0) return "";
+  NlLink owned(raw);
+  return rtnl_link_get_name(raw) ? rtnl_link_get_name(raw) : "";
 }
 
 }  // namespace berth::net

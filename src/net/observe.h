@@ -48,7 +48,13 @@ namespace berth::net {
 /// Links, addresses and main-table routes of the namespace the socket was opened in.
 Result<NamespaceView> ObserveWith(nl_sock* sock);
 
+/// Main-table routes of the namespace the socket was opened in.
+Result<std::vector<RouteInfo>> RoutesWith(nl_sock* sock);
+
 /// One link by name (with its master's name), or nullopt when there is none.
 Result<std::optional<LinkInfo>> ObserveLinkWith(nl_sock* sock, const std::string& name);
+
+/// The name of link `ifindex`, or "" when there is none (or it cannot be read).
+std::string LinkNameWith(nl_sock* sock, int ifindex);
 
 }  // namespace berth::net

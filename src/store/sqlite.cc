@@ -37,7 +37,22 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path) {
   sqlite3_extended_result_codes(raw, 1);
   // Concurrent berth invocations wait for each other's write transactions instead of failing.
   sqlite3_busy_timeout(raw, 60000);
+  // Every berth command and CNI call is a short-lived process. The last one to close the state
+  // would checkpoint the WAL and fsync three times, 1.4 ms of a 5 ms attach; instead the WAL
+  // is checkpointed and emptied once it holds kCheckpointFrames pages, and an opener replays
+  // the few frames in it (cheap: about 16 pages per attach).
+  sqlite3_db_config(raw, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+  sqlite3_wal_hook(raw, &Db::AfterCommit, nullptr);
   return db;
+}
+
+int Db::AfterCommit(void*, sqlite3* db, const char* schema, int frames) {
+  // TRUNCATE, not the automatic PASSIVE checkpoint: a new process cannot know what an earlier
+  // one backfilled and would replay (and copy again) a WAL that is never emptied.
+  if (frames >= kCheckpointFrames) {
+    (void)sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+  }
+  return SQLITE_OK;
 }
 
 Db::~Db() {

@@ -72,6 +72,8 @@ class Db {
 
  private:
   explicit Db(sqlite3* db) : db_(db) {}
+  static constexpr int kCheckpointFrames = 64;
+  static int AfterCommit(void*, sqlite3* db, const char* schema, int frames);
   sqlite3* db_;
   std::unordered_map<const char*, sqlite3_stmt*> cache_;
 };

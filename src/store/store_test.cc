@@ -1,9 +1,9 @@
 #include "store/store.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
 
 #include "core/ids.h"
 
@@ -279,6 +279,36 @@ TEST(Store, ConcurrentProcessesNeverShareAName) {
   }
   EXPECT_EQ(winners, 1);
   EXPECT_EQ(losers, kProcs - 1);
+  for (const char* suffix : {"", "-wal", "-shm"}) ::unlink((path + suffix).c_str());
+  ::rmdir(tmpl);
+}
+
+TEST(Store, ShortLivedWritersKeepTheWalSmallAndLoseNothing) {
+  // Each berth command is one process: none checkpoints at close, so the WAL must still be
+  // emptied as it grows, or every opener would replay all of it (and it would grow forever).
+  char tmpl[] = "/tmp/berth-store-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  std::string path = std::string(tmpl) + "/berth.db";
+  constexpr int kWriters = 150;
+  off_t largest = 0;
+  for (int i = 0; i < kWriters; ++i) {
+    auto s = Store::Open(path);
+    ASSERT_TRUE(s.ok()) << s.error().message();
+    auto tx = (*s)->Write();
+    ASSERT_TRUE(tx.ok());
+    std::string name = "n" + std::to_string(i);
+    ASSERT_TRUE((*s)->InsertNetwork(MakeNetwork(name, "10." + std::to_string(i) + ".0.0/16")).ok());
+    ASSERT_TRUE(tx->Commit().ok());
+    s->reset();  // closed like a process exiting
+    struct stat st{};
+    if (::stat((path + "-wal").c_str(), &st) == 0) largest = std::max(largest, st.st_size);
+  }
+  EXPECT_GT(largest, 0) << "the WAL outlives the process";
+  EXPECT_LT(largest, 128 * 4200) << "WAL emptied once it holds 64 pages";
+  auto s = Store::Open(path);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ((*s)->ListNetworks()->size(), static_cast<size_t>(kWriters + 1));
+  s->reset();
   for (const char* suffix : {"", "-wal", "-shm"}) ::unlink((path + suffix).c_str());
   ::rmdir(tmpl);
 }

@@ -60,6 +60,10 @@ class FakeLinkOps : public LinkOps {
     BERTH_TRY(Record(Side(where) + "observe"));
     return where == Where::kHost ? host_view : container_view;
   }
+  Result<std::vector<RouteInfo>> Routes(Where where) override {
+    BERTH_TRY(Record(Side(where) + "list routes"));
+    return (where == Where::kHost ? host_view : container_view).routes;
+  }
   Result<std::optional<LinkInfo>> GetLinkInfo(Where where, const std::string& name) override {
     const NamespaceView& v = where == Where::kHost ? host_view : container_view;
     if (const LinkInfo* l = v.Link(name)) return std::optional<LinkInfo>(*l);
