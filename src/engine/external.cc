@@ -216,10 +216,10 @@ Result<ExternalAttachment> Engine::AttachExternal(const ExternalAttachRequest& r
     }
     BERTH_TRY_CTX(net::Apply(routes, *ops, rollback), "attach to network " + net.name);
 
-    BERTH_ASSIGN_OR_RETURN(auto bridge, ops->GetLinkInfo(net::Where::kHost, net.bridge));
-    BERTH_ASSIGN_OR_RETURN(auto veth, ops->GetLinkInfo(net::Where::kHost, out.endpoint.host_veth));
-    if (bridge) out.bridge_mac = bridge->mac;
-    if (veth) out.host_veth_mac = veth->mac;
+    BERTH_ASSIGN_OR_RETURN(auto bridge_mac, ops->Mac(net::Where::kHost, net.bridge));
+    BERTH_ASSIGN_OR_RETURN(auto veth_mac, ops->Mac(net::Where::kHost, out.endpoint.host_veth));
+    if (bridge_mac) out.bridge_mac = *bridge_mac;
+    if (veth_mac) out.host_veth_mac = *veth_mac;
     BERTH_TRY(tx.Commit());
     rollback.Commit();
     out.network = net;

@@ -42,6 +42,9 @@ class SharedOps : public net::LinkOps {
   Result<std::optional<net::LinkInfo>> GetLinkInfo(net::Where w, const std::string& n) override {
     return f_.GetLinkInfo(w, n);
   }
+  Result<std::optional<std::string>> Mac(net::Where w, const std::string& n) override {
+    return f_.Mac(w, n);
+  }
 
  private:
   FakeLinkOps& f_;

@@ -43,6 +43,8 @@ class LinkOps {
   /// Main-table routes only: one dump instead of Observe's three.
   virtual Result<std::vector<RouteInfo>> Routes(Where where) = 0;
   virtual Result<std::optional<LinkInfo>> GetLinkInfo(Where where, const std::string& name) = 0;
+  /// The MAC a link has now ("aa:bb:..."), nullopt when there is no such link.
+  virtual Result<std::optional<std::string>> Mac(Where where, const std::string& name) = 0;
 };
 
 }  // namespace berth::net

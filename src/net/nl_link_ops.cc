@@ -38,25 +38,30 @@ Result<nl_sock*> NlLinkOps::Sock(Where where) {
   return container_.get();
 }
 
-Result<rtnl_link*> NlLinkOps::Known(Where where, const std::string& name) {
-  if (auto it = known_.find({where, name}); it != known_.end()) return it->second.get();
+Result<IfFacts*> NlLinkOps::Known(Where where, const std::string& name) {
+  if (auto it = known_.find({where, name}); it != known_.end()) return &it->second;
   BERTH_ASSIGN_OR_RETURN(nl_sock * sock, Sock(where));
-  BERTH_ASSIGN_OR_RETURN(NlLink link, GetLink(sock, name));
-  if (!link) return static_cast<rtnl_link*>(nullptr);  // not remembered: it may be created
-  return Remember(where, name, std::move(link));
-}
-
-rtnl_link* NlLinkOps::Remember(Where where, const std::string& name, NlLink link) {
-  NlLink& slot = known_[{where, name}];
-  slot = std::move(link);
-  return slot.get();
+  BERTH_ASSIGN_OR_RETURN(auto facts, IfLookup(nl_socket_get_fd(sock), name));
+  if (!facts) return static_cast<IfFacts*>(nullptr);  // not remembered: it may be created
+  return &(known_[{where, name}] = *facts);
 }
 
 Result<int> NlLinkOps::RequireIfindex(Where where, const std::string& name) {
-  BERTH_ASSIGN_OR_RETURN(rtnl_link * link, Known(where, name));
+  BERTH_ASSIGN_OR_RETURN(IfFacts * link, Known(where, name));
   if (!link) return Error::NotFound("no link named " + name);
-  return rtnl_link_get_ifindex(link);
+  return link->ifindex;
 }
+
+namespace {
+
+// What rtnl_link_change needs of the link it changes: its index.
+NlLink ByIndex(int ifindex) {
+  NlLink link(rtnl_link_alloc());
+  rtnl_link_set_ifindex(link.get(), ifindex);
+  return link;
+}
+
+}  // namespace
 
 Status NlLinkOps::SetSysctl(Where where, const std::string& key, const std::string& value) {
   std::optional<sys::ScopedNetns> guard;
@@ -71,7 +76,7 @@ Status NlLinkOps::SetSysctl(Where where, const std::string& key, const std::stri
 }
 
 Result<bool> NlLinkOps::EnsureBridge(const EnsureBridgeOp& op) {
-  BERTH_ASSIGN_OR_RETURN(rtnl_link * existing, Known(Where::kHost, op.name));
+  BERTH_ASSIGN_OR_RETURN(IfFacts * existing, Known(Where::kHost, op.name));
   bool created = false;
   if (!existing) {
     NlLink br(rtnl_link_bridge_alloc());
@@ -95,11 +100,11 @@ Result<bool> NlLinkOps::EnsureBridge(const EnsureBridgeOp& op) {
     // stay, a leftover of the first container.) Settable only once the device exists; it has
     // no carrier yet, so it has no link-local address yet either.
     if (created && !op.address.addr().is_v6()) {
-      BERTH_ASSIGN_OR_RETURN(rtnl_link * made, Known(Where::kHost, op.name));
+      BERTH_ASSIGN_OR_RETURN(IfFacts * made, Known(Where::kHost, op.name));
       NlLink change(rtnl_link_alloc());
       rtnl_link_inet6_set_addr_gen_mode(change.get(), IN6_ADDR_GEN_MODE_NONE);
       if (made) {
-        int e = rtnl_link_change(host_.get(), made, change.get(), 0);
+        int e = rtnl_link_change(host_.get(), ByIndex(made->ifindex).get(), change.get(), 0);
         if (e < 0) {
           (void)DeleteLink({Where::kHost, op.name});
           return NlError("disable IPv6 link-local address on bridge", e);
@@ -107,12 +112,12 @@ Result<bool> NlLinkOps::EnsureBridge(const EnsureBridgeOp& op) {
       }
     }
   } else {
-    if (!(rtnl_link_get_flags(existing) & IFF_UP)) {
+    if (!(existing->flags & IFF_UP)) {
       NlLink change(rtnl_link_alloc());
       rtnl_link_set_flags(change.get(), IFF_UP);
-      int err = rtnl_link_change(host_.get(), existing, change.get(), 0);
+      int err = rtnl_link_change(host_.get(), ByIndex(existing->ifindex).get(), change.get(), 0);
       if (err < 0) return NlError("set bridge up", err);
-      rtnl_link_set_flags(existing, IFF_UP);
+      existing->flags |= IFF_UP;
     }
   }
   Status st = AddAddress({Where::kHost, op.name, op.address});
@@ -205,14 +210,14 @@ Status NlLinkOps::AddRoute(const AddRouteOp& op) {
 
 Status NlLinkOps::LinkUp(const LinkUpOp& op) {
   BERTH_ASSIGN_OR_RETURN(nl_sock * sock, Sock(op.where));
-  BERTH_ASSIGN_OR_RETURN(rtnl_link * link, Known(op.where, op.dev));
+  BERTH_ASSIGN_OR_RETURN(IfFacts * link, Known(op.where, op.dev));
   if (!link) return Error::NotFound("no link named " + op.dev);
-  if (rtnl_link_get_flags(link) & IFF_UP) return Ok();
+  if (link->flags & IFF_UP) return Ok();
   NlLink change(rtnl_link_alloc());
   rtnl_link_set_flags(change.get(), IFF_UP);
-  int err = rtnl_link_change(sock, link, change.get(), 0);
+  int err = rtnl_link_change(sock, ByIndex(link->ifindex).get(), change.get(), 0);
   if (err < 0) return NlError("set link up", err);
-  rtnl_link_set_flags(link, IFF_UP);
+  link->flags |= IFF_UP;
   return Ok();
 }
 
@@ -230,16 +235,16 @@ Status NlLinkOps::SetHairpin(const HairpinOp& op) {
 }
 
 Status NlLinkOps::ReleaseLink(const ReleaseLinkOp& op) {
-  BERTH_ASSIGN_OR_RETURN(rtnl_link * link, Known(Where::kHost, op.name));
+  BERTH_ASSIGN_OR_RETURN(IfFacts * link, Known(Where::kHost, op.name));
   if (!link) return Ok();
-  if (rtnl_link_get_flags(link) & IFF_UP) {
+  if (link->flags & IFF_UP) {
     NlLink change(rtnl_link_alloc());
     rtnl_link_unset_flags(change.get(), IFF_UP);
-    int err = rtnl_link_change(host_.get(), link, change.get(), 0);
+    int err = rtnl_link_change(host_.get(), ByIndex(link->ifindex).get(), change.get(), 0);
     if (err < 0 && !IsNlNotFound(err)) return NlError("set link down", err);
   }
   // By index, not name: a new endpoint may take this name before the deletion runs.
-  released_.push_back(rtnl_link_get_ifindex(link));
+  released_.push_back(link->ifindex);
   Forget(Where::kHost, op.name);
   return Ok();
 }
@@ -259,9 +264,9 @@ Status NlLinkOps::DeleteLink(const DeleteLinkOp& op) {
 }
 
 Result<std::optional<int>> NlLinkOps::Ifindex(Where where, const std::string& name) {
-  BERTH_ASSIGN_OR_RETURN(rtnl_link * link, Known(where, name));
+  BERTH_ASSIGN_OR_RETURN(IfFacts * link, Known(where, name));
   if (!link) return std::optional<int>();
-  return std::optional<int>(rtnl_link_get_ifindex(link));
+  return std::optional<int>(link->ifindex);
 }
 
 Result<std::vector<Cidr>> NlLinkOps::HostRoutes() {
@@ -302,17 +307,20 @@ Result<std::optional<LinkInfo>> NlLinkOps::GetLinkInfo(Where where, const std::s
     return std::optional<LinkInfo>();
   }
   LinkInfo info = ReadLink(fresh.get());
-  Remember(where, name, std::move(fresh));
+  known_[{where, name}] = IfFacts{info.ifindex, rtnl_link_get_flags(fresh.get())};
   if (info.master_ifindex) {
-    // Names do not change within an operation: a master read before needs no round trip.
-    for (const auto& [key, link] : known_) {
-      if (key.first == where && rtnl_link_get_ifindex(link.get()) == info.master_ifindex) {
-        info.master = key.second;
-      }
+    // Names do not change within an operation: a master looked up before needs no round trip.
+    for (const auto& [key, facts] : known_) {
+      if (key.first == where && facts.ifindex == info.master_ifindex) info.master = key.second;
     }
     if (info.master.empty()) info.master = LinkNameWith(sock, info.master_ifindex);
   }
   return std::optional<LinkInfo>(std::move(info));
+}
+
+Result<std::optional<std::string>> NlLinkOps::Mac(Where where, const std::string& name) {
+  BERTH_ASSIGN_OR_RETURN(nl_sock * sock, Sock(where));
+  return IfMac(nl_socket_get_fd(sock), name);
 }
 
 }  // namespace berth::net

@@ -3,16 +3,17 @@
 // construction, STYLE.md 5). Links released during its life (ReleaseLinkOp) are deleted by a
 // detached background process when it goes away, after the caller's operation is complete.
 //
-// It remembers the links it has read for the one operation it serves: an attach names the
-// same bridge and container interface in several steps, and each lookup would otherwise be a
-// GETLINK round trip and a parse. What it changes it updates or forgets; GetLinkInfo, the
-// "what the kernel holds now" view, always asks the kernel.
+// It remembers the links it has looked up (index and flags, read with ioctls: net/ifreq.h) for
+// the one operation it serves: an attach names the same bridge and container interface in
+// several steps, and each RTM_GETLINK would be a round trip and a parse. What it changes it
+// updates or forgets; GetLinkInfo, the "what the kernel holds now" view, always asks the kernel.
 #pragma once
 
 #include <map>
 #include <memory>
 #include <utility>
 
+#include "net/ifreq.h"
 #include "net/link_ops.h"
 #include "net/netlink.h"
 
@@ -38,6 +39,7 @@ class NlLinkOps final : public LinkOps {
   Result<NamespaceView> Observe(Where where) override;
   Result<std::vector<RouteInfo>> Routes(Where where) override;
   Result<std::optional<LinkInfo>> GetLinkInfo(Where where, const std::string& name) override;
+  Result<std::optional<std::string>> Mac(Where where, const std::string& name) override;
 
  private:
   NlLinkOps(NlSocket host, NlSocket container, int container_netns_fd)
@@ -49,15 +51,14 @@ class NlLinkOps final : public LinkOps {
   bool DeleteIfReleased(const std::string& name);
   Result<int> RequireIfindex(Where where, const std::string& name);
   /// The link called `name`, from this operation's memory or the kernel; nullptr: none.
-  Result<rtnl_link*> Known(Where where, const std::string& name);
-  rtnl_link* Remember(Where where, const std::string& name, NlLink link);
+  Result<IfFacts*> Known(Where where, const std::string& name);
   void Forget(Where where, const std::string& name) { known_.erase({where, name}); }
 
   NlSocket host_;
   NlSocket container_;
   int container_netns_fd_;  // borrowed from the caller
   std::vector<int> released_;  // host ifindexes to delete in the background
-  std::map<std::pair<Where, std::string>, NlLink> known_;
+  std::map<std::pair<Where, std::string>, IfFacts> known_;
 };
 
 }  // namespace berth::net

@@ -69,6 +69,11 @@ class FakeLinkOps : public LinkOps {
     if (const LinkInfo* l = v.Link(name)) return std::optional<LinkInfo>(*l);
     return std::optional<LinkInfo>();
   }
+  Result<std::optional<std::string>> Mac(Where where, const std::string& name) override {
+    BERTH_ASSIGN_OR_RETURN(auto info, GetLinkInfo(where, name));
+    if (!info) return std::optional<std::string>();
+    return std::optional<std::string>(info->mac);
+  }
 
  private:
   static std::string Side(Where w) { return w == Where::kContainer ? "ctr: " : ""; }

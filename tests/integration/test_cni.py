@@ -98,6 +98,10 @@ class CniTest(BerthTest):
                 net = berth_json("network", "inspect", "cninet")
                 ep = [x for x in net["containers"] if x["id"] == cid][0]
                 self.assertEqual(names, [net["bridge"], ep["host_veth"], "eth0"])
+                # The host-side MACs are the kernel's, as it has them now.
+                macs = {l["ifname"]: l["address"] for l in ip_json("link", "show")}
+                self.assertEqual([x["mac"] for x in res["interfaces"][:2]],
+                                 [macs[net["bridge"]], macs[ep["host_veth"]]])
                 eth0 = res["interfaces"][2]
                 self.assertEqual(eth0["sandbox"], ns)
                 self.assertEqual(eth0["mac"], ep["mac"])
