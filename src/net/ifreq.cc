@@ -9,40 +9,12 @@
 
 namespace berth::net {
 
-namespace {
-
-// false with errno ENODEV: no such link.
-bool Ask(int sock_fd, const std::string& name, unsigned long request, ifreq* req) {
-  std::memset(req, 0, sizeof(*req));
-  if (name.empty() || name.size() >= IFNAMSIZ) {
-    errno = ENODEV;  // a name the kernel cannot hold names no link
-    return false;
-  }
-  std::memcpy(req->ifr_name, name.data(), name.size());
-  return ::ioctl(sock_fd, request, req) == 0;
-}
-
-}  // namespace
-
-Result<std::optional<IfFacts>> IfLookup(int sock_fd, const std::string& name) {
-  ifreq req;
-  if (!Ask(sock_fd, name, SIOCGIFINDEX, &req)) {
-    if (errno == ENODEV) return std::optional<IfFacts>();
-    return Error::System("look up link " + name, errno);
-  }
-  IfFacts facts;
-  facts.ifindex = req.ifr_ifindex;
-  if (!Ask(sock_fd, name, SIOCGIFFLAGS, &req)) {
-    if (errno == ENODEV) return std::optional<IfFacts>();  // gone in between
-    return Error::System("read flags of link " + name, errno);
-  }
-  facts.flags = static_cast<unsigned short>(req.ifr_flags);
-  return std::optional<IfFacts>(facts);
-}
-
 Result<std::optional<std::string>> IfMac(int sock_fd, const std::string& name) {
+  if (name.empty() || name.size() >= IFNAMSIZ) return std::optional<std::string>();
   ifreq req;
-  if (!Ask(sock_fd, name, SIOCGIFHWADDR, &req)) {
+  std::memset(&req, 0, sizeof(req));
+  std::memcpy(req.ifr_name, name.data(), name.size());
+  if (::ioctl(sock_fd, SIOCGIFHWADDR, &req) != 0) {
     if (errno == ENODEV) return std::optional<std::string>();
     return Error::System("read MAC of link " + name, errno);
   }

@@ -1,6 +1,7 @@
-// Looking one link up by name through the SIOCGIF* ioctls, on any socket of the link's
-// namespace (a route socket opened there will do): index, flags and MAC without an
-// RTM_GETLINK reply of ~1.9 KB that the kernel builds and libnl parses into an object.
+// A link's MAC through the SIOCGIFHWADDR ioctl, on any socket of the link's namespace (a route
+// socket opened there will do): no RTM_GETLINK reply of ~1.9 KB for the kernel to build and
+// libnl to parse. Only for a link known to exist: for a name the kernel does not know, the
+// SIOCGIF* ioctls make it try to load a module of that name (dev_load runs modprobe).
 #pragma once
 
 #include <optional>
@@ -10,13 +11,6 @@
 
 namespace berth::net {
 
-struct IfFacts {
-  int ifindex = 0;
-  unsigned flags = 0;  // IFF_*
-};
-
-/// nullopt when the namespace of `sock_fd` has no link called `name`.
-Result<std::optional<IfFacts>> IfLookup(int sock_fd, const std::string& name);
 /// The link's MAC as "aa:bb:cc:dd:ee:ff", nullopt when there is no such link.
 Result<std::optional<std::string>> IfMac(int sock_fd, const std::string& name);
 

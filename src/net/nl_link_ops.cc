@@ -8,6 +8,7 @@
 #include <netlink/route/nexthop.h>
 
 #include "core/ids.h"
+#include "net/ifreq.h"
 #include "net/reaper.h"
 #include "sys/netns.h"
 #include "sys/proc.h"
@@ -38,16 +39,18 @@ Result<nl_sock*> NlLinkOps::Sock(Where where) {
   return container_.get();
 }
 
-Result<IfFacts*> NlLinkOps::Known(Where where, const std::string& name) {
+Result<NlLinkOps::Facts*> NlLinkOps::Known(Where where, const std::string& name) {
   if (auto it = known_.find({where, name}); it != known_.end()) return &it->second;
   BERTH_ASSIGN_OR_RETURN(nl_sock * sock, Sock(where));
-  BERTH_ASSIGN_OR_RETURN(auto facts, IfLookup(nl_socket_get_fd(sock), name));
-  if (!facts) return static_cast<IfFacts*>(nullptr);  // not remembered: it may be created
-  return &(known_[{where, name}] = *facts);
+  // RTM_GETLINK, not an ioctl: a name the kernel does not know would make it run modprobe.
+  BERTH_ASSIGN_OR_RETURN(NlLink link, GetLink(sock, name));
+  if (!link) return static_cast<Facts*>(nullptr);  // not remembered: it may be created
+  return &(known_[{where, name}] =
+               Facts{rtnl_link_get_ifindex(link.get()), rtnl_link_get_flags(link.get())});
 }
 
 Result<int> NlLinkOps::RequireIfindex(Where where, const std::string& name) {
-  BERTH_ASSIGN_OR_RETURN(IfFacts * link, Known(where, name));
+  BERTH_ASSIGN_OR_RETURN(Facts * link, Known(where, name));
   if (!link) return Error::NotFound("no link named " + name);
   return link->ifindex;
 }
@@ -76,7 +79,7 @@ Status NlLinkOps::SetSysctl(Where where, const std::string& key, const std::stri
 }
 
 Result<bool> NlLinkOps::EnsureBridge(const EnsureBridgeOp& op) {
-  BERTH_ASSIGN_OR_RETURN(IfFacts * existing, Known(Where::kHost, op.name));
+  BERTH_ASSIGN_OR_RETURN(Facts * existing, Known(Where::kHost, op.name));
   bool created = false;
   if (!existing) {
     NlLink br(rtnl_link_bridge_alloc());
@@ -100,7 +103,7 @@ Result<bool> NlLinkOps::EnsureBridge(const EnsureBridgeOp& op) {
     // stay, a leftover of the first container.) Settable only once the device exists; it has
     // no carrier yet, so it has no link-local address yet either.
     if (created && !op.address.addr().is_v6()) {
-      BERTH_ASSIGN_OR_RETURN(IfFacts * made, Known(Where::kHost, op.name));
+      BERTH_ASSIGN_OR_RETURN(Facts * made, Known(Where::kHost, op.name));
       NlLink change(rtnl_link_alloc());
       rtnl_link_inet6_set_addr_gen_mode(change.get(), IN6_ADDR_GEN_MODE_NONE);
       if (made) {
@@ -149,8 +152,8 @@ Status NlLinkOps::CreateVeth(const CreateVethOp& op) {
     NlAddr owned(mac);
     rtnl_link_set_addr(peer.get(), mac);
   }
-  Forget(Where::kHost, op.host_name);
-  Forget(Where::kContainer, op.peer_name);
+  known_.erase({Where::kHost, op.host_name});
+  known_.erase({Where::kContainer, op.peer_name});
   int err = rtnl_link_add(host_.get(), veth.get(), NLM_F_CREATE | NLM_F_EXCL);
   if (err < 0 && -err == NLE_EXIST && DeleteIfReleased(op.host_name)) {
     // An earlier detach of this very endpoint (a runtime re-adding a container) released the
@@ -210,7 +213,7 @@ Status NlLinkOps::AddRoute(const AddRouteOp& op) {
 
 Status NlLinkOps::LinkUp(const LinkUpOp& op) {
   BERTH_ASSIGN_OR_RETURN(nl_sock * sock, Sock(op.where));
-  BERTH_ASSIGN_OR_RETURN(IfFacts * link, Known(op.where, op.dev));
+  BERTH_ASSIGN_OR_RETURN(Facts * link, Known(op.where, op.dev));
   if (!link) return Error::NotFound("no link named " + op.dev);
   if (link->flags & IFF_UP) return Ok();
   NlLink change(rtnl_link_alloc());
@@ -235,7 +238,7 @@ Status NlLinkOps::SetHairpin(const HairpinOp& op) {
 }
 
 Status NlLinkOps::ReleaseLink(const ReleaseLinkOp& op) {
-  BERTH_ASSIGN_OR_RETURN(IfFacts * link, Known(Where::kHost, op.name));
+  BERTH_ASSIGN_OR_RETURN(Facts * link, Known(Where::kHost, op.name));
   if (!link) return Ok();
   if (link->flags & IFF_UP) {
     NlLink change(rtnl_link_alloc());
@@ -245,7 +248,7 @@ Status NlLinkOps::ReleaseLink(const ReleaseLinkOp& op) {
   }
   // By index, not name: a new endpoint may take this name before the deletion runs.
   released_.push_back(link->ifindex);
-  Forget(Where::kHost, op.name);
+  known_.clear();  // its peer goes with it, under a name this memory may hold
   return Ok();
 }
 
@@ -255,7 +258,7 @@ NlLinkOps::~NlLinkOps() {
 
 Status NlLinkOps::DeleteLink(const DeleteLinkOp& op) {
   BERTH_ASSIGN_OR_RETURN(nl_sock * sock, Sock(op.where));
-  Forget(op.where, op.name);
+  known_.clear();  // a veth's peer goes with it, under a name this memory may hold
   NlLink link(rtnl_link_alloc());
   rtnl_link_set_name(link.get(), op.name.c_str());
   int err = rtnl_link_delete(sock, link.get());
@@ -264,7 +267,7 @@ Status NlLinkOps::DeleteLink(const DeleteLinkOp& op) {
 }
 
 Result<std::optional<int>> NlLinkOps::Ifindex(Where where, const std::string& name) {
-  BERTH_ASSIGN_OR_RETURN(IfFacts * link, Known(where, name));
+  BERTH_ASSIGN_OR_RETURN(Facts * link, Known(where, name));
   if (!link) return std::optional<int>();
   return std::optional<int>(link->ifindex);
 }
@@ -303,11 +306,11 @@ Result<std::optional<LinkInfo>> NlLinkOps::GetLinkInfo(Where where, const std::s
   BERTH_ASSIGN_OR_RETURN(nl_sock * sock, Sock(where));
   BERTH_ASSIGN_OR_RETURN(NlLink fresh, GetLink(sock, name));
   if (!fresh) {
-    Forget(where, name);
+    known_.erase({where, name});
     return std::optional<LinkInfo>();
   }
   LinkInfo info = ReadLink(fresh.get());
-  known_[{where, name}] = IfFacts{info.ifindex, rtnl_link_get_flags(fresh.get())};
+  known_[{where, name}] = Facts{info.ifindex, rtnl_link_get_flags(fresh.get())};
   if (info.master_ifindex) {
     // Names do not change within an operation: a master looked up before needs no round trip.
     for (const auto& [key, facts] : known_) {
@@ -320,7 +323,10 @@ Result<std::optional<LinkInfo>> NlLinkOps::GetLinkInfo(Where where, const std::s
 
 Result<std::optional<std::string>> NlLinkOps::Mac(Where where, const std::string& name) {
   BERTH_ASSIGN_OR_RETURN(nl_sock * sock, Sock(where));
-  return IfMac(nl_socket_get_fd(sock), name);
+  if (known_.count({where, name})) return IfMac(nl_socket_get_fd(sock), name);
+  BERTH_ASSIGN_OR_RETURN(auto info, GetLinkInfo(where, name));
+  if (!info) return std::optional<std::string>();
+  return std::optional<std::string>(info->mac);
 }
 
 }  // namespace berth::net

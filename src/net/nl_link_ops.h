@@ -3,17 +3,17 @@
 // construction, STYLE.md 5). Links released during its life (ReleaseLinkOp) are deleted by a
 // detached background process when it goes away, after the caller's operation is complete.
 //
-// It remembers the links it has looked up (index and flags, read with ioctls: net/ifreq.h) for
-// the one operation it serves: an attach names the same bridge and container interface in
-// several steps, and each RTM_GETLINK would be a round trip and a parse. What it changes it
-// updates or forgets; GetLinkInfo, the "what the kernel holds now" view, always asks the kernel.
+// It remembers the links it has looked up (index and flags) for the one operation it serves:
+// an attach names the same bridge and container interface in several steps, and each
+// RTM_GETLINK is a round trip and a parse. What it changes it updates or forgets. GetLinkInfo,
+// the "what the kernel holds now" view, always asks the kernel; Mac of a remembered link asks
+// with an ioctl (net/ifreq.h).
 #pragma once
 
 #include <map>
 #include <memory>
 #include <utility>
 
-#include "net/ifreq.h"
 #include "net/link_ops.h"
 #include "net/netlink.h"
 
@@ -50,15 +50,18 @@ class NlLinkOps final : public LinkOps {
   /// Deletes `name` if it is a released (down) veth of ours; true when it did.
   bool DeleteIfReleased(const std::string& name);
   Result<int> RequireIfindex(Where where, const std::string& name);
+  struct Facts {
+    int ifindex = 0;
+    unsigned flags = 0;  // IFF_*
+  };
   /// The link called `name`, from this operation's memory or the kernel; nullptr: none.
-  Result<IfFacts*> Known(Where where, const std::string& name);
-  void Forget(Where where, const std::string& name) { known_.erase({where, name}); }
+  Result<Facts*> Known(Where where, const std::string& name);
 
   NlSocket host_;
   NlSocket container_;
   int container_netns_fd_;  // borrowed from the caller
   std::vector<int> released_;  // host ifindexes to delete in the background
-  std::map<std::pair<Where, std::string>, IfFacts> known_;
+  std::map<std::pair<Where, std::string>, Facts> known_;
 };
 
 }  // namespace berth::net

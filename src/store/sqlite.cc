@@ -36,7 +36,7 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path) {
   if (rc != SQLITE_OK) return SqliteError(raw, "open " + path, rc);
   sqlite3_extended_result_codes(raw, 1);
   // Concurrent berth invocations wait for each other's write transactions instead of failing.
-  sqlite3_busy_timeout(raw, 60000);
+  sqlite3_busy_timeout(raw, kBusyWaitMs);
   // Every berth command and CNI call is a short-lived process. The last one to close the state
   // would checkpoint the WAL and fsync three times, 1.4 ms of a 5 ms attach; instead the WAL
   // is checkpointed and emptied once it holds kCheckpointFrames pages, and an opener replays
@@ -49,8 +49,12 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path) {
 int Db::AfterCommit(void*, sqlite3* db, const char* schema, int frames) {
   // TRUNCATE, not the automatic PASSIVE checkpoint: a new process cannot know what an earlier
   // one backfilled and would replay (and copy again) a WAL that is never emptied.
+  // It waits for readers of older snapshots, so only briefly: a long reader (a backup, an
+  // admin's sqlite3 shell) must not stall every writer; a later commit tries again.
   if (frames >= kCheckpointFrames) {
+    sqlite3_busy_timeout(db, kCheckpointWaitMs);
     (void)sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+    sqlite3_busy_timeout(db, kBusyWaitMs);
   }
   return SQLITE_OK;
 }

@@ -72,7 +72,9 @@ class Db {
 
  private:
   explicit Db(sqlite3* db) : db_(db) {}
+  static constexpr int kBusyWaitMs = 60000;
   static constexpr int kCheckpointFrames = 64;
+  static constexpr int kCheckpointWaitMs = 10;
   static int AfterCommit(void*, sqlite3* db, const char* schema, int frames);
   sqlite3* db_;
   std::unordered_map<const char*, sqlite3_stmt*> cache_;

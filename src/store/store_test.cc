@@ -5,6 +5,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+
 #include "core/ids.h"
 
 namespace berth::store {
@@ -309,6 +311,43 @@ TEST(Store, ShortLivedWritersKeepTheWalSmallAndLoseNothing) {
   ASSERT_TRUE(s.ok());
   EXPECT_EQ((*s)->ListNetworks()->size(), static_cast<size_t>(kWriters + 1));
   s->reset();
+  for (const char* suffix : {"", "-wal", "-shm"}) ::unlink((path + suffix).c_str());
+  ::rmdir(tmpl);
+}
+
+TEST(Store, ALongReaderDoesNotStallWriters) {
+  // The WAL checkpoint of a commit waits for readers: a reader that stays (here another
+  // connection holding its snapshot for the whole test) must not hold up commits for the busy
+  // timeout (60 s each); the WAL grows meanwhile and is emptied once the reader is gone.
+  char tmpl[] = "/tmp/berth-store-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  std::string path = std::string(tmpl) + "/berth.db";
+  ASSERT_TRUE(Store::Open(path).ok());
+  auto reader = Db::Open(path);
+  ASSERT_TRUE(reader.ok());
+  ASSERT_TRUE((*reader)->Exec("BEGIN; SELECT count(*) FROM networks;").ok());
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 20; ++i) {  // ~16 pages each: the 64-page threshold is crossed early
+    auto s = Store::Open(path);
+    ASSERT_TRUE(s.ok()) << s.error().message();
+    auto tx = (*s)->Write();
+    ASSERT_TRUE(tx.ok());
+    ASSERT_TRUE((*s)->InsertNetwork(MakeNetwork("r" + std::to_string(i),
+                                                "10." + std::to_string(i) + ".0.0/16")).ok());
+    ASSERT_TRUE(tx->Commit().ok());
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+  ASSERT_TRUE((*reader)->Exec("COMMIT").ok());
+  reader->reset();
+  {
+    auto s = Store::Open(path);
+    auto tx = (*s)->Write();
+    ASSERT_TRUE((*s)->InsertNetwork(MakeNetwork("after", "10.99.0.0/16")).ok());
+    ASSERT_TRUE(tx->Commit().ok());
+  }
+  struct stat st{};
+  ASSERT_EQ(::stat((path + "-wal").c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 0) << "emptied by the first commit after the reader left";
   for (const char* suffix : {"", "-wal", "-shm"}) ::unlink((path + suffix).c_str());
   ::rmdir(tmpl);
 }
