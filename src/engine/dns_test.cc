@@ -5,21 +5,10 @@
 #include <algorithm>
 
 #include "core/ids.h"
+#include "tests/support/models.h"
 
 namespace berth::engine {
 namespace {
-
-Network MakeNetwork(const std::string& name, const std::string& subnet,
-                    std::map<std::string, std::string> options = {}) {
-  Network n;
-  n.id = NewId();
-  n.name = name;
-  n.bridge = BridgeName(n.id);
-  n.subnet = *Cidr::ParseNetwork(subnet);
-  n.gateway = n.subnet.Network().Plus(1);
-  n.options = std::move(options);
-  return n;
-}
 
 Container MakeContainer(const std::string& name) {
   Container c;

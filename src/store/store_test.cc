@@ -6,22 +6,31 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 
 #include "core/ids.h"
+#include "tests/support/models.h"
 
 namespace berth::store {
 namespace {
 
-Network MakeNetwork(const std::string& name, const std::string& subnet) {
-  Network n;
-  n.id = NewId();
-  n.name = name;
-  n.bridge = BridgeName(n.id);
-  n.subnet = *Cidr::ParseNetwork(subnet);
-  n.gateway = n.subnet.Network().Plus(1);
-  n.options = {{"icc", "false"}};
-  return n;
-}
+// A state directory of its own, removed with all SQLite put in it, even when a test fails
+// (forked children leave with _exit and never run this).
+class TempState {
+ public:
+  TempState() {
+    char tmpl[] = "/tmp/berth-store-test-XXXXXX";
+    if (::mkdtemp(tmpl)) dir_ = tmpl;
+  }
+  ~TempState() {
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+  bool ok() const { return !dir_.empty(); }
+  std::string db() const { return dir_ + "/berth.db"; }
+
+ private:
+  std::string dir_;
+};
 
 TEST(Store, FreshStoreHasTheDefaultNetwork) {
   auto store = Store::Open(":memory:");
@@ -40,7 +49,7 @@ TEST(Store, FreshStoreHasTheDefaultNetwork) {
 
 TEST(Store, NetworkRoundTripAndLookupByIdPrefix) {
   auto store = std::move(*Store::Open(":memory:"));
-  Network n = MakeNetwork("web", "172.18.0.0/16");
+  Network n = MakeNetwork("web", "172.18.0.0/16", {{"icc", "false"}});
   n.ip_range = *Cidr::ParseNetwork("172.18.5.0/24");
   ASSERT_TRUE(store->InsertNetwork(n).ok());
   auto got = store->FindNetwork(n.id.substr(0, 6));
@@ -221,9 +230,9 @@ TEST(Store, OpeningANewDatabaseWaitsForAnotherProcesssWrite) {
   // holds the write lock then, SQLite returns SQLITE_BUSY at once instead of calling the busy
   // handler; it showed as "database is locked" from parallel `berth run` on a new state root
   // (two processes switching at once). Store::EnableWal waits instead.
-  char tmpl[] = "/tmp/berth-store-test-XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
-  std::string path = std::string(tmpl) + "/berth.db";
+  TempState tmp;
+  ASSERT_TRUE(tmp.ok());
+  std::string path = tmp.db();
   int locked[2];
   ASSERT_EQ(::pipe(locked), 0);
   pid_t writer = ::fork();
@@ -246,14 +255,12 @@ TEST(Store, OpeningANewDatabaseWaitsForAnotherProcesssWrite) {
   }
   ::close(locked[0]);
   ::close(locked[1]);
-  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) ::unlink((path + suffix).c_str());
-  ::rmdir(tmpl);
 }
 
 TEST(Store, ConcurrentProcessesNeverShareAName) {
-  char tmpl[] = "/tmp/berth-store-test-XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
-  std::string path = std::string(tmpl) + "/berth.db";
+  TempState tmp;
+  ASSERT_TRUE(tmp.ok());
+  std::string path = tmp.db();
   ASSERT_TRUE(Store::Open(path).ok());
   constexpr int kProcs = 8;
   pid_t pids[kProcs];
@@ -281,16 +288,14 @@ TEST(Store, ConcurrentProcessesNeverShareAName) {
   }
   EXPECT_EQ(winners, 1);
   EXPECT_EQ(losers, kProcs - 1);
-  for (const char* suffix : {"", "-wal", "-shm"}) ::unlink((path + suffix).c_str());
-  ::rmdir(tmpl);
 }
 
 TEST(Store, ShortLivedWritersKeepTheWalSmallAndLoseNothing) {
   // Each berth command is one process: none checkpoints at close, so the WAL must still be
   // emptied as it grows, or every opener would replay all of it (and it would grow forever).
-  char tmpl[] = "/tmp/berth-store-test-XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
-  std::string path = std::string(tmpl) + "/berth.db";
+  TempState tmp;
+  ASSERT_TRUE(tmp.ok());
+  std::string path = tmp.db();
   constexpr int kWriters = 150;
   off_t largest = 0;
   for (int i = 0; i < kWriters; ++i) {
@@ -310,18 +315,15 @@ TEST(Store, ShortLivedWritersKeepTheWalSmallAndLoseNothing) {
   auto s = Store::Open(path);
   ASSERT_TRUE(s.ok());
   EXPECT_EQ((*s)->ListNetworks()->size(), static_cast<size_t>(kWriters + 1));
-  s->reset();
-  for (const char* suffix : {"", "-wal", "-shm"}) ::unlink((path + suffix).c_str());
-  ::rmdir(tmpl);
 }
 
 TEST(Store, ALongReaderDoesNotStallWriters) {
   // The WAL checkpoint of a commit waits for readers: a reader that stays (here another
   // connection holding its snapshot for the whole test) must not hold up commits for the busy
   // timeout (60 s each); the WAL grows meanwhile and is emptied once the reader is gone.
-  char tmpl[] = "/tmp/berth-store-test-XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
-  std::string path = std::string(tmpl) + "/berth.db";
+  TempState tmp;
+  ASSERT_TRUE(tmp.ok());
+  std::string path = tmp.db();
   ASSERT_TRUE(Store::Open(path).ok());
   auto reader = Db::Open(path);
   ASSERT_TRUE(reader.ok());
@@ -348,8 +350,6 @@ TEST(Store, ALongReaderDoesNotStallWriters) {
   struct stat st{};
   ASSERT_EQ(::stat((path + "-wal").c_str(), &st), 0);
   EXPECT_EQ(st.st_size, 0) << "emptied by the first commit after the reader left";
-  for (const char* suffix : {"", "-wal", "-shm"}) ::unlink((path + suffix).c_str());
-  ::rmdir(tmpl);
 }
 
 }  // namespace
