@@ -20,4 +20,16 @@ Error& Error::Wrap(std::string_view context) & {
 
 Error&& Error::Wrap(std::string_view context) && { return std::move(Wrap(context)); }
 
+Status ErrorList::ToStatus(std::string_view context) const {
+  if (errors_.empty()) return Ok();
+  Code code = errors_.front().code();
+  std::string msg(context);
+  for (size_t i = 0; i < errors_.size(); ++i) {
+    if (errors_[i].code() != code) code = Code::kSystem;
+    msg += i == 0 ? ": " : "; ";
+    msg += errors_[i].message();
+  }
+  return Error(code, std::move(msg), errors_.front().sys_errno());
+}
+
 }  // namespace berth

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <utility>
 #include <variant>
+#include <vector>
 
 namespace berth {
 
@@ -101,6 +102,25 @@ class [[nodiscard]] Result<void> {
 using Status = Result<void>;
 
 inline Status Ok() { return {}; }
+
+/// The failures of a best-effort sequence (teardown: try every step, report all that failed,
+/// netavark's NetavarkErrorList). Each error keeps its own code.
+class ErrorList {
+ public:
+  /// Records `st`'s error; an ok Status is ignored.
+  void Add(Status st) {
+    if (!st.ok()) errors_.push_back(std::move(st).error());
+  }
+  void Add(Error e) { errors_.push_back(std::move(e)); }
+  bool empty() const { return errors_.empty(); }
+  const std::vector<Error>& errors() const { return errors_; }
+  /// Ok when nothing failed; otherwise one Error "context: first; second; ...". Its code is the
+  /// code the errors share, or kSystem when they differ; its errno is the first error's.
+  Status ToStatus(std::string_view context) const;
+
+ private:
+  std::vector<Error> errors_;
+};
 
 }  // namespace berth
 

@@ -12,6 +12,8 @@ namespace berth::log {
 namespace {
 
 std::atomic<int> g_level{static_cast<int>(Level::kInfo)};
+std::atomic<Sink> g_sink{nullptr};
+const char* g_program = "berth";
 
 const char* Name(Level l) {
   switch (l) {
@@ -99,8 +101,46 @@ std::string Format(Level level, std::string_view msg, std::initializer_list<Fiel
   return line;
 }
 
+void SetSink(Sink sink) { g_sink.store(sink); }
+
+namespace {
+
+void HumanSink(Level level, std::string_view msg, std::initializer_list<Field> fields) {
+  std::string line = g_program;
+  line += level == Level::kError  ? ": error: "
+          : level == Level::kWarn ? ": warning: "
+                                  : ": ";
+  line += msg;
+  if (fields.size() > 0) {
+    line += " (";
+    bool first = true;
+    for (const auto& [k, v] : fields) {
+      if (!first) line += ' ';
+      first = false;
+      line += k;
+      line += '=';
+      AppendValue(line, v);
+    }
+    line += ')';
+  }
+  line += '\n';
+  ssize_t ignored = ::write(2, line.data(), line.size());
+  (void)ignored;
+}
+
+}  // namespace
+
+void UseHumanSink(const char* program) {
+  g_program = program;
+  SetSink(HumanSink);
+}
+
 void Write(Level level, std::string_view msg, std::initializer_list<Field> fields) {
   if (!Enabled(level)) return;
+  if (Sink sink = g_sink.load()) {
+    sink(level, msg, fields);
+    return;
+  }
   std::string line = Format(level, msg, fields, Now());
   line += '\n';
   ssize_t ignored = ::write(2, line.data(), line.size());

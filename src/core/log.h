@@ -1,8 +1,11 @@
-// Structured logging for long-running processes (berthd): one logfmt line per event on stderr,
+// Logging for every layer. Library code never prints: it logs, and the front end decides where
+// lines go (the sink). berthd keeps the default sink, one logfmt line per event on stderr,
 //   time=2026-11-24T12:31:05.123Z level=info msg="listening" addr=172.18.0.1 proto=udp
-// so logs stay greppable (`grep 'level=error'`, `grep 'addr=172.18.0.1'`) and parseable.
+// so logs stay greppable (`grep 'level=error'`, `grep 'addr=172.18.0.1'`) and parseable; the
+// CLI and the CNI plugin install a sink that speaks to people ("berth: warning: ...").
 //
-// Thread-safe: each line is written with a single write(2).
+// Thread-safe: the default sink writes each line with a single write(2); set the sink before
+// starting threads.
 #pragma once
 
 #include <initializer_list>
@@ -21,6 +24,13 @@ bool Enabled(Level level);
 bool ParseLevel(std::string_view text, Level* level);
 
 using Field = std::pair<std::string_view, std::string>;
+
+/// Receives every line at or above the level. nullptr restores the default (logfmt on stderr).
+using Sink = void (*)(Level level, std::string_view msg, std::initializer_list<Field> fields);
+void SetSink(Sink sink);
+/// A sink for command-line tools: "PROGRAM: warning: msg (k=v ...)" on stderr; `program` must
+/// outlive the process (a string literal).
+void UseHumanSink(const char* program);
 
 void Write(Level level, std::string_view msg, std::initializer_list<Field> fields = {});
 inline void Debug(std::string_view msg, std::initializer_list<Field> fields = {}) {
