@@ -169,6 +169,27 @@ TEST(Subprocess, DetachedChildIsAdoptedAndReportsExecFailure) {
   EXPECT_EQ(failed.error().code(), Code::kCommandNotFound);
 }
 
+TEST(Subprocess, DaemonInOneCall) {
+  // The shape of starting berthd: detached, no inherited descriptors, cwd /, output to a log.
+  int log[2];
+  ASSERT_EQ(::pipe(log), 0);
+  SubprocessSpec spec = Command({"sh", "-c", "pwd; echo to-stderr >&2"});
+  spec.detached = true;
+  spec.close_fds = true;
+  spec.cwd = "/";
+  spec.std_in = Stdio::Null();
+  spec.std_out = Stdio::From(log[1]);
+  spec.std_err = Stdio::ToStdout();
+  ASSERT_TRUE(Subprocess::Start(std::move(spec)).ok());
+  ::close(log[1]);
+  std::string out;
+  char buf[256];
+  ssize_t n;
+  while ((n = ::read(log[0], buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
+  ::close(log[0]);
+  EXPECT_EQ(out, "/\nto-stderr\n");
+}
+
 TEST(Subprocess, DestructionKillsAndReapsReleaseLetsGo) {
   pid_t pid;
   {
