@@ -8,8 +8,8 @@
 #include <functional>
 
 #include "cli/commands.h"
-#include "engine/lifecycle.h"
 #include "engine/paths.h"
+#include "runtime/exited.h"
 
 namespace berth::cli {
 
@@ -170,7 +170,7 @@ int RunCli(int argc, char** argv) {
   // Internal: what a detached container's monitor execs when the container has exited.
   std::string exited_id;
   int exited_code = 0;
-  auto* exited = app.add_subcommand(engine::kContainerExitedVerb, "")->group("");
+  auto* exited = app.add_subcommand(runtime::kContainerExitedVerb, "")->group("");
   exited->add_option("id", exited_id)->required();
   exited->add_option("exit_code", exited_code)->required();
   exited->callback([&] { action = [&] { return ContainerExited(g, exited_id, exited_code); }; });

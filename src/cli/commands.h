@@ -32,7 +32,7 @@ int Exec(const Globals& g, const std::string& name, const std::vector<std::strin
 int Ps(const Globals& g, bool all);
 int Remove(const Globals& g, const std::vector<std::string>& names, bool force);
 int Inspect(const Globals& g, const std::vector<std::string>& names);
-/// The monitor's hook (engine::kContainerExitedVerb): record the exit, honour --rm.
+/// The monitor's hook (runtime::kContainerExitedVerb): record the exit, honour --rm.
 int ContainerExited(const Globals& g, const std::string& id, int exit_code);
 
 /// Builds seed 001's topology in throwaway namespaces and narrates it.

@@ -4,7 +4,9 @@
 
 #include "cli/commands.h"
 #include "cli/render.h"
-#include "engine/lifecycle.h"
+#include "runtime/exec.h"
+#include "runtime/exited.h"
+#include "runtime/run.h"
 
 namespace berth::cli {
 
@@ -38,7 +40,7 @@ int Run(const Globals& g, engine::ContainerCreateRequest req,
   }
   auto engine = engine::Engine::Open(g.root);
   if (!engine.ok()) return Fail(engine.error(), 125);
-  auto r = engine::Run(**engine, req, detach, [](const std::string& w) {
+  auto r = runtime::Run(**engine, req, detach, [](const std::string& w) {
     std::fprintf(stderr, "WARNING: %s\n", w.c_str());
   });
   if (!r.ok()) return Fail(r.error(), RunFailCode(r.error()));
@@ -49,7 +51,7 @@ int Run(const Globals& g, engine::ContainerCreateRequest req,
 int Exec(const Globals& g, const std::string& name, const std::vector<std::string>& cmd) {
   auto engine = engine::Engine::Open(g.root);
   if (!engine.ok()) return Fail(engine.error(), 125);
-  Status st = engine::Exec(**engine, name, cmd);
+  Status st = runtime::Exec(**engine, name, cmd);
   return Fail(st.error(), RunFailCode(st.error()));
 }
 
@@ -108,7 +110,7 @@ int Remove(const Globals& g, const std::vector<std::string>& names, bool force) 
 int ContainerExited(const Globals& g, const std::string& id, int exit_code) {
   auto engine = engine::Engine::Open(g.root);
   if (!engine.ok()) return Fail(engine.error());
-  Status st = engine::ContainerExited(**engine, id, exit_code);
+  Status st = runtime::ContainerExited(**engine, id, exit_code);
   return st.ok() ? 0 : Fail(st.error());
 }
 

@@ -1,7 +1,6 @@
 // berth demo: seed 001's topology (two containers on one bridge, a ping each way) built by the
 // real CLI inside throwaway namespaces, narrated step by step. The machine is never touched:
 // everything lives in a network and mount namespace that disappear when the demo exits.
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -10,8 +9,9 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "engine/sandbox.h"
 #include "net/links.h"
+#include "runtime/sandbox.h"
+#include "sys/subprocess.h"
 
 namespace berth::cli {
 
@@ -26,33 +26,15 @@ struct Output {
 
 // Runs `berth --root kRoot args...` (this same binary), capturing stdout and stderr.
 Output Berth(const std::string& self, const std::vector<std::string>& args) {
-  Output out;
-  int p[2];
-  if (::pipe(p) != 0) return out;
-  std::fflush(nullptr);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(p[1], 1);
-    ::dup2(p[1], 2);
-    ::close(p[0]);
-    ::close(p[1]);
-    std::vector<std::string> full = {self, "--root", kRoot};
-    full.insert(full.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : full) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(self.c_str(), argv.data());
-    ::_exit(127);
-  }
-  ::close(p[1]);
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(p[0], buf, sizeof(buf))) > 0) out.text.append(buf, static_cast<size_t>(n));
-  ::close(p[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  out.rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-  return out;
+  sys::SubprocessSpec spec;
+  spec.path = self;
+  spec.argv = {self, "--root", kRoot};
+  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+  spec.std_out = sys::Stdio::Pipe();
+  spec.std_err = sys::Stdio::ToStdout();
+  auto done = sys::RunToExit(std::move(spec));
+  if (!done.ok()) return Output{-1, done.error().message() + "\n"};
+  return Output{done->exit_code, std::move(done->out)};
 }
 
 void Say(const char* text) { std::printf("\n# %s\n", text); }
@@ -165,7 +147,7 @@ int Demo() {
       "berth demo: seed 001, \"single-host container communication\", built for real.\n"
       "Everything below runs in throwaway network, mount and PID namespaces: this machine's\n"
       "own network is not touched, and all of it disappears when the demo exits.\n");
-  auto rc = engine::RunInThrowawayNamespaces([&] { return Scenario(self); });
+  auto rc = runtime::RunInThrowawayNamespaces([&] { return Scenario(self); });
   if (!rc.ok()) return Fail(rc.error());
   return *rc;
 }

@@ -1,16 +1,12 @@
 #include "cni/delegate.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstring>
 #include <vector>
+
+#include "sys/subprocess.h"
 
 extern char** environ;
 
@@ -18,60 +14,9 @@ namespace berth::cni {
 
 namespace {
 
-CniError SpawnError(const std::string& what, int err) {
-  return CniError{kBerthFailure, what + ": " + std::strerror(err), ""};
-}
-
-/// Feeds `in` to `to_child` while draining `from_out`/`from_err` (a large config and a chatty
-/// plugin must not deadlock each other on full pipes).
-void Pump(int to_child, int from_out, int from_err, std::string_view in, std::string* out,
-          std::string* err) {
-  size_t written = 0;
-  if (in.empty()) {
-    ::close(to_child);
-    to_child = -1;
-  }
-  while (from_out >= 0 || from_err >= 0) {
-    pollfd fds[3];
-    int n = 0;
-    int idx_in = -1, idx_out = -1, idx_err = -1;
-    if (to_child >= 0) {
-      fds[n] = {to_child, POLLOUT, 0};
-      idx_in = n++;
-    }
-    if (from_out >= 0) {
-      fds[n] = {from_out, POLLIN, 0};
-      idx_out = n++;
-    }
-    if (from_err >= 0) {
-      fds[n] = {from_err, POLLIN, 0};
-      idx_err = n++;
-    }
-    if (::poll(fds, static_cast<nfds_t>(n), -1) < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    if (idx_in >= 0 && fds[idx_in].revents) {
-      ssize_t w = ::write(to_child, in.data() + written, in.size() - written);
-      if (w > 0) written += static_cast<size_t>(w);
-      if (w < 0 || written == in.size()) {
-        ::close(to_child);
-        to_child = -1;
-      }
-    }
-    char buf[8192];
-    for (auto [idx, fd, sink] : {std::tuple{idx_out, &from_out, out}, {idx_err, &from_err, err}}) {
-      if (idx < 0 || !fds[idx].revents) continue;
-      ssize_t r = ::read(*fd, buf, sizeof(buf));
-      if (r > 0) {
-        sink->append(buf, static_cast<size_t>(r));
-      } else if (r == 0 || errno != EINTR) {
-        ::close(*fd);
-        *fd = -1;
-      }
-    }
-  }
-  if (to_child >= 0) ::close(to_child);
+CniError SpawnError(const std::string& what, const Error& e) {
+  return CniError{kBerthFailure,
+                  what + ": " + (e.sys_errno() ? std::strerror(e.sys_errno()) : e.message()), ""};
 }
 
 }  // namespace
@@ -104,54 +49,18 @@ Expected<PluginOutput> ExecDelegator::Run(const std::string& type, const std::st
     return CniError{kInvalidConfig, "failed to find plugin \"" + type + "\" in CNI_PATH",
                     "CNI_PATH=" + cni_path_};
   }
-  std::vector<std::string> env_strings;
+  sys::SubprocessSpec spec;
+  spec.path = path;
+  spec.argv = {path};
+  spec.env.emplace();
   for (char** e = environ; *e; ++e) {
-    if (std::strncmp(*e, "CNI_COMMAND=", 12) != 0) env_strings.emplace_back(*e);
+    if (std::strncmp(*e, "CNI_COMMAND=", 12) != 0) spec.env->emplace_back(*e);
   }
-  env_strings.push_back("CNI_COMMAND=" + command);
-  std::vector<char*> envp;
-  for (std::string& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-
-  int in[2], out[2], err[2];
-  if (::pipe2(in, O_CLOEXEC) != 0) return SpawnError("pipe", errno);
-  if (::pipe2(out, O_CLOEXEC) != 0) {
-    int e = errno;
-    ::close(in[0]), ::close(in[1]);
-    return SpawnError("pipe", e);
-  }
-  if (::pipe2(err, O_CLOEXEC) != 0) {
-    int e = errno;
-    ::close(in[0]), ::close(in[1]), ::close(out[0]), ::close(out[1]);
-    return SpawnError("pipe", e);
-  }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, in[0], 0);
-  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, err[1], 2);
-  std::string argv0 = path;
-  char* argv[] = {argv0.data(), nullptr};
-  pid_t pid = 0;
-  int rc = ::posix_spawn(&pid, path.c_str(), &actions, nullptr, argv, envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(in[0]), ::close(out[1]), ::close(err[1]);
-  if (rc != 0) {
-    ::close(in[1]), ::close(out[0]), ::close(err[0]);
-    return SpawnError("run " + path, rc);
-  }
-  // A plugin that exits without reading stdin must not kill us with SIGPIPE.
-  struct sigaction ignore = {}, saved = {};
-  ignore.sa_handler = SIG_IGN;
-  ::sigaction(SIGPIPE, &ignore, &saved);
-  PluginOutput result;
-  Pump(in[1], out[0], err[0], stdin_data, &result.out, &result.err);
-  ::sigaction(SIGPIPE, &saved, nullptr);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return result;
+  spec.env->push_back("CNI_COMMAND=" + command);
+  spec.std_in = spec.std_out = spec.std_err = sys::Stdio::Pipe();
+  auto done = sys::RunToExit(std::move(spec), stdin_data);
+  if (!done.ok()) return SpawnError("run " + path, done.error());
+  return PluginOutput{done->exit_code, std::move(done->out), std::move(done->err)};
 }
 
 namespace {

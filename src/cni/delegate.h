@@ -2,7 +2,7 @@
 // ipam.type, the way a runtime runs one: found by name on CNI_PATH, with this process's
 // environment but for CNI_COMMAND, and the same network configuration on stdin.
 //
-// Delegator is the seam: the real one execs (posix_spawn, pipes), tests use a fake.
+// Delegator is the seam: the real one execs (sys::Subprocess), tests use a fake.
 #pragma once
 
 #include <string>

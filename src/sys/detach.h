@@ -12,6 +12,7 @@ namespace berth::sys {
 /// session of its own, holding none of the caller's file descriptors but `keep` (stdio goes
 /// to /dev/null: a runtime reading the caller's stdout sees EOF when the caller exits).
 /// Returns false, without running `work`, when it could not fork. Call while single-threaded.
+/// (A Subprocess with `detached` and `child_main`, in one call.)
 bool RunDetached(const std::function<void()>& work, std::initializer_list<int> keep = {});
 
 /// Closes `fd` here and lets a detached process drop the last reference to the file, so the

@@ -1,16 +1,16 @@
-#include "engine/sandbox.h"
+#include "runtime/sandbox.h"
 
 #include <sched.h>
 #include <sys/mount.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 
 #include "net/nl_link_ops.h"
+#include "sys/subprocess.h"
 
-namespace berth::engine {
+namespace berth::runtime {
 
 namespace {
 
@@ -36,23 +36,17 @@ Result<int> RunInThrowawayNamespaces(const std::function<int()>& body) {
   if (::unshare(CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWPID) != 0) {
     return Error::System("create throwaway namespaces (needs root)", errno);
   }
-  std::fflush(nullptr);
-  pid_t child = ::fork();
-  if (child < 0) return Error::System("fork", errno);
-  if (child == 0) {
+  sys::SubprocessSpec spec;
+  spec.child_main = [&] {
     Status st = Prepare();
     if (!st.ok()) {
       std::fprintf(stderr, "berth: error: %s\n", st.error().message().c_str());
-      ::_exit(1);
+      return 1;
     }
-    int rc = body();
-    std::fflush(nullptr);
-    ::_exit(rc);  // as PID 1, taking every process it started with it
-  }
-  int status = 0;
-  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return body();  // as PID 1, taking every process it started with it
+  };
+  BERTH_ASSIGN_OR_RETURN(auto child, sys::Subprocess::Start(std::move(spec)));
+  return child.Wait();
 }
 
-}  // namespace berth::engine
+}  // namespace berth::runtime

@@ -7,10 +7,10 @@
 
 #include "core/error.h"
 
-namespace berth::engine {
+namespace berth::runtime {
 
 /// Runs `body` as PID 1 of new namespaces (`lo` up) and returns its exit code. Must be called
-/// while single-threaded.
+/// while single-threaded; the caller is left in the new network and mount namespaces.
 Result<int> RunInThrowawayNamespaces(const std::function<int()>& body);
 
-}  // namespace berth::engine
+}  // namespace berth::runtime

@@ -1,9 +1,10 @@
-// Starting a program inside a container's namespaces, and entering them later (`berth exec`).
+// A container's namespaces: giving a new process the container's view of the system
+// (Isolate, run by Subprocess in the child between fork and exec), and joining the namespaces
+// of a container's running process (`berth exec`).
 //
-// Spawn() forks; the child joins the network namespace, takes new mount and UTS namespaces,
-// shows the container's own /etc files and /sys, and execs. A close-on-exec pipe reports a
-// failure in the child (with the step and errno) back to the parent, so "executable not found"
-// is an error of the call, not a silently dead container.
+// Isolate() is made for a freshly forked child: it allocates nothing and touches only the
+// calling process. EnterNamespacesOf() changes the calling process for good (a caller execs
+// next); call it while single-threaded.
 #pragma once
 
 #include <sys/types.h>
@@ -16,8 +17,9 @@
 
 namespace berth::sys {
 
-struct SpawnSpec {
-  std::vector<std::string> argv;
+/// What a container's process gets: its network namespace joined, new mount and UTS
+/// namespaces, its own /etc files and /sys.
+struct Isolation {
   int netns_fd = -1;         // join this network namespace; -1 keeps the caller's (host mode)
   std::string hostname;      // set in the new UTS namespace when not empty
   /// (source file, target path) pairs bind-mounted in the new mount namespace, e.g. the
@@ -28,13 +30,17 @@ struct SpawnSpec {
   /// netns directory: otherwise every container holds a copy of every other container's
   /// netns mount, and each new one propagates into all of them).
   std::vector<std::string> detach_mounts;
-  int stdin_fd = -1, stdout_fd = -1, stderr_fd = -1;  // -1 inherits
-  bool new_session = false;
 };
 
-/// Forks and execs; returns once the child has exec'd (or the reason it could not).
-/// Errors carry Code::kCommandNotFound / kCommandCannotRun when exec itself failed.
-Result<pid_t> Spawn(const SpawnSpec& spec);
+/// The steps of Isolate(), to say which one failed.
+enum class IsolationStep { kDone, kJoinNetns, kUnshare, kMountSlave, kHostname, kBind, kSysfs };
+
+/// Applies `iso` to the calling process. Returns kDone, or the step that failed with errno
+/// telling why.
+IsolationStep Isolate(const Isolation& iso);
+
+/// "join network namespace", "set hostname"...: the step as an error message's context.
+const char* StepName(IsolationStep step);
 
 /// Joins the network, UTS and mount namespaces of `pid` in the calling (single-threaded)
 /// process; the caller then execs.
