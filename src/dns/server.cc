@@ -615,7 +615,9 @@ void Server::ServeTcp(int fd, IpAddr source, std::shared_ptr<Listener> listener)
     ParseResult pr = ParseQuery(packet, query.get());
     ResponseWriter w(out.data() + 2, kMaxTcpMessage);
     Verdict v = Respond(*table, *query, pr, who, rotation++, w);
-    if (v == Verdict::kDrop) continue;
+    // Not a query (a runt, a response): over UDP it is ignored; over TCP it would otherwise be
+    // a way to keep a connection (and its slot) forever with two bytes at a time.
+    if (v == Verdict::kDrop) break;
     std::string forwarded;
     std::string_view reply;
     if (v == Verdict::kForward) {

@@ -122,7 +122,7 @@ TEST_F(DnsServerTcpTest, SlowSenderIsClosedWithinTheIdleTimeout) {
   // completes in time.
   std::thread trickle([fd = slow.get()] {
     for (int i = 0; i < 10; ++i) {
-      if (::send(fd, "\0", 1, MSG_NOSIGNAL) != 1) return;
+      if (::send(fd, "\1", 1, MSG_NOSIGNAL) != 1) return;  // a 257-byte query, never finished
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   });
@@ -131,6 +131,11 @@ TEST_F(DnsServerTcpTest, SlowSenderIsClosedWithinTheIdleTimeout) {
   EXPECT_GE(ms, 0) << "never closed";
   EXPECT_LT(MsSince(start), 1500);
   EXPECT_EQ(server_->Stats().tcp_timeouts, 1u);
+  // Empty messages (a zero length prefix, two bytes at a time) are no queries: they do not buy
+  // time either.
+  sys::Fd empties = Dial("127.0.0.2");
+  EXPECT_EQ(::send(empties.get(), "\0\0", 2, MSG_NOSIGNAL), 2);
+  EXPECT_GE(MsUntilClosed(empties.get(), 1000), 0);
   // The idle time between queries counts too.
   sys::Fd kept = Dial("127.0.0.2");
   EXPECT_EQ(Ask(kept.get(), "web"), 0);
