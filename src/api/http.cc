@@ -16,7 +16,9 @@ bool IsTokenChar(char c) {
          std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
-bool IsToken(std::string_view s) { return !s.empty() && std::all_of(s.begin(), s.end(), IsTokenChar); }
+bool IsToken(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), IsTokenChar);
+}
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -44,8 +46,9 @@ bool ParseLength(std::string_view s, size_t max, size_t* out) {
 
 // "HTTP/1.<d>" -> the minor version; -1: another major version; -2: not an HTTP version.
 int ParseVersion(std::string_view v) {
-  if (v.size() != 8 || v.substr(0, 5) != "HTTP/" || !std::isdigit(static_cast<unsigned char>(v[5])) ||
-      v[6] != '.' || !std::isdigit(static_cast<unsigned char>(v[7]))) {
+  if (v.size() != 8 || v.substr(0, 5) != "HTTP/" ||
+      !std::isdigit(static_cast<unsigned char>(v[5])) || v[6] != '.' ||
+      !std::isdigit(static_cast<unsigned char>(v[7]))) {
     return -2;
   }
   if (v[5] != '1') return -1;
@@ -53,8 +56,7 @@ int ParseVersion(std::string_view v) {
 }
 
 // Splits header lines ("Name: value") after the first line. False on a malformed line.
-bool ParseHeaders(std::string_view lines,
-                  std::vector<std::pair<std::string, std::string>>* out) {
+bool ParseHeaders(std::string_view lines, std::vector<std::pair<std::string, std::string>>* out) {
   while (!lines.empty()) {
     size_t eol = lines.find("\r\n");
     std::string_view line = lines.substr(0, eol);
@@ -86,8 +88,8 @@ ParseState ParseRequest(std::string_view buf, const Limits& limits, HttpRequest*
   size_t end = buf.substr(0, limits.max_head + kEndOfHead.size()).find(kEndOfHead);
   if (end == std::string_view::npos) {
     if (buf.size() > limits.max_head) {
-      return Fail(ParseState::kTooLarge, 431, "request head over " +
-                  std::to_string(limits.max_head) + " bytes", err);
+      return Fail(ParseState::kTooLarge, 431,
+                  "request head over " + std::to_string(limits.max_head) + " bytes", err);
     }
     // Not even the start of a request line: say so now rather than wait for more.
     if (!buf.empty() && !IsTokenChar(buf.front())) {
@@ -138,8 +140,8 @@ ParseState ParseRequest(std::string_view buf, const Limits& limits, HttpRequest*
     seen = true;
   }
   if (length > limits.max_body) {
-    return Fail(ParseState::kTooLarge, 413, "request body over " +
-                std::to_string(limits.max_body) + " bytes", err);
+    return Fail(ParseState::kTooLarge, 413,
+                "request body over " + std::to_string(limits.max_body) + " bytes", err);
   }
   size_t body_at = end + kEndOfHead.size();
   if (buf.size() - body_at < length) return ParseState::kIncomplete;
@@ -151,18 +153,30 @@ ParseState ParseRequest(std::string_view buf, const Limits& limits, HttpRequest*
 
 std::string_view ReasonPhrase(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 413: return "Content Too Large";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Error";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 413:
+      return "Content Too Large";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 503:
+      return "Service Unavailable";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "Error";
   }
 }
 

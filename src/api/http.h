@@ -17,9 +17,9 @@
 namespace berth::api {
 
 struct HttpRequest {
-  std::string method;  // "GET", "POST"...
-  std::string path;    // the target without its query string
-  std::string query;   // after '?', without it; empty when none
+  std::string method;     // "GET", "POST"...
+  std::string path;       // the target without its query string
+  std::string query;      // after '?', without it; empty when none
   int minor_version = 1;  // HTTP/1.<minor>
   std::vector<std::pair<std::string, std::string>> headers;  // names lowercased
   std::string body;
@@ -41,7 +41,7 @@ struct HttpResponse {
 
 /// What a server accepts from one client.
 struct Limits {
-  size_t max_head = 16 * 1024;   // request line and headers
+  size_t max_head = 16 * 1024;  // request line and headers
   size_t max_body = 1024 * 1024;
 };
 

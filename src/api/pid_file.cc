@@ -41,8 +41,9 @@ Result<PidFile> PidFile::Lock(const std::string& path) {
       int err = errno;
       if (err == EAGAIN || err == EACCES) {
         pid_t holder = ReadPid(p.fd_.get());
-        return Error(Code::kInUse, path + " is locked by a live process" +
-                                       (holder ? " (pid " + std::to_string(holder) + ")" : ""),
+        return Error(Code::kInUse,
+                     path + " is locked by a live process" +
+                         (holder ? " (pid " + std::to_string(holder) + ")" : ""),
                      err);
       }
       return Error::System("lock " + path, err);

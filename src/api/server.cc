@@ -179,8 +179,8 @@ void Server::Serve(int fd) {
       pollfd p{fd, POLLIN, 0};
       int left = MsLeft(deadline);
       if (left > 0 && ::poll(&p, 1, left) > 0) continue;
-      if (!buf.empty()) perr = {408, "no whole request within " +
-                                         std::to_string(opts_.request_timeout_ms) + " ms"};
+      if (!buf.empty())
+        perr = {408, "no whole request within " + std::to_string(opts_.request_timeout_ms) + " ms"};
     }
     break;  // closed, failed, or too slow
   }

@@ -92,7 +92,8 @@ class Daemon {
     if (pid_file_->previous() != 0) {
       // Its berthd died without cleaning up (kill -9, a crash): nobody held the lock.
       log::Info("took over a stale pid file",
-                {{"path", paths_.berthd_pid()}, {"previous_pid", std::to_string(pid_file_->previous())}});
+                {{"path", paths_.berthd_pid()},
+                 {"previous_pid", std::to_string(pid_file_->previous())}});
     }
 
     // Signals are taken through a signalfd; block them before any thread starts.

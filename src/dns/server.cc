@@ -75,7 +75,8 @@ enum class Io { kOk, kClosed, kTimeout };
 // Waits for `events` on a non-blocking socket until `deadline`.
 Io WaitFor(int fd, short events, Clock::time_point deadline) {
   for (;;) {
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
     if (ms <= 0) return Io::kTimeout;
     pollfd p{fd, events, 0};
     int n = ::poll(&p, 1, static_cast<int>(ms));

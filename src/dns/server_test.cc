@@ -46,8 +46,8 @@ class DnsServerTcpTest : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s.error().message();
     server_ = std::move(*s);
     TableSpec spec;
-    spec.networks.push_back({"n", {*IpAddr::Parse("127.0.0.1")}, {*Cidr::ParseNetwork("127.0.0.0/8")},
-                             false});
+    spec.networks.push_back(
+        {"n", {*IpAddr::Parse("127.0.0.1")}, {*Cidr::ParseNetwork("127.0.0.0/8")}, false});
     spec.endpoints.push_back({0, *IpAddr::Parse("127.0.0.2"), {"web"}, "c1"});
     server_->Publish(Table::Build(spec));
     auto failed = server_->SetListeners({*IpAddr::Parse("127.0.0.1")});
@@ -91,9 +91,10 @@ class DnsServerTcpTest : public ::testing::Test {
     char c;
     for (;;) {
       pollfd p{fd, POLLIN, 0};
-      int left = limit_ms - static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                 Clock::now() - start)
-                                                 .count());
+      int left =
+          limit_ms -
+          static_cast<int>(
+              std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count());
       if (left <= 0 || ::poll(&p, 1, left) <= 0) return -1;
       ssize_t n = ::recv(fd, &c, 1, MSG_DONTWAIT);
       if (n <= 0) {
