@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "cli/commands.h"
+#include "engine/berthd.h"
 #include "engine/paths.h"
 #include "runtime/exited.h"
 
@@ -203,6 +204,14 @@ int RunCli(int argc, char** argv) {
     g.root = engine::kDefaultRoot;
   }
   if (g.format == "table") g.format.clear();
+  // Commands that rely on berthd (names resolving, what they show of the DNS) bring it back
+  // when it died: one connect when it runs (engine/berthd.h).
+  for (const CLI::App* verb : {network, run, exec, ps, rm, inspect}) {
+    if (!verb->parsed()) continue;
+    Status st = engine::EnsureBerthdIfWanted(engine::Paths{g.root});
+    if (!st.ok()) std::fprintf(stderr, "berth: warning: DNS: %s\n", st.error().message().c_str());
+    break;
+  }
   return action ? action() : 0;
 }
 

@@ -1,9 +1,7 @@
 #include "daemon/berthd.h"
 
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -12,12 +10,16 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "api/pid_file.h"
+#include "api/server.h"
 #include "dns/forwarder.h"
 #include "dns/server.h"
 #include "engine/dns.h"
@@ -30,8 +32,6 @@ namespace berth::daemon {
 namespace {
 
 using nlohmann::json;
-
-constexpr char kVersion[] = "berthd 0.1.0";
 
 struct FileStamp {
   bool exists = false;
@@ -79,7 +79,22 @@ class Daemon {
     if (!engine.ok()) return Fatal("open state root", engine.error());
     engine_ = std::move(*engine);
     engine_->set_notifier(nullptr);  // berthd only reads; it never notifies itself
-    if (int rc = LockPidFile(); rc >= 0) return rc;
+    auto pid_file = api::PidFile::Lock(paths_.berthd_pid());
+    if (!pid_file.ok()) {
+      if (pid_file.error().code() == Code::kInUse) {
+        log::Error("another berthd already serves this state root",
+                   {{"root", paths_.root}, {"detail", pid_file.error().message()}});
+        return 1;
+      }
+      return Fatal("pid file", pid_file.error());
+    }
+    pid_file_ = std::move(*pid_file);
+    if (pid_file_->previous() != 0) {
+      // Its berthd died without cleaning up (kill -9, a crash): nobody held the lock.
+      log::Info("took over a stale pid file",
+                {{"path", paths_.berthd_pid()},
+                 {"previous_pid", std::to_string(pid_file_->previous())}});
+    }
 
     // Signals are taken through a signalfd; block them before any thread starts.
     sigset_t set;
@@ -101,9 +116,9 @@ class Daemon {
     if (!server.ok()) return Fatal("start DNS server", server.error());
     server_ = std::move(*server);
 
-    Status st = Reload("startup");
+    Status st = ReloadCoalesced("startup");
     if (!st.ok()) log::Error("initial load failed", {{"error", st.error().message()}});
-    if (Status api = OpenApi(); !api.ok()) {
+    if (Status api = StartApi(); !api.ok()) {
       server_->Stop();
       return Fatal("open API socket", api.error());
     }
@@ -115,8 +130,8 @@ class Daemon {
     SdNotify("READY=1\nMAINPID=" + std::to_string(::getpid()));
     int rc = Loop();
     SdNotify("STOPPING=1");
+    api_->Stop();  // before the DNS server: its handlers use it
     server_->Stop();
-    api_.Reset();
     ::unlink(paths_.berthd_socket().c_str());
     ::unlink(paths_.berthd_pid().c_str());
     log::Info("stopped", {{"generation", std::to_string(generation_)}});
@@ -129,48 +144,27 @@ class Daemon {
     return 1;
   }
 
-  // -1: locked and written; otherwise the exit status.
-  int LockPidFile() {
-    std::string path = paths_.berthd_pid();
-    pid_fd_ = sys::Fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-    if (!pid_fd_.valid()) return Fatal("open pid file", Error::System(path, errno));
-    if (::flock(pid_fd_.get(), LOCK_EX | LOCK_NB) != 0) {
-      auto other = sys::ReadFile(path);
-      std::string pid = other.ok() ? *other : "";
-      while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
-      log::Error("another berthd already serves this state root",
-                 {{"root", paths_.root}, {"pid", pid}});
-      return 1;
-    }
-    std::string pid = std::to_string(::getpid()) + "\n";
-    if (::ftruncate(pid_fd_.get(), 0) != 0 ||
-        ::pwrite(pid_fd_.get(), pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
-      return Fatal("write pid file", Error::System(path, errno));
-    }
-    return -1;
-  }
-
-  Status OpenApi() {
-    std::string path = paths_.berthd_socket();
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof(addr.sun_path)) return Error::Invalid("socket path too long: " + path);
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-    ::unlink(path.c_str());  // a stale socket of a berthd that died; we hold the lock now
-    api_ = sys::Fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    if (!api_.valid()) return Error::System("socket", errno);
-    if (::bind(api_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-      return Error::System("bind " + path, errno);
-    }
-    if (::chmod(path.c_str(), 0600) != 0) return Error::System("chmod " + path, errno);
-    if (::listen(api_.get(), 64) != 0) return Error::System("listen " + path, errno);
+  Status StartApi() {
+    BERTH_ASSIGN_OR_RETURN(sys::Fd fd, api::ListenUnix(paths_.berthd_socket(), 0600, 128));
+    api::Routes routes;
+    routes.Add("GET", "/v1/status", [this](const api::HttpRequest&) {
+      return api::HttpResponse{200, StatusJson().dump() + "\n"};
+    });
+    routes.Add("POST", "/v1/reload", [this](const api::HttpRequest&) {
+      Status st = ReloadCoalesced("api");
+      if (!st.ok()) return api::JsonError(500, st.error().message());
+      std::lock_guard<std::mutex> lock(control_mu_);
+      json body = {{"generation", generation_}, {"records", server_->table()->record_count()}};
+      return api::HttpResponse{200, body.dump() + "\n"};
+    });
+    BERTH_ASSIGN_OR_RETURN(api_, api::Server::Start(std::move(fd), std::move(routes)));
     return Ok();
   }
 
   int Loop() {
     for (;;) {
-      pollfd fds[2] = {{signals_.get(), POLLIN, 0}, {api_.get(), POLLIN, 0}};
-      int n = ::poll(fds, 2, kPollMs);
+      pollfd fds[1] = {{signals_.get(), POLLIN, 0}};
+      int n = ::poll(fds, 1, kPollMs);
       if (n < 0 && errno != EINTR) {
         log::Error("poll failed", {{"error", std::strerror(errno)}});
         return 1;
@@ -179,26 +173,62 @@ class Daemon {
         signalfd_siginfo si;
         while (::read(signals_.get(), &si, sizeof(si)) == sizeof(si)) {
           if (si.ssi_signo == SIGHUP) {
-            resolv_stamp_ = {};  // re-read it too
-            (void)Reload("SIGHUP");
+            {
+              std::lock_guard<std::mutex> lock(control_mu_);
+              resolv_stamp_ = {};  // re-read it too
+            }
+            (void)ReloadCoalesced("SIGHUP");
             continue;
           }
           log::Info("stopping", {{"signal", strsignal(static_cast<int>(si.ssi_signo))}});
           return 0;
         }
       }
-      if (n > 0 && (fds[1].revents & POLLIN)) ServeApi();
       // Safety net: changes committed without a reload request (a berth that could not reach
       // us, a crash between commit and notify), a new resolv.conf, listeners still missing.
-      if (DbStamp() != db_stamp_) {
-        (void)Reload("store changed");
-      } else if (Stamp(opts_.resolv_conf) != resolv_stamp_ || !failed_listeners_.empty()) {
-        RefreshUpstreams();
-        if (!failed_listeners_.empty()) ApplyListeners(false);
+      bool changed;
+      {
+        std::lock_guard<std::mutex> lock(control_mu_);
+        changed = DbStamp() != db_stamp_;
+        if (!changed && (Stamp(opts_.resolv_conf) != resolv_stamp_ || !failed_listeners_.empty())) {
+          RefreshUpstreams();
+          if (!failed_listeners_.empty()) ApplyListeners(false);
+        }
       }
+      if (changed) (void)ReloadCoalesced("store changed");
     }
   }
 
+  // Reload requests arrive on the API threads and the main loop, often in bursts (a container
+  // start notifies, a second berth too). Each caller waits for a reload that started after it
+  // asked, so it sees its change live; callers that asked while one ran share the next one: a
+  // burst costs one or two rebuilds, not one per request.
+  Status ReloadCoalesced(std::string_view why) {
+    std::unique_lock<std::mutex> lock(reload_mu_);
+    uint64_t ticket = ++reload_requested_;
+    for (;;) {
+      if (reload_done_ >= ticket) return reload_status_;
+      if (reloading_) {
+        reload_cv_.wait(lock);
+        continue;
+      }
+      reloading_ = true;
+      uint64_t covers = reload_requested_;
+      lock.unlock();
+      Status st = Ok();
+      {
+        std::lock_guard<std::mutex> control(control_mu_);
+        st = Reload(why);
+      }
+      lock.lock();
+      reloading_ = false;
+      reload_done_ = covers;
+      reload_status_ = st;
+      reload_cv_.notify_all();
+    }
+  }
+
+  // Guarded by control_mu_.
   Status Reload(std::string_view why) {
     auto start = std::chrono::steady_clock::now();
     db_stamp_ = DbStamp();
@@ -263,6 +293,7 @@ class Daemon {
   }
 
   json StatusJson() {
+    std::lock_guard<std::mutex> lock(control_mu_);
     dns::ServerStats s = server_->Stats();
     json listening = json::array();
     for (const IpAddr& a : server_->Listening()) listening.push_back(a.ToString());
@@ -290,147 +321,38 @@ class Daemon {
               {"formerr", s.formerr},
               {"truncated", s.truncated},
               {"send_errors", s.send_errors},
+              {"tcp_rejected", s.tcp_rejected},
+              {"tcp_timeouts", s.tcp_timeouts},
               {"forwarded", s.forwarder.forwarded},
               {"forward_answered", s.forwarder.answered},
               {"forward_tcp_retries", s.forwarder.tcp_retries},
               {"forward_failed", s.forwarder.failed}}}};
   }
 
-  // One request per connection (HTTP/1.0 style). Every connection already waiting is read
-  // first and they share one reload: a burst of container starts costs one rebuild, and a
-  // client that did not wait for the answer (berth's fire-and-forget notice) costs nothing.
-  void ServeApi() {
-    struct Request {
-      sys::Fd fd;
-      std::string method, path;
-    };
-    std::vector<Request> requests;
-    for (;;) {
-      sys::Fd c(::accept4(api_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-      if (!c.valid()) break;
-      timeval tv{2, 0};
-      ::setsockopt(c.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-      ::setsockopt(c.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-      std::string req;
-      char buf[2048];
-      while (req.find("\r\n\r\n") == std::string::npos && req.size() < 16384) {
-        ssize_t n = ::recv(c.get(), buf, sizeof(buf), 0);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        req.append(buf, static_cast<size_t>(n));
-      }
-      std::string line = req.substr(0, req.find("\r\n"));
-      size_t sp1 = line.find(' '), sp2 = line.find(' ', sp1 + 1);
-      std::string method = line.substr(0, sp1);
-      std::string path = sp1 == std::string::npos ? "" : line.substr(sp1 + 1, sp2 - sp1 - 1);
-      requests.push_back({std::move(c), method, path});
-    }
-    bool reload = std::any_of(requests.begin(), requests.end(), [](const Request& r) {
-      return r.method == "POST" && r.path == "/v1/reload";
-    });
-    Status reloaded = reload ? Reload("api") : Ok();
-    for (Request& r : requests) {
-      int code = 200;
-      json body;
-      if (r.method == "POST" && r.path == "/v1/reload") {
-        if (reloaded.ok()) {
-          body = {{"generation", generation_},
-                  {"records", server_->table()->record_count()}};
-        } else {
-          code = 500;
-          body = {{"error", reloaded.error().message()}};
-        }
-      } else if (r.method == "GET" && r.path == "/v1/status") {
-        body = StatusJson();
-      } else {
-        code = 404;
-        body = {{"error", "no such endpoint: " + r.method + " " + r.path},
-                {"endpoints", {"GET /v1/status", "POST /v1/reload"}}};
-      }
-      std::string text = body.dump() + "\n";
-      std::string resp = "HTTP/1.0 " + std::to_string(code) +
-                         (code == 200 ? " OK" : code == 404 ? " Not Found" : " Error") +
-                         "\r\nContent-Type: application/json\r\nContent-Length: " +
-                         std::to_string(text.size()) + "\r\nConnection: close\r\n\r\n" + text;
-      size_t off = 0;
-      while (off < resp.size()) {
-        ssize_t n = ::send(r.fd.get(), resp.data() + off, resp.size() - off, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;  // a client that did not wait for the answer
-        off += static_cast<size_t>(n);
-      }
-    }
-  }
-
   Options opts_;
   engine::Paths paths_;
+  std::optional<api::PidFile> pid_file_;
   std::unique_ptr<engine::Engine> engine_;
   std::unique_ptr<dns::Server> server_;
-  sys::Fd pid_fd_, signals_, api_;
+  std::unique_ptr<api::Server> api_;
+  sys::Fd signals_;
+
+  // The store, the DNS server's control calls and what follows are used by the main loop and
+  // the API threads: one at a time.
+  std::mutex control_mu_;
   std::pair<FileStamp, FileStamp> db_stamp_;
   FileStamp resolv_stamp_;
   std::set<IpAddr> failed_listeners_;
   uint64_t generation_ = 0;
+
+  std::mutex reload_mu_;
+  std::condition_variable reload_cv_;
+  uint64_t reload_requested_ = 0, reload_done_ = 0;  // guarded by reload_mu_
+  bool reloading_ = false;
+  Status reload_status_;
 };
 
-const char kUsage[] =
-    "usage: berthd [--root DIR] [--log-level debug|info|warn|error] [--workers N]\n"
-    "              [--port N] [--upstream-timeout-ms N] [--resolv-conf PATH]\n"
-    "              [--busy-poll-us N]\n"
-    "\n"
-    "berth's daemon: the embedded DNS server of DNS-enabled networks (and later the cluster\n"
-    "agent). One per state root (default $BERTH_ROOT or /var/lib/berth); `berth` starts it\n"
-    "when needed. API: HTTP on the unix socket ROOT/berthd.sock (GET /v1/status, POST\n"
-    "/v1/reload). Logs: logfmt lines on stderr.\n";
-
-bool ParseInt(const char* s, int lo, int hi, int* out) {
-  char* end = nullptr;
-  long v = std::strtol(s, &end, 10);
-  if (!*s || *end || v < lo || v > hi) return false;
-  *out = static_cast<int>(v);
-  return true;
-}
-
 }  // namespace
-
-int ParseArgs(int argc, char** argv, Options* opts) {
-  if (const char* env = std::getenv("BERTH_ROOT"); env && *env) opts->root = env;
-  if (opts->root.empty()) opts->root = engine::kDefaultRoot;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&](const char** v) {
-      if (i + 1 >= argc) return false;
-      *v = argv[++i];
-      return true;
-    };
-    const char* v = nullptr;
-    int n = 0;
-    if (a == "-h" || a == "--help") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    } else if (a == "--version") {
-      std::puts(kVersion);
-      return 0;
-    } else if (a == "--root" && value(&v)) {
-      opts->root = v;
-    } else if (a == "--log-level" && value(&v) && log::ParseLevel(v, &opts->log_level)) {
-    } else if (a == "--workers" && value(&v) && ParseInt(v, 1, 64, &n)) {
-      opts->workers = n;
-    } else if (a == "--port" && value(&v) && ParseInt(v, 1, 65535, &n)) {
-      opts->port = static_cast<uint16_t>(n);
-    } else if (a == "--upstream-timeout-ms" && value(&v) && ParseInt(v, 10, 60000, &n)) {
-      opts->upstream_timeout_ms = n;
-    } else if (a == "--busy-poll-us" && value(&v) && ParseInt(v, 0, 10000, &n)) {
-      opts->busy_poll_us = n;
-    } else if (a == "--resolv-conf" && value(&v)) {
-      opts->resolv_conf = v;
-    } else {
-      std::fprintf(stderr, "berthd: bad argument: %s\n%s", a.c_str(), kUsage);
-      return 2;
-    }
-  }
-  return -1;
-}
 
 int Run(const Options& opts) {
   log::SetLevel(opts.log_level);

@@ -6,13 +6,19 @@
 // 0600) and report readiness (systemd sd_notify when NOTIFY_SOCKET is set). SIGTERM/SIGINT stop
 // it cleanly, SIGHUP reloads.
 //
-// Staying current: berth calls POST /v1/reload after each change it commits and waits for the
-// answer, which comes only once the new records are live. As a safety net the main loop also
-// notices any commit to the database (its file changes) within kPollMs and reloads, and picks
-// up a changed /etc/resolv.conf.
+// The pid file is taken with a lock the kernel drops when berthd dies (api/pid_file.h): a
+// stale one, left by a berthd killed with -9, is taken over; a live berthd is never doubled.
 //
-// Threading: the main thread owns the store and the API socket; the DNS server has its own
-// threads (dns/server.h).
+// Staying current: berth calls POST /v1/reload after each change it commits (api/server.h:
+// HTTP on ROOT/berthd.sock, GET /v1/status, POST /v1/reload); a client that waits for the
+// answer gets it once the new records are live. As a safety net the main loop also notices
+// any commit to the database (its file changes) within kPollMs and reloads, and picks up a
+// changed /etc/resolv.conf.
+//
+// Threading: the main thread takes signals and runs the safety net; the API server serves
+// each client on a thread of its own (a slow one delays nobody); they share the store and the
+// DNS server's controls under one mutex, and concurrent reload requests share one reload. The
+// DNS server has its own threads (dns/server.h).
 #pragma once
 
 #include <cstdint>
@@ -33,11 +39,13 @@ struct Options {
 };
 
 inline constexpr int kPollMs = 200;
+inline constexpr char kVersion[] = "berthd 0.1.0";
 
 /// Runs berthd until SIGTERM/SIGINT; returns the process exit status.
 int Run(const Options& opts);
 
-/// Parses berthd's command line; returns -1 to go on, else an exit status (help, bad usage).
+/// Parses berthd's command line (CLI11, daemon/flags.cc); returns -1 to go on, else an exit
+/// status: 0 after --help or --version, 2 for bad usage.
 int ParseArgs(int argc, char** argv, Options* opts);
 
 }  // namespace berth::daemon

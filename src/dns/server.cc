@@ -25,7 +25,6 @@ namespace {
 
 // Per-socket receive buffer: room for bursts while a worker is busy elsewhere.
 constexpr int kRcvBuf = 4 << 20;
-constexpr int kTcpIdleSeconds = 10;
 
 Result<sys::Fd> OpenSocket(const IpAddr& addr, uint16_t port, int type) {
   int family = addr.is_v4() ? AF_INET : AF_INET6;
@@ -69,28 +68,68 @@ bool IsLocalAddress(const IpAddr& ip) {
   return ::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) == 0;
 }
 
-bool ReadFull(int fd, void* buf, size_t n) {
+using Clock = std::chrono::steady_clock;
+
+enum class Io { kOk, kClosed, kTimeout };
+
+// Waits for `events` on a non-blocking socket until `deadline`.
+Io WaitFor(int fd, short events, Clock::time_point deadline) {
+  for (;;) {
+    auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (ms <= 0) return Io::kTimeout;
+    pollfd p{fd, events, 0};
+    int n = ::poll(&p, 1, static_cast<int>(ms));
+    if (n > 0) return Io::kOk;
+    if (n == 0) return Io::kTimeout;
+    if (errno != EINTR) return Io::kClosed;
+  }
+}
+
+// Reads exactly n bytes before `deadline`: a client trickling bytes gains no time by it.
+Io ReadFull(int fd, void* buf, size_t n, Clock::time_point deadline) {
   auto* p = static_cast<char*>(buf);
   while (n > 0) {
     ssize_t r = ::recv(fd, p, n, 0);
+    if (r > 0) {
+      p += r;
+      n -= static_cast<size_t>(r);
+      continue;
+    }
     if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return false;
-    p += r;
-    n -= static_cast<size_t>(r);
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (Io io = WaitFor(fd, POLLIN, deadline); io != Io::kOk) return io;
+      continue;
+    }
+    return Io::kClosed;
+  }
+  return Io::kOk;
+}
+
+bool WriteFull(int fd, const void* buf, size_t n, Clock::time_point deadline) {
+  auto* p = static_cast<const char*>(buf);
+  while (n > 0) {
+    ssize_t r = ::send(fd, p, n, MSG_NOSIGNAL);
+    if (r > 0) {
+      p += r;
+      n -= static_cast<size_t>(r);
+      continue;
+    }
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
+        WaitFor(fd, POLLOUT, deadline) == Io::kOk) {
+      continue;
+    }
+    return false;
   }
   return true;
 }
 
-bool WriteFull(int fd, const void* buf, size_t n) {
-  auto* p = static_cast<const char*>(buf);
-  while (n > 0) {
-    ssize_t r = ::send(fd, p, n, MSG_NOSIGNAL);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return false;
-    p += r;
-    n -= static_cast<size_t>(r);
-  }
-  return true;
+// Whether queries from `source` to the listener at `local` get answers at all (Respond's
+// rule): a container of a DNS network, or the host asking a gateway of one.
+bool Served(const Table& table, const IpAddr& source, const IpAddr& local) {
+  if (!table.RequesterNetworks(source).empty()) return true;
+  return table.GatewayNetwork(local) >= 0 && IsLocalAddress(source);
 }
 
 }  // namespace
@@ -462,6 +501,8 @@ ServerStats Server::Stats() const {
     s.send_errors += w->send_errors.load(std::memory_order_relaxed);
   }
   s.tcp_queries = tcp_queries_.load(std::memory_order_relaxed);
+  s.tcp_rejected = tcp_rejected_.load(std::memory_order_relaxed);
+  s.tcp_timeouts = tcp_timeouts_.load(std::memory_order_relaxed);
   s.forwarder = forwarder_->Stats();
   return s;
 }
@@ -513,40 +554,58 @@ void Server::AcceptLoop() {
         if (it != by_tcp_id_.end()) l = it->second;
       }
       if (!l) continue;
-      for (;;) {
-        int fd = ::accept4(l->tcp.get(), nullptr, nullptr, SOCK_CLOEXEC);
-        if (fd < 0) break;
-        std::lock_guard<std::mutex> lock(tcp_mu_);
-        if (static_cast<int>(tcp_conns_.size()) >= kMaxTcpConnections || stopping_.load()) {
-          ::close(fd);
-          continue;
-        }
-        tcp_conns_.insert(fd);
-        std::thread([this, fd, l] { ServeTcp(fd, l); }).detach();
-      }
+      AcceptTcp(l);
     }
   }
 }
 
-void Server::ServeTcp(int fd, std::shared_ptr<Listener> listener) {
-  timeval tv{kTcpIdleSeconds, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-  sockaddr_storage peer{};
-  socklen_t plen = sizeof(peer);
-  ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &plen);
+void Server::AcceptTcp(const std::shared_ptr<Listener>& l) {
+  for (;;) {
+    sockaddr_storage peer{};
+    socklen_t plen = sizeof(peer);
+    int fd = ::accept4(l->tcp.get(), reinterpret_cast<sockaddr*>(&peer), &plen,
+                       SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0) return;
+    IpAddr source = sys::FromSockaddr(peer);
+    // Someone we would only refuse gets no thread and no slot: closed before reading a byte.
+    if (!Served(*table_.load(std::memory_order_acquire), source, l->addr)) {
+      tcp_rejected_.fetch_add(1, std::memory_order_relaxed);
+      ::close(fd);
+      continue;
+    }
+    std::lock_guard<std::mutex> lock(tcp_mu_);
+    int& mine = tcp_per_source_[source];
+    if (static_cast<int>(tcp_conns_.size()) >= kMaxTcpConnections ||
+        mine >= std::max(1, opts_.tcp_per_source) || stopping_.load()) {
+      if (mine == 0) tcp_per_source_.erase(source);
+      tcp_rejected_.fetch_add(1, std::memory_order_relaxed);
+      ::close(fd);
+      continue;
+    }
+    ++mine;
+    tcp_conns_.insert(fd);
+    std::thread([this, fd, source, l] { ServeTcp(fd, source, l); }).detach();
+  }
+}
+
+void Server::ServeTcp(int fd, IpAddr source, std::shared_ptr<Listener> listener) {
+  const auto idle = std::chrono::milliseconds(std::max(1, opts_.tcp_idle_ms));
   Requester who;
-  who.source = sys::FromSockaddr(peer);
+  who.source = source;
   who.local = listener->addr;
   bool from_host_checked = false;
   std::vector<uint8_t> in(kMaxTcpMessage), out(kMaxTcpMessage + 2);
   auto query = std::make_unique<Query>();
   uint32_t rotation = 0;
   for (;;) {
+    // The whole query, length prefix included, within `idle` of the connect or the last answer.
+    auto deadline = Clock::now() + idle;
     uint8_t lenbuf[2];
-    if (!ReadFull(fd, lenbuf, 2)) break;
+    Io io = ReadFull(fd, lenbuf, 2, deadline);
     size_t len = Load16(lenbuf);
-    if (!ReadFull(fd, in.data(), len)) break;
+    if (io == Io::kOk) io = ReadFull(fd, in.data(), len, deadline);
+    if (io == Io::kTimeout) tcp_timeouts_.fetch_add(1, std::memory_order_relaxed);
+    if (io != Io::kOk) break;
     tcp_queries_.fetch_add(1, std::memory_order_relaxed);
     std::shared_ptr<const Table> table = table_.load(std::memory_order_acquire);
     if (!from_host_checked && table->RequesterNetworks(who.source).empty()) {
@@ -557,7 +616,9 @@ void Server::ServeTcp(int fd, std::shared_ptr<Listener> listener) {
     ParseResult pr = ParseQuery(packet, query.get());
     ResponseWriter w(out.data() + 2, kMaxTcpMessage);
     Verdict v = Respond(*table, *query, pr, who, rotation++, w);
-    if (v == Verdict::kDrop) continue;
+    // Not a query (a runt, a response): over UDP it is ignored; over TCP it would otherwise be
+    // a way to keep a connection (and its slot) forever with two bytes at a time.
+    if (v == Verdict::kDrop) break;
     std::string forwarded;
     std::string_view reply;
     if (v == Verdict::kForward) {
@@ -581,10 +642,18 @@ void Server::ServeTcp(int fd, std::shared_ptr<Listener> listener) {
     }
     uint8_t hdr[2];
     Store16(hdr, static_cast<uint16_t>(reply.size()));
-    if (!WriteFull(fd, hdr, 2) || !WriteFull(fd, reply.data(), reply.size())) break;
+    auto send_by = Clock::now() + idle;
+    if (!WriteFull(fd, hdr, 2, send_by) || !WriteFull(fd, reply.data(), reply.size(), send_by)) {
+      break;
+    }
+    // Refused (the container left its network meanwhile): nothing more to say to it.
+    if (v == Verdict::kAnswer && !Served(*table, who.source, who.local)) break;
   }
   // Under the lock: Stop() must never shut down a number that was closed and reused.
   std::lock_guard<std::mutex> lock(tcp_mu_);
+  if (auto it = tcp_per_source_.find(source); it != tcp_per_source_.end() && --it->second <= 0) {
+    tcp_per_source_.erase(it);
+  }
   tcp_conns_.erase(fd);
   ::close(fd);
   tcp_cv_.notify_all();

@@ -9,7 +9,12 @@
 //    is loaded once per batch from an atomic shared_ptr, so a reload is one pointer swap that
 //    never blocks or drops a query. Nothing on this path allocates or takes a lock.
 //  - TCP: one acceptor thread; each connection is served by a short-lived thread (TCP is the
-//    rare fallback for truncated answers), at most kMaxTcpConnections at once.
+//    rare fallback for truncated answers), at most kMaxTcpConnections at once and
+//    `tcp_per_source` per client address. A source the server would refuse (neither a
+//    container of a DNS network nor the host asking a gateway) is closed at accept, and after
+//    a REFUSED answer should the table change meanwhile. A client has `tcp_idle_ms` to deliver
+//    each whole query (from its connect, then from the last answer): a slow sender (one byte
+//    every few seconds) holds a slot that long at most, and never anyone else's.
 //  - Forwarding: the Forwarder's own thread.
 //  - Control (Publish, SetListeners, Stats, Stop): any one thread at a time (berthd's main
 //    thread).
@@ -42,6 +47,10 @@ struct ServerOptions {
   int batch = 64;   // datagrams per recvmmsg
   /// After a busy wake-up, keep polling an empty socket this long before sleeping (0: never).
   int busy_poll_us = 0;
+  /// TCP: time to deliver a whole query (and to take an answer) before the connection closes.
+  int tcp_idle_ms = 2000;
+  /// TCP: connections at once from one source address.
+  int tcp_per_source = 8;
   ForwarderOptions forwarder;
 };
 
@@ -53,6 +62,8 @@ struct ServerStats {
   uint64_t formerr = 0;
   uint64_t truncated = 0;
   uint64_t send_errors = 0;
+  uint64_t tcp_rejected = 0;  // closed at accept: a refused source, or over a limit
+  uint64_t tcp_timeouts = 0;  // closed for not delivering a whole query in time
   ForwarderStats forwarder;
 };
 
@@ -77,14 +88,15 @@ class Server {
   /// Closes every socket and joins every thread. Idempotent.
   void Stop();
 
-  static constexpr int kMaxTcpConnections = 64;
+  static constexpr int kMaxTcpConnections = 128;
 
  private:
   struct Listener;
   struct Worker;
   explicit Server(const ServerOptions& opts);
   void AcceptLoop();
-  void ServeTcp(int fd, std::shared_ptr<Listener> listener);
+  void AcceptTcp(const std::shared_ptr<Listener>& l);
+  void ServeTcp(int fd, IpAddr source, std::shared_ptr<Listener> listener);
   void SubmitForward(std::string_view query, const Query& q, std::shared_ptr<Listener> listener,
                      int worker, const struct sockaddr_storage& client, uint32_t client_len);
 
@@ -104,9 +116,10 @@ class Server {
   std::atomic<bool> stopping_{false};
   std::mutex tcp_mu_;
   std::condition_variable tcp_cv_;
-  std::set<int> tcp_conns_;  // guarded by tcp_mu_
+  std::set<int> tcp_conns_;                // guarded by tcp_mu_
+  std::map<IpAddr, int> tcp_per_source_;  // guarded by tcp_mu_
 
-  std::atomic<uint64_t> tcp_queries_{0};
+  std::atomic<uint64_t> tcp_queries_{0}, tcp_rejected_{0}, tcp_timeouts_{0};
 };
 
 }  // namespace berth::dns

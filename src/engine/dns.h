@@ -2,9 +2,9 @@
 // from the store, so a restarted berthd loses nothing), and how berthd hears about changes.
 //
 // The seam is ChangeNotifier: the engine calls it after every committed change that berthd
-// may care about. The real one talks to berthd over its unix socket (starting it on demand when
-// a container joins a DNS-enabled network, as netavark starts aardvark-dns) and waits for the
-// reload to be applied, so a name resolves as soon as the command that made it returns.
+// may care about. The real one (MakeBerthdNotifier, engine/berthd.h) tells berthd over its
+// unix socket, starting it when it is not running and has something to serve, as netavark
+// starts aardvark-dns.
 #pragma once
 
 #include <memory>
@@ -42,23 +42,8 @@ class ChangeNotifier {
   virtual void Changed(const Change& change) = 0;
 };
 
-/// Tells the berthd of `paths` (starting it when endpoints join a DNS network and none runs).
+/// Tells the berthd of `paths` (starting it when it is not running and has something to
+/// serve). Defined in engine/berthd.cc, beside the rest of the berthd client.
 std::unique_ptr<ChangeNotifier> MakeBerthdNotifier(const Paths& paths);
-
-/// POST /v1/reload to berthd without waiting for it; kUnavailable when it is not running.
-Status AskBerthdToReload(const Paths& paths);
-
-/// POST /v1/reload to berthd and wait for it to apply; kUnavailable when it is not running.
-Status ReloadBerthd(const Paths& paths, int timeout_ms = 3000);
-
-/// One request to berthd's API; returns the response body of a 200, an error otherwise.
-Result<std::string> BerthdRequest(const Paths& paths, const std::string& method,
-                                  const std::string& path, int timeout_ms = 3000);
-
-/// Starts berthd for this state root unless one answers, then waits until it does.
-Status EnsureBerthd(const Paths& paths, int timeout_ms = 5000);
-
-/// $BERTHD_BIN, else `berthd` beside the running executable, else `berthd` from $PATH.
-std::string BerthdBinary();
 
 }  // namespace berth::engine
