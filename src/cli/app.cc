@@ -16,20 +16,50 @@ namespace berth::cli {
 
 namespace {
 
+// Docker's status for an error of the CLI itself (a bad flag), distinct from the command's own.
+constexpr int kExitUsage = 125;
+
 void AddFormat(CLI::App* cmd, Globals& g) {
   cmd->add_option("--format", g.format, "Output format: table (default) or json")
       ->check(CLI::IsMember({"table", "json"}));
 }
 
-// The command after the options of `run`/`exec`, untouched: CLI11 leaves it unparsed in the
-// subcommand (from the first positional on) or, after "--", in the top-level app. Returns how
-// many leftover arguments it took.
-size_t CommandOf(const CLI::App& app, const CLI::App* sub, std::vector<std::string>& out) {
-  out = sub->remaining();
-  if (out.empty()) out = app.remaining();
-  size_t taken = out.size();
-  if (!out.empty() && out.front() == "--") out.erase(out.begin());
-  return taken;
+// Where the container's command starts in argv[first, argc) (the arguments after `run` or
+// `exec`): after "--", or at the first positional that is not an option's value (for exec, the
+// positional after the container's name). Everything from there on is opaque: CLI11 never sees
+// it, so a `-h` or `--help` of the command (`berth run -- httpd -h`) reaches the command.
+// Returns argc when there is no command; `command` receives it.
+bool TakesValue(const CLI::App& verb, const std::string& name) {
+  const CLI::Option* opt = verb.get_option_no_throw(name);
+  return opt && opt->get_expected_max() != 0;  // a flag expects no value
+}
+
+int SplitCommand(const CLI::App& verb, int first, int argc, char** argv, int positionals_before,
+                 std::vector<std::string>& command) {
+  int i = first;
+  for (; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--") {
+      command.assign(argv + i + 1, argv + argc);
+      return i;
+    }
+    if (a.size() > 1 && a[0] == '-') {
+      // "--name=x" and "-px" carry their value; "--name x" and "-p x" take the next argument;
+      // a run of short flags ("-dit") takes none unless its last letter is an option.
+      if (a.find('=') != std::string_view::npos) continue;
+      std::string name(a);
+      if (a[1] != '-') name = std::string("-") + a.back();
+      if (a[1] != '-' && a.size() > 2 && TakesValue(verb, std::string("-") + a[1])) {
+        continue;  // "-p8080:80"
+      }
+      if (TakesValue(verb, name)) ++i;
+      continue;
+    }
+    if (positionals_before-- > 0) continue;
+    command.assign(argv + i, argv + argc);
+    return i;
+  }
+  return argc;
 }
 
 }  // namespace
@@ -138,7 +168,7 @@ int RunCli(int argc, char** argv) {
                   "Publish [HOSTIP:][HOSTPORT:]CONTAINERPORT[/tcp|udp] (ranges A-B allowed)")
       ->allow_extra_args(false);
   // Everything from the first positional on (or after --) is the command, untouched.
-  run->fallthrough(false)->prefix_command();  // fallthrough would hand the command to berth
+  run->fallthrough(false);  // the command itself is cut off before parsing (SplitCommand)
   run->footer("Usage: berth run [OPTIONS] [--] COMMAND [ARG...]");
   run->callback([&] {
     if (*ip_opt) run_req.ip = run_ip;
@@ -150,7 +180,7 @@ int RunCli(int argc, char** argv) {
   std::vector<std::string> exec_cmd;
   auto* exec = app.add_subcommand("exec", "Run a command inside a running container");
   exec->add_option("container", exec_name)->required();
-  exec->fallthrough(false)->prefix_command();
+  exec->fallthrough(false);
   exec->footer("Usage: berth exec CONTAINER [--] COMMAND [ARG...]");
   exec->callback([&] { action = [&] { return Exec(g, exec_name, exec_cmd); }; });
 
@@ -176,25 +206,38 @@ int RunCli(int argc, char** argv) {
   exited->add_option("exit_code", exited_code)->required();
   exited->callback([&] { action = [&] { return ContainerExited(g, exited_id, exited_code); }; });
 
-  app.add_subcommand("demo", "Build seed 001's two-container topology in throwaway namespaces")
+  app.add_subcommand("demo",
+                     "Two containers on one bridge, pinging each other, built in throwaway "
+                     "namespaces")
       ->callback([&] { action = [&] { return Demo(); }; });
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+  // The verb is the first argument that is neither a global option nor its value.
+  int verb_at = 1;
+  while (verb_at < argc && argv[verb_at][0] == '-') {
+    std::string_view a = argv[verb_at];
+    verb_at += (a == "--root") ? 2 : 1;
   }
-  size_t passed_through = 0;
-  if (run->parsed()) passed_through = CommandOf(app, run, run_req.command);
-  if (exec->parsed()) passed_through = CommandOf(app, exec, exec_cmd);
+  int cut = argc;
+  if (verb_at < argc && std::string_view(argv[verb_at]) == "run") {
+    cut = SplitCommand(*run, verb_at + 1, argc, argv, 0, run_req.command);
+  } else if (verb_at < argc && std::string_view(argv[verb_at]) == "exec") {
+    cut = SplitCommand(*exec, verb_at + 1, argc, argv, 1, exec_cmd);
+  }
+  try {
+    app.parse(cut, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : kExitUsage;
+  }
   std::vector<std::string> extra = app.remaining(true);
   // CLI11 leaves the end-of-options marker of any other verb (`berth rm -- NAME`) behind.
-  if (!run->parsed() && !exec->parsed()) std::erase(extra, std::string("--"));
-  if (extra.size() > passed_through) {
+  std::erase(extra, std::string("--"));
+  if (!extra.empty()) {
     std::string list;
     for (const auto& a : extra) list += " " + a;
-    std::fprintf(stderr, "berth: error: unexpected arguments:%s (see --help)\n", list.c_str());
-    return 2;
+    std::fprintf(stderr, "berth: error: unknown flag or unexpected arguments:%s (see --help)\n",
+                 list.c_str());
+    return kExitUsage;
   }
   if (!root_flag.empty()) {
     g.root = root_flag;
