@@ -37,8 +37,9 @@ Status CheckSubnetUsable(const Cidr& subnet, const std::vector<Cidr>& routes, bo
   for (const SpecialRange& r : SpecialRanges()) {
     if (!subnet.Overlaps(r.range)) continue;
     std::string head = "subnet " + subnet.ToString() +
-                       (subnet == r.range ? std::string(" is ") : " overlaps ") +
-                       r.range.ToString() + ", " + r.what;
+                       (subnet == r.range ? std::string(" is ")
+                                          : " overlaps " + r.range.ToString() + ", ") +
+                       r.what;
     if (!r.works_with_force) return Error::Invalid(head + " (refused even with --force)");
     if (!force) return Error::Invalid(head + " (use --force if you mean it)");
   }

@@ -74,7 +74,7 @@ BAD_NETWORKS = [
     *[(["network", "create", "x", "--subnet", subnet, *force], msg)
       for force in ([], ["--force"])
       for subnet, msg in [
-          ("127.0.0.0/8", "subnet 127.0.0.0/8 is 127.0.0.0/8, loopback"),
+          ("127.0.0.0/8", "subnet 127.0.0.0/8 is loopback: the host's local route"),
           ("127.1.0.0/16", "overlaps 127.0.0.0/8, loopback"),
           ("0.0.0.0/8", '"this network" (0/8)'),
           ("224.0.0.0/4", "multicast"),
