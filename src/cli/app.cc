@@ -83,8 +83,7 @@ int RunCli(int argc, char** argv) {
   auto* network = app.add_subcommand("network", "Manage networks");
   network->require_subcommand(1);
   engine::NetworkCreateRequest ncreate;
-  std::string subnet, gateway, ip_range;
-  int mtu = 0;
+  std::string subnet, gateway, ip_range, mtu;  // --mtu as text: NetworkCreate says what is wrong
   auto* ncmd = network->add_subcommand("create", "Create a network");
   ncmd->add_option("name", ncreate.name, "Network name")->required();
   ncmd->add_option("-d,--driver", ncreate.driver, "Driver (bridge)");
@@ -93,6 +92,9 @@ int RunCli(int argc, char** argv) {
   auto* range_opt = ncmd->add_option("--ip-range", ip_range, "Allocate addresses from this range");
   auto* mtu_opt = ncmd->add_option("--mtu", mtu, "MTU of the bridge and the veths");
   ncmd->add_flag("--internal", ncreate.internal, "No route out: reach nothing beyond the bridge");
+  ncmd->add_flag("--force", ncreate.force,
+                 "Allow a link-local (169.254/16) or reserved (240/4) subnet, or one that "
+                 "overlaps a host route");
   ncmd->add_option("-o,--opt", ncreate.options,
                    "Driver option KEY=VALUE: masquerade, icc, mtu, bridge_name, dns")
       ->allow_extra_args(false);
@@ -100,8 +102,9 @@ int RunCli(int argc, char** argv) {
     if (*subnet_opt) ncreate.subnet = subnet;
     if (*gw_opt) ncreate.gateway = gateway;
     if (*range_opt) ncreate.ip_range = ip_range;
-    if (*mtu_opt) ncreate.mtu = mtu;
-    action = [&] { return NetworkCreate(g, ncreate); };
+    std::optional<std::string> mtu_text;
+    if (*mtu_opt) mtu_text = mtu;
+    action = [&, mtu_text] { return NetworkCreate(g, ncreate, mtu_text); };
   });
   auto* nls = network->add_subcommand("ls", "List networks")->alias("list");
   AddFormat(nls, g);

@@ -15,7 +15,9 @@ struct Globals {
   std::string format;  // "" (table) or "json"
 };
 
-int NetworkCreate(const Globals& g, const engine::NetworkCreateRequest& req);
+/// `mtu`: the text of --mtu, parsed here so a non-number gets berth's message and exit code.
+int NetworkCreate(const Globals& g, engine::NetworkCreateRequest req,
+                  const std::optional<std::string>& mtu);
 int NetworkList(const Globals& g);
 int NetworkInspect(const Globals& g, const std::vector<std::string>& names);
 int NetworkRemove(const Globals& g, const std::vector<std::string>& names);

@@ -1,4 +1,5 @@
 // berth network create | ls | inspect | rm | prune | explain
+#include <charconv>
 #include <cstdio>
 #include <iostream>
 
@@ -20,7 +21,18 @@ int Fail(const Error& e, int exit_code) {
   return exit_code;
 }
 
-int NetworkCreate(const Globals& g, const engine::NetworkCreateRequest& req) {
+int NetworkCreate(const Globals& g, engine::NetworkCreateRequest req,
+                  const std::optional<std::string>& mtu) {
+  if (mtu) {
+    // Bad input exits 125 as `run` does (Docker's code for its own failures), not CLI11's 104.
+    int v = 0;
+    auto [end, ec] = std::from_chars(mtu->data(), mtu->data() + mtu->size(), v);
+    if (mtu->empty() || ec != std::errc() || end != mtu->data() + mtu->size()) {
+      return Fail(Error::Invalid("invalid --mtu \"" + *mtu + "\": expected a number (68-65535)"),
+                  125);
+    }
+    req.mtu = v;
+  }
   auto engine = OpenEngine(g);
   if (!engine.ok()) return Fail(engine.error());
   auto net = (*engine)->CreateNetwork(req);

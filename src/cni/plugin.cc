@@ -1,7 +1,13 @@
 #include "cni/plugin.h"
 
+#include <fcntl.h>
 #include <linux/magic.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/vfs.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -32,8 +38,9 @@ CniError FromBerth(const Error& e, int fallback) {
   }
 }
 
-/// CNI_NETNS must name a network namespace (a bind mount of one, or /proc/PID/ns/net).
-CniStatus CheckNetns(const std::string& path) {
+/// CNI_NETNS must name a network namespace (a bind mount of one, or /proc/PID/ns/net); for
+/// ADD, not the plugin's own (the host's): the container's eth0 would be made on the host.
+CniStatus CheckNetns(const std::string& path, bool refuse_own = false) {
   struct statfs fs;
   if (::statfs(path.c_str(), &fs) != 0) {
     return CniError{kInvalidEnvironment,
@@ -42,6 +49,23 @@ CniStatus CheckNetns(const std::string& path) {
   if (static_cast<unsigned long>(fs.f_type) != NSFS_MAGIC) {
     return CniError{kInvalidEnvironment,
                     "invalid environment: CNI_NETNS " + path + " is not a network namespace", ""};
+  }
+  // nsfs holds every kind of namespace (/proc/self/ns/mnt too): ask the kernel which kind.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int type = fd < 0 ? -1 : ::ioctl(fd, NS_GET_NSTYPE);
+  if (fd >= 0) ::close(fd);
+  if (type >= 0 && type != CLONE_NEWNET) {
+    return CniError{kInvalidEnvironment,
+                    "invalid environment: CNI_NETNS " + path +
+                        " is a namespace of another kind, not a network namespace", ""};
+  }
+  struct stat want, own;
+  if (refuse_own && ::stat(path.c_str(), &want) == 0 && ::stat("/proc/self/ns/net", &own) == 0 &&
+      want.st_ino == own.st_ino && want.st_dev == own.st_dev) {
+    return CniError{kInvalidEnvironment,
+                    "invalid environment: CNI_NETNS " + path +
+                        " is the host's own network namespace (the plugin's): refusing to attach "
+                        "the host as a container", ""};
   }
   return std::nullopt;
 }
@@ -107,7 +131,7 @@ class Invocation {
 };
 
 Expected<std::string> Invocation::Add() {
-  if (auto e = CheckNetns(env_.netns)) return *e;
+  if (auto e = CheckNetns(env_.netns, /*refuse_own=*/true)) return *e;
   engine::NetworkCreateRequest net = NetworkRequest(conf_);
   engine::ExternalAttachRequest req;
   req.network = conf_.name;

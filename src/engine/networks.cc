@@ -43,6 +43,7 @@ Result<Network> Engine::CreateNetwork(const NetworkCreateRequest& req) {
   BERTH_ASSIGN_OR_RETURN(addr_req.gateway, ParseOptional<IpAddr>(req.gateway, IpAddr::Parse));
   BERTH_ASSIGN_OR_RETURN(addr_req.ip_range,
                          ParseOptional<Cidr>(req.ip_range, Cidr::ParseNetwork));
+  addr_req.force = req.force;
   if (addr_req.subnet && !addr_req.subnet->is_v4()) {
     return Error::Invalid("IPv6 subnets are not supported yet: give an IPv4 --subnet");
   }
