@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "core/version.h"
 #include "dns/forwarder.h"
 #include "dns/server.h"
 #include "engine/dns.h"
@@ -31,7 +32,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr char kVersion[] = "berthd 0.1.0";
+constexpr char kVersion[] = "berthd " BERTH_VERSION;
 
 struct FileStamp {
   bool exists = false;
