@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "cli/commands.h"
+#include "core/version.h"
 #include "engine/berthd.h"
 #include "engine/paths.h"
 #include "runtime/exited.h"
@@ -70,7 +71,7 @@ int RunCli(int argc, char** argv) {
   app.fallthrough();
   // run/exec pass their command through as "extras"; any other extra is refused below.
   app.allow_extras();
-  app.set_version_flag("--version", "berth 0.1.0");
+  app.set_version_flag("--version", "berth " BERTH_VERSION);
   Globals g;
   std::string root_flag;
   app.add_option("--root", root_flag, "State root (default $BERTH_ROOT or /var/lib/berth)");

@@ -8,13 +8,15 @@
 #include <string>
 
 #include "cni/plugin.h"
+#include "core/version.h"
 
 int main() {
   using namespace berth::cni;
   Env env = ReadEnv(std::getenv);
   if (env.command.empty()) {
-    std::fprintf(stderr, "berth CNI plugin (spec 0.3.1, 0.4.0, 1.0.0, 1.1.0): run by a container "
-                         "runtime with CNI_COMMAND and the network configuration on stdin\n");
+    std::fprintf(stderr, "berth CNI plugin " BERTH_VERSION " (spec 0.3.1, 0.4.0, 1.0.0, 1.1.0): "
+                         "run by a container runtime with CNI_COMMAND and the network "
+                         "configuration on stdin\n");
   }
   std::string in;
   if (!env.command.empty()) {
