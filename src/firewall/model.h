@@ -135,9 +135,14 @@ struct Dnat {
   std::string addr_map;
   std::optional<std::string> port_map = std::nullopt;
 };
+/// The verdict looked up in the verdict map `map` by `key` (no match: the rule goes on).
+struct VerdictMap {
+  Key key;
+  std::string map;
+};
 struct Masquerade {};
 struct Counter {};
-using Statement = std::variant<Match, Verdict, Dnat, Masquerade, Counter>;
+using Statement = std::variant<Match, Verdict, Dnat, VerdictMap, Masquerade, Counter>;
 
 struct Rule {
   std::string chain;

@@ -130,37 +130,76 @@ json WithoutHandles(json j) {
   return j;
 }
 
-TEST(NftRoundTripText, BerthsTableInTextIsTheTableInJson) {
-  if (!InSandbox()) GTEST_SKIP() << "writes nftables: run inside tests/sandbox.sh";
+// Creates `rs` with `elements` once through JSON and once from its nft(8) text, and expects the
+// kernel to list the same table both times.
+void ExpectTextMakesTheJsonTable(const Ruleset& rs, const std::vector<Element>& elements) {
   auto fw = NftFirewall::Open();
   ASSERT_TRUE(fw.ok());
-  State s;
-  s.networks = {{"br-a", *Cidr::ParseNetwork("172.30.0.0/16"), true, false, false},
-                {"br-i", *Cidr::ParseNetwork("10.30.0.0/24"), true, true, true}};
-  s.ports = {{IpAddr::V4(0), Protocol::kTcp, 8080, 1, Ip("172.30.0.2"), 80},
-             {Ip("127.0.0.1"), Protocol::kUdp, 9000, 10, Ip("172.30.0.3"), 9000}};
-  const Table& t = BerthRuleset().table;
-  std::string drop = R"({"nftables":[{"delete":{"table":{"family":"inet","name":"berth"}}}]})";
+  std::string drop = R"({"nftables":[{"delete":{"table":{"family":")" +
+                     std::string(NftName(rs.table.family)) + R"(","name":")" + rs.table.name +
+                     R"("}}}]})";
   (void)(*fw)->Run(drop);
-  StateBatches b = RenderState(s);
-  ASSERT_TRUE((*fw)->Run(b.create).ok());
-  ASSERT_TRUE((*fw)->Run(b.content).ok());
+  ASSERT_TRUE((*fw)->Run(JsonCreateBatch(rs)).ok());
+  Status content = (*fw)->Run(JsonContentBatch(rs, elements));
+  ASSERT_TRUE(content.ok()) << content.error().message();
   std::string from_json, from_text;
-  ASSERT_TRUE((*fw)->Run(JsonListTable(t), &from_json).ok());
+  ASSERT_TRUE((*fw)->Run(JsonListTable(rs.table), &from_json).ok());
   ASSERT_TRUE((*fw)->Run(drop).ok());
 
   char path[] = "/tmp/berth-ruleset-XXXXXX";
   int fd = ::mkstemp(path);
   ASSERT_GE(fd, 0);
   ::close(fd);
-  std::ofstream(path) << ExplainState(s);
+  std::string text = TextRuleset(rs, elements);
+  std::ofstream(path) << text;
   int rc = std::system((std::string("nft -f ") + path).c_str());
   ::unlink(path);
-  ASSERT_EQ(rc, 0) << ExplainState(s);
-  ASSERT_TRUE((*fw)->Run(JsonListTable(t), &from_text).ok());
+  ASSERT_EQ(rc, 0) << text;
+  ASSERT_TRUE((*fw)->Run(JsonListTable(rs.table), &from_text).ok());
   (void)(*fw)->Run(drop);
   EXPECT_EQ(WithoutHandles(json::parse(from_text)).dump(1),
-            WithoutHandles(json::parse(from_json)).dump(1));
+            WithoutHandles(json::parse(from_json)).dump(1))
+      << text;
+}
+
+TEST(NftRoundTripText, BerthsTableInTextIsTheTableInJson) {
+  if (!InSandbox()) GTEST_SKIP() << "writes nftables: run inside tests/sandbox.sh";
+  State s;
+  s.networks = {{"br-a", *Cidr::ParseNetwork("172.30.0.0/16"), true, false, false},
+                {"br-i", *Cidr::ParseNetwork("10.30.0.0/24"), true, true, true}};
+  s.ports = {{IpAddr::V4(0), Protocol::kTcp, 8080, 1, Ip("172.30.0.2"), 80},
+             {Ip("127.0.0.1"), Protocol::kUdp, 9000, 10, Ip("172.30.0.3"), 9000}};
+  ExpectTextMakesTheJsonTable(BerthRuleset(), Elements(s.networks, s.ports));
+  EXPECT_EQ(ExplainState(s), TextRuleset(BerthRuleset(), Elements(s.networks, s.ports)));
+}
+
+// IPv6 rules and intervals, and a verdict map: what IPv6 networks and services will use.
+TEST(NftRoundTripText, DualStackTableInTextIsTheTableInJson) {
+  if (!InSandbox()) GTEST_SKIP() << "writes nftables: run inside tests/sandbox.sh";
+  Ruleset rs = HashSets(Family::kInet);
+  rs.chains = {{"pre", BaseChain{"nat", "prerouting", -100, VerdictKind::kAccept}},
+               {"post", BaseChain{"nat", "postrouting", 100, VerdictKind::kAccept}},
+               {"svc-1", std::nullopt}};
+  rs.sets.push_back({"subnets6", {{kIpv6Addr}, std::nullopt, true}});
+  rs.sets.push_back({"services", {{kIpv4Addr, kInetProto, kInetService}, kVerdict}});
+  Key k6 = {Payload{"ip6", "daddr"}, Meta{"l4proto"}, Payload{"th", "dport"}};
+  Key k4 = {Payload{"ip", "daddr"}, Meta{"l4proto"}, Payload{"th", "dport"}};
+  rs.rules = {
+      {"pre", {Match{{Payload{"ip6", "saddr"}}, Op::kEq, SetRef{"subnets6"}}, Counter{},
+               Dnat{Family::kIp6, k6, "v6_addr", "v6_port"}}},
+      {"pre", {Match{{Payload{"ip6", "daddr"}}, Op::kEq, Value{Cidr(Ip("2001:db8:9::"), 48)}},
+               Verdict{VerdictKind::kReturn}}},
+      {"pre", {Counter{}, VerdictMap{k4, "services"}}},
+      {"svc-1", {Dnat{Family::kIp, k4, "v4_addr", std::nullopt}}},
+      {"post", {Match{{Payload{"ip6", "saddr"}}, Op::kEq, SetRef{"subnets6"}},
+                Match{{Meta{"oifname"}}, Op::kNe, Value{Ifname{"br-a"}}}, Masquerade{}}},
+  };
+  std::vector<Element> elems = Sample(Family::kInet);
+  elems.push_back({"subnets6", {Cidr(Ip("2001:db8:5::"), 48)}});
+  elems.push_back({"subnets6", {Cidr(Ip("2001:db8:6::1"), 128)}});
+  elems.push_back({"services", {Ip("10.96.0.1"), Protocol::kTcp, Port{80}},
+                   Verdict{VerdictKind::kJump, "svc-1"}});
+  ExpectTextMakesTheJsonTable(rs, elems);
 }
 
 }  // namespace

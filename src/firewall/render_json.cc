@@ -91,6 +91,9 @@ struct StatementJson {
     if (d.port_map) body["port"] = Lookup(key, *d.port_map);
     return {{"dnat", std::move(body)}};
   }
+  json operator()(const VerdictMap& v) const {
+    return {{"vmap", {{"key", KeyJson(v.key)}, {"data", "@" + v.map}}}};
+  }
   json operator()(const Masquerade&) const { return {{"masquerade", nullptr}}; }
   json operator()(const Counter&) const { return {{"counter", nullptr}}; }
 };

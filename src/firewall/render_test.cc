@@ -139,6 +139,18 @@ TEST(RenderJson, RulesAndElementsAreData) {
             json::parse(R"([[{"concat":["10.96.0.1","tcp",80]},{"jump":{"target":"svc-1"}}]])"));
 }
 
+TEST(RenderJson, VerdictMapStatement) {
+  Ruleset rs = TestRuleset();
+  rs.rules = {{"pre", {VerdictMap{{Payload{"ip", "daddr"}, Meta{"l4proto"}, Payload{"th", "dport"}},
+                                  "services"}}}};
+  json content = json::parse(JsonContentBatch(rs, {}))["nftables"];
+  EXPECT_EQ(content.back()["add"]["rule"]["expr"][0], json::parse(R"({"vmap":{"key":{"concat":[
+      {"payload":{"protocol":"ip","field":"daddr"}},{"meta":{"key":"l4proto"}},
+      {"payload":{"protocol":"th","field":"dport"}}]},"data":"@services"}})"));
+  EXPECT_NE(TextRuleset(rs, {}).find("\t\tip daddr . meta l4proto . th dport vmap @services\n"),
+            std::string::npos);
+}
+
 // A listing as nft prints it, made from the add commands' elements.
 std::string ListingOf(const Ruleset& rs, const std::vector<Element>& elems) {
   json out = json::array({json::parse(R"({"metainfo":{"version":"1.0.6"}})")});

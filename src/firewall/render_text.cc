@@ -62,6 +62,7 @@ struct StatementText {
     if (d.port_map) out += " : " + key + " map @" + *d.port_map;
     return out;
   }
+  std::string operator()(const VerdictMap& v) const { return KeyText(v.key) + " vmap @" + v.map; }
   std::string operator()(const Masquerade&) const { return "masquerade"; }
   std::string operator()(const Counter&) const { return "counter"; }
 };
