@@ -2,6 +2,8 @@
 
 #include <dlfcn.h>
 
+#include "firewall/render_json.h"
+
 namespace berth::firewall {
 
 // The libnftables calls berth makes, resolved at run time.
@@ -95,8 +97,7 @@ Status NftFirewall::Apply(const Delta& delta, const StateFn& state) {
 }
 
 Result<std::vector<std::string>> NftFirewall::Missing(const Delta& expected) {
-  static const char kList[] =
-      R"({"nftables":[{"list":{"table":{"family":"inet","name":"berth"}}}]})";
+  static const std::string kList = JsonListTable(BerthRuleset().table);
   // A missing table is not an error here: everything expected is then missing.
   std::string listing;
   if (!Run(kList, &listing).ok()) listing.clear();
