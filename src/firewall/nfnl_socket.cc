@@ -88,4 +88,11 @@ void ForEachNested(const nlattr* nest, const std::function<void(const nlattr*)>&
   }
 }
 
+std::string_view AttrString(const nlattr* attr) {
+  const char* p = static_cast<const char*>(mnl_attr_get_payload(attr));
+  uint16_t len = mnl_attr_get_payload_len(attr);
+  if (len == 0 || p[len - 1] != '\0') return {};
+  return std::string_view(p);
+}
+
 }  // namespace berth::firewall

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string_view>
 
 #include "core/error.h"
 
@@ -50,5 +51,7 @@ class NfnlSocket {
 /// each attribute nested in `nest`. (libmnl's mnl_attr_for_each macros are C only.)
 void ForEachAttr(const nlmsghdr* nlh, const std::function<void(const nlattr*)>& f);
 void ForEachNested(const nlattr* nest, const std::function<void(const nlattr*)>& f);
+/// A NUL-terminated string attribute's text; "" when it is not one.
+std::string_view AttrString(const nlattr* attr);
 
 }  // namespace berth::firewall

@@ -18,14 +18,6 @@ namespace berth::firewall {
 
 namespace {
 
-// A NUL-terminated string attribute; "" when it is not one.
-std::string_view Str(const nlattr* attr) {
-  const char* p = static_cast<const char*>(mnl_attr_get_payload(attr));
-  uint16_t len = mnl_attr_get_payload_len(attr);
-  if (len == 0 || p[len - 1] != '\0') return {};
-  return std::string_view(p);
-}
-
 // The top-level attributes of an nf_tables event this monitor looks at. Every object's table
 // is attribute 1 (NFTA_TABLE_NAME, NFTA_CHAIN_TABLE, NFTA_RULE_TABLE, NFTA_SET_TABLE,
 // NFTA_SET_ELEM_LIST_TABLE); a rule's chain is NFTA_RULE_CHAIN.
@@ -42,13 +34,13 @@ Event ParseEvent(const nlmsghdr* nlh, uint16_t type) {
     bool is_u32 = mnl_attr_get_payload_len(attr) == sizeof(uint32_t);
     if (type == NFT_MSG_NEWGEN) {
       if (a == NFTA_GEN_PROC_PID && is_u32) e.proc_pid = ntohl(mnl_attr_get_u32(attr));
-      if (a == NFTA_GEN_PROC_NAME) e.proc_name = Str(attr);
+      if (a == NFTA_GEN_PROC_NAME) e.proc_name = AttrString(attr);
       return;
     }
     static_assert(NFTA_TABLE_NAME == 1 && NFTA_CHAIN_TABLE == 1 && NFTA_RULE_TABLE == 1 &&
                   NFTA_SET_TABLE == 1 && NFTA_SET_ELEM_LIST_TABLE == 1);
-    if (a == 1) e.table = Str(attr);
-    if (type == NFT_MSG_DELRULE && a == NFTA_RULE_CHAIN) e.rule_chain = Str(attr);
+    if (a == 1) e.table = AttrString(attr);
+    if (type == NFT_MSG_DELRULE && a == NFTA_RULE_CHAIN) e.rule_chain = AttrString(attr);
     if (type == NFT_MSG_NEWTABLE && a == NFTA_TABLE_FLAGS && is_u32) {
       e.table_flags = ntohl(mnl_attr_get_u32(attr));
     }
@@ -66,7 +58,7 @@ std::string OwnComm() {
 }  // namespace
 
 NftMonitor::NftMonitor(NfnlSocket socket, MonitorOptions options)
-    : socket_(std::move(socket)), options_(std::move(options)), own_pid_(::getpid()) {}
+    : socket_(std::move(socket)), options_(std::move(options)), own_pid_(::getpid()), buf_(1 << 16) {}
 
 Result<NftMonitor> NftMonitor::Open(MonitorOptions options) {
   BERTH_ASSIGN_OR_RETURN(NfnlSocket socket, NfnlSocket::Open(/*nonblocking=*/true));
@@ -133,10 +125,8 @@ void NftMonitor::HandleMessage(const nlmsghdr* nlh) {
 }
 
 Result<bool> NftMonitor::Drain() {
-  // One page per event at most; 64 KiB takes a burst per read.
-  std::vector<char> buf(1 << 16);
   for (;;) {
-    ssize_t n = ::recv(socket_.fd(), buf.data(), buf.size(), MSG_DONTWAIT);
+    ssize_t n = ::recv(socket_.fd(), buf_.data(), buf_.size(), MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
@@ -150,7 +140,7 @@ Result<bool> NftMonitor::Drain() {
       return Error::System("nftables monitor: receive", errno);
     }
     int len = static_cast<int>(n);
-    for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data()); mnl_nlmsg_ok(nlh, len);
+    for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buf_.data()); mnl_nlmsg_ok(nlh, len);
          nlh = mnl_nlmsg_next(nlh, &len)) {
       HandleMessage(nlh);
     }

@@ -5,9 +5,9 @@
 //
 // The kernel announces each committed transaction as its object events followed by one
 // NEWGEN message naming the process that committed it (NFTA_GEN_PROC_PID/_NAME). A
-// transaction is foreign unless that process is this one (pid or command name, which also
-// holds inside a PID namespace where the kernel's global pid differs) or one of berth's own
-// binaries: their deletions are berth's own teardown, and berthd's repairs must not trigger
+// transaction is foreign unless that process is this one or one of berth's own binaries,
+// told by command name (the kernel reports the pid as seen from the initial PID namespace, so
+// inside a PID namespace, as in tests/sandbox.sh, only the name matches; checked on 6.18): their deletions are berth's own teardown, and berthd's repairs must not trigger
 // another repair. Rules deleted in the admins' chain (`user`) are theirs to change.
 //
 // Drain() is level-triggered and debounced: however many events arrived (a flush of a
@@ -75,6 +75,7 @@ class NftMonitor {
   bool pending_ = false;  // the current transaction touched berth's objects
   bool damaged_ = false;  // reported by the next Drain()
   MonitorStats stats_;
+  std::vector<char> buf_;  // one event is at most a page; 64 KiB takes a burst per read
 };
 
 }  // namespace berth::firewall

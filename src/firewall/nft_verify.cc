@@ -15,19 +15,11 @@ namespace berth::firewall {
 
 namespace {
 
-// A NUL-terminated string attribute; "" when it is not one.
-std::string_view Str(const nlattr* attr) {
-  const char* p = static_cast<const char*>(mnl_attr_get_payload(attr));
-  uint16_t len = mnl_attr_get_payload_len(attr);
-  if (len == 0 || p[len - 1] != '\0') return {};
-  return std::string_view(p);
-}
-
 // The string attribute `type` at the top level of an nf_tables message; "" when absent.
 std::string_view StrAttr(const nlmsghdr* nlh, uint16_t type) {
   std::string_view value;
   ForEachAttr(nlh, [&](const nlattr* attr) {
-    if (mnl_attr_get_type(attr) == type) value = Str(attr);
+    if (mnl_attr_get_type(attr) == type) value = AttrString(attr);
   });
   return value;
 }
