@@ -149,6 +149,16 @@ TEST_F(NftHealTest, IntactTableHasNothingMissing) {
   EXPECT_EQ(*m, (std::vector<std::string>{"chain output", "set subnets"}));
 }
 
+TEST_F(NftHealTest, CountsAnIntervalOnce) {
+  ASSERT_TRUE(Nft("add set inet berth subnets { type ipv4_addr; flags interval; "
+                  "elements = { 10.0.0.0/24, 10.1.0.0/24 }; }\n"));
+  ExpectedTable t = Expected();
+  t.sets.push_back({"subnets", 2});
+  EXPECT_EQ(*MissingObjects(t), std::vector<std::string>{});
+  t.sets.back().min_elements = 3;
+  EXPECT_EQ(*MissingObjects(t), std::vector<std::string>{"set subnets: 2 of 3 elements"});
+}
+
 TEST_F(NftHealTest, SeesTableDeleted) {
   double ms = ChangeAndWait("delete table inet berth\n");
   ASSERT_GE(ms, 0);
