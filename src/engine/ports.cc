@@ -2,7 +2,7 @@
 
 #include <charconv>
 
-#include "ipam/host_ports.h"
+#include "engine/host_ports.h"
 
 namespace berth::engine {
 
@@ -120,7 +120,7 @@ Result<std::vector<PortMapping>> ReservePorts(store::Store& store,
                                               const std::vector<PortRequest>& requests) {
   std::vector<PortMapping> out;
   // Ports host processes listen on, and berthd's 53 on the gateways (read on first use).
-  ipam::HostPorts host([&]() -> Result<std::vector<IpAddr>> {
+  HostPorts host([&]() -> Result<std::vector<IpAddr>> {
     BERTH_ASSIGN_OR_RETURN(auto nets, store.ListNetworks());
     std::vector<IpAddr> gateways;
     for (const Network& n : nets) gateways.push_back(n.gateway);

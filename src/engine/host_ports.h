@@ -13,7 +13,7 @@
 #include "core/model.h"
 #include "sys/listeners.h"
 
-namespace berth::ipam {
+namespace berth::engine {
 
 /// One check's worth of host facts, read on first use (an attach without published ports reads
 /// nothing) and then kept: an automatic pick tries many ports against one snapshot.
@@ -44,4 +44,4 @@ class HostPorts {
   std::vector<sys::Listener> listeners_;
 };
 
-}  // namespace berth::ipam
+}  // namespace berth::engine

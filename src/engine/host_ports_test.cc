@@ -1,8 +1,8 @@
-#include "ipam/host_ports.h"
+#include "engine/host_ports.h"
 
 #include <gtest/gtest.h>
 
-namespace berth::ipam {
+namespace berth::engine {
 namespace {
 
 IpAddr I(const char* s) { return *IpAddr::Parse(s); }
@@ -60,4 +60,4 @@ TEST(HostPorts, Port53OnAGatewayIsBerthds) {
 }
 
 }  // namespace
-}  // namespace berth::ipam
+}  // namespace berth::engine

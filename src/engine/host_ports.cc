@@ -1,6 +1,6 @@
-#include "ipam/host_ports.h"
+#include "engine/host_ports.h"
 
-namespace berth::ipam {
+namespace berth::engine {
 
 namespace {
 
@@ -48,4 +48,4 @@ Status HostPorts::Check(Protocol protocol, const IpAddr& host_ip, uint16_t port,
   return Ok();
 }
 
-}  // namespace berth::ipam
+}  // namespace berth::engine
