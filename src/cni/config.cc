@@ -27,7 +27,7 @@ Status Bool(const json& j, const char* key, const std::string& where, bool* out)
 }
 
 Status String(const json& j, const char* key, const std::string& where,
-                 std::optional<std::string>* out) {
+              std::optional<std::string>* out) {
   if (!j.contains(key) || j[key].is_null()) return Ok();
   if (!j[key].is_string()) return Bad(where + key, "must be a string");
   *out = j[key].get<std::string>();
@@ -36,7 +36,7 @@ Status String(const json& j, const char* key, const std::string& where,
 
 template <typename T>
 Status Parsed(const json& j, const char* key, const std::string& where,
-                 Result<T> (*parse)(std::string_view), std::optional<T>* out) {
+              Result<T> (*parse)(std::string_view), std::optional<T>* out) {
   std::optional<std::string> text;
   BERTH_TRY(String(j, key, where, &text));
   if (!text) return Ok();

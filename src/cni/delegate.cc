@@ -156,8 +156,7 @@ Result<PluginOutput> ExecDelegator::Run(const std::string& type, const std::stri
 
 namespace {
 
-Error DelegateError(const std::string& type, const std::string& command,
-                    const PluginOutput& o) {
+Error DelegateError(const std::string& type, const std::string& command, const PluginOutput& o) {
   auto j = nlohmann::json::parse(o.out, nullptr, false);
   if (j.is_object() && j.contains("code") && j["code"].is_number_integer()) {
     int code = j["code"].get<int>();

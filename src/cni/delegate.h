@@ -25,7 +25,7 @@ class Delegator {
   /// Runs plugin `type` with CNI_COMMAND=`command`. Fails (kInvalid, so code 7) when there is
   /// no such plugin on CNI_PATH; a plugin that ran and failed is a PluginOutput, not an error.
   virtual Result<PluginOutput> Run(const std::string& type, const std::string& command,
-                                     std::string_view stdin_data) = 0;
+                                   std::string_view stdin_data) = 0;
 };
 
 /// The first executable file `type` in the colon-separated `cni_path`, or "" when none.
@@ -35,7 +35,7 @@ class ExecDelegator : public Delegator {
  public:
   explicit ExecDelegator(std::string cni_path) : cni_path_(std::move(cni_path)) {}
   Result<PluginOutput> Run(const std::string& type, const std::string& command,
-                             std::string_view stdin_data) override;
+                           std::string_view stdin_data) override;
 
  private:
   std::string cni_path_;
@@ -46,6 +46,6 @@ class ExecDelegator : public Delegator {
 /// details kept.
 Result<AddResult> DelegateAdd(Delegator& d, const std::string& type, std::string_view conf);
 Status Delegate(Delegator& d, const std::string& type, const std::string& command,
-                   std::string_view conf);
+                std::string_view conf);
 
 }  // namespace berth::cni

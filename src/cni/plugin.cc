@@ -237,8 +237,9 @@ Status Invocation::Ready() {
   Status ready = engine_.ExternalReady(NetworkRequest(conf_), Range(conf_.ipam));
   if (!ready.ok()) {
     // Whatever the reason, STATUS reports it as "cannot serve ADD now".
-    return std::move(ready).error().Wrap("berth cannot add containers to network " + conf_.name)
-        .WithCniCode(kNotAvailable);
+    Error e = std::move(ready).error();
+    e.Wrap("berth cannot add containers to network " + conf_.name).WithCniCode(kNotAvailable);
+    return e;
   }
   return Ok();
 }

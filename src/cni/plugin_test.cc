@@ -19,7 +19,7 @@ class FakeDelegator : public Delegator {
  public:
   std::vector<std::string> calls;
   Result<PluginOutput> Run(const std::string& type, const std::string& command,
-                             std::string_view) override {
+                           std::string_view) override {
     calls.push_back(type + " " + command);
     return PluginOutput{0, "", ""};
   }

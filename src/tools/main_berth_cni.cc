@@ -15,8 +15,9 @@ int main() {
   berth::log::UseHumanSink("berth-cni");
   Env env = ReadEnv(std::getenv);
   if (env.command.empty()) {
-    berth::log::Info("the berth CNI plugin (spec 0.3.1, 0.4.0, 1.0.0, 1.1.0): run by a container "
-                     "runtime with CNI_COMMAND and the network configuration on stdin");
+    berth::log::Info(
+        "the berth CNI plugin (spec 0.3.1, 0.4.0, 1.0.0, 1.1.0): run by a container "
+        "runtime with CNI_COMMAND and the network configuration on stdin");
   }
   std::string in;
   if (!env.command.empty()) {
