@@ -19,6 +19,8 @@ PACKAGES=(
   containernetworking-plugins podman runc
   dnsmasq-base dnsperf aardvark-dns  # DNS: test upstream, benchmark client and anchors
   clang libclang-rt-dev              # libFuzzer for tests/fuzz
+  libip4tc-dev libsystemd-dev        # src/coexist: legacy iptables, firewalld's D-Bus API
+  docker.io firewalld dbus           # tests/integration/test_coexist.py (other managers)
 )
 
 # Only for `bench`: the anchors berth is measured against (CNI reference plugins, netavark) and
