@@ -1,5 +1,7 @@
 #include "coexist/coexist.h"
 
+#include <net/if.h>
+
 #include <algorithm>
 #include <fstream>
 
@@ -87,7 +89,9 @@ bool Report::ok() const {
 std::vector<std::string> BridgesOf(const std::vector<Network>& networks) {
   std::vector<std::string> out;
   for (const Network& n : networks) {
-    if (!n.bridge.empty()) out.push_back(n.bridge);
+    // Only bridges that exist: the default network's record is always there, its bridge only
+    // once a container uses it; so the last network gone leaves nothing of berth's behind.
+    if (!n.bridge.empty() && if_nametoindex(n.bridge.c_str()) != 0) out.push_back(n.bridge);
   }
   return out;
 }

@@ -42,7 +42,7 @@ struct Report {
   bool ok() const;
 };
 
-/// The bridges whose forwarded traffic must pass: one per network.
+/// The bridges whose forwarded traffic must pass: each network's, where it exists.
 std::vector<std::string> BridgesOf(const std::vector<Network>& networks);
 
 /// Makes the forwarded traffic of `bridges` pass every manager found; `gone` are bridges of
