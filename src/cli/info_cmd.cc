@@ -22,8 +22,8 @@ int Print(const Globals& g, const coexist::Report& report) {
   if (g.format == "json") {
     nlohmann::json fw = nlohmann::json::array();
     for (const coexist::Finding& f : report.findings) {
-      nlohmann::json j = {{"manager", f.manager}, {"present", f.present}, {"state", f.state},
-                          {"action", f.action}};
+      nlohmann::json j = {
+          {"manager", f.manager}, {"present", f.present}, {"state", f.state}, {"action", f.action}};
       if (!f.error.empty()) j["error"] = f.error;
       fw.push_back(std::move(j));
     }

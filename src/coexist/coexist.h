@@ -30,7 +30,8 @@ inline constexpr char kFirewalldZone[] = "trusted";
 
 /// What berth found of one other firewall manager and what it did about it.
 struct Finding {
-  std::string manager;  // "iptables-nft" | "iptables-legacy" | "docker" | "firewalld" | "br_netfilter"
+  std::string
+      manager;  // "iptables-nft" | "iptables-legacy" | "docker" | "firewalld" | "br_netfilter"
   bool present = false;
   std::string state;   // what was seen, e.g. "FORWARD policy DROP; DOCKER-USER present"
   std::string action;  // what berth did (or would do), or why nothing

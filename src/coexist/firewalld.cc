@@ -31,8 +31,8 @@ Result<std::string> CallS(sd_bus* bus, const char* method, const char* a, const 
             : sd_bus_call_method(bus, kService, kPath, kZoneIface, method, &err, &reply, "s", a);
   Msg hold(reply);
   if (r < 0) {
-    std::string msg = std::string("firewalld ") + method + ": " +
-                      (err.message ? err.message : std::strerror(-r));
+    std::string msg =
+        std::string("firewalld ") + method + ": " + (err.message ? err.message : std::strerror(-r));
     sd_bus_error_free(&err);
     return Error(Code::kSystem, msg, -r);
   }
@@ -54,8 +54,8 @@ bool Running(sd_bus* bus) {
 
 }  // namespace
 
-Finding SyncFirewalld(const std::vector<std::string>& bridges,
-                      const std::vector<std::string>& gone, bool apply) {
+Finding SyncFirewalld(const std::vector<std::string>& bridges, const std::vector<std::string>& gone,
+                      bool apply) {
   Finding f;
   f.manager = "firewalld";
   sd_bus* raw = nullptr;

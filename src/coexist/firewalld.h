@@ -13,7 +13,7 @@
 namespace berth::coexist {
 
 /// `apply` false: only look. Not present when there is no system bus or no firewalld on it.
-Finding SyncFirewalld(const std::vector<std::string>& bridges,
-                      const std::vector<std::string>& gone, bool apply);
+Finding SyncFirewalld(const std::vector<std::string>& bridges, const std::vector<std::string>& gone,
+                      bool apply);
 
 }  // namespace berth::coexist

@@ -41,9 +41,8 @@ Result<Handle> Init() {
 // standard target naming a verdict or a chain; libiptc resolves the name at commit.
 std::vector<char> Entry(char direction, const std::string& iface, bool comment,
                         const std::string& target) {
-  const size_t match_size = comment ? XT_ALIGN(sizeof(xt_entry_match)) +
-                                          XT_ALIGN(sizeof(xt_comment_info))
-                                    : 0;
+  const size_t match_size =
+      comment ? XT_ALIGN(sizeof(xt_entry_match)) + XT_ALIGN(sizeof(xt_comment_info)) : 0;
   const size_t target_size = XT_ALIGN(sizeof(xt_standard_target));
   std::vector<char> buf(XT_ALIGN(sizeof(ipt_entry)) + match_size + target_size, 0);
   auto* e = reinterpret_cast<ipt_entry*>(buf.data());
@@ -92,12 +91,13 @@ Result<IptablesState> ReadLegacy() {
   for (const char* from : {kDockerUser, kForward}) {
     if (!iptc_is_chain(from, h.get())) continue;
     for (const ipt_entry* e = iptc_first_rule(from, h.get()); e; e = iptc_next_rule(e, h.get())) {
-      if (std::string(iptc_get_target(e, h.get())) == kChain) s.jumps_in.push_back(from);
+      std::string target = iptc_get_target(e, h.get());
+      if (target == kChain) s.jumps_in.push_back(from);
+      if (target == kDockerUser && std::string(from) == kForward) s.docker_user_used = true;
     }
   }
   if (s.chain) {
-    for (const ipt_entry* e = iptc_first_rule(kChain, h.get()); e;
-         e = iptc_next_rule(e, h.get())) {
+    for (const ipt_entry* e = iptc_first_rule(kChain, h.get()); e; e = iptc_next_rule(e, h.get())) {
       bool accept = std::string(iptc_get_target(e, h.get())) == IPTC_LABEL_ACCEPT;
       std::string in = e->ip.iniface, out = e->ip.outiface;
       if (accept && !in.empty() && out.empty()) {

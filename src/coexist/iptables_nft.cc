@@ -222,7 +222,8 @@ class Batch {
            h = mnl_nlmsg_next(h, &left)) {
         if (h->nlmsg_type != NLMSG_ERROR || h->nlmsg_seq < first_) continue;
         auto* err = static_cast<nlmsgerr*>(mnl_nlmsg_get_payload(h));
-        if (err->error != 0) return Error::System("nftables: iptables-nft filter table", -err->error);
+        if (err->error != 0)
+          return Error::System("nftables: iptables-nft filter table", -err->error);
         ++acked;
       }
     }
@@ -275,6 +276,7 @@ Result<IptablesState> ReadNft() {
     BERTH_ASSIGN_OR_RETURN(auto rules, ReadRules(nl.get(), from));
     for (const RuleView& v : rules) {
       if (v.jump == kChain) s.jumps_in.push_back(from);
+      if (v.jump == kDockerUser && std::string(from) == kForward) s.docker_user_used = true;
     }
   }
   if (s.chain) {

@@ -29,9 +29,14 @@ IptablesPlan PlanIptables(const IptablesState& s, const std::vector<std::string>
   }
   p.create_chain = !s.chain;
   p.rewrite_rules = p.rules != s.rules;
-  // A jump already in place stays where it is (Docker inserts its own above it on a restart,
-  // which is harmless); a new one goes where Docker tells other software to put rules.
-  if (s.jumps_in.empty()) p.add_jump_in = s.docker_user ? kDockerUser : kForward;
+  // A jump already in effect stays where it is (Docker inserts its own above it on a restart,
+  // which is harmless); a new one goes where Docker tells other software to put rules, when
+  // FORWARD consults that chain.
+  auto has = [&](const char* c) {
+    return std::find(s.jumps_in.begin(), s.jumps_in.end(), c) != s.jumps_in.end();
+  };
+  bool in_effect = has(kForward) || (has(kDockerUser) && s.docker_user_used);
+  if (!in_effect) p.add_jump_in = s.docker_user_used ? kDockerUser : kForward;
   return p;
 }
 
@@ -48,10 +53,11 @@ std::string DescribeState(const IptablesState& s) {
 
 std::string DescribePlan(const IptablesState& s, const IptablesPlan& p, bool applied) {
   if (!s.table) return "none needed";
-  if (p.remove_all) return applied ? "removed berth's chain and jump" : "would remove berth's chain";
+  if (p.remove_all)
+    return applied ? "removed berth's chain and jump" : "would remove berth's chain";
   if (!p.needed) return "none needed (FORWARD accepts)";
-  std::string where = p.add_jump_in.empty() ? (s.jumps_in.empty() ? "" : s.jumps_in.front())
-                                            : p.add_jump_in;
+  std::string where =
+      p.add_jump_in.empty() ? (s.jumps_in.empty() ? "" : s.jumps_in.front()) : p.add_jump_in;
   std::string what = std::string(kChain) + " accepts " + std::to_string(p.rules.size() / 2) +
                      " bridge(s), jumped to from " + where;
   if (!p.changes()) return what + " (in place)";

@@ -9,10 +9,11 @@ namespace berth::coexist {
 
 /// What one filter table (iptables-nft's `ip filter` or the legacy x_tables one) holds.
 struct IptablesState {
-  bool table = false;            // the table and its FORWARD chain exist
-  bool forward_drops = false;    // FORWARD's policy is DROP (Docker's with ip_forward off)
-  bool docker_user = false;      // Docker's DOCKER-USER chain exists
-  bool chain = false;            // BERTH-FORWARD exists
+  bool table = false;                 // the table and its FORWARD chain exist
+  bool forward_drops = false;         // FORWARD's policy is DROP (Docker's with ip_forward off)
+  bool docker_user = false;           // Docker's DOCKER-USER chain exists
+  bool docker_user_used = false;      // FORWARD jumps to DOCKER-USER (Docker's first rule)
+  bool chain = false;                 // BERTH-FORWARD exists
   std::vector<std::string> jumps_in;  // chains holding a jump to BERTH-FORWARD
   std::vector<std::string> rules;     // BERTH-FORWARD's rules, as RuleKey()s, in order
 };
@@ -21,13 +22,15 @@ struct IptablesState {
 std::string RuleKey(char direction, const std::string& bridge);
 
 struct IptablesPlan {
-  bool needed = false;      // something of berth's is (or stays) in the table
+  bool needed = false;  // something of berth's is (or stays) in the table
   bool create_chain = false;
-  bool rewrite_rules = false;          // flush BERTH-FORWARD, then append `rules`
-  std::vector<std::string> rules;      // RuleKey()s
-  std::string add_jump_in;             // chain to insert the jump atop; empty: none
-  bool remove_all = false;             // delete jumps and BERTH-FORWARD
-  bool changes() const { return create_chain || rewrite_rules || !add_jump_in.empty() || remove_all; }
+  bool rewrite_rules = false;      // flush BERTH-FORWARD, then append `rules`
+  std::vector<std::string> rules;  // RuleKey()s
+  std::string add_jump_in;         // chain to insert the jump atop; empty: none
+  bool remove_all = false;         // delete jumps and BERTH-FORWARD
+  bool changes() const {
+    return create_chain || rewrite_rules || !add_jump_in.empty() || remove_all;
+  }
 };
 
 /// Berth steps in where FORWARD would drop or Docker's chain is there (Docker may set DROP on

@@ -22,12 +22,23 @@ TEST(PlanIptablesTest, DockerFirstJumpsFromDockerUser) {
   IptablesState s;
   s.table = true;
   s.forward_drops = true;
-  s.docker_user = true;
+  s.docker_user = s.docker_user_used = true;
   IptablesPlan p = PlanIptables(s, {"br-b", "br-a", "br-a"});
   EXPECT_TRUE(p.create_chain);
   EXPECT_TRUE(p.rewrite_rules);
   EXPECT_EQ(p.add_jump_in, "DOCKER-USER");
   EXPECT_EQ(p.rules, (std::vector<std::string>{"-i br-a", "-o br-a", "-i br-b", "-o br-b"}));
+}
+
+TEST(PlanIptablesTest, UnusedDockerUserIsNoPlaceForTheJump) {
+  IptablesState s;
+  s.table = s.forward_drops = s.docker_user = true;  // FORWARD does not jump to it
+  EXPECT_EQ(PlanIptables(s, {"br-a"}).add_jump_in, "FORWARD");
+  // Our jump there is not in effect either: one goes into FORWARD.
+  s.chain = true;
+  s.jumps_in = {"DOCKER-USER"};
+  s.rules = {"-i br-a", "-o br-a"};
+  EXPECT_EQ(PlanIptables(s, {"br-a"}).add_jump_in, "FORWARD");
 }
 
 TEST(PlanIptablesTest, DropWithoutDockerJumpsFromForward) {
@@ -39,7 +50,7 @@ TEST(PlanIptablesTest, DropWithoutDockerJumpsFromForward) {
 
 TEST(PlanIptablesTest, InPlaceIsANoOp) {
   IptablesState s;
-  s.table = s.forward_drops = s.docker_user = s.chain = true;
+  s.table = s.forward_drops = s.docker_user = s.docker_user_used = s.chain = true;
   s.jumps_in = {"DOCKER-USER"};
   s.rules = {"-i br-a", "-o br-a"};
   IptablesPlan p = PlanIptables(s, {"br-a"});

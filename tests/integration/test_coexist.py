@@ -301,6 +301,46 @@ class FirewalldTest(BerthTest):
         self.assertNotEqual(p.stdout.strip(), "trusted")
 
 
+class LegacyIptablesTest(BerthTest):
+    """A host whose iptables is the legacy variant (x_tables, written through libip4tc): the
+    FORWARD DROP and DOCKER-USER chain Docker leaves there, made by iptables-legacy itself."""
+
+    def setUp(self):
+        super().setUp()
+        if not shutil.which("iptables-legacy"):
+            self.skipTest("iptables-legacy missing")
+        p = run(["iptables-legacy", "-P", "FORWARD", "DROP"], check=False)
+        if p.returncode != 0:
+            self.skipTest("no legacy x_tables in this kernel: " + p.stderr.strip())
+        run(["iptables-legacy", "-N", "DOCKER-USER"])
+        run(["iptables-legacy", "-A", "DOCKER-USER", "-j", "RETURN"])
+        run(["iptables-legacy", "-A", "FORWARD", "-j", "DOCKER-USER"])
+        self.world = World()
+        serve_peer_echo(netns="up")
+
+    def tearDown(self):
+        super().tearDown()
+        for args in (["-P", "FORWARD", "ACCEPT"], ["-F"], ["-X"]):
+            run(["iptables-legacy", *args], check=False)
+        self.world.close()
+
+    start_berth_side = CoexistTest.start_berth_side
+    traffic = CoexistTest.traffic
+    assertAllWork = CoexistTest.assertAllWork
+
+    def test_legacy_forward_drop(self):
+        before = run(["iptables-legacy", "-S"]).stdout
+        web1 = self.start_berth_side()
+        self.assertAllWork(web1, "iptables-legacy DROP + DOCKER-USER")
+        rules = run(["iptables-legacy", "-S"]).stdout
+        self.assertIn("-A DOCKER-USER -m comment --comment berth -j BERTH-FORWARD", rules)
+        self.assertIn("-A BERTH-FORWARD -i br-", rules)
+        for c in ("web1", "web2"):
+            berth("rm", "-f", c)
+        berth("network", "rm", "web")
+        self.assertEqual(run(["iptables-legacy", "-S"]).stdout, before)
+
+
 if __name__ == "__main__":
     try:
         main()
