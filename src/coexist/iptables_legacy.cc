@@ -94,6 +94,7 @@ Result<IptablesState> ReadLegacy() {
       std::string target = iptc_get_target(e, h.get());
       if (target == kChain) s.jumps_in.push_back(from);
       if (target == kDockerUser && std::string(from) == kForward) s.docker_user_used = true;
+      if (std::string(from) == kForward) ++s.forward_rules;
     }
   }
   if (s.chain) {

@@ -278,6 +278,7 @@ Result<IptablesState> ReadNft() {
       if (v.jump == kChain) s.jumps_in.push_back(from);
       if (v.jump == kDockerUser && std::string(from) == kForward) s.docker_user_used = true;
     }
+    if (std::string(from) == kForward) s.forward_rules = static_cast<int>(rules.size());
   }
   if (s.chain) {
     BERTH_ASSIGN_OR_RETURN(auto rules, ReadRules(nl.get(), kChain));

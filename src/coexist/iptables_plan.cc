@@ -18,7 +18,7 @@ IptablesPlan PlanIptables(const IptablesState& s, const std::vector<std::string>
     p.remove_all = ours;
     return p;
   }
-  p.needed = ours || s.forward_drops || s.docker_user;
+  p.needed = ours || s.forward_drops || s.forward_rules > 0 || s.docker_user;
   if (!p.needed) return p;
   std::vector<std::string> sorted = bridges;
   std::sort(sorted.begin(), sorted.end());
@@ -43,6 +43,7 @@ IptablesPlan PlanIptables(const IptablesState& s, const std::vector<std::string>
 std::string DescribeState(const IptablesState& s) {
   if (!s.table) return "no filter table";
   std::string out = std::string("FORWARD policy ") + (s.forward_drops ? "DROP" : "ACCEPT");
+  if (s.forward_rules) out += "; " + std::to_string(s.forward_rules) + " rules in FORWARD";
   if (s.docker_user) out += "; DOCKER-USER present";
   if (s.chain) {
     out += std::string("; ") + kChain + " has " + std::to_string(s.rules.size()) + " rules";
@@ -55,7 +56,7 @@ std::string DescribePlan(const IptablesState& s, const IptablesPlan& p, bool app
   if (!s.table) return "none needed";
   if (p.remove_all)
     return applied ? "removed berth's chain and jump" : "would remove berth's chain";
-  if (!p.needed) return "none needed (FORWARD accepts)";
+  if (!p.needed) return "none needed (FORWARD accepts, no rules)";
   std::string where =
       p.add_jump_in.empty() ? (s.jumps_in.empty() ? "" : s.jumps_in.front()) : p.add_jump_in;
   std::string what = std::string(kChain) + " accepts " + std::to_string(p.rules.size() / 2) +

@@ -11,6 +11,7 @@ namespace berth::coexist {
 struct IptablesState {
   bool table = false;                 // the table and its FORWARD chain exist
   bool forward_drops = false;         // FORWARD's policy is DROP (Docker's with ip_forward off)
+  int forward_rules = 0;              // rules in FORWARD: another manager filters there
   bool docker_user = false;           // Docker's DOCKER-USER chain exists
   bool docker_user_used = false;      // FORWARD jumps to DOCKER-USER (Docker's first rule)
   bool chain = false;                 // BERTH-FORWARD exists
@@ -33,8 +34,9 @@ struct IptablesPlan {
   }
 };
 
-/// Berth steps in where FORWARD would drop or Docker's chain is there (Docker may set DROP on
-/// its next start); once in, it stays until its last bridge goes.
+/// Berth steps in where FORWARD drops, holds rules (a manager such as Docker filters there and
+/// may drop or set DROP on its next start) or Docker's chain is there, so the end state is the
+/// same whichever started first; once in, it stays until its last bridge goes.
 IptablesPlan PlanIptables(const IptablesState& s, const std::vector<std::string>& bridges);
 
 /// "FORWARD policy DROP; DOCKER-USER present; ..." for `berth info`.

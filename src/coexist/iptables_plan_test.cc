@@ -13,6 +13,14 @@ TEST(PlanIptablesTest, NothingWhereForwardAccepts) {
   EXPECT_FALSE(p.changes());
 }
 
+TEST(PlanIptablesTest, RulesInForwardMeanAnotherManager) {
+  IptablesState s;
+  s.table = true;
+  s.forward_rules = 6;  // Docker started after berth: policy ACCEPT, its rules in FORWARD
+  s.docker_user = s.docker_user_used = true;
+  EXPECT_EQ(PlanIptables(s, {"br-1"}).add_jump_in, "DOCKER-USER");
+}
+
 TEST(PlanIptablesTest, NoTableNoChange) {
   EXPECT_FALSE(PlanIptables(IptablesState{}, {"br-1"}).changes());
   EXPECT_FALSE(PlanIptables(IptablesState{}, {}).changes());

@@ -200,6 +200,10 @@ class CoexistTest(BerthTest):
         MATRIX["berth first, dockerd just started"] = self.traffic(web1)
         berth("system", "firewall-sync")
         self.assertAllWork(web1, "berth first, after reconcile")
+        # The same end state as Docker first: Docker filters in FORWARD (policy ACCEPT here),
+        # and may drop later, so berth's jump is in DOCKER-USER all the same.
+        self.assertIn("-A DOCKER-USER -m comment --comment berth -j BERTH-FORWARD",
+                      run(["iptables", "-S"]).stdout)
         self.assertTrue(self.dockerd.container_reaches_upstream(), "Docker after berth")
 
 
