@@ -187,7 +187,9 @@ Rule NewRule(const char* chain) {
 // One nftables transaction: every message acked, the first failure reported.
 class Batch {
  public:
-  Batch() : buf_(1 << 16), seq_(static_cast<uint32_t>(std::time(nullptr))) {
+  // Room for `rules` rules (a rule with an xt match is under 512 bytes) and the chain messages.
+  explicit Batch(size_t rules)
+      : buf_(8192 + rules * 512), seq_(static_cast<uint32_t>(std::time(nullptr))) {
     b_ = mnl_nlmsg_batch_start(buf_.data(), buf_.size());
     nftnl_batch_begin(Cur(), seq_++);
     mnl_nlmsg_batch_next(b_);
@@ -299,7 +301,7 @@ Result<IptablesState> ReadNft() {
 Status ApplyNft(const IptablesState& s, const IptablesPlan& p) {
   if (!p.changes()) return Ok();
   BERTH_ASSIGN_OR_RETURN(Socket nl, Open());
-  Batch batch;
+  Batch batch(p.rules.size() + s.jumps_in.size() + 2);
   if (p.remove_all) {
     for (const char* from : {kDockerUser, kForward}) {
       if (std::find(s.jumps_in.begin(), s.jumps_in.end(), from) == s.jumps_in.end()) continue;
