@@ -106,7 +106,7 @@ class CoexistTest(BerthTest):
     def tearDown(self):
         super().tearDown()
         self.dockerd.stop()
-        self.world.close()
+        self.world.close()  # (a skip in a test method still runs tearDown)
 
     def start_berth_side(self):
         berth("network", "create", "web")
@@ -238,15 +238,18 @@ class FirewalldTest(BerthTest):
         for table in ("ip filter", "ip nat", "ip6 filter", "ip6 nat"):
             run(["nft", "delete", "table", *table.split()], check=False)
         self.world = World()
+        self.addCleanup(self.world.close)  # also when setUp skips below
         serve_peer_echo(netns="up")
+        self.procs = []
+        self.addCleanup(self.stop_procs)
         self.dir = tempfile.mkdtemp(prefix="coexist-fw-", dir="/run")
         sock = os.path.join(self.dir, "system_bus_socket")
         conf = os.path.join(self.dir, "bus.conf")
         with open(conf, "w") as f:
             f.write(FIREWALLD_BUS.format(sock=sock))
-        self.procs = [subprocess.Popen(["dbus-daemon", "--config-file", conf, "--nofork",
-                                        "--nopidfile"], stdout=subprocess.DEVNULL,
-                                       stderr=subprocess.DEVNULL)]
+        self.procs.append(subprocess.Popen(["dbus-daemon", "--config-file", conf, "--nofork",
+                                            "--nopidfile"], stdout=subprocess.DEVNULL,
+                                           stderr=subprocess.DEVNULL))
         os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = "unix:path=" + sock
         if not wait_until(lambda: os.path.exists(sock), 5):
             self.skipTest("dbus-daemon did not start")
@@ -262,8 +265,7 @@ class FirewalldTest(BerthTest):
         if not ok:
             self.skipTest("firewalld cannot run here: " + open(log).read()[-400:])
 
-    def tearDown(self):
-        super().tearDown()
+    def stop_procs(self):
         for p in reversed(self.procs):
             p.terminate()
             try:
@@ -272,7 +274,6 @@ class FirewalldTest(BerthTest):
                 p.kill()
                 p.wait()
         os.environ.pop("DBUS_SYSTEM_BUS_ADDRESS", None)
-        self.world.close()
 
     start_berth_side = CoexistTest.start_berth_side
     traffic = CoexistTest.traffic
