@@ -2,80 +2,28 @@
 // the exact expressions iptables-nft uses, so `iptables -S`, `iptables-save` and `iptables -D`
 // treat them as their own (native nft expressions it cannot map back would make `iptables`
 // itself fail on the whole table).
-#include <libmnl/libmnl.h>
-#include <libnftnl/batch.h>
+#include <libmnl/libmnl.h>  // first: libnftnl's headers need its <stdio.h>
 #include <libnftnl/chain.h>
 #include <libnftnl/common.h>
 #include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
-#include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/xt_comment.h>
 
-#include <cerrno>
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
-#include <functional>
-#include <memory>
 
 #include "coexist/coexist.h"
 #include "coexist/iptables_backends.h"
+#include "coexist/nfnl.h"
 
 namespace berth::coexist {
 
 namespace {
 
 constexpr char kTable[] = "filter";
-
-struct MnlClose {
-  void operator()(mnl_socket* s) const { mnl_socket_close(s); }
-};
-using Socket = std::unique_ptr<mnl_socket, MnlClose>;
-struct ChainFree {
-  void operator()(nftnl_chain* c) const { nftnl_chain_free(c); }
-};
-struct RuleFree {
-  void operator()(nftnl_rule* r) const { nftnl_rule_free(r); }
-};
-using Chain = std::unique_ptr<nftnl_chain, ChainFree>;
-using Rule = std::unique_ptr<nftnl_rule, RuleFree>;
-
-Result<Socket> Open() {
-  Socket s(mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC));
-  if (!s) return Error::System("open nfnetlink socket", errno);
-  if (mnl_socket_bind(s.get(), 0, MNL_SOCKET_AUTOPID) < 0) {
-    return Error::System("bind nfnetlink socket", errno);
-  }
-  return s;
-}
-
-// One dump request; `on_msg` sees each reply message.
-Status Dump(mnl_socket* nl, uint16_t type, const std::function<void(nlmsghdr*)>& fill,
-            const std::function<void(const nlmsghdr*)>& on_msg) {
-  char buf[MNL_SOCKET_BUFFER_SIZE];
-  uint32_t seq = static_cast<uint32_t>(std::time(nullptr));
-  nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, type, NFPROTO_IPV4, NLM_F_DUMP, seq);
-  fill(nlh);
-  if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) return Error::System("nftables dump", errno);
-  uint32_t portid = mnl_socket_get_portid(nl);
-  auto cb = [](const nlmsghdr* m, void* data) -> int {
-    (*static_cast<const std::function<void(const nlmsghdr*)>*>(data))(m);
-    return MNL_CB_OK;
-  };
-  for (;;) {
-    ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-    if (n < 0) return Error::System("nftables dump", errno);
-    int ret = mnl_cb_run(buf, static_cast<size_t>(n), seq, portid, cb,
-                         const_cast<std::function<void(const nlmsghdr*)>*>(&on_msg));
-    if (ret == MNL_CB_STOP) return Ok();
-    if (ret < 0) {
-      if (errno == ENOENT) return Ok();  // no such table or chain: nothing to list
-      return Error::System("nftables dump", errno);
-    }
-  }
-}
 
 std::string CmpString(const nftnl_expr* e) {
   uint32_t len = 0;
@@ -114,15 +62,15 @@ int ViewExpr(nftnl_expr* e, void* data) {
 Result<std::vector<RuleView>> ReadRules(mnl_socket* nl, const std::string& chain) {
   std::vector<RuleView> out;
   BERTH_TRY(Dump(
-      nl, NFT_MSG_GETRULE,
+      nl, NFT_MSG_GETRULE, NFPROTO_IPV4,
       [&](nlmsghdr* nlh) {
-        Rule r(nftnl_rule_alloc());
+        RulePtr r(nftnl_rule_alloc());
         nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, kTable);
         nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, chain.c_str());
         nftnl_rule_nlmsg_build_payload(nlh, r.get());
       },
       [&](const nlmsghdr* m) {
-        Rule r(nftnl_rule_alloc());
+        RulePtr r(nftnl_rule_alloc());
         if (nftnl_rule_nlmsg_parse(m, r.get()) < 0) return;
         if (chain != nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN)) return;
         RuleView v;
@@ -173,8 +121,8 @@ void AddCounterAndVerdict(nftnl_rule* r, int verdict, const char* chain) {
   AddExpr(r, imm);
 }
 
-Rule NewRule(const char* chain) {
-  Rule r(nftnl_rule_alloc());
+RulePtr NewRule(const char* chain) {
+  RulePtr r(nftnl_rule_alloc());
   nftnl_rule_set_u32(r.get(), NFTNL_RULE_FAMILY, NFPROTO_IPV4);
   nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, kTable);
   nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, chain);
@@ -184,82 +132,20 @@ Rule NewRule(const char* chain) {
   return r;
 }
 
-// One nftables transaction: every message acked, the first failure reported.
-class Batch {
- public:
-  // Room for `rules` rules (a rule with an xt match is under 512 bytes) and the chain messages.
-  explicit Batch(size_t rules)
-      : buf_(8192 + rules * 512), seq_(static_cast<uint32_t>(std::time(nullptr))) {
-    b_ = mnl_nlmsg_batch_start(buf_.data(), buf_.size());
-    nftnl_batch_begin(Cur(), seq_++);
-    mnl_nlmsg_batch_next(b_);
-    first_ = seq_;
-  }
-  ~Batch() { mnl_nlmsg_batch_stop(b_); }
-  void Chain(uint16_t type, const char* name) {
-    ::berth::coexist::Chain c(nftnl_chain_alloc());
-    nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_FAMILY, NFPROTO_IPV4);
-    nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TABLE, kTable);
-    nftnl_chain_set_str(c.get(), NFTNL_CHAIN_NAME, name);
-    nftnl_chain_nlmsg_build_payload(Hdr(type, NLM_F_CREATE), c.get());
-    Next();
-  }
-  void RuleMsg(uint16_t type, uint16_t flags, nftnl_rule* r) {
-    nftnl_rule_nlmsg_build_payload(Hdr(type, flags), r);
-    Next();
-  }
-  Status Send(mnl_socket* nl) {
-    nftnl_batch_end(Cur(), seq_++);
-    mnl_nlmsg_batch_next(b_);
-    if (mnl_socket_sendto(nl, mnl_nlmsg_batch_head(b_), mnl_nlmsg_batch_size(b_)) < 0) {
-      return Error::System("nftables: send batch", errno);
-    }
-    char reply[MNL_SOCKET_BUFFER_SIZE];
-    int acked = 0;
-    while (acked < expected_) {
-      ssize_t n = mnl_socket_recvfrom(nl, reply, sizeof(reply));
-      if (n < 0) return Error::System("nftables: read acks", errno);
-      int left = static_cast<int>(n);
-      for (auto* h = reinterpret_cast<nlmsghdr*>(reply); mnl_nlmsg_ok(h, left);
-           h = mnl_nlmsg_next(h, &left)) {
-        if (h->nlmsg_type != NLMSG_ERROR || h->nlmsg_seq < first_) continue;
-        auto* err = static_cast<nlmsgerr*>(mnl_nlmsg_get_payload(h));
-        if (err->error != 0)
-          return Error::System("nftables: iptables-nft filter table", -err->error);
-        ++acked;
-      }
-    }
-    return Ok();
-  }
-
- private:
-  char* Cur() { return static_cast<char*>(mnl_nlmsg_batch_current(b_)); }
-  nlmsghdr* Hdr(uint16_t type, uint16_t flags) {
-    ++expected_;
-    return nftnl_nlmsg_build_hdr(Cur(), type, NFPROTO_IPV4, flags | NLM_F_ACK, seq_++);
-  }
-  void Next() { mnl_nlmsg_batch_next(b_); }
-  std::vector<char> buf_;
-  mnl_nlmsg_batch* b_;
-  uint32_t seq_, first_ = 0;
-  int expected_ = 0;
-};
-
 }  // namespace
 
 Result<IptablesState> ReadNft() {
   IptablesState s;
-  BERTH_ASSIGN_OR_RETURN(Socket nl, Open());
-  std::vector<std::string> chains;
+  BERTH_ASSIGN_OR_RETURN(Socket nl, OpenSocket());
   BERTH_TRY(Dump(
-      nl.get(), NFT_MSG_GETCHAIN,
+      nl.get(), NFT_MSG_GETCHAIN, NFPROTO_IPV4,
       [](nlmsghdr* nlh) {
-        ::berth::coexist::Chain c(nftnl_chain_alloc());
+        ChainPtr c(nftnl_chain_alloc());
         nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TABLE, kTable);
         nftnl_chain_nlmsg_build_payload(nlh, c.get());
       },
       [&](const nlmsghdr* m) {
-        ::berth::coexist::Chain c(nftnl_chain_alloc());
+        ChainPtr c(nftnl_chain_alloc());
         if (nftnl_chain_nlmsg_parse(m, c.get()) < 0) return;
         if (std::string(kTable) != nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TABLE)) return;
         std::string name = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME);
@@ -270,7 +156,6 @@ Result<IptablesState> ReadNft() {
         }
         if (name == kDockerUser) s.docker_user = true;
         if (name == kChain) s.chain = true;
-        chains.push_back(name);
       }));
   if (!s.table) return s;
   for (const char* from : {kDockerUser, kForward}) {
@@ -300,21 +185,21 @@ Result<IptablesState> ReadNft() {
 
 Status ApplyNft(const IptablesState& s, const IptablesPlan& p) {
   if (!p.changes()) return Ok();
-  BERTH_ASSIGN_OR_RETURN(Socket nl, Open());
-  Batch batch(p.rules.size() + s.jumps_in.size() + 2);
+  BERTH_ASSIGN_OR_RETURN(Socket nl, OpenSocket());
+  Batch batch(NFPROTO_IPV4, kTable, p.rules.size() + s.jumps_in.size() + 2);
   if (p.remove_all) {
     for (const char* from : {kDockerUser, kForward}) {
       if (std::find(s.jumps_in.begin(), s.jumps_in.end(), from) == s.jumps_in.end()) continue;
       BERTH_ASSIGN_OR_RETURN(auto rules, ReadRules(nl.get(), from));
       for (const RuleView& v : rules) {
         if (v.jump != kChain) continue;
-        Rule r = NewRule(from);
+        RulePtr r = NewRule(from);
         nftnl_rule_set_u64(r.get(), NFTNL_RULE_HANDLE, v.handle);
         batch.RuleMsg(NFT_MSG_DELRULE, 0, r.get());
       }
     }
     if (s.chain) {
-      Rule flush = NewRule(kChain);
+      RulePtr flush = NewRule(kChain);
       batch.RuleMsg(NFT_MSG_DELRULE, 0, flush.get());
       batch.Chain(NFT_MSG_DELCHAIN, kChain);
     }
@@ -323,18 +208,18 @@ Status ApplyNft(const IptablesState& s, const IptablesPlan& p) {
   if (p.create_chain) batch.Chain(NFT_MSG_NEWCHAIN, kChain);
   if (p.rewrite_rules) {
     if (!p.create_chain) {
-      Rule flush = NewRule(kChain);  // no handle: every rule of the chain
+      RulePtr flush = NewRule(kChain);  // no handle: every rule of the chain
       batch.RuleMsg(NFT_MSG_DELRULE, 0, flush.get());
     }
     for (const std::string& key : p.rules) {
-      Rule r = NewRule(kChain);
+      RulePtr r = NewRule(kChain);
       AddIfname(r.get(), key[1] == 'i' ? NFT_META_IIFNAME : NFT_META_OIFNAME, key.substr(3));
       AddCounterAndVerdict(r.get(), NF_ACCEPT, nullptr);
       batch.RuleMsg(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, r.get());
     }
   }
   if (!p.add_jump_in.empty()) {
-    Rule r = NewRule(p.add_jump_in.c_str());
+    RulePtr r = NewRule(p.add_jump_in.c_str());
     AddComment(r.get());
     AddCounterAndVerdict(r.get(), NFT_JUMP, kChain);
     batch.RuleMsg(NFT_MSG_NEWRULE, NLM_F_CREATE, r.get());  // no APPEND: atop the chain
