@@ -28,6 +28,8 @@ PACKAGES=(
   dnsmasq-base dnsperf aardvark-dns  # DNS: test upstream, benchmark client and anchors
   iperf3                             # the data-plane step of bench.smoke
   clang libclang-rt-dev              # libFuzzer for tests/fuzz
+  libip4tc-dev libsystemd-dev        # src/coexist: legacy iptables, firewalld's D-Bus API
+  docker.io firewalld dbus           # tests/integration/test_coexist.py (other managers)
 )
 
 # Only for `bench`: the profilers of bench/profile_*.py, which no test runs.

@@ -210,6 +210,16 @@ int RunCli(int argc, char** argv) {
   exited->add_option("exit_code", exited_code)->required();
   exited->callback([&] { action = [&] { return ContainerExited(g, exited_id, exited_code); }; });
 
+  auto* info = app.add_subcommand("info", "Show what berth found on this host (firewall managers)");
+  AddFormat(info, g);
+  info->callback([&] { action = [&] { return Info(g); }; });
+  // Internal: the firewall part of reconcile (berthd runs it); hidden from --help.
+  auto* sys = app.add_subcommand("system", "")->group("");
+  sys->require_subcommand(1);
+  auto* fwsync = sys->add_subcommand("firewall-sync", "");
+  AddFormat(fwsync, g);
+  fwsync->callback([&] { action = [&] { return FirewallSync(g); }; });
+
   app.add_subcommand("demo",
                      "Two containers on one bridge, pinging each other, built in throwaway "
                      "namespaces")

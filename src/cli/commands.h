@@ -37,6 +37,12 @@ int Inspect(const Globals& g, const std::vector<std::string>& names);
 /// The monitor's hook (runtime::kContainerExitedVerb): record the exit, honour --rm.
 int ContainerExited(const Globals& g, const std::string& id, int exit_code);
 
+/// `berth info`: the other firewall managers found and what berth does about each.
+int Info(const Globals& g);
+/// Internal `berth system firewall-sync` (berthd's reconcile runs it): makes the traffic of
+/// every network's bridge pass the other firewall managers again, e.g. after Docker restarted.
+int FirewallSync(const Globals& g);
+
 /// Builds seed 001's topology in throwaway namespaces and narrates it.
 int Demo();
 
