@@ -1,6 +1,9 @@
 #include "firewall/ruleset.h"
 
 #include <algorithm>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
 
 #include "firewall/render_json.h"
 #include "firewall/render_text.h"
@@ -183,6 +186,52 @@ std::vector<std::string> MissingElements(const Delta& expected, const std::strin
     }
   }
   return missing;
+}
+
+std::vector<std::string> Differences(const State& state, const std::string& listing) {
+  const Ruleset& rs = BerthRuleset();
+  std::vector<std::string> out;
+  nlohmann::json doc = nlohmann::json::parse(listing, nullptr, false);
+  if (!doc.is_object() || !doc.contains("nftables") || !doc["nftables"].is_array()) {
+    return {"table " + std::string(NftName(rs.table.family)) + " " + rs.table.name + ": missing"};
+  }
+  std::map<std::string, size_t> rules;  // per chain present
+  std::set<std::string> sets;
+  for (const auto& o : doc["nftables"]) {
+    if (o.contains("chain")) rules.emplace(o["chain"].value("name", ""), 0);
+    if (o.contains("rule")) ++rules[o["rule"].value("chain", "")];
+    for (const char* kind : {"set", "map"}) {
+      if (o.contains(kind)) sets.insert(o[kind].value("name", ""));
+    }
+  }
+  for (const Chain& c : rs.chains) {
+    auto it = rules.find(c.name);
+    size_t want = 0;
+    for (const Rule& r : rs.rules) want += r.chain == c.name;
+    if (it == rules.end()) {
+      out.push_back("chain " + c.name + ": missing");
+    } else if (!c.user_owned && it->second != want) {
+      out.push_back("chain " + c.name + ": " + std::to_string(it->second) + " of " +
+                    std::to_string(want) + " rules");
+    }
+  }
+  for (const Set& set : rs.sets) {
+    if (!sets.count(set.name)) out.push_back("set " + set.name + ": missing");
+  }
+  auto texts = [](const std::vector<Element>& elements) {
+    std::set<std::string> t;
+    for (const Element& e : elements) t.insert(e.set + ": " + TextElement(e));
+    return t;
+  };
+  std::set<std::string> want = texts(Elements(state.networks, state.ports));
+  std::set<std::string> have = texts(ParseJsonListing(rs, listing));
+  for (const std::string& e : want) {
+    if (!have.count(e)) out.push_back("missing " + e);
+  }
+  for (const std::string& e : have) {
+    if (!want.count(e)) out.push_back("stray " + e);
+  }
+  return out;
 }
 
 std::string ExplainDelta(const Delta& delta) {

@@ -89,6 +89,12 @@ StateBatches RenderState(const State& state);
 /// "set: element". What CNI CHECK reports as missing rules.
 std::vector<std::string> MissingElements(const Delta& expected, const std::string& listing);
 
+/// Everything in which `listing` (as for MissingElements) differs from a table holding exactly
+/// `state`: missing table, chains or sets, fixed chains whose rule count differs, elements
+/// missing ("missing set: element") and elements no record explains ("stray set: element").
+/// Empty: the table is as it should be. The user chain's rules are the admins' and never count.
+std::vector<std::string> Differences(const State& state, const std::string& listing);
+
 /// The delta as binary elements, when every element it touches lives in a hash set or map
 /// (a published port, a network's bridge entries). Interval sets (subnets, port ranges) need
 /// nft's interval handling: then nullopt, and RenderDelta's JSON goes through libnftables.
