@@ -20,8 +20,9 @@ namespace {
 // Docker's status for an error of the CLI itself (a bad flag), distinct from the command's own.
 constexpr int kExitUsage = 125;
 
-void AddFormat(CLI::App* cmd, Globals& g) {
-  cmd->add_option("--format", g.format,
+// `inspect` verbs also take docker's -f (for list verbs docker's -f is --filter).
+void AddFormat(CLI::App* cmd, Globals& g, const std::string& names = "--format") {
+  cmd->add_option(names, g.format,
                   "Output format: table (default), json, or a Go template ('{{.Name}}')")
       ->check(CLI::Validator(
           [](std::string& f) -> std::string {
@@ -115,7 +116,7 @@ int RunCli(int argc, char** argv) {
   nls->callback([&] { action = [&] { return NetworkList(g); }; });
   auto* ninspect = network->add_subcommand("inspect", "Show networks and their containers (JSON)");
   ninspect->add_option("names", names)->required();
-  AddFormat(ninspect, g);
+  AddFormat(ninspect, g, "-f,--format");
   ninspect->callback([&] { action = [&] { return NetworkInspect(g, names); }; });
   auto* nrm = network->add_subcommand("rm", "Remove networks")->alias("remove");
   nrm->add_option("names", names)->required();
@@ -204,7 +205,7 @@ int RunCli(int argc, char** argv) {
 
   auto* inspect = app.add_subcommand("inspect", "Show containers (JSON)");
   inspect->add_option("names", names)->required();
-  AddFormat(inspect, g);
+  AddFormat(inspect, g, "-f,--format");
   inspect->callback([&] { action = [&] { return Inspect(g, names); }; });
 
   // Internal: what a detached container's monitor execs when the container has exited.

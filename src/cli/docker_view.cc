@@ -82,7 +82,7 @@ json DockerContainerView(json c) {
                    {"Networks", json::object()}};
   for (const auto& [name, n] : networks.items()) {
     settings["Networks"][name] = {
-        {"NetworkID", Get(n, "network_id", "")}, {"IPAddress", Get(n, "ip", "")},
+        {"NetworkID", Get(n, "network_id", "")},  {"IPAddress", Get(n, "ip", "")},
         {"IPPrefixLen", Get(n, "prefix_len", 0)}, {"MacAddress", Get(n, "mac", "")},
         {"Gateway", Get(n, "gateway", "")},       {"Aliases", Get(n, "aliases", json::array())},
     };
@@ -125,7 +125,8 @@ json DockerNetworkView(json n) {
   for (const json& c : Get(n, "containers", json::array())) {
     containers[GetString(c, "id")] = {
         {"Name", Get(c, "name", "")},
-        {"IPv4Address", GetString(c, "ip") + "/" + std::to_string(Get(c, "prefix_len", 0).get<int>())},
+        {"IPv4Address",
+         GetString(c, "ip") + "/" + std::to_string(Get(c, "prefix_len", 0).get<int>())},
         {"MacAddress", Get(c, "mac", "")},
     };
   }

@@ -40,7 +40,8 @@ TEST(DockerViewTest, ContainerInspect) {
             "0123456789abcdef0123 /web1 web1 [\"sleep\",\"100\"]");
   EXPECT_EQ(Render("{{.NetworkSettings.Networks.web.IPAddress}} "
                    "{{.NetworkSettings.Networks.web.MacAddress}} "
-                   "{{.NetworkSettings.Networks.web.Gateway}}", v),
+                   "{{.NetworkSettings.Networks.web.Gateway}}",
+                   v),
             "10.9.0.2 02:42:0a:09:00:02 10.9.0.1");
   // The top-level address is the default network's, as docker's.
   EXPECT_EQ(Render("{{.NetworkSettings.IPAddress}}/{{.NetworkSettings.IPPrefixLen}}", v),
@@ -86,11 +87,12 @@ TEST(DockerViewTest, Networks) {
                     "prefix_len": 24, "mac": "02:42:0a:09:00:02"}]})");
   json v = DockerNetworkView(net);
   EXPECT_EQ(Render("{{.Name}} {{.Driver}} {{.Scope}} "
-                   "{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}", v),
-            "web bridge local 10.9.0.0/24 10.9.0.1");
-  EXPECT_EQ(Render("{{range $id, $c := .Containers}}{{$id}} {{$c.Name}} {{$c.IPv4Address}}{{end}}",
+                   "{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}",
                    v),
-            "c1 web1 10.9.0.2/24");
+            "web bridge local 10.9.0.0/24 10.9.0.1");
+  EXPECT_EQ(
+      Render("{{range $id, $c := .Containers}}{{$id}} {{$c.Name}} {{$c.IPv4Address}}{{end}}", v),
+      "c1 web1 10.9.0.2/24");
   json r = NetworkLsRow(net);
   EXPECT_EQ(Render("{{.ID}} {{.Name}} {{.Driver}} {{.Scope}} {{.Internal}} {{.Subnet}}", r),
             "abcdef012345 web bridge local false 10.9.0.0/24");

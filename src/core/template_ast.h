@@ -42,8 +42,8 @@ struct Node {
   enum Kind { kList, kText, kAction, kIf, kRange, kWith };
   Kind kind = kList;
   size_t pos = 0;
-  std::string text;  // kText: the text; the root kList: the whole source (for positions)
-  Pipeline pipe;     // kAction, kIf, kRange, kWith
+  std::string text;             // kText: the text; the root kList: the whole source (for positions)
+  Pipeline pipe;                // kAction, kIf, kRange, kWith
   std::vector<Node> body;       // kList: the nodes; control nodes: the taken branch
   std::vector<Node> else_body;  // control nodes: {{else}}
 };

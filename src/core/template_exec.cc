@@ -26,37 +26,50 @@ constexpr int64_t kMaxWidth = 1'000'000;
 
 const std::set<std::string>& Functions() {
   static const std::set<std::string> kNames = {
-      "and",   "eq",    "ge",  "gt",  "index", "join", "json",   "le",    "len",
-      "lower", "lt",    "ne",  "not", "or",    "print", "printf", "println", "split",
-      "title", "upper",
+      "and", "eq", "ge",  "gt", "index", "join",   "json",    "le",    "len",   "lower",
+      "lt",  "ne", "not", "or", "print", "printf", "println", "split", "title", "upper",
   };
   return kNames;
 }
 
 bool Truth(const json& v) {
   switch (v.type()) {
-    case json::value_t::boolean: return v.get<bool>();
-    case json::value_t::number_integer: return v.get<int64_t>() != 0;
-    case json::value_t::number_unsigned: return v.get<uint64_t>() != 0;
-    case json::value_t::number_float: return v.get<double>() != 0;
-    case json::value_t::string: return !v.get_ref<const std::string&>().empty();
+    case json::value_t::boolean:
+      return v.get<bool>();
+    case json::value_t::number_integer:
+      return v.get<int64_t>() != 0;
+    case json::value_t::number_unsigned:
+      return v.get<uint64_t>() != 0;
+    case json::value_t::number_float:
+      return v.get<double>() != 0;
+    case json::value_t::string:
+      return !v.get_ref<const std::string&>().empty();
     case json::value_t::array:
-    case json::value_t::object: return !v.empty();
-    default: return false;
+    case json::value_t::object:
+      return !v.empty();
+    default:
+      return false;
   }
 }
 
 // Go's names for the types JSON decodes into, for fmt's "%!d(string=x)" complaints.
 std::string TypeName(const json& v) {
   switch (v.type()) {
-    case json::value_t::boolean: return "bool";
+    case json::value_t::boolean:
+      return "bool";
     case json::value_t::number_integer:
-    case json::value_t::number_unsigned: return "int";
-    case json::value_t::number_float: return "float64";
-    case json::value_t::string: return "string";
-    case json::value_t::array: return "[]interface {}";
-    case json::value_t::object: return "map[string]interface {}";
-    default: return "<nil>";
+    case json::value_t::number_unsigned:
+      return "int";
+    case json::value_t::number_float:
+      return "float64";
+    case json::value_t::string:
+      return "string";
+    case json::value_t::array:
+      return "[]interface {}";
+    case json::value_t::object:
+      return "map[string]interface {}";
+    default:
+      return "<nil>";
   }
 }
 
@@ -78,12 +91,24 @@ std::string FormatFloat(double d) {
 void PrintValue(const json& v, std::string& out, bool top) {
   switch (v.type()) {
     case json::value_t::null:
-    case json::value_t::discarded: out += top ? "<no value>" : "<nil>"; break;
-    case json::value_t::string: out += v.get_ref<const std::string&>(); break;
-    case json::value_t::boolean: out += v.get<bool>() ? "true" : "false"; break;
-    case json::value_t::number_integer: out += std::to_string(v.get<int64_t>()); break;
-    case json::value_t::number_unsigned: out += std::to_string(v.get<uint64_t>()); break;
-    case json::value_t::number_float: out += FormatFloat(v.get<double>()); break;
+    case json::value_t::discarded:
+      out += top ? "<no value>" : "<nil>";
+      break;
+    case json::value_t::string:
+      out += v.get_ref<const std::string&>();
+      break;
+    case json::value_t::boolean:
+      out += v.get<bool>() ? "true" : "false";
+      break;
+    case json::value_t::number_integer:
+      out += std::to_string(v.get<int64_t>());
+      break;
+    case json::value_t::number_unsigned:
+      out += std::to_string(v.get<uint64_t>());
+      break;
+    case json::value_t::number_float:
+      out += FormatFloat(v.get<double>());
+      break;
     case json::value_t::array: {
       out += '[';
       bool first = true;
@@ -107,7 +132,8 @@ void PrintValue(const json& v, std::string& out, bool top) {
       out += ']';
       break;
     }
-    default: break;  // binary: never in our documents
+    default:
+      break;  // binary: never in our documents
   }
 }
 
@@ -117,9 +143,7 @@ std::string Str(const json& v) {
   return s;
 }
 
-std::string Dump(const json& v) {
-  return v.dump(-1, ' ', false, json::error_handler_t::replace);
-}
+std::string Dump(const json& v) { return v.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 size_t Runes(std::string_view s) {
   return std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; });
@@ -206,8 +230,10 @@ std::string FormatOne(const Spec& sp, const json& v) {
       if (!i) return bad();
       if (sp.verb == 'c') {
         std::string s;
-        if (*i >= 0 && *i < 0x80) s += static_cast<char>(*i);
-        else return bad();
+        if (*i >= 0 && *i < 0x80)
+          s += static_cast<char>(*i);
+        else
+          return bad();
         return Pad(s, sp);
       }
       return CFormat(sp, "ll", sp.verb == 'd' ? 'd' : sp.verb, static_cast<long long>(*i));
@@ -355,9 +381,7 @@ class Exec {
   std::string& out() { return out_; }
 
  private:
-  Error Fail(size_t pos, const std::string& m) const {
-    return Error::Invalid(Where(src_, pos, m));
-  }
+  Error Fail(size_t pos, const std::string& m) const { return Error::Invalid(Where(src_, pos, m)); }
 
   Status Step(size_t pos) {
     if (++steps_ > kMaxSteps) return Fail(pos, "template does too much work");
@@ -440,18 +464,25 @@ class Exec {
 
   Result<json> Eval(const Operand& o, const json& dot) {
     switch (o.kind) {
-      case Operand::kField: return Fields(dot, o);
+      case Operand::kField:
+        return Fields(dot, o);
       case Operand::kVariable: {
         json* v = Var(o.text);
         if (!v) return Fail(o.pos, "undefined variable: " + o.text);
         return Fields(*v, o);
       }
-      case Operand::kString: return json(o.text);
-      case Operand::kInt: return json(o.int_value);
-      case Operand::kFloat: return json(o.float_value);
-      case Operand::kBool: return json(o.bool_value);
-      case Operand::kNil: return json(nullptr);
-      case Operand::kFunction: return Call(o.text, {}, o.pos);
+      case Operand::kString:
+        return json(o.text);
+      case Operand::kInt:
+        return json(o.int_value);
+      case Operand::kFloat:
+        return json(o.float_value);
+      case Operand::kBool:
+        return json(o.bool_value);
+      case Operand::kNil:
+        return json(nullptr);
+      case Operand::kFunction:
+        return Call(o.text, {}, o.pos);
       case Operand::kPipeline: {
         BERTH_ASSIGN_OR_RETURN(json v, Pipe(*o.pipe, dot, false));
         return Fields(v, o);
@@ -486,13 +517,13 @@ class Exec {
   Result<json> Call(const std::string& fn, const std::vector<json>& a, size_t pos) {
     auto want = [&](size_t n) -> Status {
       if (a.size() == n) return Ok();
-      return Fail(pos, "wrong number of args for " + fn + ": want " + std::to_string(n) +
-                           " got " + std::to_string(a.size()));
+      return Fail(pos, "wrong number of args for " + fn + ": want " + std::to_string(n) + " got " +
+                           std::to_string(a.size()));
     };
     auto at_least = [&](size_t n) -> Status {
       if (a.size() >= n) return Ok();
-      return Fail(pos, "wrong number of args for " + fn + ": want at least " +
-                           std::to_string(n) + " got " + std::to_string(a.size()));
+      return Fail(pos, "wrong number of args for " + fn + ": want at least " + std::to_string(n) +
+                           " got " + std::to_string(a.size()));
     };
     if (fn == "json") {
       BERTH_TRY(want(1));
@@ -507,8 +538,8 @@ class Exec {
     if (fn == "printf") {
       BERTH_TRY(at_least(1));
       if (!a[0].is_string()) return Fail(pos, "printf: format must be a string");
-      return json(Sprintf(a[0].get_ref<const std::string&>(),
-                          std::vector<json>(a.begin() + 1, a.end())));
+      return json(
+          Sprintf(a[0].get_ref<const std::string&>(), std::vector<json>(a.begin() + 1, a.end())));
     }
     if (fn == "len") {
       BERTH_TRY(want(1));
@@ -579,8 +610,8 @@ class Exec {
     }
     // lt le gt ge: numbers with numbers, strings with strings.
     BERTH_TRY(want(2));
-    bool comparable = (a[0].is_number() && a[1].is_number()) ||
-                      (a[0].is_string() && a[1].is_string());
+    bool comparable =
+        (a[0].is_number() && a[1].is_number()) || (a[0].is_string() && a[1].is_string());
     if (!comparable) return Fail(pos, "incompatible types for comparison");
     if (fn == "lt") return json(a[0] < a[1]);
     if (fn == "le") return json(a[0] <= a[1]);

@@ -17,8 +17,22 @@ namespace {
 constexpr int kMaxDepth = 100;
 
 enum class Tok {
-  kText, kLeft, kRight, kField, kVariable, kDot, kString, kNumber, kIdent,
-  kPipe, kLParen, kRParen, kComma, kDeclare, kAssign, kEof,
+  kText,
+  kLeft,
+  kRight,
+  kField,
+  kVariable,
+  kDot,
+  kString,
+  kNumber,
+  kIdent,
+  kPipe,
+  kLParen,
+  kRParen,
+  kComma,
+  kDeclare,
+  kAssign,
+  kEof,
 };
 
 struct Token {
@@ -34,9 +48,7 @@ bool IsIdentChar(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '_' ||
          static_cast<unsigned char>(c) >= 0x80;  // UTF-8 letters, as Go allows
 }
-bool IsIdentStart(char c) {
-  return IsIdentChar(c) && !std::isdigit(static_cast<unsigned char>(c));
-}
+bool IsIdentStart(char c) { return IsIdentChar(c) && !std::isdigit(static_cast<unsigned char>(c)); }
 
 void AppendUtf8(std::string& out, uint32_t cp) {
   if (cp < 0x80) {
@@ -66,8 +78,8 @@ class Lexer {
       size_t open = s_.find("{{", i);
       std::string text = s_.substr(i, open == std::string::npos ? std::string::npos : open - i);
       // "{{- " trims the text before; "{{-3}}" is the number -3.
-      bool trim_left = open != std::string::npos && open + 3 < s_.size() &&
-                       s_[open + 2] == '-' && IsSpace(s_[open + 3]);
+      bool trim_left = open != std::string::npos && open + 3 < s_.size() && s_[open + 2] == '-' &&
+                       IsSpace(s_[open + 3]);
       if (trim_left) {
         while (!text.empty() && IsSpace(text.back())) text.pop_back();
       }
@@ -131,9 +143,9 @@ class Lexer {
                  ((c == '-' || c == '+' || c == '.') && j + 1 < s_.size() &&
                   std::isdigit(static_cast<unsigned char>(s_[j + 1])))) {
         size_t k = j + 1;
-        while (k < s_.size() && (IsIdentChar(s_[k]) || s_[k] == '.' ||
-                                 ((s_[k] == '+' || s_[k] == '-') &&
-                                  (s_[k - 1] == 'e' || s_[k - 1] == 'E')))) {
+        while (k < s_.size() &&
+               (IsIdentChar(s_[k]) || s_[k] == '.' ||
+                ((s_[k] == '+' || s_[k] == '-') && (s_[k - 1] == 'e' || s_[k - 1] == 'E')))) {
           ++k;
         }
         t.kind = Tok::kNumber;
@@ -171,11 +183,21 @@ class Lexer {
         j += 2;
       } else {
         switch (c) {
-          case '|': t.kind = Tok::kPipe; break;
-          case '(': t.kind = Tok::kLParen; break;
-          case ')': t.kind = Tok::kRParen; break;
-          case ',': t.kind = Tok::kComma; break;
-          case '=': t.kind = Tok::kAssign; break;
+          case '|':
+            t.kind = Tok::kPipe;
+            break;
+          case '(':
+            t.kind = Tok::kLParen;
+            break;
+          case ')':
+            t.kind = Tok::kRParen;
+            break;
+          case ',':
+            t.kind = Tok::kComma;
+            break;
+          case '=':
+            t.kind = Tok::kAssign;
+            break;
           default:
             return Fail(j, std::string("unexpected character '") + c + "' in action");
         }
@@ -207,15 +229,35 @@ class Lexer {
       if (k >= s_.size()) return Fail(j, "unterminated quoted string");
       char e = s_[k++];
       switch (e) {
-        case 'n': t.text += '\n'; break;
-        case 't': t.text += '\t'; break;
-        case 'r': t.text += '\r'; break;
-        case 'a': t.text += '\a'; break;
-        case 'b': t.text += '\b'; break;
-        case 'f': t.text += '\f'; break;
-        case 'v': t.text += '\v'; break;
-        case '\\': case '"': case '\'': t.text += e; break;
-        case 'x': case 'u': case 'U': {
+        case 'n':
+          t.text += '\n';
+          break;
+        case 't':
+          t.text += '\t';
+          break;
+        case 'r':
+          t.text += '\r';
+          break;
+        case 'a':
+          t.text += '\a';
+          break;
+        case 'b':
+          t.text += '\b';
+          break;
+        case 'f':
+          t.text += '\f';
+          break;
+        case 'v':
+          t.text += '\v';
+          break;
+        case '\\':
+        case '"':
+        case '\'':
+          t.text += e;
+          break;
+        case 'x':
+        case 'u':
+        case 'U': {
           size_t n = e == 'x' ? 2 : e == 'u' ? 4 : 8;
           uint32_t v = 0;
           if (k + n > s_.size() ||
@@ -271,9 +313,7 @@ class Parser {
   };
 
   Error Fail(size_t pos, const std::string& m) { return Error::Invalid(Where(s_, pos, m)); }
-  const Token& Peek(size_t ahead = 0) const {
-    return t_[std::min(i_ + ahead, t_.size() - 1)];
-  }
+  const Token& Peek(size_t ahead = 0) const { return t_[std::min(i_ + ahead, t_.size() - 1)]; }
   const Token& Next() { return t_[std::min(i_++, t_.size() - 1)]; }
   bool IsWord(const Token& t, const char* w) const { return t.kind == Tok::kIdent && t.text == w; }
 
@@ -286,19 +326,33 @@ class Parser {
 
   static std::string Describe(const Token& t) {
     switch (t.kind) {
-      case Tok::kString: return "string \"" + t.text + "\"";
-      case Tok::kNumber: case Tok::kIdent: return "<" + t.text + ">";
-      case Tok::kField: return "field";
-      case Tok::kVariable: return "variable " + t.text;
-      case Tok::kRParen: return "')'";
-      case Tok::kLParen: return "'('";
-      case Tok::kPipe: return "'|'";
-      case Tok::kComma: return "','";
-      case Tok::kDeclare: return "':='";
-      case Tok::kAssign: return "'='";
-      case Tok::kRight: return "}}";
-      case Tok::kEof: return "end of input";
-      default: return "token";
+      case Tok::kString:
+        return "string \"" + t.text + "\"";
+      case Tok::kNumber:
+      case Tok::kIdent:
+        return "<" + t.text + ">";
+      case Tok::kField:
+        return "field";
+      case Tok::kVariable:
+        return "variable " + t.text;
+      case Tok::kRParen:
+        return "')'";
+      case Tok::kLParen:
+        return "'('";
+      case Tok::kPipe:
+        return "'|'";
+      case Tok::kComma:
+        return "','";
+      case Tok::kDeclare:
+        return "':='";
+      case Tok::kAssign:
+        return "'='";
+      case Tok::kRight:
+        return "}}";
+      case Tok::kEof:
+        return "end of input";
+      default:
+        return "token";
     }
   }
 
@@ -329,7 +383,8 @@ class Parser {
       if (IsWord(w, "else")) {
         ++i_;
         --depth_;
-        if (IsWord(Peek(), "if") || IsWord(Peek(), "with")) return End{"else " + Next().text, w.pos};
+        if (IsWord(Peek(), "if") || IsWord(Peek(), "with"))
+          return End{"else " + Next().text, w.pos};
         BERTH_TRY(ExpectRight());
         return End{"else", w.pos};
       }
@@ -505,8 +560,7 @@ class Parser {
 
 // Records every field chain read from `.` in `n` (for the header document).
 void CollectFields(const Pipeline& p, std::vector<std::vector<std::string>>& out);
-void CollectFields(const std::vector<Node>& nodes,
-                   std::vector<std::vector<std::string>>& out) {
+void CollectFields(const std::vector<Node>& nodes, std::vector<std::vector<std::string>>& out) {
   for (const Node& n : nodes) {
     if (n.kind != Node::kText) CollectFields(n.pipe, out);
     CollectFields(n.body, out);

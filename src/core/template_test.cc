@@ -56,14 +56,15 @@ TEST(TemplateTest, MissingValues) {
   EXPECT_EQ(Render("{{.nothing}}"), "<no value>");
   EXPECT_EQ(Render("{{json .Nope}}"), "null");
   EXPECT_EQ(Render("{{print .Nope}}"), "<nil>");
-  EXPECT_EQ(Render("{{.name.Length}}"), "EXEC: template: 1:3: can't evaluate field Length in type string");
+  EXPECT_EQ(Render("{{.name.Length}}"),
+            "EXEC: template: 1:3: can't evaluate field Length in type string");
 }
 
 TEST(TemplateTest, Json) {
   EXPECT_EQ(Render("{{json .State}}"), R"({"Pid":4242,"Running":true,"Status":"running"})");
   EXPECT_EQ(Render("{{json .Config.Cmd}}"), R"(["sleep","100"])");
   EXPECT_EQ(Render("{{json .name}}"), R"("web1")");
-  EXPECT_EQ(Render("{{json \"<&>\"}}"), R"("<&>")");  // no HTML escaping, as docker
+  EXPECT_EQ(Render("{{json \"<&>\"}}"), R"("<&>")");            // no HTML escaping, as docker
   EXPECT_EQ(Render("{{json \"\\xff\"}}"), "\"\xEF\xBF\xBD\"");  // invalid UTF-8 replaced
 }
 
@@ -111,13 +112,15 @@ TEST(TemplateTest, Variables) {
   EXPECT_EQ(Render("{{$p := .State.Pid}}pid {{$p}}"), "pid 4242");
   EXPECT_EQ(Render("{{$x := 1}}{{$x = 2}}{{$x}}"), "2");
   EXPECT_EQ(Render("{{$.State.Pid}}"), "4242");
-  EXPECT_EQ(Render("{{if true}}{{$x := 1}}{{end}}{{$x}}"), "EXEC: template: 1:32: undefined variable: $x");
+  EXPECT_EQ(Render("{{if true}}{{$x := 1}}{{end}}{{$x}}"),
+            "EXEC: template: 1:32: undefined variable: $x");
 }
 
 TEST(TemplateTest, PrintFunctions) {
   EXPECT_EQ(Render("{{println .name .count}}"), "web1 3\n");
   EXPECT_EQ(Render("{{print .count .count \"s\" .count}}"), "3 3s3");
-  EXPECT_EQ(Render("{{printf \"%s has %d (%v) %5.2f|%-6s|%6s|%q %x %%\" .name .count .Config.Cmd .ratio \"ab\" \"cd\" .name 255}}"),
+  EXPECT_EQ(Render("{{printf \"%s has %d (%v) %5.2f|%-6s|%6s|%q %x %%\" .name .count .Config.Cmd "
+                   ".ratio \"ab\" \"cd\" .name 255}}"),
             "web1 has 3 ([sleep 100])  1.50|ab    |    cd|\"web1\" ff %");
   EXPECT_EQ(Render("{{printf \"%d\" .name}}"), "%!d(string=web1)");
   EXPECT_EQ(Render("{{printf \"%s %s\" .name}}"), "web1 %!s(MISSING)");
@@ -143,11 +146,14 @@ TEST(TemplateTest, Pipes) {
   EXPECT_EQ(Render("{{.count | printf \"%03d\"}}"), "003");
   EXPECT_EQ(Render("{{(index .Config.Cmd 0) | len}}"), "5");
   EXPECT_EQ(Render("{{(.State).Pid}}"), "4242");
-  EXPECT_EQ(Render("{{.name | .count}}"), "EXEC: template: 1:11: can't give argument to non-function");
+  EXPECT_EQ(Render("{{.name | .count}}"),
+            "EXEC: template: 1:11: can't give argument to non-function");
 }
 
 TEST(TemplateTest, Literals) {
-  EXPECT_EQ(Render("{{\"a\\tb\\n\\u00e9\\x41\\101\"}}"), "a\tb\n\xC3\xA9" "AA");
+  EXPECT_EQ(Render("{{\"a\\tb\\n\\u00e9\\x41\\101\"}}"),
+            "a\tb\n\xC3\xA9"
+            "AA");
   EXPECT_EQ(Render("{{`raw \\n }}`}}"), "raw \\n }}");
   EXPECT_EQ(Render("{{\"}}\"}}"), "}}");
   EXPECT_EQ(Render("{{-3}} {{0x10}} {{1.25}} {{1e3}} {{true}}"), "-3 16 1.25 1000 true");
@@ -189,7 +195,10 @@ TEST(TemplateTest, Limits) {
   for (int i = 0; i < 8; ++i) deep += "{{end}}";
   EXPECT_NE(Render(deep, doc).find("template does too much work"), std::string::npos);
   EXPECT_NE(Render("{{range $.l}}{{range $.l}}{{range $.l}}{{printf \"%999999s\" \"\"}}{{end}}"
-                "{{end}}{{end}}", doc).find("output too large"), std::string::npos);
+                   "{{end}}{{end}}",
+                   doc)
+                .find("output too large"),
+            std::string::npos);
 }
 
 TEST(TemplateTest, HeaderDocument) {

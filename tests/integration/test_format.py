@@ -24,7 +24,8 @@ class FormatTest(BerthTest):
         self.assertEqual(pid, doc["pid"])
         # It lives in the network namespace inspect reports.
         self.assertEqual(os.stat(f"/proc/{pid}/ns/net").st_ino, doc["netns"]["inode"])
-        self.assertEqual(berth("inspect", "--format", "{{.State.Running}} "
+        # docker's short -f works for inspect too.
+        self.assertEqual(berth("inspect", "-f", "{{.State.Running}} "
                                "{{.State.Status}} {{.Name}} {{.Id}}", "c1").stdout,
                          f"true running /c1 {doc['id']}\n")
 
