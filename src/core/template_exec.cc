@@ -448,9 +448,14 @@ class Exec {
     const Operand& first = c.args[0];
     if (first.kind == Operand::kFunction) {
       std::vector<json> args;
+      // `and`/`or` stop at the first argument that decides (Go 1.18), so
+      // {{if and .X (index .X 0)}} never indexes a missing .X.
+      bool lazy = first.text == "and" || first.text == "or";
       for (size_t i = 1; i < c.args.size(); ++i) {
         BERTH_ASSIGN_OR_RETURN(json a, Eval(c.args[i], dot));
+        bool decided = lazy && Truth(a) == (first.text == "or");
         args.push_back(std::move(a));
+        if (decided) return args.back();
       }
       if (piped) args.push_back(*piped);
       return Call(first.text, args, first.pos);

@@ -104,6 +104,8 @@ TEST(TemplateTest, IfElseWith) {
   EXPECT_EQ(Render("{{if eq .State.Status \"running\" \"paused\"}}yes{{end}}"), "yes");
   EXPECT_EQ(Render("{{if and .count (not .empty)}}ok{{end}}"), "ok");
   EXPECT_EQ(Render("{{or .empty .name}}"), "web1");
+  EXPECT_EQ(Render("{{if and .Nope (index .Nope 0)}}x{{else}}short{{end}}"), "short");
+  EXPECT_EQ(Render("{{or .name (index .Nope 0)}}"), "web1");
   EXPECT_EQ(Render("{{if gt .count 2}}big{{end}} {{lt \"a\" \"b\"}} {{ne 1 2}}"), "big true true");
   EXPECT_EQ(Render("{{lt 1 \"a\"}}"), "EXEC: template: 1:3: incompatible types for comparison");
 }
