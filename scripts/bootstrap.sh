@@ -70,23 +70,31 @@ build_fuzzers() {
   echo "== building fuzz targets with clang (build-fuzz/)"
   cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBERTH_FUZZ=ON -DBERTH_WERROR=ON \
     -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ >/dev/null
-  ninja -C build-fuzz -j2 dns_wire_fuzz
+  ninja -C build-fuzz -j2 dns_wire_fuzz template_fuzz
 }
 
-# A bounded run from the checked-in seeds (a fresh scratch corpus each time, so runs repeat).
-run_fuzzers() {
-  local runs=${BERTH_FUZZ_RUNS:-1000000} corpus log
+# A bounded run of one target from its checked-in seeds (a fresh scratch corpus each time, so
+# runs repeat): fuzz_one WHAT TARGET CORPUS MAX_LEN RUNS.
+fuzz_one() {
+  local what=$1 target=$2 seeds=$3 max_len=$4 runs=$5 corpus log
   corpus=$(mktemp -d)
   log=$(mktemp)
-  echo "== fuzzing the DNS wire parser: $runs runs"
-  if ! ./build-fuzz/dns_wire_fuzz -runs="$runs" -seed=1 -max_len=1500 \
-      "$corpus" tests/fuzz/corpus/dns_wire >"$log" 2>&1; then
+  echo "== fuzzing $what: $runs runs"
+  if ! "./build-fuzz/$target" -runs="$runs" -seed=1 -max_len="$max_len" \
+      "$corpus" "$seeds" >"$log" 2>&1; then
     tail -50 "$log"
     rm -rf "$corpus" "$log"
     return 1
   fi
   grep -E "^Done" "$log"
   rm -rf "$corpus" "$log"
+}
+
+run_fuzzers() {
+  fuzz_one "the DNS wire parser" dns_wire_fuzz tests/fuzz/corpus/dns_wire 1500 \
+    "${BERTH_FUZZ_RUNS:-1000000}" || return 1
+  fuzz_one "the --format template engine" template_fuzz tests/fuzz/corpus/template 512 \
+    "${BERTH_TEMPLATE_FUZZ_RUNS:-200000}"
 }
 
 build_sanitized_units() {

@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "cli/commands.h"
+#include "cli/format.h"
 #include "core/version.h"
 #include "engine/berthd.h"
 #include "engine/paths.h"
@@ -20,9 +21,16 @@ namespace {
 // Docker's status for an error of the CLI itself (a bad flag), distinct from the command's own.
 constexpr int kExitUsage = 125;
 
-void AddFormat(CLI::App* cmd, Globals& g) {
-  cmd->add_option("--format", g.format, "Output format: table (default) or json")
-      ->check(CLI::IsMember({"table", "json"}));
+// `inspect` verbs also take docker's -f (for list verbs docker's -f is --filter).
+void AddFormat(CLI::App* cmd, Globals& g, const std::string& names = "--format") {
+  cmd->add_option(names, g.format,
+                  "Output format: table (default), json, or a Go template ('{{.Name}}')")
+      ->check(CLI::Validator(
+          [](std::string& f) -> std::string {
+            if (IsTemplate(f)) return CheckTemplate(f);
+            return f == "table" || f == "json" ? "" : "expected table, json or a template";
+          },
+          "FORMAT"));
 }
 
 // Where the container's command starts in argv[first, argc) (the arguments after `run` or
@@ -112,6 +120,7 @@ int RunCli(int argc, char** argv) {
   nls->callback([&] { action = [&] { return NetworkList(g); }; });
   auto* ninspect = network->add_subcommand("inspect", "Show networks and their containers (JSON)");
   ninspect->add_option("names", names)->required();
+  AddFormat(ninspect, g, "-f,--format");
   ninspect->callback([&] { action = [&] { return NetworkInspect(g, names); }; });
   auto* nrm = network->add_subcommand("rm", "Remove networks")->alias("remove");
   nrm->add_option("names", names)->required();
@@ -200,6 +209,7 @@ int RunCli(int argc, char** argv) {
 
   auto* inspect = app.add_subcommand("inspect", "Show containers (JSON)");
   inspect->add_option("names", names)->required();
+  AddFormat(inspect, g, "-f,--format");
   inspect->callback([&] { action = [&] { return Inspect(g, names); }; });
 
   // Internal: what a detached container's monitor execs when the container has exited.

@@ -12,7 +12,7 @@ namespace berth::cli {
 
 struct Globals {
   std::string root;    // state root after --root / BERTH_ROOT / default
-  std::string format;  // "" (table) or "json"
+  std::string format;  // "" (table), "json", or a template (cli/format.h)
 };
 
 /// `mtu`: the text of --mtu, parsed here so a non-number gets berth's message and exit code.

@@ -3,6 +3,8 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/docker_view.h"
+#include "cli/format.h"
 #include "cli/render.h"
 #include "runtime/exec.h"
 #include "runtime/exited.h"
@@ -60,11 +62,12 @@ int Ps(const Globals& g, bool all) {
   if (!engine.ok()) return Fail(engine.error());
   auto list = (*engine)->ListContainers();
   if (!list.ok()) return Fail(list.error());
-  if (g.format == "json") {
+  if (g.format == "json" || IsTemplate(g.format)) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& s : *list) {
       if (all || s.running || s.container.is_cni()) out.push_back(ContainerJson(s));
     }
+    if (IsTemplate(g.format)) return PrintListFormat(g.format, kPsView, out);
     std::cout << out.dump(2) << "\n";
     return 0;
   }
@@ -117,7 +120,8 @@ int ContainerExited(const Globals& g, const std::string& id, int exit_code) {
 int Inspect(const Globals& g, const std::vector<std::string>& names) {
   auto engine = engine::Engine::Open(g.root);
   if (!engine.ok()) return Fail(engine.error());
-  return PrintInspected(names, [&](const std::string& name) -> Result<nlohmann::json> {
+  return PrintInspectedFormat(g.format, DockerContainerView, names,
+                              [&](const std::string& name) -> Result<nlohmann::json> {
     BERTH_ASSIGN_OR_RETURN(auto s, (*engine)->InspectContainer(name));
     return ContainerJson(s);
   });

@@ -4,6 +4,8 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/docker_view.h"
+#include "cli/format.h"
 #include "cli/render.h"
 
 namespace berth::cli {
@@ -46,9 +48,10 @@ int NetworkList(const Globals& g) {
   if (!engine.ok()) return Fail(engine.error());
   auto nets = (*engine)->ListNetworks();
   if (!nets.ok()) return Fail(nets.error());
-  if (g.format == "json") {
+  if (g.format == "json" || IsTemplate(g.format)) {
     nlohmann::json out = nlohmann::json::array();
     for (const Network& n : *nets) out.push_back(NetworkJson(n));
+    if (IsTemplate(g.format)) return PrintListFormat(g.format, kNetworkLsView, out);
     std::cout << out.dump(2) << "\n";
     return 0;
   }
@@ -64,7 +67,8 @@ int NetworkList(const Globals& g) {
 int NetworkInspect(const Globals& g, const std::vector<std::string>& names) {
   auto engine = OpenEngine(g);
   if (!engine.ok()) return Fail(engine.error());
-  return PrintInspected(names, [&](const std::string& name) -> Result<nlohmann::json> {
+  return PrintInspectedFormat(g.format, DockerNetworkView, names,
+                              [&](const std::string& name) -> Result<nlohmann::json> {
     BERTH_ASSIGN_OR_RETURN(auto s, (*engine)->InspectNetwork(name));
     return NetworkStatusJson(s);
   });
