@@ -5,6 +5,7 @@
 #include "cli/commands.h"
 #include "cli/render.h"
 #include "engine/lifecycle.h"
+#include "engine/wiring.h"
 
 namespace berth::cli {
 
@@ -36,7 +37,7 @@ int Run(const Globals& g, engine::ContainerCreateRequest req,
     if (!p.ok()) return Fail(p.error(), 125);
     req.ports.push_back(*p);
   }
-  auto engine = engine::Engine::Open(g.root);
+  auto engine = engine::Engine::Open(g.root, engine::DefaultWiring(g.root));
   if (!engine.ok()) return Fail(engine.error(), 125);
   auto r = engine::Run(**engine, req, detach, [](const std::string& w) {
     std::fprintf(stderr, "WARNING: %s\n", w.c_str());
@@ -47,14 +48,14 @@ int Run(const Globals& g, engine::ContainerCreateRequest req,
 }
 
 int Exec(const Globals& g, const std::string& name, const std::vector<std::string>& cmd) {
-  auto engine = engine::Engine::Open(g.root);
+  auto engine = engine::Engine::Open(g.root, engine::DefaultWiring(g.root));
   if (!engine.ok()) return Fail(engine.error(), 125);
   Status st = engine::Exec(**engine, name, cmd);
   return Fail(st.error(), RunFailCode(st.error()));
 }
 
 int Ps(const Globals& g, bool all) {
-  auto engine = engine::Engine::Open(g.root);
+  auto engine = engine::Engine::Open(g.root, engine::DefaultWiring(g.root));
   if (!engine.ok()) return Fail(engine.error());
   auto list = (*engine)->ListContainers();
   if (!list.ok()) return Fail(list.error());
@@ -91,7 +92,7 @@ int Ps(const Globals& g, bool all) {
 }
 
 int Remove(const Globals& g, const std::vector<std::string>& names, bool force) {
-  auto engine = engine::Engine::Open(g.root);
+  auto engine = engine::Engine::Open(g.root, engine::DefaultWiring(g.root));
   if (!engine.ok()) return Fail(engine.error());
   int rc = 0;
   for (const std::string& name : names) {
@@ -106,14 +107,14 @@ int Remove(const Globals& g, const std::vector<std::string>& names, bool force) 
 }
 
 int ContainerExited(const Globals& g, const std::string& id, int exit_code) {
-  auto engine = engine::Engine::Open(g.root);
+  auto engine = engine::Engine::Open(g.root, engine::DefaultWiring(g.root));
   if (!engine.ok()) return Fail(engine.error());
   Status st = engine::ContainerExited(**engine, id, exit_code);
   return st.ok() ? 0 : Fail(st.error());
 }
 
 int Inspect(const Globals& g, const std::vector<std::string>& names) {
-  auto engine = engine::Engine::Open(g.root);
+  auto engine = engine::Engine::Open(g.root, engine::DefaultWiring(g.root));
   if (!engine.ok()) return Fail(engine.error());
   return PrintInspected(names, [&](const std::string& name) -> Result<nlohmann::json> {
     BERTH_ASSIGN_OR_RETURN(auto s, (*engine)->InspectContainer(name));
