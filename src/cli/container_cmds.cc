@@ -9,6 +9,7 @@
 #include "runtime/exec.h"
 #include "runtime/exited.h"
 #include "runtime/run.h"
+#include "engine/wiring.h"
 
 namespace berth::cli {
 
@@ -40,7 +41,7 @@ int Run(const Globals& g, engine::ContainerCreateRequest req,
     if (!p.ok()) return Fail(p.error(), 125);
     req.ports.push_back(*p);
   }
-  auto engine = engine::Engine::Open(g.root);
+  auto engine = engine::Engine::Open(g.root, engine::DefaultWiring(g.root));
   if (!engine.ok()) return Fail(engine.error(), 125);
   auto r = runtime::Run(**engine, req, detach, [](const std::string& w) {
     std::fprintf(stderr, "WARNING: %s\n", w.c_str());
@@ -51,14 +52,14 @@ int Run(const Globals& g, engine::ContainerCreateRequest req,
 }
 
 int Exec(const Globals& g, const std::string& name, const std::vector<std::string>& cmd) {
-  auto engine = engine::Engine::Open(g.root);
+  auto engine = engine::Engine::Open(g.root, engine::DefaultWiring(g.root));
   if (!engine.ok()) return Fail(engine.error(), 125);
   Status st = runtime::Exec(**engine, name, cmd);
   return Fail(st.error(), RunFailCode(st.error()));
 }
 
 int Ps(const Globals& g, bool all) {
-  auto engine = engine::Engine::Open(g.root);
+  auto engine = engine::Engine::Open(g.root, engine::DefaultWiring(g.root));
   if (!engine.ok()) return Fail(engine.error());
   auto list = (*engine)->ListContainers();
   if (!list.ok()) return Fail(list.error());
@@ -96,7 +97,7 @@ int Ps(const Globals& g, bool all) {
 }
 
 int Remove(const Globals& g, const std::vector<std::string>& names, bool force) {
-  auto engine = engine::Engine::Open(g.root);
+  auto engine = engine::Engine::Open(g.root, engine::DefaultWiring(g.root));
   if (!engine.ok()) return Fail(engine.error());
   int rc = 0;
   for (const std::string& name : names) {
@@ -111,14 +112,14 @@ int Remove(const Globals& g, const std::vector<std::string>& names, bool force) 
 }
 
 int ContainerExited(const Globals& g, const std::string& id, int exit_code) {
-  auto engine = engine::Engine::Open(g.root);
+  auto engine = engine::Engine::Open(g.root, engine::DefaultWiring(g.root));
   if (!engine.ok()) return Fail(engine.error());
   Status st = runtime::ContainerExited(**engine, id, exit_code);
   return st.ok() ? 0 : Fail(st.error());
 }
 
 int Inspect(const Globals& g, const std::vector<std::string>& names) {
-  auto engine = engine::Engine::Open(g.root);
+  auto engine = engine::Engine::Open(g.root, engine::DefaultWiring(g.root));
   if (!engine.ok()) return Fail(engine.error());
   return PrintInspectedFormat(g.format, DockerContainerView, names,
                               [&](const std::string& name) -> Result<nlohmann::json> {
