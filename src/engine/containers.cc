@@ -179,6 +179,12 @@ Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req,
       break;
   }
   BERTH_TRY(store_->InsertContainer(c));
+  if (OwnsNetns(c)) {
+    Intent intent{"create-container", c.id, "", {}, c.netns_path};
+    if (network) intent = AttachIntent("create-container", c.id, *network, "eth0");
+    intent.netns_path = c.netns_path;
+    BERTH_TRY(op->Intend(std::move(intent)));
+  }
 
   std::string dir = paths_.container_dir(c.id);
   BERTH_TRY(sys::MakeDirs(dir, 0700));
@@ -293,6 +299,11 @@ Status Engine::RemoveContainer(const std::string& key, bool force) {
   if (!again) return Ok();  // removed meanwhile (its monitor, for --rm)
   BERTH_TRY(CheckNoSharers(*store_, c));  // again, under the lock: one may have joined since
   BERTH_ASSIGN_OR_RETURN(auto eps, store_->EndpointsOfContainer(c.id));
+  {
+    Intent intent{"remove-container", c.id, "", {}, OwnsNetns(c) ? c.netns_path : ""};
+    for (const Endpoint& ep : eps) intent.links.push_back(ep.host_veth);
+    BERTH_TRY(op->Intend(std::move(intent)));
+  }
   // Best effort: try every step, report everything that failed, keep state if anything did
   // (every step is idempotent, so `rm` can simply be retried).
   ErrorList errors;

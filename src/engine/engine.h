@@ -22,6 +22,7 @@
 #include "engine/dns.h"
 #include "engine/endpoints.h"
 #include "engine/external.h"
+#include "engine/intents.h"
 #include "engine/operation.h"
 #include "engine/paths.h"
 #include "engine/ports.h"
@@ -94,6 +95,12 @@ struct Wiring {
   std::function<Status()> before_commit;
 };
 
+/// What reconcile found and did (or, with dry_run, would do), one sentence each.
+struct ReconcileReport {
+  std::vector<std::string> repairs;
+  std::vector<std::string> errors;
+};
+
 class Engine {
  public:
   /// Opens (creating) the state root.
@@ -136,6 +143,17 @@ class Engine {
   /// between create and start), so the caller can stop the process it has no record of.
   Status RecordProcess(const std::string& id, int pid, uint64_t start_time);
   Status RecordExit(const std::string& id, int exit_code);
+
+  // Reconcile (reconcile.cc): the store and the kernel made to agree after crashes, reboots and
+  // other people's changes.
+  /// Finishes or undoes operations killed mid-way, deletes kernel objects and files no record
+  /// explains, restores what a record needs (bridges, berth's nftables table, the rules that
+  /// let berth's traffic pass Docker's and firewalld's), and records the exit of containers
+  /// whose process is gone. With `dry_run`, says what it would do and changes nothing.
+  Result<ReconcileReport> Reconcile(bool dry_run);
+  /// The firewall alone (berthd, when nftables events show berth's table was damaged): berth's
+  /// table made to match the store; returns what differed (empty: nothing was written).
+  Result<std::vector<std::string>> SyncFirewall();
 
   // External attachments (external.cc, see external.h): the CNI plugin's operations.
   /// Attaches, creating the container record and (from `net`) the network when missing.
@@ -182,7 +200,13 @@ class Engine {
   Status RestoreIpCursor(const std::string& network_id, const IpAddr& allocated,
                          std::optional<IpAddr> before);
 
+  /// Recovers the intents of operations whose process died (reconcile.cc); cheap when there
+  /// are none. `report`, when given, receives what was done.
+  Status RecoverKilledOperations(ReconcileReport* report);
+
   Paths paths_;
+  Intents intents_{paths_.intents_dir()};
+  bool recovering_ = false;  // RecoverKilledOperations runs verbs, which begin operations
   std::unique_ptr<store::Store> store_;
   LinkOpsFactory links_;
   FirewallFactory firewall_factory_;

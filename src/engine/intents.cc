@@ -62,7 +62,7 @@ Result<Intent> DecodeIntent(const std::string& text) {
   }
 }
 
-Result<std::string> Intents::Record(Intent intent) {
+Result<std::string> Intents::Record(Intent intent) const {
   static std::atomic<uint64_t> seq{0};
   intent.pid = ::getpid();
   intent.start_time = OwnStartTime();
@@ -77,7 +77,7 @@ Result<std::string> Intents::Record(Intent intent) {
   return path;
 }
 
-Status Intents::Update(const std::string& path, Intent intent) {
+Status Intents::Update(const std::string& path, Intent intent) const {
   intent.pid = ::getpid();
   intent.start_time = OwnStartTime();
   return sys::WriteFileAtomic(path, EncodeIntent(intent), 0600);
