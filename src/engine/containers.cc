@@ -96,7 +96,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(const std::string& root, Wiring wir
 
 Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req,
                                           std::vector<std::string>* warnings,
-                                          Rollback* undo_start) {
+                                          Rollback* undo_start, std::string* start_intent) {
   BERTH_ASSIGN_OR_RETURN(CreatePlan plan, ValidateCreate(req));
   std::vector<PortRequest> ports = req.ports;
   if (!ports.empty() && (plan.mode.kind == NetworkMode::kHost || plan.mode.kind == NetworkMode::kNone)) {
@@ -190,6 +190,7 @@ Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req,
   BERTH_TRY(sys::MakeDirs(dir, 0700));
   rollback.Add("remove " + dir, [dir] { return sys::RemoveTree(dir); });
   if (!OwnsNetns(c)) {
+    BERTH_TRY(RecordStartIntent(c, start_intent));
     BERTH_TRY(op->Commit());
     return c;
   }
@@ -226,6 +227,7 @@ Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req,
   bool dns = network && DnsEnabled(*network);
   if (resolv.nameservers.empty() && dns) resolv.nameservers = {network->gateway.ToString()};
   BERTH_TRY(WriteContainerFiles(dir, c.hostname, c.name, ips, resolv));
+  BERTH_TRY(RecordStartIntent(c, start_intent));
   BERTH_TRY(op->Commit());
   op.reset();  // the lock: undo_start's step below takes it again when it runs
   if (undo_start && mounted_dir) {
@@ -239,6 +241,12 @@ Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req,
   if (undo_network) undo_start->Add("undo attaching to " + c.mode, std::move(undo_network));
   if (network) Notify({Change::kEndpointsAdded, dns});
   return c;
+}
+
+Status Engine::RecordStartIntent(const Container& c, std::string* path) {
+  if (!path) return Ok();
+  BERTH_ASSIGN_OR_RETURN(*path, intents_.Record({"start", c.id, "", {}, ""}));
+  return Ok();
 }
 
 Status Engine::RestoreIpCursor(const std::string& network_id, const IpAddr& allocated,

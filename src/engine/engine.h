@@ -132,9 +132,14 @@ class Engine {
   /// take back what the call changed *besides* the container (the network's allocation
   /// cursor) are added to it: a caller whose command then cannot start runs them after
   /// RemoveContainer, so a failed `run` leaves nothing behind; otherwise it commits them.
+  /// With `start_intent`, a "start" intent (intents.h) is recorded before the commit and its
+  /// path returned: the caller holds it until the process is recorded (RecordProcess) or the
+  /// start abandoned, then forgets it (Intents::Forget), so a `run` killed in between leaves a
+  /// container that recovery marks as never started instead of one stuck in `created`.
   Result<Container> CreateContainer(const ContainerCreateRequest& req,
                                     std::vector<std::string>* warnings = nullptr,
-                                    Rollback* undo_start = nullptr);
+                                    Rollback* undo_start = nullptr,
+                                    std::string* start_intent = nullptr);
   /// Removes a container and everything it holds. A running one needs `force` (SIGKILL).
   Status RemoveContainer(const std::string& name_or_id, bool force);
   Result<ContainerStatus> InspectContainer(const std::string& name_or_id);
@@ -195,6 +200,8 @@ class Engine {
   Result<firewall::Firewall*> Firewall();
   /// Rewrites the container's /etc/hosts from its endpoints (in place: it is bind-mounted).
   Status RefreshHosts(const Container& c);
+  /// CreateContainer's start intent, when the caller asked for one (`path`).
+  Status RecordStartIntent(const Container& c, std::string* path);
   /// CreateContainer's undo_start step for a network: puts the allocation cursor back to
   /// `before` if it still points at `allocated` (nobody allocated since).
   Status RestoreIpCursor(const std::string& network_id, const IpAddr& allocated,

@@ -144,6 +144,25 @@ Status Engine::RecoverKilledOperations(ReconcileReport* report) {
           }
         }
         if (IsRemoval(in.kind)) finish.push_back(in);
+        if (in.kind == "start") {
+          // Killed between the container's record and its process's: whatever it started was
+          // never recorded, so it is stopped, and the container did not start.
+          BERTH_ASSIGN_OR_RETURN(auto c, store_->GetContainer(in.container_id));
+          if (c && c->state == ContainerState::kCreated) {
+            if (c->netns_owner_id == c->id) {
+              if (auto inode = sys::ForeignNetnsInode(c->netns_path)) {
+                errors.Add(sys::KillProcessesInNetns(*inode));
+              }
+            }
+            if (c->auto_remove) {
+              finish.push_back({"remove-container", c->id, "", {}, ""});
+              note(who + ": container " + c->name + " never started; removed (--rm)");
+            } else {
+              errors.Add(store_->MarkExited(c->id, kUnknownExit));
+              note(who + ": container " + c->name + " never started");
+            }
+          }
+        }
       }
       if (errors.empty()) {
         errors.Add(Intents::Forget(f.path));
