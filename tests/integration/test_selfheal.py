@@ -109,7 +109,9 @@ class SelfHealTest(BerthTest):
                             api_status())
             restores += 1
         self.assertEqual(berthd_pid(), pid)
-        self.assertIn("firewall restored", berthd_log())
+        restored = [l for l in berthd_log().splitlines() if "firewall restored" in l]
+        self.assertEqual(len(restored), len(times), restored)
+        print("  berthd: " + restored[0][:300], flush=True)
         print(f"  restore times (ms): {[round(t * 1000) for t in times]}, "
               f"max {max(times) * 1000:.0f}", flush=True)
 
