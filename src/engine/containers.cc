@@ -91,6 +91,8 @@ Result<std::unique_ptr<Engine>> Engine::Open(const std::string& root, Wiring wir
   Paths paths{root};
   BERTH_TRY_CTX(sys::MakeDirs(root, 0700), "state root");
   BERTH_ASSIGN_OR_RETURN(auto store, store::Store::Open(paths.db()));
+  // Made once here, so an operation's intent (intents.h) is one file write.
+  BERTH_TRY_CTX(sys::MakeDirs(paths.intents_dir(), 0700), "state root");
   return std::unique_ptr<Engine>(new Engine(paths, std::move(store), std::move(wiring)));
 }
 

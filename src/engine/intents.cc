@@ -69,7 +69,7 @@ Result<std::string> Intents::Record(Intent intent) const {
   std::string path = dir_ + "/" + std::to_string(intent.pid) + "-" +
                      std::to_string(intent.start_time) + "-" + std::to_string(seq++) + ".json";
   Status st = sys::WriteFileAtomic(path, EncodeIntent(intent), 0600);
-  if (!st.ok() && st.error().code() == Code::kNotFound) {
+  if (!st.ok() && st.error().code() == Code::kNotFound) {  // a root older than intents
     BERTH_TRY(sys::MakeDirs(dir_, 0700));
     st = sys::WriteFileAtomic(path, EncodeIntent(intent), 0600);
   }

@@ -327,7 +327,6 @@ Result<ReconcileReport> Engine::Reconcile(bool dry_run) {
   for (Repair& r : repairs) {
     report.repairs.push_back(dry_run ? "would " + r.what : r.what);
     if (dry_run) continue;
-    log::Info("reconcile: " + r.what);
     Status st = r.apply();
     if (!st.ok()) report.errors.push_back(r.what + ": " + st.error().message());
   }
