@@ -14,7 +14,7 @@ namespace berth::cli {
 namespace {
 
 Result<std::vector<std::string>> Bridges(const Globals& g) {
-  BERTH_ASSIGN_OR_RETURN(auto engine, engine::Engine::Open(g.root, engine::KernelWiring()));
+  BERTH_ASSIGN_OR_RETURN(auto engine, engine::Engine::Open(g.root, engine::KernelWiring(g.root)));
   BERTH_ASSIGN_OR_RETURN(std::vector<Network> nets, engine->ListNetworks());
   return coexist::BridgesOf(nets);
 }

@@ -80,7 +80,7 @@ class Daemon {
   int Run() {
     ::umask(0077);
     // No notifier: berthd never notifies itself.
-    auto engine = engine::Engine::Open(paths_.root, engine::KernelWiring());
+    auto engine = engine::Engine::Open(paths_.root, engine::KernelWiring(paths_.root));
     if (!engine.ok()) return Fatal("open state root", engine.error());
     engine_ = std::move(*engine);
     auto pid_file = api::PidFile::Lock(paths_.berthd_pid());

@@ -1,5 +1,6 @@
 #include "engine/operation.h"
 
+#include "core/log.h"
 #include "engine/engine.h"
 
 namespace berth::engine {
@@ -39,6 +40,18 @@ Result<std::unique_ptr<Operation>> Engine::BeginUnbound() {
   // allocates an address, a port or a name that a leftover still holds (reconcile.cc).
   BERTH_TRY_CTX(RecoverKilledOperations(nullptr), "recover interrupted operations");
   BERTH_ASSIGN_OR_RETURN(store::WriteTx tx, store_->Write());
+  if (!recovering_) {
+    // Someone flushed or edited nftables since berth's last change: repaired before this
+    // operation adds to it (one netlink round trip when nothing changed).
+    BERTH_ASSIGN_OR_RETURN(firewall::Firewall * fw, Firewall());
+    auto diff = fw->SyncIfChanged([this] { return FirewallState(); });
+    if (!diff.ok()) {
+      log::Warn("firewall check: " + diff.error().message());
+    } else if (!diff->empty()) {
+      log::Warn("berth's firewall table was changed by someone else and is restored (" +
+                std::to_string(diff->size()) + " differences, first: " + diff->front() + ")");
+    }
+  }
   return std::unique_ptr<Operation>(
       new Operation(links_, before_commit_, intents_, std::move(tx)));
 }
