@@ -8,7 +8,7 @@ import json
 import os
 
 from crash_torture import PORT_SETS, leaks, port_elements, torture
-from harness import BerthTest, berth, berth_json, main, nft_elements
+from harness import BerthTest, berth, berth_json, berthd_pid, main, nft_elements, run
 
 N = int(os.environ.get("BERTH_CRASH_N", "6"))
 
@@ -54,6 +54,23 @@ class CrashTest(BerthTest):
         self.assertTrue(any("remove" in r and "0000" in r for r in out["repairs"]), out)
         out = json.loads(berth("system", "reconcile", "--dry-run", "--format", "json").stdout)
         self.assertEqual(out["repairs"], [])
+
+
+class WithoutBerthdTest(BerthTest):
+    """Without berthd, the next berth command repairs a flushed firewall before it works."""
+
+    def test_next_command_restores_a_flushed_table(self):
+        berth("network", "create", "quiet", "-o", "dns=false")  # no DNS: berthd never starts
+        berth("run", "-d", "--name", "a", "--network", "quiet", "-p", "18080:80", "--",
+              "sleep", "300")
+        self.assertIsNone(berthd_pid())
+        before = port_elements()
+        self.assertTrue(before)
+        run(["nft", "flush", "ruleset"])
+        self.assertEqual(port_elements(), [])
+        berth("run", "-d", "--name", "b", "--network", "quiet", "--", "sleep", "300")
+        self.assertEqual(port_elements(), before)
+        self.assertIn("br-", json.dumps(nft_elements("bridges")))
 
 
 if __name__ == "__main__":
