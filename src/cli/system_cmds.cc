@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "engine/berthd.h"
 #include "engine/wiring.h"
 #include "store/store.h"
 
@@ -16,6 +17,12 @@ int SystemReconcile(const Globals& g, bool dry_run, bool rebuild_state) {
   std::string set_aside;
   if (rebuild_state) {
     if (dry_run) return Fail(Error::Invalid("--rebuild-state cannot be combined with --dry-run"), 125);
+    // berthd holds the old database open and would take the new records for leftovers.
+    if (engine::ProbeBerthd(paths).state != engine::BerthdProbe::kGone) {
+      return Fail(Error::InUse("berthd serves this state root: stop it first (kill $(cat " +
+                               paths.berthd_pid() + ")), then run --rebuild-state again"),
+                  1);
+    }
     auto moved = store::Store::StartOver(paths.db());
     if (!moved.ok()) return Fail(moved.error());
     set_aside = *moved;

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "core/log.h"
 #include "api/client.h"
 #include "api/pid_file.h"
 #include "engine/berthd_launch.h"
@@ -41,7 +42,7 @@ class BerthdNotifier : public ChangeNotifier {
       st = EnsureBerthdIfWanted(paths_);
       if (st.ok()) return;
     }
-    std::fprintf(stderr, "berth: warning: DNS: %s\n", st.error().message().c_str());
+    log::Warn("DNS: " + st.error().message());
   }
 
  private:

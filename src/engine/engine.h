@@ -214,6 +214,9 @@ class Engine {
   Paths paths_;
   Intents intents_{paths_.intents_dir()};
   bool recovering_ = false;  // RecoverKilledOperations runs verbs, which begin operations
+  /// SyncFirewall/Reconcile compare the table themselves (and report what differed): their
+  /// operation skips the generation check that would repair it first, unreported.
+  bool syncing_firewall_ = false;
   std::unique_ptr<store::Store> store_;
   LinkOpsFactory links_;
   FirewallFactory firewall_factory_;

@@ -90,7 +90,8 @@ Status Intents::Forget(const std::string& path) {
   return Ok();
 }
 
-Result<std::vector<IntentFile>> Intents::All() const {
+Result<std::vector<IntentFile>> Intents::Read(
+    const std::function<bool(pid_t, uint64_t)>& wanted) const {
   std::vector<IntentFile> out;
   DIR* d = ::opendir(dir_.c_str());
   if (!d) {
@@ -102,6 +103,7 @@ Result<std::vector<IntentFile>> Intents::All() const {
     pid_t pid = 0;
     uint64_t start = 0;
     if (name.empty() || name[0] == '.' || !ParseName(name, &pid, &start)) continue;
+    if (wanted && !wanted(pid, start)) continue;
     IntentFile f{dir_ + "/" + name, {}};
     // A temporary file (".json.tmpPID") is an intent whose writer was killed while writing
     // it, before any kernel change: returned with an empty kind, to be dropped.
@@ -119,13 +121,11 @@ Result<std::vector<IntentFile>> Intents::All() const {
   return out;
 }
 
+Result<std::vector<IntentFile>> Intents::All() const { return Read(nullptr); }
+
 Result<std::vector<IntentFile>> Intents::Orphans() const {
-  BERTH_ASSIGN_OR_RETURN(std::vector<IntentFile> all, All());
-  std::vector<IntentFile> out;
-  for (IntentFile& f : all) {
-    if (!sys::IsAlive(f.intent.pid, f.intent.start_time)) out.push_back(std::move(f));
-  }
-  return out;
+  // Most calls find an empty directory; a live writer's file is not even read.
+  return Read([](pid_t pid, uint64_t start) { return !sys::IsAlive(pid, start); });
 }
 
 }  // namespace berth::engine

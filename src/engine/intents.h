@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,9 @@ class Intents {
   const std::string& dir() const { return dir_; }
 
  private:
+  /// The intent files whose writer (pid, start time from the name) `wanted` accepts (all
+  /// when null); only those are read.
+  Result<std::vector<IntentFile>> Read(const std::function<bool(pid_t, uint64_t)>& wanted) const;
   std::string dir_;
 };
 

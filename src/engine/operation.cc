@@ -1,5 +1,7 @@
 #include "engine/operation.h"
 
+#include <optional>
+
 #include "core/log.h"
 #include "engine/engine.h"
 
@@ -15,7 +17,9 @@ Status Operation::BindNamespace(sys::Fd netns) {
 Operation::~Operation() {
   // While every member is alive (the LinkOps the undo steps use, the lock).
   int failed = rollback_.Run();
-  if (!intent_path_.empty() && failed == 0) (void)Intents::Forget(intent_path_);
+  // A removal has no undo: one that did not commit may have deleted some of its objects, so
+  // its intent stays for recovery to finish it.
+  if (!intent_path_.empty() && failed == 0 && !removal_) (void)Intents::Forget(intent_path_);
 }
 
 Status Operation::Commit() {
@@ -30,6 +34,8 @@ Status Operation::Commit() {
 }
 
 Status Operation::Intend(Intent intent) {
+  removal_ = intent.kind.rfind("remove-", 0) == 0 || intent.kind == "disconnect" ||
+             intent.kind == "detach-external";
   if (!intent_path_.empty()) return intents_.Update(intent_path_, std::move(intent));
   BERTH_ASSIGN_OR_RETURN(intent_path_, intents_.Record(std::move(intent)));
   return Ok();
@@ -38,9 +44,28 @@ Status Operation::Intend(Intent intent) {
 Result<std::unique_ptr<Operation>> Engine::BeginUnbound() {
   // Operations a killed process left half-done are finished or undone first, so this one never
   // allocates an address, a port or a name that a leftover still holds (reconcile.cc).
-  BERTH_TRY_CTX(RecoverKilledOperations(nullptr), "recover interrupted operations");
-  BERTH_ASSIGN_OR_RETURN(store::WriteTx tx, store_->Write());
-  if (!recovering_) {
+  Status recovered = RecoverKilledOperations(nullptr);
+  if (!recovered.ok()) {
+    // Retried by the next operation and by reconcile; this one must not fail for it.
+    log::Warn("recover interrupted operations: " + recovered.error().message());
+  }
+  std::optional<store::WriteTx> tx;
+  {
+    BERTH_ASSIGN_OR_RETURN(store::WriteTx locked, store_->Write());
+    tx.emplace(std::move(locked));
+  }
+  if (!recovering_ && recovered.ok()) {
+    // A process killed while this one waited for the lock: recover before allocating anything.
+    auto orphans = intents_.Orphans();
+    if (orphans.ok() && !orphans->empty()) {
+      tx.reset();
+      Status again = RecoverKilledOperations(nullptr);
+      if (!again.ok()) log::Warn("recover interrupted operations: " + again.error().message());
+      BERTH_ASSIGN_OR_RETURN(store::WriteTx locked, store_->Write());
+      tx.emplace(std::move(locked));
+    }
+  }
+  if (!recovering_ && !syncing_firewall_) {
     // Someone flushed or edited nftables since berth's last change: repaired before this
     // operation adds to it (one netlink round trip when nothing changed).
     BERTH_ASSIGN_OR_RETURN(firewall::Firewall * fw, Firewall());
@@ -53,7 +78,7 @@ Result<std::unique_ptr<Operation>> Engine::BeginUnbound() {
     }
   }
   return std::unique_ptr<Operation>(
-      new Operation(links_, before_commit_, intents_, std::move(tx)));
+      new Operation(links_, before_commit_, intents_, std::move(*tx)));
 }
 
 Result<std::unique_ptr<Operation>> Engine::Begin(sys::Fd netns) {

@@ -82,6 +82,7 @@ class Operation {
   const std::function<Status()>& before_commit_;
   const Intents& intents_;
   std::string intent_path_;  // empty: nothing recorded
+  bool removal_ = false;     // the intent is a removal's
   // Destroyed bottom-up: the order is the contract stated above.
   store::WriteTx tx_;
   sys::Fd netns_;

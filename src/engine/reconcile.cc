@@ -12,6 +12,7 @@
 #include <dirent.h>
 
 #include <chrono>
+#include <optional>
 #include <ctime>
 #include <regex>
 #include <set>
@@ -113,7 +114,8 @@ Status Engine::RecoverKilledOperations(ReconcileReport* report) {
     log::Warn("recovered an interrupted operation: " + what);
     if (report) report->repairs.push_back(what);
   };
-  std::vector<Intent> finish;
+  std::vector<std::pair<Intent, std::string>> finish;  // with the intent file to forget after
+  std::vector<std::string> forget;                      // forgotten once the repairs committed
   {
     BERTH_ASSIGN_OR_RETURN(auto op, Begin(sys::Fd()));
     // Again under the lock: another process may have recovered them meanwhile.
@@ -143,7 +145,7 @@ Status Engine::RecoverKilledOperations(ReconcileReport* report) {
             errors.Add(sys::RemoveTree(dir));
           }
         }
-        if (IsRemoval(in.kind)) finish.push_back(in);
+        if (IsRemoval(in.kind)) finish.push_back({in, f.path});
         if (in.kind == "start") {
           // Killed between the container's record and its process's: whatever it started was
           // never recorded, so it is stopped, and the container did not start.
@@ -155,7 +157,7 @@ Status Engine::RecoverKilledOperations(ReconcileReport* report) {
               }
             }
             if (c->auto_remove) {
-              finish.push_back({"remove-container", c->id, "", {}, ""});
+              finish.push_back({{"remove-container", c->id, "", {}, ""}, ""});
               note(who + ": container " + c->name + " never started; removed (--rm)");
             } else {
               errors.Add(store_->MarkExited(c->id, kUnknownExit));
@@ -165,7 +167,7 @@ Status Engine::RecoverKilledOperations(ReconcileReport* report) {
         }
       }
       if (errors.empty()) {
-        errors.Add(Intents::Forget(f.path));
+        if (!IsRemoval(in.kind)) forget.push_back(f.path);
       } else {
         log::Warn(errors.ToStatus("recovery of " + f.path).error().message());
       }
@@ -176,12 +178,18 @@ Status Engine::RecoverKilledOperations(ReconcileReport* report) {
     // Whatever elements the killed operations added or deleted: the table holds the store again.
     BERTH_ASSIGN_OR_RETURN(firewall::Firewall * fw, Firewall());
     BERTH_ASSIGN_OR_RETURN(firewall::State state, FirewallState());
-    BERTH_ASSIGN_OR_RETURN(auto diff, fw->Sync(state));
-    for (const std::string& d : diff) note("firewall: " + d);
+    auto diff = fw->Sync(state);
+    if (!diff.ok()) {
+      log::Warn("recovery: firewall: " + diff.error().message());  // reconcile retries it
+    } else {
+      for (const std::string& d : *diff) note("firewall: " + d);
+    }
     BERTH_TRY(op->Commit());
   }
-  // A removal the user asked for is completed (each verb is idempotent).
-  for (const Intent& in : finish) {
+  for (const std::string& path : forget) (void)Intents::Forget(path);
+  // A removal the user asked for is completed (each verb is idempotent); its intent goes only
+  // once it is.
+  for (const auto& [in, path] : finish) {
     Status st = Ok();
     if (in.kind == "remove-container") {
       BERTH_ASSIGN_OR_RETURN(auto c, store_->GetContainer(in.container_id));
@@ -214,6 +222,7 @@ Status Engine::RecoverKilledOperations(ReconcileReport* report) {
       log::Warn("could not finish an interrupted " + in.kind + ": " + st.error().message());
       if (report) report->errors.push_back(in.kind + ": " + st.error().message());
     } else {
+      if (!path.empty()) (void)Intents::Forget(path);
       note("finished an interrupted " + in.kind + " of " +
            (in.container_id.empty() ? in.network_id : in.container_id).substr(0, 12));
     }
@@ -221,7 +230,16 @@ Status Engine::RecoverKilledOperations(ReconcileReport* report) {
   return Ok();
 }
 
+namespace {
+struct FlagScope {
+  bool& flag;
+  explicit FlagScope(bool& f) : flag(f) { flag = true; }
+  ~FlagScope() { flag = false; }
+};
+}  // namespace
+
 Result<std::vector<std::string>> Engine::SyncFirewall() {
+  FlagScope syncing(syncing_firewall_);
   BERTH_ASSIGN_OR_RETURN(auto op, Begin(sys::Fd()));
   BERTH_ASSIGN_OR_RETURN(firewall::Firewall * fw, Firewall());
   BERTH_ASSIGN_OR_RETURN(firewall::State state, FirewallState());
@@ -245,7 +263,21 @@ Result<ReconcileReport> Engine::Reconcile(bool dry_run) {
 
   std::vector<Repair> repairs;
   std::vector<std::string> auto_remove;  // failed starts of --rm containers: removed after
+  std::optional<FlagScope> syncing(syncing_firewall_);
+  // A dry run begins without recovering anything either: it only looks.
+  std::optional<FlagScope> looking;
+  if (dry_run) looking.emplace(recovering_);
   BERTH_ASSIGN_OR_RETURN(auto op, Begin(sys::Fd()));
+  syncing.reset();
+  looking.reset();
+  std::set<std::string> starting;  // containers whose `run` is alive and still starting them
+  if (auto all = intents_.All(); all.ok()) {
+    for (const IntentFile& f : *all) {
+      if (f.intent.kind == "start" && sys::IsAlive(f.intent.pid, f.intent.start_time)) {
+        starting.insert(f.intent.container_id);
+      }
+    }
+  }
   BERTH_ASSIGN_OR_RETURN(Records rec, LoadRecords(*store_));
   net::LinkOps& links = op->links();
   BERTH_ASSIGN_OR_RETURN(net::NamespaceView host, links.Observe(net::Where::kHost));
@@ -302,7 +334,8 @@ Result<ReconcileReport> Engine::Reconcile(bool dry_run) {
     if (c.state == ContainerState::kRunning && !alive) {
       repairs.push_back({"record the exit of container " + c.name + ": its process is gone",
                          [this, id = c.id] { return store_->MarkExited(id, kUnknownExit); }});
-    } else if (c.state == ContainerState::kCreated && c.created + kStartGraceSeconds < now) {
+    } else if (c.state == ContainerState::kCreated && c.created + kStartGraceSeconds < now &&
+               !starting.count(c.id)) {
       if (c.auto_remove) {
         repairs.push_back({"remove container " + c.name + " (--rm): its command never started",
                            [&auto_remove, id = c.id] {

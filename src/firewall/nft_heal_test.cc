@@ -20,6 +20,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/private_netns.h"
+
 #include "firewall/nft_generation.h"
 #include "firewall/nft_monitor.h"
 #include "firewall/nft_verify.h"
@@ -29,13 +31,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-bool InSandbox() {
-  const char* parent = std::getenv("BERTH_SANDBOX_PARENT_NETNS");
-  struct stat st {};
-  if (!parent || ::stat("/proc/self/ns/net", &st) != 0) return false;
-  return std::strtoull(parent, nullptr, 10) != st.st_ino && ::geteuid() == 0 &&
-         ::access("/usr/sbin/nft", X_OK) == 0;
-}
+bool InSandbox() { return berth::testing::InPrivateNetns(); }
 
 // Runs nft with `script` on stdin; true on success.
 bool Nft(const std::string& script, bool quiet = false) {

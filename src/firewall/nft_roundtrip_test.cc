@@ -4,6 +4,8 @@
 // as its JSON. Writes nftables, so it runs only inside tests/sandbox.sh (skipped elsewhere):
 //   tests/sandbox.sh ./build/berth_unit_tests --gtest_filter='NftRoundTrip*'
 #include <gtest/gtest.h>
+
+#include "tests/support/private_netns.h"
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,7 +26,7 @@ namespace {
 using nlohmann::json;
 using enum DataType;
 
-bool InSandbox() { return ::access("/run/sandbox/resolv.conf", F_OK) == 0 && ::geteuid() == 0; }
+bool InSandbox() { return berth::testing::InPrivateNetns(); }
 
 IpAddr Ip(const char* s) { return *IpAddr::Parse(s); }
 

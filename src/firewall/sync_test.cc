@@ -2,6 +2,8 @@
 // chain, a deleted table, a missing element and an element no record explains are each found
 // and repaired in one rebuild. Writes nftables: runs only inside tests/sandbox.sh.
 #include <gtest/gtest.h>
+
+#include "tests/support/private_netns.h"
 #include <unistd.h>
 
 #include "firewall/nft_firewall.h"
@@ -10,7 +12,7 @@
 namespace berth::firewall {
 namespace {
 
-bool InSandbox() { return ::access("/run/sandbox/resolv.conf", F_OK) == 0 && ::geteuid() == 0; }
+bool InSandbox() { return berth::testing::InPrivateNetns(); }
 
 State SampleState() {
   State s;

@@ -3,6 +3,8 @@
 #include "net/netlink.h"
 
 #include <gtest/gtest.h>
+
+#include "tests/support/private_netns.h"
 #include <linux/netlink.h>
 #include <netlink/route/link/bridge.h>
 #include <sys/stat.h>
@@ -61,12 +63,7 @@ TEST(NetlinkErrorTest, NoKernelReasonWithoutAKernelError) {
 }
 
 /// Inside tests/sandbox.sh: a network namespace of its own, so creating links is harmless.
-bool InSandbox() {
-  const char* parent = std::getenv("BERTH_SANDBOX_PARENT_NETNS");
-  struct stat st;
-  if (!parent || ::stat("/proc/self/ns/net", &st) != 0) return false;
-  return std::to_string(st.st_ino) != parent && ::geteuid() == 0;
-}
+bool InSandbox() { return berth::testing::InPrivateNetns(); }
 
 TEST(NetlinkErrorTest, KernelReasonReachesTheError) {
   if (!InSandbox()) GTEST_SKIP() << "creates links: run under tests/sandbox.sh as root";

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "core/log.h"
 #include "engine/intents.h"
 #include "runtime/exited.h"
 #include "sys/fd.h"
@@ -79,7 +80,7 @@ Result<RunResult> RunForeground(Engine& engine, const Container& c, sys::Subproc
   int code = waited.ok() ? *waited : 1;
   g_child = 0;
   Status st = ContainerExited(engine, c.id, code);
-  if (!st.ok()) std::fprintf(stderr, "berth: warning: %s\n", st.error().message().c_str());
+  if (!st.ok()) log::Warn(st.error().message());
   return RunResult{c.name, code};
 }
 

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "core/log.h"
 #include "net/nl_link_ops.h"
 #include "sys/subprocess.h"
 
@@ -40,7 +41,7 @@ Result<int> RunInThrowawayNamespaces(const std::function<int()>& body) {
   spec.child_main = [&] {
     Status st = Prepare();
     if (!st.ok()) {
-      std::fprintf(stderr, "berth: error: %s\n", st.error().message().c_str());
+      log::Error(st.error().message());
       return 1;
     }
     return body();  // as PID 1, taking every process it started with it

@@ -147,6 +147,17 @@ class EngineWorld {
       std::string rel = std::filesystem::relative(it->path(), root()).string();
       // The database, and the parent of every container's directory (made once, kept).
       if (rel.rfind("berth.db", 0) == 0 || rel == "containers") continue;
+      // A removal that failed keeps its intent by design (operation.h): recovery finishes it
+      // once this process is gone. Any other intent left behind is a leak.
+      if (rel.rfind("intents/", 0) == 0) {
+        std::ifstream in(it->path());
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        if (text.find("\"kind\":\"remove-") != std::string::npos ||
+            text.find("\"kind\":\"disconnect\"") != std::string::npos ||
+            text.find("\"kind\":\"detach-external\"") != std::string::npos) {
+          continue;
+        }
+      }
       s.files.push_back(rel);
     }
     s.kernel = kernel.Dump(live);
