@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <ctime>
 #include <thread>
@@ -44,6 +45,17 @@ struct CreatePlan {
   std::optional<IpAddr> ip;
 };
 
+// --mac-address: six hex octets separated by colons, unicast (the group bit clear).
+Status ValidateMac(const std::string& mac) {
+  bool ok = mac.size() == 17;
+  for (size_t i = 0; ok && i < mac.size(); ++i) {
+    ok = i % 3 == 2 ? mac[i] == ':' : std::isxdigit(static_cast<unsigned char>(mac[i])) != 0;
+  }
+  if (ok && (std::stoi(mac.substr(0, 2), nullptr, 16) & 1)) ok = false;
+  if (!ok) return Error::Invalid(mac + " is not a valid unicast MAC address (xx:xx:xx:xx:xx:xx)");
+  return Ok();
+}
+
 Result<CreatePlan> ValidateCreate(const ContainerCreateRequest& req) {
   CreatePlan p;
   if (req.command.empty()) {
@@ -80,6 +92,7 @@ Result<CreatePlan> ValidateCreate(const ContainerCreateRequest& req) {
     }
   }
   for (const std::string& ns : req.dns_servers) BERTH_TRY_CTX(IpAddr::Parse(ns), "--dns");
+  if (req.mac) BERTH_TRY(ValidateMac(*req.mac));
   for (const std::string& d : req.dns_search) BERTH_TRY_CTX(ValidateHostname(d), "--dns-search");
   return p;
 }
@@ -221,7 +234,7 @@ Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req,
     if (undo_start) {
       BERTH_ASSIGN_OR_RETURN(cursor_before, store_->IpCursor(network->id));
     }
-    AttachSpec spec{&c, &*network, plan.ip, req.aliases, ports, "eth0", true};
+    AttachSpec spec{&c, &*network, plan.ip, req.aliases, ports, "eth0", true, req.mac};
     EndpointDeps deps = Deps(*ops);
     BERTH_ASSIGN_OR_RETURN(Endpoint ep, AttachEndpoint(deps, rollback, spec));
     ips.push_back(ep.ip);

@@ -40,6 +40,7 @@ struct ContainerCreateRequest {
   std::string name;  // generated when empty
   std::string network = "bridge";  // none | host | bridge | container:NAME | a network name
   std::optional<std::string> ip;
+  std::optional<std::string> mac;  // --mac-address of eth0; derived from the address when unset
   std::string hostname;
   std::vector<std::string> aliases;
   std::vector<PortRequest> ports;  // -p; ignored (with a warning) in host and none modes

@@ -1,11 +1,25 @@
 #include "runtime/exited.h"
 
+#include <cstdio>
+
+#include "runtime/config.h"
+#include "runtime/run.h"
+
 namespace berth::runtime {
 
-Status ContainerExited(engine::Engine& engine, const std::string& id, int exit_code) {
+Status ContainerExited(engine::Engine& engine, const std::string& id, int exit_code, int pid) {
+  BERTH_ASSIGN_OR_RETURN(auto c, engine.store().GetContainer(id));
+  if (!c) return Ok();  // removed meanwhile
+  if (pid != 0 && c->pid != pid) return Ok();  // started again since: not this process's news
   BERTH_TRY(engine.RecordExit(id, exit_code));
-  BERTH_ASSIGN_OR_RETURN(auto c, engine.store().FindContainer(id));
-  if (!c || c->id != id || !c->auto_remove) return Ok();
+  if (!c->auto_remove) {
+    BERTH_ASSIGN_OR_RETURN(RunConfig cfg, LoadRunConfig(engine.paths(), id));
+    if (!cfg.restart.ShouldRestart(exit_code, cfg.restart_count, cfg.stopped)) return Ok();
+    cfg.restart_count++;
+    BERTH_TRY(SaveRunConfig(engine.paths(), id, cfg));
+    BERTH_TRY(Start(engine, id, false));
+    return Ok();
+  }
   Status st = engine.RemoveContainer(id, false);
   if (!st.ok() && st.error().code() == Code::kNotFound) return Ok();  // removed meanwhile
   return st;

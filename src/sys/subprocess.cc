@@ -1,6 +1,10 @@
 #include "sys/subprocess.h"
 
 #include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sys/wait.h>
@@ -21,7 +25,7 @@ namespace {
 // What the child reports through the close-on-exec pipe; nothing at all means it exec'd (or,
 // for a child_main, finished its setup). A message is smaller than PIPE_BUF, so it is written
 // whole: the middle process of a detached start and its child may both report.
-enum class Stage : int { kForked, kFork, kIsolate, kStdio, kCwd, kExec };
+enum class Stage : int { kForked, kFork, kIsolate, kStdio, kCwd, kExec, kTty, kUser };
 struct Report {
   Stage stage;
   int value;  // kForked: the detached child's pid; kIsolate: the IsolationStep
@@ -75,6 +79,8 @@ Error ErrorOf(const Report& r, const std::string& program) {
       return Error::System(StepName(static_cast<IsolationStep>(r.value)), r.err);
     case Stage::kStdio: return Error::System("set up standard streams", r.err);
     case Stage::kCwd: return Error::System("change directory", r.err);
+    case Stage::kTty: return Error::System("set the controlling terminal", r.err);
+    case Stage::kUser: return Error::System("switch user", r.err);
     default: return Error::System("fork", r.err);
   }
 }
@@ -130,7 +136,7 @@ void CloseAllBut(const std::vector<int>& keep) {
       Send(p.report, Stage::kForked, pid, 0);
       ::_exit(0);
     }
-  } else if (s.new_session) {
+  } else if (s.new_session || s.controlling_tty) {
     ::setsid();
   }
   // The caller's signal handling is not the child's: a blocked or ignored signal would stay
@@ -152,6 +158,14 @@ void CloseAllBut(const std::vector<int>& keep) {
   }
   for (int fd : p.close_after) ::close(fd);
   if (s.close_fds) CloseAllBut(p.keep);
+  if (s.controlling_tty && ::ioctl(STDIN_FILENO, TIOCSCTTY, 0) != 0) Fail(p, Stage::kTty);
+  if (s.user) {
+    const Credentials& u = *s.user;
+    if (::setgroups(u.groups.size(), u.groups.data()) != 0 || ::setgid(u.gid) != 0 ||
+        ::setuid(u.uid) != 0) {
+      Fail(p, Stage::kUser);
+    }
+  }
   if (!s.cwd.empty() && ::chdir(s.cwd.c_str()) != 0) Fail(p, Stage::kCwd);
   if (s.child_main) {
     ::close(p.report);  // set up: Start() returns
@@ -249,7 +263,12 @@ Result<Subprocess> Subprocess::Start(SubprocessSpec spec) {
   if (spec.env) plan.envp = CStrings(*spec.env);
 
   std::fflush(nullptr);  // or the child would write our buffered output a second time
-  pid_t pid = ::fork();
+  // A new PID namespace can only be entered by being born in it: clone() with CLONE_NEWPID,
+  // otherwise exactly fork() (no new stack: the child runs on a copy of ours).
+  bool new_pid = spec.isolation && spec.isolation->new_pid && !spec.detached;
+  pid_t pid = new_pid ? static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD | CLONE_NEWPID, nullptr,
+                                                      nullptr, nullptr, nullptr))
+                      : ::fork();
   if (pid < 0) return Error::System("fork", errno);
   if (pid == 0) RunChild(plan);
   report_wr.Reset();
