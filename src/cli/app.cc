@@ -233,6 +233,8 @@ int RunCli(int argc, char** argv) {
       ->allow_extra_args(false);
   run->add_flag("-i,--interactive", run_flags.interactive, "Keep stdin open (with -t: relay it)");
   run->add_flag("-t,--tty", run_flags.tty, "A pseudo-terminal for the command (with -i: a shell)");
+  run->add_flag("--init", run_flags.init,
+                "A minimal init as PID 1: signals reach the command, orphans are reaped");
   run->add_option("--pid", run_flags.pid, "PID namespace: private (default) or host");
   run->add_option("--ipc", run_flags.ipc, "IPC namespace: private (default) or host");
   std::string mac_address;

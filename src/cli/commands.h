@@ -30,7 +30,7 @@ int NetworkDisconnect(const Globals& g, const std::string& network, const std::s
 struct RunFlags {
   std::vector<std::string> env, env_files, add_hosts, expose, labels;
   std::string workdir, user, restart = "no", pid, ipc;
-  bool interactive = false, tty = false, publish_all = false;
+  bool interactive = false, tty = false, publish_all = false, init = false;
 };
 
 /// `publish`: the -p specs, parsed here so a bad one fails before anything is created.

@@ -68,6 +68,7 @@ Result<runtime::RunConfig> RunConfigFrom(const engine::ContainerCreateRequest& r
   cfg.user = f.user;
   cfg.tty = f.tty;
   cfg.interactive = f.interactive;
+  cfg.init = f.init;
   BERTH_ASSIGN_OR_RETURN(cfg.pid_host, HostNamespace("pid", f.pid));
   BERTH_ASSIGN_OR_RETURN(cfg.ipc_host, HostNamespace("ipc", f.ipc));
   BERTH_ASSIGN_OR_RETURN(cfg.restart, runtime::RestartPolicy::Parse(f.restart));
@@ -274,6 +275,7 @@ int Inspect(const Globals& g, const std::vector<std::string>& names) {
                    {"interactive", cfg.interactive},
                    {"pid", cfg.pid_host ? "host" : "private"},
                    {"ipc", cfg.ipc_host ? "host" : "private"},
+                   {"init", cfg.init},
                    {"restart", cfg.restart.ToString()},
                    {"restart_count", cfg.restart_count},
                    {"labels", cfg.labels},     {"add_hosts", cfg.add_hosts}};

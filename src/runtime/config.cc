@@ -183,6 +183,7 @@ Status SaveRunConfig(const engine::Paths& paths, const std::string& id, const Ru
                       {"interactive", c.interactive},
                       {"pid_host", c.pid_host},
                       {"ipc_host", c.ipc_host},
+                      {"init", c.init},
                       {"restart", c.restart.ToString()},
                       {"labels", c.labels},
                       {"add_hosts", c.add_hosts},
@@ -210,6 +211,7 @@ Result<RunConfig> LoadRunConfig(const engine::Paths& paths, const std::string& i
     c.interactive = j.value("interactive", false);
     c.pid_host = j.value("pid_host", false);
     c.ipc_host = j.value("ipc_host", false);
+    c.init = j.value("init", false);
     BERTH_ASSIGN_OR_RETURN(c.restart, RestartPolicy::Parse(j.value("restart", "no")));
     c.labels = j.value("labels", c.labels);
     c.add_hosts = j.value("add_hosts", c.add_hosts);

@@ -36,6 +36,7 @@ struct RunConfig {
   bool interactive = false;      // -i
   bool pid_host = false;         // --pid host: the host's PID namespace
   bool ipc_host = false;         // --ipc host
+  bool init = false;             // --init: a minimal init as PID 1 runs the command
   RestartPolicy restart;
   std::map<std::string, std::string> labels;
   std::vector<std::string> add_hosts;  // --add-host HOST:IP, appended to /etc/hosts

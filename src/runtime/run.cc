@@ -50,6 +50,7 @@ Result<sys::SubprocessSpec> SpecFor(const engine::Paths& paths, const Container&
   iso.detach_mounts = {paths.netns_dir()};
   iso.new_pid = !cfg.pid_host;
   iso.new_ipc = !cfg.ipc_host;
+  spec.init = cfg.init;
   if (!c.netns_path.empty()) {
     BERTH_ASSIGN_OR_RETURN(netns, sys::OpenNetns(c.netns_path));
     iso.netns_fd = netns.get();

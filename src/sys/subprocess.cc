@@ -126,6 +126,37 @@ void CloseAllBut(const std::vector<int>& keep) {
   ::close_range(next, ~0U, 0);
 }
 
+volatile pid_t g_init_child = 0;
+
+void ForwardToCommand(int sig) {
+  if (g_init_child > 0) ::kill(g_init_child, sig);
+}
+
+// The init of SubprocessSpec::init, in the forked child: returns in the command's process;
+// never returns in the init, which exits as the command did. Allocates nothing.
+void BecomeInit(const ChildPlan& p) {
+  pid_t child = ::fork();
+  if (child < 0) Fail(p, Stage::kFork);
+  if (child == 0) return;
+  ::close(p.report);  // the command reports its exec; Start() must see EOF then
+  g_init_child = child;
+  struct sigaction sa = {};
+  sa.sa_handler = ForwardToCommand;
+  for (int sig = 1; sig < 32; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP || sig == SIGCHLD) continue;
+    ::sigaction(sig, &sa, nullptr);
+  }
+  for (;;) {
+    int status = 0;
+    pid_t gone = ::waitpid(-1, &status, 0);
+    if (gone < 0 && errno == EINTR) continue;
+    if (gone < 0) ::_exit(1);
+    if (gone != child) continue;  // an orphan
+    if (WIFSIGNALED(status)) ::_exit(128 + WTERMSIG(status));
+    ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+  }
+}
+
 [[noreturn]] void RunChild(const ChildPlan& p) {
   const SubprocessSpec& s = *p.spec;
   if (s.detached) {
@@ -159,6 +190,7 @@ void CloseAllBut(const std::vector<int>& keep) {
   for (int fd : p.close_after) ::close(fd);
   if (s.close_fds) CloseAllBut(p.keep);
   if (s.controlling_tty && ::ioctl(STDIN_FILENO, TIOCSCTTY, 0) != 0) Fail(p, Stage::kTty);
+  if (s.init) BecomeInit(p);
   if (s.user) {
     const Credentials& u = *s.user;
     if (::setgroups(u.groups.size(), u.groups.data()) != 0 || ::setgid(u.gid) != 0 ||

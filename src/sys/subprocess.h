@@ -87,6 +87,10 @@ struct SubprocessSpec {
   /// The child's stdin is a terminal that becomes its controlling terminal (in a session of
   /// its own): job control and ^C work as in a login shell (`run -t`).
   bool controlling_tty = false;
+  /// The child becomes a minimal init (`docker run --init`): it forks the command, forwards
+  /// every signal it gets to it, reaps orphans and exits as the command did. For a new PID
+  /// namespace, whose PID 1 the kernel shields from signals it has no handler for.
+  bool init = false;
   /// Run as this user (after isolation, before cwd and exec); unset: the caller's.
   std::optional<Credentials> user;
 };

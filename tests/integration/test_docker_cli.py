@@ -127,6 +127,19 @@ class LifecycleTest(BerthTest):
         self.assertIn("--restart", p.stderr)
         self.assertEqual(berth("run", "--restart", "sometimes", "true", check=False).returncode, 125)
 
+    def test_init_forwards_signals_and_pid1_ignores_them_without(self):
+        # PID 1 ignores a signal it has no handler for (Docker's behaviour without --init).
+        self.assertEqual(berth("run", "--rm", "--network", "none", "--", "sh", "-c",
+                               "kill -TERM $$; echo survived").stdout, "survived\n")
+        p = berth("run", "--rm", "--init", "--network", "none", "--", "sh", "-c",
+                  "kill -TERM $$; echo survived", check=False)
+        self.assertEqual((p.returncode, p.stdout), (143, ""))
+        berth("run", "-d", "--init", "--name", "i", "--network", "none", "--", "sleep", "300")
+        t = time.monotonic()
+        berth("stop", "i")  # SIGTERM reaches sleep through the init: no 10 s grace period
+        self.assertLess(time.monotonic() - t, 5)
+        self.assertEqual(berth_json("inspect", "i")["exit_code"], 143)
+
     def test_rm_of_a_running_container_says_how(self):
         berth("run", "-d", "--name", "r", "--network", "none", "--", "sleep", "300")
         p = berth("rm", "r", check=False)
