@@ -5,9 +5,11 @@ completion and manual pages; each as a user sees it."""
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import tempfile
 import time
+import unittest
 
 from harness import (BERTH, ROOT, BerthTest, berth, berth_json, in_container, main, read,
                      run, wait_until)
@@ -216,6 +218,26 @@ class InteractiveTest(BerthTest):
         self.assertTrue(any(l.startswith("/dev/pts/") for l in lines), screen)
         self.assertIn("Ss", lines)  # a session leader with a controlling terminal: job control
         self.assertEqual(berth("ps", "-a", "-q").stdout, "")  # --rm
+
+    @unittest.skipUnless(shutil.which("tmux"), "tmux not installed (scripts/bootstrap.sh)")
+    def test_window_size_follows_the_terminal_in_tmux(self):
+        tmux = ["tmux", "-L", f"berth-test-{os.getpid()}", "-f", "/dev/null"]
+        shell = shlex.join([BERTH, "--root", ROOT, "run", "-it", "--rm", "--network", "none",
+                            "--", "sh"])
+        run(tmux + ["new-session", "-d", "-x", "100", "-y", "30",
+                    f"{shell}; echo EXIT=$?; sleep 60"])
+        try:
+            screen = lambda: run(tmux + ["capture-pane", "-p"]).stdout
+            self.assertTrue(wait_until(lambda: "#" in screen(), 10), screen())
+            run(tmux + ["send-keys", "stty size", "Enter"])
+            self.assertTrue(wait_until(lambda: "30 100" in screen(), 5), screen())
+            run(tmux + ["resize-window", "-x", "120", "-y", "40"])
+            time.sleep(0.3)
+            run(tmux + ["send-keys", "stty size; exit 7", "Enter"])
+            self.assertTrue(wait_until(lambda: "EXIT=7" in screen(), 5), screen())
+            self.assertIn("40 120", screen())
+        finally:
+            run(tmux + ["kill-server"], check=False)
 
     def test_exec_it_and_ctrl_c_reaching_the_container(self):
         berth("run", "-d", "--name", "w", "--network", "none", "--", "sleep", "300")
