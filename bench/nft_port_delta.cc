@@ -1,6 +1,6 @@
 // nft_port_delta: the firewall cost of publishing and unpublishing one port with N ports
-// already published, through berth's own NftFirewall (one libnftables context, one JSON
-// transaction per change). Must run inside the test sandbox: it writes berth's nft table.
+// already published, through berth's own NftFirewall (a port is hash-map elements: one
+// libnftnl element batch per change; the table is built through libnftables). Must run inside the test sandbox: it writes berth's nft table.
 //
 //   tests/sandbox.sh build/bench/nft_port_delta 10 1000 5000 10000
 #include <algorithm>
@@ -18,7 +18,7 @@ using namespace berth::firewall;
 
 namespace {
 
-PortRule Port(uint16_t host_port) {
+PortRule PublishedPort(uint16_t host_port) {
   return {IpAddr::V4(0), Protocol::kTcp, host_port, 1, IpAddr::V4(0xac120002), 80};
 }
 
@@ -41,14 +41,14 @@ int main(int argc, char** argv) {
     int n = std::atoi(argv[i]);
     State state;
     state.networks.push_back({"br-bench", *Cidr::ParseNetwork("172.18.0.0/16"), true, true, false});
-    for (int p = 0; p < n; ++p) state.ports.push_back(Port(static_cast<uint16_t>(10000 + p)));
+    for (int p = 0; p < n; ++p) state.ports.push_back(PublishedPort(static_cast<uint16_t>(10000 + p)));
     StateBatches batches = RenderState(state);
     if (!(*fw)->Run(batches.create).ok() || !(*fw)->Run(batches.content).ok()) return 1;
     StateFn fail = [] { return Result<State>(Error::Internal("no rebuild expected")); };
     std::vector<double> add, del;
     for (int r = 0; r < 200; ++r) {
       Delta d;
-      d.add_ports.push_back(Port(60000));
+      d.add_ports.push_back(PublishedPort(60000));
       auto t0 = std::chrono::steady_clock::now();
       if (!(*fw)->Apply(d, fail).ok()) return 1;
       auto t1 = std::chrono::steady_clock::now();

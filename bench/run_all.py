@@ -6,23 +6,33 @@ inside the test sandbox, one step at a time on a quiet machine.
     bench/run_all.py --smoke         # every benchmark at tiny N (the ctest `bench.smoke`)
     bench/run_all.py --only attach,dataplane --out DIR
 
-Run as root from the repository after `scripts/bootstrap.sh bench` (which installs the anchors
-and iperf3 and builds). Outside the sandbox it snapshots what the anchors could write on the
+Run as root from the repository after `scripts/bootstrap.sh bench` (which installs the
+profilers and builds build-bench/, with static dependencies: the binaries measured are those of
+$BERTH_BUILD, by default build-bench/ when it exists, else build/). Outside the sandbox it snapshots what the anchors could write on the
 machine (/var/lib/cni, /etc/cni, /run/netns, links, nft tables, ...), re-runs itself inside
 tests/sandbox.sh, and afterwards checks that the snapshot is unchanged. Inside, it mounts a
 sysfs of the sandbox's own netns on /sys, then runs each step in a nested sandbox of its own
 after waiting until the rest of the machine is quiet (other load < --quiet cores, at most
---max-wait s), and logs the load before and during each step (results/contention.log, as the
-anchors did). Tables are printed and collected in results/summary.md; each benchmark writes
-its JSON next to it.
+--max-wait s), and logs the load before and during each step (contention.log, as the anchors
+did). Tables are printed and collected in summary.md; each benchmark writes its JSON next to it.
+All of it goes to bench/results/latest/ (or --out), which a full run empties first: the raw
+samples of the newest run replace the previous ones instead of piling up in git. Keep a run's
+figures as history in bench/RESULTS.md (and its summary.md under results/runN-<commit>/).
 """
 
 import argparse
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import time
+
+# The benchmark build (scripts/bootstrap.sh bench) when there is one; benchlib and every step
+# read BERTH_BUILD.
+_BENCH_BUILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build-bench")
+if "BERTH_BUILD" not in os.environ and os.path.exists(os.path.join(_BENCH_BUILD, "berth")):
+    os.environ["BERTH_BUILD"] = os.path.abspath(_BENCH_BUILD)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib as bl  # noqa: E402
@@ -169,6 +179,9 @@ def host_snapshot():
 def outside(args):
     if os.geteuid() != 0:
         sys.exit("run as root (the suite builds network namespaces inside a sandbox)")
+    if args.clear_out and os.path.isdir(args.out):
+        shutil.rmtree(args.out)  # bench/results/latest/: the new run replaces the old one
+    print(f"binaries: {bl.BUILD}; results: {args.out}", flush=True)
     before = host_snapshot()
     argv = [SANDBOX, PY, os.path.abspath(__file__), "--inside", *sys.argv[1:]]
     argv += ["--out", args.out]  # the last --out wins
@@ -196,8 +209,9 @@ def main():
     ap.add_argument("--out", default=None)
     ap.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    args.clear_out = args.out is None and not args.smoke and not args.only and not args.inside
     if args.out is None:
-        args.out = os.path.join(bl.HERE, "results") if not args.smoke else \
+        args.out = os.path.join(bl.HERE, "results", "latest") if not args.smoke else \
             os.path.join("/tmp", f"berth-bench-smoke-{os.getpid()}")
     args.out = os.path.abspath(args.out)
     if args.inside:

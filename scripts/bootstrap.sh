@@ -4,12 +4,20 @@
 #   scripts/bootstrap.sh test    install dependencies, build (plus an ASan+UBSan build of the
 #                                unit tests), run the whole suite inside a throwaway sandbox
 #   scripts/bootstrap.sh build   install dependencies and build only
-#   scripts/bootstrap.sh bench   also install the benchmark anchors and tools, build, and run
-#                                the benchmark suite (bench/run_all.py; results in bench/results)
+#   scripts/bootstrap.sh bench   also install the profilers, build with static dependencies
+#                                (build-bench/) and run the benchmark suite (bench/run_all.py;
+#                                results in bench/results)
+# Every tool that a test, the bench smoke runs or the demo execs is in PACKAGES: `test` on a
+# fresh machine installs all it runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Build and runtime dependencies, and the tools the tests observe with (ip, nft, ping, ...).
+# Build and runtime dependencies, and every program the tests and smoke runs exec:
+#   iproute2 (ip, bridge, tc, ss), nftables (nft), iptables, iputils-ping (ping),
+#   util-linux (nsenter, unshare, mount), procps (sysctl), python3, busybox-static (the
+#   containers' sh, nc, wget, nslookup), dnsutils (dig), socat, podman + runc (test_podman);
+#   the anchors of the smoke runs (ctest bench.smoke, bench.dns_smoke): the CNI reference
+#   plugins, netavark, aardvark-dns, dnsmasq and the dnsperf client; iperf3 (data plane).
 PACKAGES=(
   g++ cmake ninja-build pkg-config
   libnl-3-dev libnl-route-3-dev libnftables-dev libnftnl-dev libmnl-dev libsqlite3-dev
@@ -17,17 +25,16 @@ PACKAGES=(
   iproute2 nftables iptables iputils-ping util-linux procps python3
   busybox-static dnsutils socat
   tmux                               # interactive sessions (run -it) in tests, besides script(1)
-  containernetworking-plugins podman runc
+  containernetworking-plugins podman runc netavark
   dnsmasq-base dnsperf aardvark-dns  # DNS: test upstream, benchmark client and anchors
+  iperf3                             # the data-plane step of bench.smoke
   clang libclang-rt-dev              # libFuzzer for tests/fuzz
+  libip4tc-dev libsystemd-dev        # src/coexist: legacy iptables, firewalld's D-Bus API
+  docker.io firewalld dbus           # tests/integration/test_coexist.py (other managers)
 )
 
-# Only for `bench`: the anchors berth is measured against (CNI reference plugins, netavark) and
-# the tools of the suite and its profiles. Kept out of PACKAGES so the test run stays lean.
-BENCH_PACKAGES=(
-  containernetworking-plugins netavark aardvark-dns iperf3 dnsperf dnsmasq-base socat
-  strace linux-perf valgrind
-)
+# Only for `bench`: the profilers of bench/profile_*.py, which no test runs.
+BENCH_PACKAGES=(strace linux-perf valgrind)
 
 install_deps() {
   local missing=()
@@ -41,28 +48,41 @@ install_deps() {
   apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# The development and test build: shared libraries (as a distribution links berth), warnings
+# are errors.
 build() {
   echo "== building (build/)"
-  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBERTH_WERROR=ON >/dev/null
   ninja -C build
+}
+
+# The benchmark build: libnl, SQLite, libnftnl and libstdc++ linked statically
+# (BERTH_STATIC_DEPS), fewer libraries for the loader on each exec of berth and berth-cni.
+# bench/run_all.py uses it through BERTH_BUILD.
+build_bench() {
+  echo "== building with static dependencies (build-bench/)"
+  cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBERTH_WERROR=ON \
+    -DBERTH_STATIC_DEPS=ON >/dev/null
+  ninja -C build-bench berth berth-cni berthd kernel_floor nft_port_delta
 }
 
 # libFuzzer targets (clang): everything instrumented, ASan+UBSan on.
 build_fuzzers() {
   echo "== building fuzz targets with clang (build-fuzz/)"
-  cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBERTH_FUZZ=ON \
+  cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBERTH_FUZZ=ON -DBERTH_WERROR=ON \
     -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ >/dev/null
-  ninja -C build-fuzz -j2 dns_wire_fuzz
+  ninja -C build-fuzz -j2 dns_wire_fuzz template_fuzz
 }
 
-# A bounded run from the checked-in seeds (a fresh scratch corpus each time, so runs repeat).
-run_fuzzers() {
-  local runs=${BERTH_FUZZ_RUNS:-1000000} corpus log
+# A bounded run of one target from its checked-in seeds (a fresh scratch corpus each time, so
+# runs repeat): fuzz_one WHAT TARGET CORPUS MAX_LEN RUNS.
+fuzz_one() {
+  local what=$1 target=$2 seeds=$3 max_len=$4 runs=$5 corpus log
   corpus=$(mktemp -d)
   log=$(mktemp)
-  echo "== fuzzing the DNS wire parser: $runs runs"
-  if ! ./build-fuzz/dns_wire_fuzz -runs="$runs" -seed=1 -max_len=1500 \
-      "$corpus" tests/fuzz/corpus/dns_wire >"$log" 2>&1; then
+  echo "== fuzzing $what: $runs runs"
+  if ! "./build-fuzz/$target" -runs="$runs" -seed=1 -max_len="$max_len" \
+      "$corpus" "$seeds" >"$log" 2>&1; then
     tail -50 "$log"
     rm -rf "$corpus" "$log"
     return 1
@@ -71,10 +91,17 @@ run_fuzzers() {
   rm -rf "$corpus" "$log"
 }
 
+run_fuzzers() {
+  fuzz_one "the DNS wire parser" dns_wire_fuzz tests/fuzz/corpus/dns_wire 1500 \
+    "${BERTH_FUZZ_RUNS:-1000000}" || return 1
+  fuzz_one "the --format template engine" template_fuzz tests/fuzz/corpus/template 512 \
+    "${BERTH_TEMPLATE_FUZZ_RUNS:-200000}"
+}
+
 build_sanitized_units() {
   echo "== building unit tests with ASan+UBSan (build-asan/)"
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DBERTH_SANITIZE=ON \
-    -DBERTH_UNIT_ONLY=ON >/dev/null
+    -DBERTH_UNIT_ONLY=ON -DBERTH_WERROR=ON >/dev/null
   ninja -C build-asan berth_unit_tests
 }
 
@@ -82,7 +109,12 @@ cmd=${1:-test}
 [ "$(id -u)" -eq 0 ] || { echo "run as root: berth builds network namespaces" >&2; exit 1; }
 case "$cmd" in
   build) install_deps; build ;;
-  bench) install_deps "${BENCH_PACKAGES[@]}"; build; shift; bench/run_all.py "$@" ;;
+  bench)
+    install_deps "${BENCH_PACKAGES[@]}"
+    build_bench
+    shift
+    BERTH_BUILD=$PWD/build-bench BERTH_BIN=$PWD/build-bench/berth bench/run_all.py "$@"
+    ;;
   demo) install_deps; build; ./build/berth demo ;;
   test)
     install_deps

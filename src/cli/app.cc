@@ -9,6 +9,8 @@
 
 #include "cli/commands.h"
 #include "cli/completion.h"
+#include "cli/format.h"
+#include "core/version.h"
 #include "engine/berthd.h"
 #include "engine/paths.h"
 #include "runtime/exited.h"
@@ -21,9 +23,16 @@ namespace {
 // Docker's status for an error of the CLI itself (a bad flag), distinct from the command's own.
 constexpr int kExitUsage = 125;
 
-void AddFormat(CLI::App* cmd, Globals& g) {
-  cmd->add_option("--format", g.format, "Output format: table (default) or json")
-      ->check(CLI::IsMember({"table", "json"}));
+// `inspect` verbs also take docker's -f (for list verbs docker's -f is --filter).
+void AddFormat(CLI::App* cmd, Globals& g, const std::string& names = "--format") {
+  cmd->add_option(names, g.format,
+                  "Output format: table (default), json, or a Go template ('{{.Name}}')")
+      ->check(CLI::Validator(
+          [](std::string& f) -> std::string {
+            if (IsTemplate(f)) return CheckTemplate(f);
+            return f == "table" || f == "json" ? "" : "expected table, json or a template";
+          },
+          "FORMAT"));
 }
 
 // Where the container's command starts in argv[first, argc) (the arguments after `run` or
@@ -117,7 +126,7 @@ int RunCli(int argc, char** argv) {
   app.fallthrough();
   // run/exec pass their command through as "extras"; any other extra is refused below.
   app.allow_extras();
-  app.set_version_flag("--version", "berth 0.1.0");
+  app.set_version_flag("--version", "berth " BERTH_VERSION);
   Globals g;
   std::string root_flag;
   app.add_option("--root", root_flag, "State root (default $BERTH_ROOT or /var/lib/berth)");
@@ -130,8 +139,7 @@ int RunCli(int argc, char** argv) {
   auto* network = app.add_subcommand("network", "Manage networks");
   network->require_subcommand(1);
   engine::NetworkCreateRequest ncreate;
-  std::string subnet, gateway, ip_range;
-  int mtu = 0;
+  std::string subnet, gateway, ip_range, mtu;  // --mtu as text: NetworkCreate says what is wrong
   auto* ncmd = network->add_subcommand("create", "Create a network");
   ncmd->add_option("name", ncreate.name, "Network name")->required();
   ncmd->add_option("-d,--driver", ncreate.driver, "Driver (bridge)");
@@ -140,6 +148,9 @@ int RunCli(int argc, char** argv) {
   auto* range_opt = ncmd->add_option("--ip-range", ip_range, "Allocate addresses from this range");
   auto* mtu_opt = ncmd->add_option("--mtu", mtu, "MTU of the bridge and the veths");
   ncmd->add_flag("--internal", ncreate.internal, "No route out: reach nothing beyond the bridge");
+  ncmd->add_flag("--force", ncreate.force,
+                 "Allow a link-local (169.254/16) or reserved (240/4) subnet, or one that "
+                 "overlaps a host route");
   ncmd->add_option("-o,--opt", ncreate.options,
                    "Driver option KEY=VALUE: masquerade, icc, mtu, bridge_name, dns")
       ->allow_extra_args(false);
@@ -147,14 +158,16 @@ int RunCli(int argc, char** argv) {
     if (*subnet_opt) ncreate.subnet = subnet;
     if (*gw_opt) ncreate.gateway = gateway;
     if (*range_opt) ncreate.ip_range = ip_range;
-    if (*mtu_opt) ncreate.mtu = mtu;
-    action = [&] { return NetworkCreate(g, ncreate); };
+    std::optional<std::string> mtu_text;
+    if (*mtu_opt) mtu_text = mtu;
+    action = [&, mtu_text] { return NetworkCreate(g, ncreate, mtu_text); };
   });
   auto* nls = network->add_subcommand("ls", "List networks")->alias("list");
   AddFormat(nls, g);
   nls->callback([&] { action = [&] { return NetworkList(g); }; });
   auto* ninspect = network->add_subcommand("inspect", "Show networks and their containers (JSON)");
   ninspect->add_option("names", names)->required();
+  AddFormat(ninspect, g, "-f,--format");
   ninspect->callback([&] { action = [&] { return NetworkInspect(g, names); }; });
   auto* nrm = network->add_subcommand("rm", "Remove networks")->alias("remove");
   nrm->add_option("names", names)->required();
@@ -294,6 +307,7 @@ int RunCli(int argc, char** argv) {
   auto* inspect = app.add_subcommand("inspect", "Show containers (JSON)");
   inspect->add_option("names", names)->required();
   Example(inspect, "  berth inspect web");
+  AddFormat(inspect, g, "-f,--format");
   inspect->callback([&] { action = [&] { return Inspect(g, names); }; });
 
   // Lifecycle.
@@ -393,6 +407,16 @@ int RunCli(int argc, char** argv) {
   exited->callback([&] {
     action = [&] { return ContainerExited(g, exited_id, exited_code, exited_pid); };
   });
+
+  auto* info = app.add_subcommand("info", "Show what berth found on this host (firewall managers)");
+  AddFormat(info, g);
+  info->callback([&] { action = [&] { return Info(g); }; });
+  // Internal: the firewall part of reconcile (berthd runs it); hidden from --help.
+  auto* sys = app.add_subcommand("system", "")->group("");
+  sys->require_subcommand(1);
+  auto* fwsync = sys->add_subcommand("firewall-sync", "");
+  AddFormat(fwsync, g);
+  fwsync->callback([&] { action = [&] { return FirewallSync(g); }; });
 
   app.add_subcommand("demo",
                      "Two containers on one bridge, pinging each other, built in throwaway "

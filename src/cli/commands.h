@@ -13,10 +13,12 @@ namespace berth::cli {
 
 struct Globals {
   std::string root;    // state root after --root / BERTH_ROOT / default
-  std::string format;  // "" (table) or "json"
+  std::string format;  // "" (table), "json", or a template (cli/format.h)
 };
 
-int NetworkCreate(const Globals& g, const engine::NetworkCreateRequest& req);
+/// `mtu`: the text of --mtu, parsed here so a non-number gets berth's message and exit code.
+int NetworkCreate(const Globals& g, engine::NetworkCreateRequest req,
+                  const std::optional<std::string>& mtu);
 int NetworkList(const Globals& g);
 int NetworkInspect(const Globals& g, const std::vector<std::string>& names);
 int NetworkRemove(const Globals& g, const std::vector<std::string>& names);
@@ -55,6 +57,12 @@ int Remove(const Globals& g, const std::vector<std::string>& names, bool force);
 int Inspect(const Globals& g, const std::vector<std::string>& names);
 /// The monitor's hook (runtime::kContainerExitedVerb): record the exit, honour --rm.
 int ContainerExited(const Globals& g, const std::string& id, int exit_code, int pid);
+
+/// `berth info`: the other firewall managers found and what berth does about each.
+int Info(const Globals& g);
+/// Internal `berth system firewall-sync` (berthd's reconcile runs it): makes the traffic of
+/// every network's bridge pass the other firewall managers again, e.g. after Docker restarted.
+int FirewallSync(const Globals& g);
 
 /// Builds seed 001's topology in throwaway namespaces and narrates it.
 int Demo();

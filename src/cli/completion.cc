@@ -1,5 +1,6 @@
 #include "cli/completion.h"
 
+#include "core/version.h"
 #include "sys/proc.h"
 
 namespace berth::cli {
@@ -93,7 +94,7 @@ std::string Page(const std::string& path, const CommandInfo& c) {
   std::string title = path.empty() ? "berth" : "berth-" + path;
   for (char& ch : title) ch = ch == ' ' ? '-' : ch;
   std::string cmd = path.empty() ? "berth" : "berth " + path;
-  std::string out = ".TH " + Upper(title) + " 1 \"\" \"berth 0.1.0\" \"berth manual\"\n";
+  std::string out = ".TH " + Upper(title) + " 1 \"\" \"berth " BERTH_VERSION "\" \"berth manual\"\n";
   out += ".SH NAME\n" + Roff(title) + " \\- " + Roff(c.description) + "\n";
   out += ".SH SYNOPSIS\n\\fB" + Roff(cmd) + "\\fR";
   if (!c.options.empty()) out += " [OPTIONS]";

@@ -3,6 +3,8 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/docker_view.h"
+#include "cli/format.h"
 #include "cli/render.h"
 #include "runtime/exec.h"
 #include "runtime/exited.h"
@@ -208,11 +210,12 @@ int Ps(const Globals& g, bool all, bool quiet, const std::vector<std::string>& f
     }
     return 0;
   }
-  if (g.format == "json") {
+  if (g.format == "json" || IsTemplate(g.format)) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& s : list) {
       if (all || s.running || s.container.is_cni()) out.push_back(ContainerJson(s));
     }
+    if (IsTemplate(g.format)) return PrintListFormat(g.format, kPsView, out);
     std::cout << out.dump(2) << "\n";
     return 0;
   }
@@ -265,7 +268,8 @@ int ContainerExited(const Globals& g, const std::string& id, int exit_code, int 
 int Inspect(const Globals& g, const std::vector<std::string>& names) {
   auto engine = engine::Engine::Open(g.root);
   if (!engine.ok()) return Fail(engine.error());
-  return PrintInspected(names, [&](const std::string& name) -> Result<nlohmann::json> {
+  return PrintInspectedFormat(g.format, DockerContainerView, names,
+                              [&](const std::string& name) -> Result<nlohmann::json> {
     BERTH_ASSIGN_OR_RETURN(auto s, (*engine)->InspectContainer(name));
     nlohmann::json j = ContainerJson(s);
     // How its process runs (runtime/config.h), beside what the engine knows.

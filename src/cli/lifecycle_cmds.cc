@@ -8,14 +8,13 @@
 
 #include "cli/commands.h"
 #include "cli/render.h"
+#include "core/version.h"
 #include "runtime/lifecycle.h"
 #include "runtime/run.h"
 
 namespace berth::cli {
 
 namespace {
-
-inline constexpr char kVersion[] = "0.1.0";
 
 // Runs `verb` for each name, printing the name of those that worked (Docker's output); the
 // exit status is 1 when any failed.
@@ -171,7 +170,7 @@ int Version(const Globals& g) {
   utsname u = {};
   ::uname(&u);
   std::printf("berth:\n");
-  std::printf(" Version:        %s\n", kVersion);
+  std::printf(" Version:        %s\n", BERTH_VERSION);
   std::printf(" Compiler:       %s\n", __VERSION__);
   std::printf(" OS/Arch:        linux/%s\n", u.machine);
   std::printf(" Kernel:         %s\n", u.release);

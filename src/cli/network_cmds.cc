@@ -1,8 +1,11 @@
 // berth network create | ls | inspect | rm | prune | explain
+#include <charconv>
 #include <cstdio>
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/docker_view.h"
+#include "cli/format.h"
 #include "cli/render.h"
 
 namespace berth::cli {
@@ -29,7 +32,18 @@ int Fail(const Error& e, int exit_code) {
   return exit_code;
 }
 
-int NetworkCreate(const Globals& g, const engine::NetworkCreateRequest& req) {
+int NetworkCreate(const Globals& g, engine::NetworkCreateRequest req,
+                  const std::optional<std::string>& mtu) {
+  if (mtu) {
+    // Bad input exits 125 as `run` does (Docker's code for its own failures), not CLI11's 104.
+    int v = 0;
+    auto [end, ec] = std::from_chars(mtu->data(), mtu->data() + mtu->size(), v);
+    if (mtu->empty() || ec != std::errc() || end != mtu->data() + mtu->size()) {
+      return Fail(Error::Invalid("invalid --mtu \"" + *mtu + "\": expected a number (68-65535)"),
+                  125);
+    }
+    req.mtu = v;
+  }
   auto engine = OpenEngine(g);
   if (!engine.ok()) return Fail(engine.error());
   auto net = (*engine)->CreateNetwork(req);
@@ -43,9 +57,10 @@ int NetworkList(const Globals& g) {
   if (!engine.ok()) return Fail(engine.error());
   auto nets = (*engine)->ListNetworks();
   if (!nets.ok()) return Fail(nets.error());
-  if (g.format == "json") {
+  if (g.format == "json" || IsTemplate(g.format)) {
     nlohmann::json out = nlohmann::json::array();
     for (const Network& n : *nets) out.push_back(NetworkJson(n));
+    if (IsTemplate(g.format)) return PrintListFormat(g.format, kNetworkLsView, out);
     std::cout << out.dump(2) << "\n";
     return 0;
   }
@@ -64,7 +79,8 @@ int NetworkList(const Globals& g) {
 int NetworkInspect(const Globals& g, const std::vector<std::string>& names) {
   auto engine = OpenEngine(g);
   if (!engine.ok()) return Fail(engine.error());
-  return PrintInspected(names, [&](const std::string& name) -> Result<nlohmann::json> {
+  return PrintInspectedFormat(g.format, DockerNetworkView, names,
+                              [&](const std::string& name) -> Result<nlohmann::json> {
     BERTH_ASSIGN_OR_RETURN(auto s, (*engine)->InspectNetwork(name));
     return NetworkStatusJson(s);
   });

@@ -8,56 +8,56 @@ using nlohmann::json;
 
 namespace {
 
-CniError Bad(const std::string& field, const std::string& what) {
-  return CniError{kInvalidConfig, "invalid network configuration: " + field + " " + what, ""};
+Error Bad(const std::string& field, const std::string& what) {
+  return Error::Invalid("invalid network configuration: " + field + " " + what);
 }
 
-CniError Unsupported(const std::string& field, const json& value, const std::string& why) {
-  return CniError{kUnsupportedField,
+Error Unsupported(const std::string& field, const json& value, const std::string& why) {
+  return BadInput(kUnsupportedField,
                   "unsupported field in network configuration: " + field + "=" +
                       value.dump(-1, ' ', false, json::error_handler_t::replace),
-                  why};
+                  why);
 }
 
-CniStatus Bool(const json& j, const char* key, const std::string& where, bool* out) {
-  if (!j.contains(key) || j[key].is_null()) return std::nullopt;
+Status Bool(const json& j, const char* key, const std::string& where, bool* out) {
+  if (!j.contains(key) || j[key].is_null()) return Ok();
   if (!j[key].is_boolean()) return Bad(where + key, "must be true or false");
   *out = j[key].get<bool>();
-  return std::nullopt;
+  return Ok();
 }
 
-CniStatus String(const json& j, const char* key, const std::string& where,
-                 std::optional<std::string>* out) {
-  if (!j.contains(key) || j[key].is_null()) return std::nullopt;
+Status String(const json& j, const char* key, const std::string& where,
+              std::optional<std::string>* out) {
+  if (!j.contains(key) || j[key].is_null()) return Ok();
   if (!j[key].is_string()) return Bad(where + key, "must be a string");
   *out = j[key].get<std::string>();
-  return std::nullopt;
+  return Ok();
 }
 
 template <typename T>
-CniStatus Parsed(const json& j, const char* key, const std::string& where,
-                 Result<T> (*parse)(std::string_view), std::optional<T>* out) {
+Status Parsed(const json& j, const char* key, const std::string& where,
+              Result<T> (*parse)(std::string_view), std::optional<T>* out) {
   std::optional<std::string> text;
-  if (auto e = String(j, key, where, &text)) return e;
-  if (!text) return std::nullopt;
+  BERTH_TRY(String(j, key, where, &text));
+  if (!text) return Ok();
   auto v = parse(*text);
   if (!v.ok()) return Bad(where + key, "\"" + *text + "\": " + v.error().message());
   *out = *v;
-  return std::nullopt;
+  return Ok();
 }
 
 /// CNI names: [a-zA-Z0-9][a-zA-Z0-9_.-]* (berth's network names follow the same rule).
-CniStatus CheckName(const std::string& name) {
+Status CheckName(const std::string& name) {
   if (name.empty()) return Bad("name", "is missing: a network configuration needs a name");
   if (Status st = ValidateName("network", name); !st.ok()) return Bad("name", st.error().message());
-  return std::nullopt;
+  return Ok();
 }
 
-Expected<IpamConf> ParseIpam(const json& j) {
+Result<IpamConf> ParseIpam(const json& j) {
   IpamConf ipam;
   if (!j.is_object()) return Bad("ipam", "must be an object");
   std::optional<std::string> type;
-  if (auto e = String(j, "type", "ipam.", &type)) return *e;
+  BERTH_TRY(String(j, "type", "ipam.", &type));
   ipam.type = type.value_or("");
   if (ipam.delegated()) return ipam;  // the delegate validates its own section
   static const char* kKeys[] = {"type", "subnet", "gateway", "rangeStart", "rangeEnd", "routes"};
@@ -70,12 +70,10 @@ Expected<IpamConf> ParseIpam(const json& j) {
                          "routes; set ipam.type to delegate to another IPAM plugin");
     }
   }
-  if (auto e = Parsed<Cidr>(j, "subnet", "ipam.", Cidr::ParseNetwork, &ipam.subnet)) return *e;
-  if (auto e = Parsed<IpAddr>(j, "gateway", "ipam.", IpAddr::Parse, &ipam.gateway)) return *e;
-  if (auto e = Parsed<IpAddr>(j, "rangeStart", "ipam.", IpAddr::Parse, &ipam.range_start)) {
-    return *e;
-  }
-  if (auto e = Parsed<IpAddr>(j, "rangeEnd", "ipam.", IpAddr::Parse, &ipam.range_end)) return *e;
+  BERTH_TRY(Parsed<Cidr>(j, "subnet", "ipam.", Cidr::ParseNetwork, &ipam.subnet));
+  BERTH_TRY(Parsed<IpAddr>(j, "gateway", "ipam.", IpAddr::Parse, &ipam.gateway));
+  BERTH_TRY(Parsed<IpAddr>(j, "rangeStart", "ipam.", IpAddr::Parse, &ipam.range_start));
+  BERTH_TRY(Parsed<IpAddr>(j, "rangeEnd", "ipam.", IpAddr::Parse, &ipam.range_end));
   if (ipam.subnet && !ipam.subnet->is_v4()) {
     return Unsupported("ipam.subnet", j["subnet"], "berth networks are IPv4 for now");
   }
@@ -107,7 +105,7 @@ Expected<IpamConf> ParseIpam(const json& j) {
   return ipam;
 }
 
-Expected<PortMapping> ParsePort(const json& j) {
+Result<PortMapping> ParsePort(const json& j) {
   const std::string where = "runtimeConfig.portMappings";
   if (!j.is_object()) return Bad(where, "entries must be objects");
   PortMapping p;
@@ -141,7 +139,7 @@ Expected<PortMapping> ParsePort(const json& j) {
   return p;
 }
 
-Expected<RuntimeConf> ParseRuntime(const json& j) {
+Result<RuntimeConf> ParseRuntime(const json& j) {
   RuntimeConf rt;
   if (!j.is_object()) return Bad("runtimeConfig", "must be an object");
   if (j.contains("portMappings") && !j["portMappings"].is_null()) {
@@ -172,7 +170,7 @@ Expected<RuntimeConf> ParseRuntime(const json& j) {
     }
   }
   std::optional<std::string> mac;
-  if (auto e = String(j, "mac", "runtimeConfig.", &mac)) return *e;
+  BERTH_TRY(String(j, "mac", "runtimeConfig.", &mac));
   rt.mac = mac;
   if (j.contains("aliases") && !j["aliases"].is_null()) {
     if (!j["aliases"].is_object()) {
@@ -203,48 +201,48 @@ Expected<RuntimeConf> ParseRuntime(const json& j) {
 
 }  // namespace
 
-Expected<json> Decode(std::string_view text) {
+Result<json> Decode(std::string_view text) {
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) {
-    return CniError{kDecodingFailure, "failed to decode the network configuration",
-                    text.empty() ? "stdin is empty" : "stdin is not valid JSON"};
+    return BadInput(kDecodingFailure, "failed to decode the network configuration",
+                    text.empty() ? "stdin is empty" : "stdin is not valid JSON");
   }
   if (!j.is_object()) {
-    return CniError{kDecodingFailure, "failed to decode the network configuration",
-                    "expected a JSON object"};
+    return BadInput(kDecodingFailure, "failed to decode the network configuration",
+                    "expected a JSON object");
   }
   return j;
 }
 
-Expected<std::string> ConfigVersion(const json& j) {
+Result<std::string> ConfigVersion(const json& j) {
   if (!j.contains("cniVersion") || j["cniVersion"].is_null()) return std::string("0.1.0");
   if (!j["cniVersion"].is_string()) return Bad("cniVersion", "must be a string");
   return j["cniVersion"].get<std::string>();
 }
 
-Expected<NetConf> ParseNetConf(const json& j) {
+Result<NetConf> ParseNetConf(const json& j) {
   NetConf c;
   auto version = ConfigVersion(j);
   if (!version.ok()) return version.error();
   c.cni_version = *version;
   std::optional<std::string> name, type;
-  if (auto e = String(j, "name", "", &name)) return *e;
+  BERTH_TRY(String(j, "name", "", &name));
   c.name = name.value_or("");
-  if (auto e = CheckName(c.name)) return *e;
-  if (auto e = String(j, "type", "", &type)) return *e;
+  BERTH_TRY(CheckName(c.name));
+  BERTH_TRY(String(j, "type", "", &type));
   c.type = type.value_or("");
   if (c.type.empty()) return Bad("type", "is missing");
-  if (auto e = String(j, "root", "", &c.root)) return *e;
+  BERTH_TRY(String(j, "root", "", &c.root));
   if (c.root && (c.root->empty() || (*c.root)[0] != '/')) {
     return Bad("root", "must be an absolute path");
   }
-  if (auto e = String(j, "bridge", "", &c.bridge)) return *e;
+  BERTH_TRY(String(j, "bridge", "", &c.bridge));
   if (c.bridge) {
     if (Status st = ValidateIfName(*c.bridge); !st.ok()) return Bad("bridge", st.error().message());
   }
-  if (auto e = Bool(j, "isDefaultGateway", "", &c.is_default_gateway)) return *e;
-  if (auto e = Bool(j, "ipMasq", "", &c.ip_masq)) return *e;
-  if (auto e = Bool(j, "internal", "", &c.internal)) return *e;
+  BERTH_TRY(Bool(j, "isDefaultGateway", "", &c.is_default_gateway));
+  BERTH_TRY(Bool(j, "ipMasq", "", &c.ip_masq));
+  BERTH_TRY(Bool(j, "internal", "", &c.internal));
   if (j.contains("mtu") && !j["mtu"].is_null()) {
     if (!j["mtu"].is_number_integer() || j["mtu"].get<int64_t>() < 68 ||
         j["mtu"].get<int64_t>() > 65535) {

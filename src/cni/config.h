@@ -72,14 +72,14 @@ struct NetConf {
 };
 
 /// Stdin as JSON; code 6 when it is not a JSON object.
-Expected<nlohmann::json> Decode(std::string_view text);
+Result<nlohmann::json> Decode(std::string_view text);
 
 /// The cniVersion a config asks for ("0.1.0" when absent, as libcni reads it); code 7 when it
 /// is not a string.
-Expected<std::string> ConfigVersion(const nlohmann::json& j);
+Result<std::string> ConfigVersion(const nlohmann::json& j);
 
 /// Everything else. Code 7 for a missing or malformed field, 2 for a field berth does not
 /// support (the message names the key and its value).
-Expected<NetConf> ParseNetConf(const nlohmann::json& j);
+Result<NetConf> ParseNetConf(const nlohmann::json& j);
 
 }  // namespace berth::cni

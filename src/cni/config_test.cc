@@ -7,7 +7,7 @@ namespace {
 
 using nlohmann::json;
 
-Expected<NetConf> Parse(const std::string& text) {
+Result<NetConf> Parse(const std::string& text) {
   auto j = Decode(text);
   if (!j.ok()) return j.error();
   return ParseNetConf(*j);
@@ -18,15 +18,15 @@ TEST(Decode, OnlyAJsonObjectDecodes) {
   for (const char* bad : {"", "{", "[1]", "\"x\"", "{\"a\":1} trailing"}) {
     auto j = Decode(bad);
     ASSERT_FALSE(j.ok()) << bad;
-    EXPECT_EQ(j.error().code, kDecodingFailure);
+    EXPECT_EQ(ToCniError(j.error()).code, kDecodingFailure);
   }
   EXPECT_EQ(*ConfigVersion(json::object()), "0.1.0");
-  EXPECT_EQ(ConfigVersion(json{{"cniVersion", 1}}).error().code, kInvalidConfig);
+  EXPECT_EQ(ToCniError(ConfigVersion(json{{"cniVersion", 1}}).error()).code, kInvalidConfig);
 }
 
 TEST(NetConf, DefaultsAreBerths) {
   auto c = Parse(R"({"cniVersion":"1.0.0","name":"web","type":"berth"})");
-  ASSERT_TRUE(c.ok()) << c.error().msg;
+  ASSERT_TRUE(c.ok()) << c.error().message();
   EXPECT_EQ(c->name, "web");
   EXPECT_TRUE(c->is_default_gateway);
   EXPECT_TRUE(c->ip_masq);
@@ -54,7 +54,7 @@ TEST(NetConf, EveryBerthKey) {
                             "options":["ndots:2"]}},
     "prevResult":{"cniVersion":"1.1.0"},
     "cni.dev/valid-attachments":[{"containerID":"c1","ifname":"eth0"}]})");
-  ASSERT_TRUE(c.ok()) << c.error().msg;
+  ASSERT_TRUE(c.ok()) << c.error().message();
   EXPECT_EQ(*c->root, "/run/b");
   EXPECT_EQ(*c->bridge, "br-web");
   EXPECT_FALSE(c->is_default_gateway);
@@ -88,7 +88,7 @@ TEST(NetConf, SpecDnsDictionaryAndTheOldGcKey) {
   auto c = Parse(R"({"cniVersion":"1.1.0","name":"web","type":"berth",
     "dns":{"nameservers":["198.51.100.53"],"domain":"example"},
     "cni.dev/attachments":[]})");
-  ASSERT_TRUE(c.ok()) << c.error().msg;
+  ASSERT_TRUE(c.ok()) << c.error().message();
   EXPECT_TRUE(c->dns_enabled);
   EXPECT_EQ(c->dns.nameservers, std::vector<std::string>{"198.51.100.53"});
   EXPECT_EQ(c->dns.domain, "example");
@@ -98,7 +98,7 @@ TEST(NetConf, SpecDnsDictionaryAndTheOldGcKey) {
 TEST(NetConf, DelegatedIpamIsLeftToTheDelegate) {
   auto c = Parse(R"({"cniVersion":"1.0.0","name":"web","type":"berth",
     "ipam":{"type":"host-local","ranges":[[{"subnet":"10.88.0.0/16"}]],"dataDir":"/x"}})");
-  ASSERT_TRUE(c.ok()) << c.error().msg;
+  ASSERT_TRUE(c.ok()) << c.error().message();
   EXPECT_TRUE(c->ipam.delegated());
   EXPECT_EQ(c->ipam.type, "host-local");
 }
@@ -154,8 +154,8 @@ TEST(NetConf, MissingAndMalformedFields) {
   for (const auto& b : bad) {
     auto c = Parse(b.conf);
     ASSERT_FALSE(c.ok()) << b.conf;
-    EXPECT_EQ(c.error().code, b.code) << b.conf << ": " << c.error().msg;
-    EXPECT_NE(c.error().msg.find(b.text), std::string::npos) << c.error().msg;
+    EXPECT_EQ(ToCniError(c.error()).code, b.code) << b.conf << ": " << c.error().message();
+    EXPECT_NE(c.error().message().find(b.text), std::string::npos) << c.error().message();
   }
 }
 

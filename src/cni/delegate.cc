@@ -14,9 +14,10 @@ namespace berth::cni {
 
 namespace {
 
-CniError SpawnError(const std::string& what, const Error& e) {
-  return CniError{kBerthFailure,
-                  what + ": " + (e.sys_errno() ? std::strerror(e.sys_errno()) : e.message()), ""};
+Error SpawnError(const std::string& what, const Error& e) {
+  return Error(Code::kSystem,
+               what + ": " + (e.sys_errno() ? std::strerror(e.sys_errno()) : e.message()),
+               e.sys_errno());
 }
 
 }  // namespace
@@ -42,12 +43,12 @@ std::string FindPlugin(std::string_view cni_path, std::string_view type) {
   return "";
 }
 
-Expected<PluginOutput> ExecDelegator::Run(const std::string& type, const std::string& command,
-                                          std::string_view stdin_data) {
+Result<PluginOutput> ExecDelegator::Run(const std::string& type, const std::string& command,
+                                        std::string_view stdin_data) {
   std::string path = FindPlugin(cni_path_, type);
   if (path.empty()) {
-    return CniError{kInvalidConfig, "failed to find plugin \"" + type + "\" in CNI_PATH",
-                    "CNI_PATH=" + cni_path_};
+    return Error::Invalid("failed to find plugin \"" + type + "\" in CNI_PATH")
+        .WithDetails("CNI_PATH=" + cni_path_);
   }
   sys::SubprocessSpec spec;
   spec.path = path;
@@ -65,48 +66,48 @@ Expected<PluginOutput> ExecDelegator::Run(const std::string& type, const std::st
 
 namespace {
 
-CniError DelegateError(const std::string& type, const std::string& command,
-                       const PluginOutput& o) {
+Error DelegateError(const std::string& type, const std::string& command, const PluginOutput& o) {
   auto j = nlohmann::json::parse(o.out, nullptr, false);
   if (j.is_object() && j.contains("code") && j["code"].is_number_integer()) {
-    CniError e{j["code"].get<int>(), type + ": ", ""};
-    if (j.contains("msg") && j["msg"].is_string()) e.msg += j["msg"].get<std::string>();
+    int code = j["code"].get<int>();
+    std::string msg = type + ": ";
+    if (j.contains("msg") && j["msg"].is_string()) msg += j["msg"].get<std::string>();
+    std::string details;
     if (j.contains("details") && j["details"].is_string()) {
-      e.details = j["details"].get<std::string>();
+      details = j["details"].get<std::string>();
     }
-    return e;
+    // The category matters only inside berth; the document keeps the delegate's code.
+    Code category = Code::kSystem;
+    if (code == kTryAgainLater) category = Code::kUnavailable;
+    if (code >= kIncompatibleVersion && code <= kInvalidConfig) category = Code::kInvalid;
+    return Error(category, std::move(msg)).WithDetails(std::move(details)).WithCniCode(code);
   }
-  return CniError{kBerthFailure,
-                  type + ": " + command + " failed with exit status " +
-                      std::to_string(o.exit_code),
-                  o.err.empty() ? o.out : o.err};
+  return Error(Code::kSystem,
+               type + ": " + command + " failed with exit status " + std::to_string(o.exit_code))
+      .WithDetails(o.err.empty() ? o.out : o.err);
 }
 
 }  // namespace
 
-Expected<AddResult> DelegateAdd(Delegator& d, const std::string& type, std::string_view conf) {
+Result<AddResult> DelegateAdd(Delegator& d, const std::string& type, std::string_view conf) {
   auto o = d.Run(type, "ADD", conf);
   if (!o.ok()) return o.error();
   if (o->exit_code != 0) return DelegateError(type, "ADD", *o);
   auto j = nlohmann::json::parse(o->out, nullptr, false);
   if (!j.is_object()) {
-    return CniError{kDecodingFailure, type + ": ADD printed no result", o->out};
+    return BadInput(kDecodingFailure, type + ": ADD printed no result", o->out);
   }
   auto r = ParseResult(j);
-  if (!r.ok()) {
-    CniError e = r.error();
-    e.msg = type + ": " + e.msg;
-    return e;
-  }
+  if (!r.ok()) return std::move(r).error().Wrap(type);
   return r;
 }
 
-CniStatus Delegate(Delegator& d, const std::string& type, const std::string& command,
-                   std::string_view conf) {
+Status Delegate(Delegator& d, const std::string& type, const std::string& command,
+                std::string_view conf) {
   auto o = d.Run(type, command, conf);
   if (!o.ok()) return o.error();
   if (o->exit_code != 0) return DelegateError(type, command, *o);
-  return std::nullopt;
+  return Ok();
 }
 
 }  // namespace berth::cni

@@ -22,10 +22,10 @@ struct PluginOutput {
 class Delegator {
  public:
   virtual ~Delegator() = default;
-  /// Runs plugin `type` with CNI_COMMAND=`command`. Fails (code 7) when there is no such
-  /// plugin on CNI_PATH; a plugin that ran and failed is a PluginOutput, not an error.
-  virtual Expected<PluginOutput> Run(const std::string& type, const std::string& command,
-                                     std::string_view stdin_data) = 0;
+  /// Runs plugin `type` with CNI_COMMAND=`command`. Fails (kInvalid, so code 7) when there is
+  /// no such plugin on CNI_PATH; a plugin that ran and failed is a PluginOutput, not an error.
+  virtual Result<PluginOutput> Run(const std::string& type, const std::string& command,
+                                   std::string_view stdin_data) = 0;
 };
 
 /// The first executable file `type` in the colon-separated `cni_path`, or "" when none.
@@ -34,17 +34,18 @@ std::string FindPlugin(std::string_view cni_path, std::string_view type);
 class ExecDelegator : public Delegator {
  public:
   explicit ExecDelegator(std::string cni_path) : cni_path_(std::move(cni_path)) {}
-  Expected<PluginOutput> Run(const std::string& type, const std::string& command,
-                             std::string_view stdin_data) override;
+  Result<PluginOutput> Run(const std::string& type, const std::string& command,
+                           std::string_view stdin_data) override;
 
  private:
   std::string cni_path_;
 };
 
 /// The delegate's answer as a result (ADD) or nothing (other commands); its error document
-/// becomes ours, its code kept and its message prefixed with "<type>: ".
-Expected<AddResult> DelegateAdd(Delegator& d, const std::string& type, std::string_view conf);
-CniStatus Delegate(Delegator& d, const std::string& type, const std::string& command,
-                   std::string_view conf);
+/// becomes ours: its code kept (Error::cni_code), its message prefixed with "<type>: ", its
+/// details kept.
+Result<AddResult> DelegateAdd(Delegator& d, const std::string& type, std::string_view conf);
+Status Delegate(Delegator& d, const std::string& type, const std::string& command,
+                std::string_view conf);
 
 }  // namespace berth::cni

@@ -1,7 +1,13 @@
 #include "cni/plugin.h"
 
+#include <fcntl.h>
 #include <linux/magic.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/vfs.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -17,33 +23,36 @@ namespace {
 
 using Args = std::map<std::string, std::string>;
 
-/// A berth error as a CNI error; `fallback` for failures of the kernel or the store.
-CniError FromBerth(const Error& e, int fallback) {
-  switch (e.code()) {
-    case Code::kInvalid:
-      return {kInvalidConfig, e.message(), ""};
-    case Code::kUnavailable:
-      return {kTryAgainLater, e.message(), ""};
-    case Code::kExists:
-    case Code::kInUse:
-      return {kBerthConflict, e.message(), ""};
-    default:
-      return {fallback, e.message(), ""};
-  }
-}
-
-/// CNI_NETNS must name a network namespace (a bind mount of one, or /proc/PID/ns/net).
-CniStatus CheckNetns(const std::string& path) {
+/// CNI_NETNS must name a network namespace (a bind mount of one, or /proc/PID/ns/net); for
+/// ADD, not the plugin's own (the host's): the container's eth0 would be made on the host.
+Status CheckNetns(const std::string& path, bool refuse_own = false) {
   struct statfs fs;
   if (::statfs(path.c_str(), &fs) != 0) {
-    return CniError{kInvalidEnvironment,
-                    "invalid environment: CNI_NETNS " + path + ": " + std::strerror(errno), ""};
+    return BadInput(kInvalidEnvironment,
+                    "invalid environment: CNI_NETNS " + path + ": " + std::strerror(errno));
   }
   if (static_cast<unsigned long>(fs.f_type) != NSFS_MAGIC) {
-    return CniError{kInvalidEnvironment,
-                    "invalid environment: CNI_NETNS " + path + " is not a network namespace", ""};
+    return BadInput(kInvalidEnvironment,
+                    "invalid environment: CNI_NETNS " + path + " is not a network namespace");
   }
-  return std::nullopt;
+  // nsfs holds every kind of namespace (/proc/self/ns/mnt too): ask the kernel which kind.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int type = fd < 0 ? -1 : ::ioctl(fd, NS_GET_NSTYPE);
+  if (fd >= 0) ::close(fd);
+  if (type >= 0 && type != CLONE_NEWNET) {
+    return BadInput(kInvalidEnvironment,
+                    "invalid environment: CNI_NETNS " + path +
+                        " is a namespace of another kind, not a network namespace");
+  }
+  struct stat want, own;
+  if (refuse_own && ::stat(path.c_str(), &want) == 0 && ::stat("/proc/self/ns/net", &own) == 0 &&
+      want.st_ino == own.st_ino && want.st_dev == own.st_dev) {
+    return BadInput(kInvalidEnvironment,
+                    "invalid environment: CNI_NETNS " + path +
+                        " is the host's own network namespace (the plugin's): refusing to "
+                        "attach the host as a container");
+  }
+  return Ok();
 }
 
 engine::NetworkCreateRequest NetworkRequest(const NetConf& c) {
@@ -80,8 +89,9 @@ void TakeRoutes(const std::vector<Route>& routes, engine::ExternalAttachRequest*
 
 /// Whether a delegate's error means "this command is beyond me" (an older plugin asked for
 /// STATUS or GC), which is not the delegate being unready.
-bool Unsupported(const CniError& e) {
-  return e.code == kIncompatibleVersion || e.code == kInvalidEnvironment;
+bool Unsupported(const Error& e) {
+  int code = ToCniError(e).code;
+  return code == kIncompatibleVersion || code == kInvalidEnvironment;
 }
 
 class Invocation {
@@ -91,11 +101,11 @@ class Invocation {
       : env_(env), args_(args), conf_(conf), stdin_(stdin_data), delegator_(delegator),
         engine_(engine) {}
 
-  Expected<std::string> Add();
-  CniStatus Del();
-  CniStatus Check();
-  CniStatus Ready();
-  CniStatus Gc();
+  Result<std::string> Add();
+  Status Del();
+  Status Check();
+  Status Ready();
+  Status Gc();
 
  private:
   const Env& env_;
@@ -106,8 +116,8 @@ class Invocation {
   engine::Engine& engine_;
 };
 
-Expected<std::string> Invocation::Add() {
-  if (auto e = CheckNetns(env_.netns)) return *e;
+Result<std::string> Invocation::Add() {
+  BERTH_TRY(CheckNetns(env_.netns, /*refuse_own=*/true));
   engine::NetworkCreateRequest net = NetworkRequest(conf_);
   engine::ExternalAttachRequest req;
   req.network = conf_.name;
@@ -127,16 +137,15 @@ Expected<std::string> Invocation::Add() {
 
   if (!delegated) {
     if (conf_.runtime.ips.size() > 1) {
-      return CniError{kInvalidConfig,
-                      "runtimeConfig.ips: berth gives one IPv4 address per attachment", ""};
+      return Error::Invalid("runtimeConfig.ips: berth gives one IPv4 address per attachment");
     }
     if (!conf_.runtime.ips.empty()) {
       req.ip = conf_.runtime.ips[0].addr();
     } else if (auto it = args_.find("IP"); it != args_.end()) {
       auto ip = IpAddr::Parse(it->second);
       if (!ip.ok()) {
-        return CniError{kInvalidEnvironment,
-                        "invalid environment: CNI_ARGS IP: " + ip.error().message(), ""};
+        return BadInput(kInvalidEnvironment,
+                        "invalid environment: CNI_ARGS IP: " + ip.error().message());
       }
       req.ip = *ip;
     }
@@ -152,8 +161,7 @@ Expected<std::string> Invocation::Add() {
     }
     if (!v4) {
       (void)Delegate(delegator_, conf_.ipam.type, "DEL", stdin_);
-      return CniError{kInvalidConfig,
-                      conf_.ipam.type + " gave no IPv4 address: berth networks are IPv4", ""};
+      return Error::Invalid(conf_.ipam.type + " gave no IPv4 address: berth networks are IPv4");
     }
     req.ip = v4->address.addr();
     net.subnet = Cidr(v4->address.Network(), v4->address.prefix()).ToString();
@@ -166,7 +174,7 @@ Expected<std::string> Invocation::Add() {
   if (!attached.ok()) {
     // All or nothing: give back what the IPAM plugin handed out.
     if (delegated) (void)Delegate(delegator_, conf_.ipam.type, "DEL", stdin_);
-    return FromBerth(attached.error(), kBerthFailure);
+    return std::move(attached).error();
   }
   const engine::ExternalAttachment& a = *attached;
 
@@ -198,81 +206,81 @@ Expected<std::string> Invocation::Add() {
   return RenderResult(result, conf_.cni_version).dump(4);
 }
 
-CniStatus Invocation::Del() {
-  Status st = engine_.DetachExternal(conf_.name, {env_.container_id, env_.ifname});
-  if (!st.ok()) return FromBerth(st.error(), kBerthFailure);
+Status Invocation::Del() {
+  BERTH_TRY(engine_.DetachExternal(conf_.name, {env_.container_id, env_.ifname}));
   if (conf_.ipam.delegated()) return Delegate(delegator_, conf_.ipam.type, "DEL", stdin_);
-  return std::nullopt;
+  return Ok();
 }
 
-CniStatus Invocation::Check() {
+Status Invocation::Check() {
   if (!conf_.prev_result) {
-    return CniError{kInvalidConfig, "invalid network configuration: CHECK needs prevResult", ""};
+    return Error::Invalid("invalid network configuration: CHECK needs prevResult");
   }
-  auto prev = ParseResult(*conf_.prev_result);
-  if (!prev.ok()) return prev.error();
-  if (auto e = CheckNetns(env_.netns)) return e;
+  BERTH_ASSIGN_OR_RETURN(AddResult prev, ParseResult(*conf_.prev_result));
+  BERTH_TRY(CheckNetns(env_.netns));
   std::optional<int> index;
-  for (size_t i = 0; i < prev->interfaces.size(); ++i) {
-    const Interface& itf = prev->interfaces[i];
+  for (size_t i = 0; i < prev.interfaces.size(); ++i) {
+    const Interface& itf = prev.interfaces[i];
     if (itf.name == env_.ifname && !itf.sandbox.empty() && (!index || itf.sandbox == env_.netns)) {
       index = static_cast<int>(i);
     }
   }
+  // The attachment is not what the runtime was told: 102, whatever the category.
   auto failed = [&](const std::string& what) {
-    return CniError{kBerthCheckFailed, "CHECK: " + what, ""};
+    return Error::Invalid("CHECK: " + what).WithCniCode(kBerthCheckFailed);
   };
   if (!index) return failed("prevResult lists no interface " + env_.ifname + " in a sandbox");
   engine::ExternalCheckRequest chk;
   chk.network = conf_.name;
   chk.key = {env_.container_id, env_.ifname};
   chk.netns_path = env_.netns;
-  for (const IpConfig& ip : prev->ips) {
+  for (const IpConfig& ip : prev.ips) {
     if (ip.address.is_v4() && ip.interface == index) chk.address = ip.address;
   }
   if (!chk.address) return failed("prevResult has no IPv4 address for " + env_.ifname);
-  if (!prev->interfaces[*index].mac.empty()) chk.mac = prev->interfaces[*index].mac;
-  for (const Route& r : prev->routes) {
+  if (!prev.interfaces[*index].mac.empty()) chk.mac = prev.interfaces[*index].mac;
+  for (const Route& r : prev.routes) {
     if (!r.dst.is_v4()) continue;
     chk.routes.push_back({r.is_default() ? std::nullopt : std::optional<Cidr>(r.dst), r.gw});
   }
   Status st = engine_.CheckExternal(chk);
   if (!st.ok()) {
-    if (st.error().code() == Code::kUnavailable) return FromBerth(st.error(), kBerthFailure);
-    return failed(st.error().message());
+    if (st.error().code() == Code::kUnavailable) return st;
+    return std::move(st).error().Wrap("CHECK").WithCniCode(kBerthCheckFailed);
   }
   if (conf_.ipam.delegated()) return Delegate(delegator_, conf_.ipam.type, "CHECK", stdin_);
-  return std::nullopt;
+  return Ok();
 }
 
-CniStatus Invocation::Ready() {
+Status Invocation::Ready() {
   if (conf_.ipam.delegated()) {
-    CniStatus st = Delegate(delegator_, conf_.ipam.type, "STATUS", stdin_);
-    if (st && !Unsupported(*st)) return st;
-    return std::nullopt;
+    Status st = Delegate(delegator_, conf_.ipam.type, "STATUS", stdin_);
+    if (!st.ok() && !Unsupported(st.error())) return st;
+    return Ok();
   }
   Status ready = engine_.ExternalReady(NetworkRequest(conf_), Range(conf_.ipam));
   if (!ready.ok()) {
-    return CniError{kNotAvailable, "berth cannot add containers to network " + conf_.name,
-                    ready.error().message()};
+    // Whatever the reason, STATUS reports it as "cannot serve ADD now".
+    Error e = std::move(ready).error();
+    e.Wrap("berth cannot add containers to network " + conf_.name).WithCniCode(kNotAvailable);
+    return e;
   }
-  return std::nullopt;
+  return Ok();
 }
 
-CniStatus Invocation::Gc() {
+Status Invocation::Gc() {
   if (!conf_.valid_attachments) {
-    return CniError{kInvalidConfig,
-                    "invalid network configuration: GC needs cni.dev/valid-attachments", ""};
+    return Error::Invalid("invalid network configuration: GC needs cni.dev/valid-attachments");
   }
   std::vector<engine::ExternalKey> keep;
   for (const Attachment& a : *conf_.valid_attachments) keep.push_back({a.container_id, a.ifname});
   auto removed = engine_.CollectExternal(conf_.name, keep);
-  if (!removed.ok()) return FromBerth(removed.error(), kBerthFailure);
+  if (!removed.ok()) return std::move(removed).error();
   if (conf_.ipam.delegated()) {
-    CniStatus st = Delegate(delegator_, conf_.ipam.type, "GC", stdin_);
-    if (st && !Unsupported(*st)) return st;
+    Status st = Delegate(delegator_, conf_.ipam.type, "GC", stdin_);
+    if (!st.ok() && !Unsupported(st.error())) return st;
   }
-  return std::nullopt;
+  return Ok();
 }
 
 }  // namespace
@@ -286,7 +294,7 @@ Response Run(const Env& env, std::string_view stdin_data, Delegator& delegator,
     auto v = ConfigVersion(*decoded);
     if (v.ok() && IsSupported(*v)) version = *v;
   }
-  auto fail = [&](const CniError& e) { return Response{1, ErrorJson(e, version)}; };
+  auto fail = [&](const Error& e) { return Response{1, ErrorJson(e, version)}; };
 
   auto cmd = ValidateEnv(env);
   if (!cmd.ok()) return fail(cmd.error());
@@ -303,7 +311,7 @@ Response Run(const Env& env, std::string_view stdin_data, Delegator& delegator,
   if (!decoded.ok()) return fail(decoded.error());
   auto requested = ConfigVersion(*decoded);
   if (!requested.ok()) return fail(requested.error());
-  if (auto e = CheckVersion(*cmd, *requested)) return fail(*e);
+  if (Status st = CheckVersion(*cmd, *requested); !st.ok()) return fail(st.error());
   auto conf = ParseNetConf(*decoded);
   if (!conf.ok()) return fail(conf.error());
   auto args = ParseCniArgs(env.args);
@@ -316,10 +324,10 @@ Response Run(const Env& env, std::string_view stdin_data, Delegator& delegator,
     root = r;
   }
   auto engine = engine::Engine::Open(root);
-  if (!engine.ok()) return fail(FromBerth(engine.error(), kBerthFailure));
+  if (!engine.ok()) return fail(engine.error());
 
   Invocation inv(env, *args, *conf, stdin_data, delegator, **engine);
-  CniStatus st;
+  Status st;
   switch (*cmd) {
     case Command::kAdd: {
       auto out = inv.Add();
@@ -341,7 +349,7 @@ Response Run(const Env& env, std::string_view stdin_data, Delegator& delegator,
     case Command::kVersion:
       break;
   }
-  if (st) return fail(*st);
+  if (!st.ok()) return fail(st.error());
   return Response{0, ""};
 }
 

@@ -18,8 +18,8 @@ using nlohmann::json;
 class FakeDelegator : public Delegator {
  public:
   std::vector<std::string> calls;
-  Expected<PluginOutput> Run(const std::string& type, const std::string& command,
-                             std::string_view) override {
+  Result<PluginOutput> Run(const std::string& type, const std::string& command,
+                           std::string_view) override {
     calls.push_back(type + " " + command);
     return PluginOutput{0, "", ""};
   }

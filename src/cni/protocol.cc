@@ -22,6 +22,26 @@ bool ValidContainerId(std::string_view id) {
   return true;
 }
 
+/// The table in protocol.h.
+int CodeFor(Code category) {
+  switch (category) {
+    case Code::kInvalid:
+      return kInvalidConfig;
+    case Code::kUnavailable:
+      return kTryAgainLater;
+    case Code::kExists:
+    case Code::kInUse:
+      return kBerthConflict;
+    case Code::kNotFound:
+    case Code::kSystem:
+    case Code::kInternal:
+    case Code::kCommandNotFound:
+    case Code::kCommandCannotRun:
+      break;
+  }
+  return kBerthFailure;
+}
+
 }  // namespace
 
 Env ReadEnv(const Getenv& getenv) {
@@ -33,7 +53,15 @@ Env ReadEnv(const Getenv& getenv) {
              get("CNI_IFNAME"),  get("CNI_ARGS"),        get("CNI_PATH")};
 }
 
-Expected<Command> ValidateEnv(const Env& env) {
+Error BadInput(ErrorCode code, std::string msg, std::string details) {
+  return Error::Invalid(std::move(msg)).WithDetails(std::move(details)).WithCniCode(code);
+}
+
+ErrorDoc ToCniError(const Error& e) {
+  return ErrorDoc{e.cni_code() != 0 ? e.cni_code() : CodeFor(e.code()), e.message(), e.details()};
+}
+
+Result<Command> ValidateEnv(const Env& env) {
   static const std::pair<const char*, Command> kCommands[] = {
       {"ADD", Command::kAdd},       {"DEL", Command::kDel},         {"CHECK", Command::kCheck},
       {"STATUS", Command::kStatus}, {"VERSION", Command::kVersion}, {"GC", Command::kGc}};
@@ -44,8 +72,8 @@ Expected<Command> ValidateEnv(const Env& env) {
   if (!cmd) {
     std::string what = env.command.empty() ? "CNI_COMMAND is not set"
                                            : "CNI_COMMAND \"" + env.command + "\" is unknown";
-    return CniError{kInvalidEnvironment, "invalid environment: " + what,
-                    "expected one of ADD, DEL, CHECK, STATUS, VERSION, GC"};
+    return BadInput(kInvalidEnvironment, "invalid environment: " + what,
+                    "expected one of ADD, DEL, CHECK, STATUS, VERSION, GC");
   }
   std::vector<std::string> problems;
   bool attachment = *cmd == Command::kAdd || *cmd == Command::kDel || *cmd == Command::kCheck;
@@ -68,7 +96,7 @@ Expected<Command> ValidateEnv(const Env& env) {
   if (!problems.empty()) {
     std::string msg = "invalid environment: ";
     for (size_t i = 0; i < problems.size(); ++i) msg += (i ? "; " : "") + problems[i];
-    return CniError{kInvalidEnvironment, msg, ""};
+    return BadInput(kInvalidEnvironment, msg);
   }
   return *cmd;
 }
@@ -102,13 +130,13 @@ bool VersionLess(std::string_view a, std::string_view b) {
   return *pa < *pb;
 }
 
-CniStatus CheckVersion(Command command, std::string_view version) {
+Status CheckVersion(Command command, std::string_view version) {
   std::string supported;
   for (const char* v : kSupportedVersions) supported += std::string(supported.empty() ? "" : ", ") + v;
   if (!IsSupported(version)) {
-    return CniError{kIncompatibleVersion, "incompatible CNI version",
+    return BadInput(kIncompatibleVersion, "incompatible CNI version",
                     "config version \"" + std::string(version) +
-                        "\" is not supported by berth (supported: " + supported + ")"};
+                        "\" is not supported by berth (supported: " + supported + ")");
   }
   const char* needs = nullptr;
   const char* name = nullptr;
@@ -120,14 +148,14 @@ CniStatus CheckVersion(Command command, std::string_view version) {
     name = command == Command::kStatus ? "STATUS" : "GC";
   }
   if (needs && VersionLess(version, needs)) {
-    return CniError{kIncompatibleVersion, "incompatible CNI version",
+    return BadInput(kIncompatibleVersion, "incompatible CNI version",
                     std::string("config version ") + std::string(version) + " does not allow " +
-                        name + " (it needs " + needs + " or later)"};
+                        name + " (it needs " + needs + " or later)");
   }
-  return std::nullopt;
+  return Ok();
 }
 
-Expected<std::map<std::string, std::string>> ParseCniArgs(std::string_view args) {
+Result<std::map<std::string, std::string>> ParseCniArgs(std::string_view args) {
   static const char* kKnown[] = {"IgnoreUnknown", "K8S_POD_NAMESPACE", "K8S_POD_NAME",
                                  "K8S_POD_INFRA_CONTAINER_ID", "K8S_POD_UID", "IP", "MAC"};
   std::map<std::string, std::string> out;
@@ -140,10 +168,8 @@ Expected<std::map<std::string, std::string>> ParseCniArgs(std::string_view args)
     if (item.empty()) continue;
     size_t eq = item.find('=');
     if (eq == 0 || eq == item.npos) {
-      return CniError{kInvalidEnvironment,
-                      "invalid environment: CNI_ARGS item \"" + std::string(item) +
-                          "\" is not KEY=VALUE",
-                      ""};
+      return BadInput(kInvalidEnvironment, "invalid environment: CNI_ARGS item \"" +
+                                               std::string(item) + "\" is not KEY=VALUE");
     }
     std::string key(item.substr(0, eq));
     bool known = false;
@@ -157,13 +183,14 @@ Expected<std::map<std::string, std::string>> ParseCniArgs(std::string_view args)
   if (!unknown.empty() && !ignore_unknown) {
     std::string keys;
     for (const auto& k : unknown) keys += (keys.empty() ? "" : ", ") + k;
-    return CniError{kInvalidEnvironment, "invalid environment: CNI_ARGS has unknown keys: " + keys,
-                    "set IgnoreUnknown=1 to have them ignored"};
+    return BadInput(kInvalidEnvironment, "invalid environment: CNI_ARGS has unknown keys: " + keys,
+                    "set IgnoreUnknown=1 to have them ignored");
   }
   return out;
 }
 
-std::string ErrorJson(const CniError& e, std::string_view version) {
+std::string ErrorJson(const Error& error, std::string_view version) {
+  ErrorDoc e = ToCniError(error);
   nlohmann::json j = {{"cniVersion", std::string(version)}, {"code", e.code}, {"msg", e.msg}};
   if (!e.details.empty()) j["details"] = e.details;
   return j.dump(4, ' ', false, nlohmann::json::error_handler_t::replace);

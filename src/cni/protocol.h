@@ -2,9 +2,10 @@
 // environment a runtime passes, spec versions and their negotiation, CNI_ARGS, and errors as
 // the JSON document the spec prescribes. Pure; no engine, no I/O.
 //
-// Errors inside the CNI front end carry the spec's numeric code from where they are detected
-// (an environment problem is 4, undecodable JSON 6, a bad config 7 ...), so they are a type of
-// their own rather than berth::Error, which knows nothing of CNI codes.
+// Errors are berth's (core/error.h) all the way through the front end. The spec's numeric code
+// is chosen in one place, ToCniError, when the error document is written: from the error's
+// category, or from the CNI code the front end tagged it with where the category cannot tell
+// (BadInput for the input channels; see Error::cni_code for why those are tags).
 #pragma once
 
 #include <functional>
@@ -12,9 +13,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
-#include <variant>
 #include <vector>
+
+#include "core/error.h"
 
 namespace berth::cni {
 
@@ -39,32 +40,28 @@ enum ErrorCode : int {
   kBerthCheckFailed = 102,   // CHECK: the attachment is not what the runtime was told
 };
 
-struct CniError {
+/// Input berth refuses (category kInvalid), from the runtime or a delegated plugin, tagged with
+/// the code that names what was wrong with it: kIncompatibleVersion, kUnsupportedField,
+/// kInvalidEnvironment or kDecodingFailure. Any other bad input is a plain Error::Invalid
+/// (code 7).
+Error BadInput(ErrorCode code, std::string msg, std::string details = "");
+
+/// The fields of an error document.
+struct ErrorDoc {
   int code = kBerthFailure;
   std::string msg;
   std::string details;
 };
 
-/// A T or a CniError (the front end's Result).
-template <typename T>
-class [[nodiscard]] Expected {
- public:
-  Expected(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit
-  Expected(CniError error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
-
-  bool ok() const { return v_.index() == 0; }
-  T& operator*() { return std::get<0>(v_); }
-  const T& operator*() const { return std::get<0>(v_); }
-  T* operator->() { return &std::get<0>(v_); }
-  const T* operator->() const { return &std::get<0>(v_); }
-  const CniError& error() const { return std::get<1>(v_); }
-
- private:
-  std::variant<T, CniError> v_;
-};
-
-/// Success, or the error to report.
-using CniStatus = std::optional<CniError>;
+/// The one mapping from a berth Error to a CNI error: its CNI code when the front end set one,
+/// otherwise by category:
+///   kInvalid                      7   invalid network configuration (a request berth refuses)
+///   kUnavailable                 11   try again later (a network removed meanwhile, no address)
+///   kExists, kInUse             101   berth: an address, name or interface is already taken
+///   kNotFound, kSystem,         100   berth: the kernel or the state store failed
+///   kInternal, kCommand*
+/// msg is the message (with its context chain), details the error's details.
+ErrorDoc ToCniError(const Error& e);
 
 enum class Command { kAdd, kDel, kCheck, kStatus, kVersion, kGc };
 
@@ -79,7 +76,7 @@ Env ReadEnv(const Getenv& getenv);
 /// The command, after checking that every variable it needs is there and well-formed
 /// (ADD and CHECK: CNI_CONTAINERID, CNI_NETNS, CNI_IFNAME; DEL: CNI_CONTAINERID, CNI_IFNAME).
 /// Code 4 naming every offending variable.
-Expected<Command> ValidateEnv(const Env& env);
+Result<Command> ValidateEnv(const Env& env);
 
 /// "1.0.0" -> {1, 0, 0}; nullopt unless three dot-separated numbers.
 std::optional<std::vector<int>> ParseVersion(std::string_view v);
@@ -89,16 +86,16 @@ bool VersionLess(std::string_view a, std::string_view b);
 
 /// Code 1 unless `version` is supported and new enough for `command` (CHECK needs 0.4.0,
 /// STATUS and GC need 1.1.0).
-CniStatus CheckVersion(Command command, std::string_view version);
+Status CheckVersion(Command command, std::string_view version);
 
 /// CNI_ARGS: "K=V;K2=V2". Keys berth knows are K8S_POD_NAME (the container's name),
 /// K8S_POD_NAMESPACE, K8S_POD_INFRA_CONTAINER_ID, K8S_POD_UID (ignored), IP and MAC (a
 /// fixed address and MAC). Others are an error unless IgnoreUnknown=1|true (the CNI
 /// convention). Code 4.
-Expected<std::map<std::string, std::string>> ParseCniArgs(std::string_view args);
+Result<std::map<std::string, std::string>> ParseCniArgs(std::string_view args);
 
-/// {"cniVersion", "code", "msg", "details"}.
-std::string ErrorJson(const CniError& e, std::string_view version);
+/// {"cniVersion", "code", "msg", "details"} for `e` (ToCniError); no "details" when empty.
+std::string ErrorJson(const Error& e, std::string_view version);
 
 /// VERSION's answer; `requested` (the stdin cniVersion) is echoed when well-formed.
 std::string VersionJson(std::string_view requested);

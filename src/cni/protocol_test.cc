@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -47,9 +48,9 @@ TEST(Env, EachCommandNeedsItsVariables) {
   for (const auto& b : bad) {
     auto r = ValidateEnv(b.env);
     ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.error().code, kInvalidEnvironment);
+    EXPECT_EQ(ToCniError(r.error()).code, kInvalidEnvironment);
     for (const auto& n : b.names) {
-      EXPECT_NE(r.error().msg.find(n), std::string::npos) << r.error().msg;
+      EXPECT_NE(r.error().message().find(n), std::string::npos) << r.error().message();
     }
   }
 }
@@ -62,17 +63,16 @@ TEST(Version, ParseCompareAndPerCommandMinimum) {
   EXPECT_TRUE(VersionLess("0.4.0", "1.0.0"));
   EXPECT_TRUE(VersionLess("0.9.0", "0.10.0"));
   EXPECT_FALSE(VersionLess("1.1.0", "1.1.0"));
-  for (const char* v : kSupportedVersions) EXPECT_FALSE(CheckVersion(Command::kAdd, v)) << v;
+  for (const char* v : kSupportedVersions) EXPECT_TRUE(CheckVersion(Command::kAdd, v).ok()) << v;
+  auto code = [](const Status& st) { return st.ok() ? 0 : ToCniError(st.error()).code; };
   for (const char* v : {"0.1.0", "0.2.0", "0.3.0", "1.2.0", "2.0.0", "junk"}) {
-    auto e = CheckVersion(Command::kAdd, v);
-    ASSERT_TRUE(e) << v;
-    EXPECT_EQ(e->code, kIncompatibleVersion);
+    EXPECT_EQ(code(CheckVersion(Command::kAdd, v)), kIncompatibleVersion) << v;
   }
-  EXPECT_EQ(CheckVersion(Command::kCheck, "0.3.1")->code, kIncompatibleVersion);
-  EXPECT_FALSE(CheckVersion(Command::kCheck, "0.4.0"));
-  EXPECT_EQ(CheckVersion(Command::kStatus, "1.0.0")->code, kIncompatibleVersion);
-  EXPECT_EQ(CheckVersion(Command::kGc, "0.4.0")->code, kIncompatibleVersion);
-  EXPECT_FALSE(CheckVersion(Command::kGc, "1.1.0"));
+  EXPECT_EQ(code(CheckVersion(Command::kCheck, "0.3.1")), kIncompatibleVersion);
+  EXPECT_TRUE(CheckVersion(Command::kCheck, "0.4.0").ok());
+  EXPECT_EQ(code(CheckVersion(Command::kStatus, "1.0.0")), kIncompatibleVersion);
+  EXPECT_EQ(code(CheckVersion(Command::kGc, "0.4.0")), kIncompatibleVersion);
+  EXPECT_TRUE(CheckVersion(Command::kGc, "1.1.0").ok());
 }
 
 TEST(CniArgs, KnownKeysAndTheIgnoreUnknownConvention) {
@@ -84,8 +84,8 @@ TEST(CniArgs, KnownKeysAndTheIgnoreUnknownConvention) {
   EXPECT_TRUE(ParseCniArgs(";;").ok());
   auto unknown = ParseCniArgs("FOO=1;BAR=2");
   ASSERT_FALSE(unknown.ok());
-  EXPECT_EQ(unknown.error().code, kInvalidEnvironment);
-  EXPECT_NE(unknown.error().msg.find("FOO, BAR"), std::string::npos);
+  EXPECT_EQ(ToCniError(unknown.error()).code, kInvalidEnvironment);
+  EXPECT_NE(unknown.error().message().find("FOO, BAR"), std::string::npos);
   EXPECT_TRUE(ParseCniArgs("IgnoreUnknown=1;FOO=1").ok());
   EXPECT_TRUE(ParseCniArgs("IgnoreUnknown=true;FOO=1").ok());
   EXPECT_FALSE(ParseCniArgs("IgnoreUnknown=0;FOO=1").ok());
@@ -94,16 +94,62 @@ TEST(CniArgs, KnownKeysAndTheIgnoreUnknownConvention) {
 }
 
 TEST(Documents, ErrorAndVersion) {
-  auto e = nlohmann::json::parse(ErrorJson({7, "bad", "worse"}, "0.4.0"));
+  auto e = nlohmann::json::parse(ErrorJson(Error::Invalid("bad").WithDetails("worse"), "0.4.0"));
   EXPECT_EQ(e, (nlohmann::json{{"cniVersion", "0.4.0"}, {"code", 7}, {"msg", "bad"},
                               {"details", "worse"}}));
-  EXPECT_FALSE(nlohmann::json::parse(ErrorJson({4, "x", ""}, "1.1.0")).contains("details"));
+  EXPECT_FALSE(nlohmann::json::parse(ErrorJson(BadInput(kInvalidEnvironment, "x"), "1.1.0"))
+                   .contains("details"));
   auto v = nlohmann::json::parse(VersionJson("0.4.0"));
   EXPECT_EQ(v["cniVersion"], "0.4.0");
   EXPECT_EQ(v["supportedVersions"],
             (nlohmann::json{"0.3.1", "0.4.0", "1.0.0", "1.1.0"}));
   EXPECT_EQ(nlohmann::json::parse(VersionJson(""))["cniVersion"], "1.1.0");
   EXPECT_EQ(nlohmann::json::parse(VersionJson("junk"))["cniVersion"], "1.1.0");
+}
+
+// The one mapping from berth's errors to CNI codes (the table in protocol.h), every code.
+TEST(CniErrorMapping, EveryCategoryAndEveryTag) {
+  struct {
+    Error error;
+    int code;
+  } cases[] = {
+      // Untagged: the category decides.
+      {Error::Invalid("range has no free address"), kInvalidConfig},
+      {Error::Unavailable("network removed meanwhile"), kTryAgainLater},
+      {Error::Exists("address taken"), kBerthConflict},
+      {Error::InUse("port busy"), kBerthConflict},
+      {Error::NotFound("no link"), kBerthFailure},
+      {Error::System("create veth", EPERM), kBerthFailure},
+      {Error::Internal("bug"), kBerthFailure},
+      {Error(Code::kCommandNotFound, "x"), kBerthFailure},
+      {Error(Code::kCommandCannotRun, "x"), kBerthFailure},
+      // Tagged where the category cannot tell: the tag wins.
+      {BadInput(kIncompatibleVersion, "v"), kIncompatibleVersion},
+      {BadInput(kUnsupportedField, "f"), kUnsupportedField},
+      {Error::NotFound("c").WithCniCode(kUnknownContainer), kUnknownContainer},
+      {BadInput(kInvalidEnvironment, "e"), kInvalidEnvironment},
+      {Error::System("read stdin", EIO).WithCniCode(kIoFailure), kIoFailure},
+      {BadInput(kDecodingFailure, "d"), kDecodingFailure},
+      {Error::Invalid("x").WithCniCode(kInvalidConfig), kInvalidConfig},
+      {Error::Invalid("x").WithCniCode(kTryAgainLater), kTryAgainLater},
+      {Error::Invalid("x").WithCniCode(kNotAvailable), kNotAvailable},
+      {Error::System("x", EIO).WithCniCode(kBerthFailure), kBerthFailure},
+      {Error::Invalid("x").WithCniCode(kBerthConflict), kBerthConflict},
+      {Error::Invalid("x").WithCniCode(kBerthCheckFailed), kBerthCheckFailed},
+      {Error::System("x", EIO).WithCniCode(42), 42},  // a delegate's own code
+  };
+  for (const auto& c : cases) {
+    ErrorDoc d = ToCniError(c.error);
+    EXPECT_EQ(d.code, c.code) << c.error.message();
+    EXPECT_EQ(d.msg, c.error.message());
+  }
+  // The context chain is the message; details stay apart; wrapping keeps the tag.
+  Error e = BadInput(kIncompatibleVersion, "incompatible CNI version", "supported: 1.1.0");
+  e.Wrap("config");
+  ErrorDoc d = ToCniError(e);
+  EXPECT_EQ(d.code, kIncompatibleVersion);
+  EXPECT_EQ(d.msg, "config: incompatible CNI version");
+  EXPECT_EQ(d.details, "supported: 1.1.0");
 }
 
 }  // namespace

@@ -8,11 +8,11 @@ using nlohmann::json;
 
 namespace {
 
-CniError Bad(const std::string& where, const std::string& what) {
-  return CniError{kInvalidConfig, "invalid " + where + ": " + what, ""};
+Error Bad(const std::string& where, const std::string& what) {
+  return Error::Invalid("invalid " + where + ": " + what);
 }
 
-Expected<std::vector<std::string>> Strings(const json& j, const std::string& where) {
+Result<std::vector<std::string>> Strings(const json& j, const std::string& where) {
   if (!j.is_array()) return Bad(where, "must be a list of strings");
   std::vector<std::string> out;
   for (const json& s : j) {
@@ -86,7 +86,7 @@ json RenderResult(const AddResult& r, std::string_view version) {
   return out;
 }
 
-Expected<Dns> ParseDns(const json& j, const std::string& where) {
+Result<Dns> ParseDns(const json& j, const std::string& where) {
   if (!j.is_object()) return Bad(where, "must be an object");
   Dns d;
   for (const char* key : {"nameservers", "search", "options"}) {
@@ -103,7 +103,7 @@ Expected<Dns> ParseDns(const json& j, const std::string& where) {
   return d;
 }
 
-Expected<Route> ParseRoute(const json& j, const std::string& where) {
+Result<Route> ParseRoute(const json& j, const std::string& where) {
   if (!j.is_object() || !j.contains("dst") || !j["dst"].is_string()) {
     return Bad(where, "a route needs \"dst\" (a CIDR)");
   }
@@ -120,7 +120,7 @@ Expected<Route> ParseRoute(const json& j, const std::string& where) {
   return r;
 }
 
-Expected<AddResult> ParseResult(const json& j) {
+Result<AddResult> ParseResult(const json& j) {
   const std::string where = "result";
   if (!j.is_object()) return Bad(where, "must be an object");
   AddResult r;

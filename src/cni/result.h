@@ -61,14 +61,14 @@ nlohmann::json RenderResult(const AddResult& r, std::string_view version);
 
 /// A result of any supported version (prevResult, an IPAM plugin's answer). Code 7 when a
 /// field is malformed.
-Expected<AddResult> ParseResult(const nlohmann::json& j);
+Result<AddResult> ParseResult(const nlohmann::json& j);
 
 /// The spec's DNS dictionary ({nameservers, domain, search, options}); `where` names it in
 /// errors. Code 7.
-Expected<Dns> ParseDns(const nlohmann::json& j, const std::string& where);
+Result<Dns> ParseDns(const nlohmann::json& j, const std::string& where);
 nlohmann::json RenderDns(const Dns& d);
 
 /// {"dst": "10.1.0.0/16", "gw": "10.1.0.1"}; `where` names it in errors. Code 7.
-Expected<Route> ParseRoute(const nlohmann::json& j, const std::string& where);
+Result<Route> ParseRoute(const nlohmann::json& j, const std::string& where);
 
 }  // namespace berth::cni

@@ -41,7 +41,7 @@ TEST(Result, EachVersionHasItsShape) {
 TEST(Result, ParsesWhatEveryVersionRenders) {
   for (const char* v : {"0.3.1", "0.4.0", "1.0.0", "1.1.0"}) {
     auto r = ParseResult(RenderResult(Sample(), v));
-    ASSERT_TRUE(r.ok()) << v << ": " << r.error().msg;
+    ASSERT_TRUE(r.ok()) << v << ": " << r.error().message();
     EXPECT_EQ(r->interfaces.size(), 3u);
     EXPECT_EQ(r->interfaces[2].sandbox, "/run/netns/x");
     EXPECT_EQ(r->ips[0].address.ToString(), "10.1.0.5/24");
@@ -65,7 +65,7 @@ TEST(Result, MalformedIsInvalidConfig) {
                           R"({"dns":{"nameservers":"1.1.1.1"}})"}) {
     auto r = ParseResult(json::parse(bad));
     ASSERT_FALSE(r.ok()) << bad;
-    EXPECT_EQ(r.error().code, kInvalidConfig) << bad;
+    EXPECT_EQ(ToCniError(r.error()).code, kInvalidConfig) << bad;
   }
 }
 

@@ -5,6 +5,21 @@
 // veth: File exists"). No exceptions cross module boundaries; third-party code that throws
 // (JSON, CLI parsing) is caught at the edge that calls it.
 //
+// Two optional extras, both empty for almost every error:
+// - details: a longer explanation kept apart from the message so that context chains stay
+//   short (what is accepted, how to fix it, what another program printed). CNI's error document
+//   has a field for it; other front ends print it after the message.
+// - cni_code: the CNI error code (containernetworking/cni SPEC.md, "Error"), set only by the
+//   cni/ front end for failures whose code the category cannot tell: 1 incompatible version,
+//   2 unsupported field, 4 bad environment, 5 I/O, 6 undecodable stdin, 50 STATUS "not
+//   available", 102 a failed CHECK, and a delegated plugin's own code. Codes 1, 2, 4 and 6 are
+//   all "bad input, nothing changed" (kInvalid) and differ only in which part of the CNI
+//   protocol carried the input; no other layer makes or tests that distinction, so they are
+//   not Code values (each would be one more case in every switch over Code, for CLI exit
+//   statuses and berthd's HTTP statuses). 50 and 102 say which command failed, not how; a
+//   delegate's code is any number. Codes the category does tell (7, 11, 100, 101) are never
+//   tagged: cni::ToCniError derives them.
+//
 // Value types: safe to copy and move; no shared state.
 #pragma once
 
@@ -44,17 +59,27 @@ class Error {
   static Error System(std::string_view what, int err);
 
   /// Prefixes context: Wrap("create veth") turns "File exists" into "create veth: File exists".
+  /// The code, errno, details and CNI code stay.
   Error& Wrap(std::string_view context) &;
   Error&& Wrap(std::string_view context) &&;
+  Error& WithDetails(std::string details) &;
+  Error&& WithDetails(std::string details) &&;
+  Error& WithCniCode(int cni_code) &;
+  Error&& WithCniCode(int cni_code) &&;
 
   Code code() const { return code_; }
   int sys_errno() const { return sys_errno_; }
   const std::string& message() const { return message_; }
+  const std::string& details() const { return details_; }
+  /// 0 when unset (the CNI front end derives the code from code()).
+  int cni_code() const { return cni_code_; }
 
  private:
   Code code_;
   int sys_errno_;
+  int cni_code_ = 0;
   std::string message_;
+  std::string details_;
 };
 
 /// Either a T or an Error. Cheap to move; check ok() before dereferencing.
@@ -114,8 +139,9 @@ class ErrorList {
   void Add(Error e) { errors_.push_back(std::move(e)); }
   bool empty() const { return errors_.empty(); }
   const std::vector<Error>& errors() const { return errors_; }
-  /// Ok when nothing failed; otherwise one Error "context: first; second; ...". Its code is the
-  /// code the errors share, or kSystem when they differ; its errno is the first error's.
+  /// Ok when nothing failed; otherwise one Error "context: first; second; ...". Its code (and
+  /// CNI code) is the one the errors share, or kSystem (no CNI code) when they differ; its errno
+  /// is the first error's; its details are theirs, joined by "; ".
   Status ToStatus(std::string_view context) const;
 
  private:

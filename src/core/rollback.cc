@@ -1,6 +1,6 @@
 #include "core/rollback.h"
 
-#include <cstdio>
+#include "core/log.h"
 
 namespace berth {
 
@@ -9,10 +9,7 @@ void Rollback::Run() {
     auto [what, undo] = std::move(steps_.back());
     steps_.pop_back();
     Status st = undo();
-    if (!st.ok()) {
-      std::fprintf(stderr, "berth: warning: rollback: %s: %s\n", what.c_str(),
-                   st.error().message().c_str());
-    }
+    if (!st.ok()) log::Warn("rollback: " + what + ": " + st.error().message());
   }
 }
 

@@ -1,6 +1,6 @@
 // Rollback: the undo stack of one operation. Each step that changed something pushes how to
 // take it back; Commit() keeps the changes, otherwise the destructor undoes them newest first.
-// Undo steps are best effort: they log failures to stderr and go on.
+// Undo steps are best effort: they log failures (log::Warn) and go on.
 #pragma once
 
 #include <functional>

@@ -20,6 +20,7 @@
 
 #include "api/pid_file.h"
 #include "api/server.h"
+#include "core/version.h"
 #include "dns/forwarder.h"
 #include "dns/server.h"
 #include "engine/dns.h"
@@ -32,6 +33,7 @@ namespace berth::daemon {
 namespace {
 
 using nlohmann::json;
+
 
 struct FileStamp {
   bool exists = false;

@@ -25,6 +25,7 @@
 #include <string>
 
 #include "core/log.h"
+#include "core/version.h"
 
 namespace berth::daemon {
 
@@ -39,7 +40,7 @@ struct Options {
 };
 
 inline constexpr int kPollMs = 200;
-inline constexpr char kVersion[] = "berthd 0.1.0";
+inline constexpr char kVersion[] = "berthd " BERTH_VERSION;
 
 /// Runs berthd until SIGTERM/SIGINT; returns the process exit status.
 int Run(const Options& opts);

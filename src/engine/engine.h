@@ -33,6 +33,7 @@ struct NetworkCreateRequest {
   std::optional<std::string> subnet, gateway, ip_range;
   std::optional<int> mtu;
   bool internal = false;
+  bool force = false;  // --force: a subnet that is unusual but can work (ipam::CheckSubnetUsable)
   std::vector<std::string> options;  // "KEY=VALUE"
 };
 

@@ -1,6 +1,7 @@
 // Network operations: create, remove, prune, list, inspect.
 #include <ctime>
 
+#include "coexist/coexist.h"
 #include "core/ids.h"
 #include "core/names.h"
 #include "core/rollback.h"
@@ -43,6 +44,7 @@ Result<Network> Engine::CreateNetwork(const NetworkCreateRequest& req) {
   BERTH_ASSIGN_OR_RETURN(addr_req.gateway, ParseOptional<IpAddr>(req.gateway, IpAddr::Parse));
   BERTH_ASSIGN_OR_RETURN(addr_req.ip_range,
                          ParseOptional<Cidr>(req.ip_range, Cidr::ParseNetwork));
+  addr_req.force = req.force;
   if (addr_req.subnet && !addr_req.subnet->is_v4()) {
     return Error::Invalid("IPv6 subnets are not supported yet: give an IPv4 --subnet");
   }
@@ -89,6 +91,8 @@ Result<Network> Engine::CreateNetwork(const NetworkCreateRequest& req) {
   firewall::Delta delta;
   delta.add_networks.push_back(RulesFor(net));
   BERTH_TRY_CTX(ApplyFirewall(deps, rollback, delta), "create network " + net.name);
+  all.push_back(net);  // under the store's lock, so concurrent creates agree on the set
+  coexist::SyncAndWarn(coexist::BridgesOf(all));  // let Docker's/firewalld's chains pass it
   BERTH_TRY(tx.Commit());
   rollback.Commit();
   Notify({Change::kNetworkCreated, DnsEnabled(net)});
@@ -123,6 +127,9 @@ Status Engine::RemoveNetwork(const std::string& key) {
   BERTH_TRY_CTX(net::Apply(net::Plan{{net::DeleteLinkOp{net::Where::kHost, net.bridge}}}, *ops,
                            rollback),
                 "remove network " + net.name);
+  if (auto rest = store_->ListNetworks(); rest.ok()) {  // none left: berth's rules go
+    coexist::SyncAndWarn(coexist::BridgesOf(*rest), {net.bridge});
+  }
   BERTH_TRY(tx.Commit());
   rollback.Commit();
   Notify({Change::kNetworkRemoved, DnsEnabled(net)});

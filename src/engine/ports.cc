@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "engine/host_ports.h"
+
 namespace berth::engine {
 
 namespace {
@@ -117,6 +119,13 @@ Result<std::optional<std::pair<PortMapping, std::string>>> Conflict(store::Store
 Result<std::vector<PortMapping>> ReservePorts(store::Store& store,
                                               const std::vector<PortRequest>& requests) {
   std::vector<PortMapping> out;
+  // Ports host processes listen on, and berthd's 53 on the gateways (read on first use).
+  HostPorts host([&]() -> Result<std::vector<IpAddr>> {
+    BERTH_ASSIGN_OR_RETURN(auto nets, store.ListNetworks());
+    std::vector<IpAddr> gateways;
+    for (const Network& n : nets) gateways.push_back(n.gateway);
+    return gateways;
+  });
   auto overlaps_earlier = [&](const PortMapping& m) {
     for (const PortMapping& o : out) {
       bool same_ip = o.host_ip == m.host_ip || o.host_ip.IsUnspecified() ||
@@ -144,6 +153,7 @@ Result<std::vector<PortMapping>> ReservePorts(store::Store& store,
                             ProtoName(m.protocol) + " is already published by " + holder +
                             (hit ? " (" + PortText(hit->first) + ")" : ""));
       }
+      BERTH_TRY(host.Check(m.protocol, m.host_ip, m.host_port, m.count));
       out.push_back(m);
       continue;
     }
@@ -159,7 +169,10 @@ Result<std::vector<PortMapping>> ReservePorts(store::Store& store,
       m.host_port = static_cast<uint16_t>(p);
       BERTH_ASSIGN_OR_RETURN(auto hit, Conflict(store, m.protocol, m.host_ip, m.host_port,
                                                 m.host_port + m.count - 1));
-      found = !hit && !overlaps_earlier(m);
+      if (hit || overlaps_earlier(m)) continue;
+      Status free = host.Check(m.protocol, m.host_ip, m.host_port, m.count);
+      if (!free.ok() && free.error().code() != Code::kInUse) return std::move(free).error();
+      found = free.ok();
     }
     if (!found) return Error::Unavailable("no free host port left for " + PortText(m));
     BERTH_TRY(store.SetMeta(key, std::to_string(m.host_port + m.count - 1)));

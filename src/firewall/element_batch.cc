@@ -26,15 +26,15 @@ struct SetFree {
 using NftSet = std::unique_ptr<nftnl_set, SetFree>;
 
 // One nftnl_set per set name, holding the elements of one verb.
-std::map<std::string, NftSet> Group(const std::vector<WireElement>& elems) {
+std::map<std::string, NftSet> Group(const WireDelta& delta, const std::vector<WireElement>& elems) {
   std::map<std::string, NftSet> sets;
   for (const WireElement& w : elems) {
     NftSet& s = sets[w.set];
     if (!s) {
       s.reset(nftnl_set_alloc());
-      nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, kTable);
+      nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, delta.table.c_str());
       nftnl_set_set_str(s.get(), NFTNL_SET_NAME, w.set.c_str());
-      nftnl_set_set_u32(s.get(), NFTNL_SET_FAMILY, NFPROTO_INET);
+      nftnl_set_set_u32(s.get(), NFTNL_SET_FAMILY, NfProto(delta.family));
     }
     nftnl_set_elem* e = nftnl_set_elem_alloc();
     nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, w.key.data(), static_cast<uint32_t>(w.key.size()));
@@ -77,8 +77,9 @@ Status ElementBatch::Apply(const WireDelta& delta) {
     return Error::Invalid("nftables: more elements than one element batch takes");
   }
   if (!nl_) BERTH_TRY(Open());
-  // Headers plus, per element, at most a 12-byte key, a 4-byte value and their attributes.
-  std::vector<char> buf(4096 + kMaxBatchElements * 96);
+  // Headers plus, per element, at most a 40-byte key (an IPv6 address, a protocol and a port),
+  // a 16-byte value and their attributes.
+  std::vector<char> buf(4096 + kMaxBatchElements * 128);
   mnl_nlmsg_batch* batch = mnl_nlmsg_batch_start(buf.data(), buf.size());
   nftnl_batch_begin(static_cast<char*>(mnl_nlmsg_batch_current(batch)), seq_++);
   mnl_nlmsg_batch_next(batch);
@@ -87,9 +88,9 @@ Status ElementBatch::Apply(const WireDelta& delta) {
   int expected = 0;
   uint32_t first_seq = seq_;
   auto emit = [&](const std::vector<WireElement>& elems, uint16_t type, uint16_t flags) {
-    for (auto& [name, set] : Group(elems)) {
+    for (auto& [name, set] : Group(delta, elems)) {
       nlmsghdr* nlh = nftnl_nlmsg_build_hdr(static_cast<char*>(mnl_nlmsg_batch_current(batch)),
-                                            type, NFPROTO_INET, flags | NLM_F_ACK, seq_++);
+                                            type, NfProto(delta.family), flags | NLM_F_ACK, seq_++);
       nftnl_set_elems_nlmsg_build_payload(nlh, set.get());
       if (!mnl_nlmsg_batch_next(batch)) return false;
       ++expected;

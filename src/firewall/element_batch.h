@@ -9,7 +9,7 @@
 #include <memory>
 
 #include "core/error.h"
-#include "firewall/ruleset.h"
+#include "firewall/render_wire.h"
 
 struct mnl_socket;
 
@@ -25,7 +25,7 @@ class ElementBatch {
   ElementBatch& operator=(const ElementBatch&) = delete;
   ~ElementBatch();
 
-  /// Deletes `delta.remove`, then adds `delta.add`, atomically. A missing table, set or element
+  /// Deletes `delta.remove`, then adds `delta.add`, atomically, in `delta.table`. A missing table, set or element
   /// fails with Code::kNotFound (the caller rebuilds); nothing is changed on failure.
   Status Apply(const WireDelta& delta);
 

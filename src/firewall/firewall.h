@@ -25,12 +25,19 @@ class Firewall {
   virtual Status Apply(const Delta& delta, const StateFn& state) = 0;
   /// Which elements `expected` adds are not in the kernel now ("set: element"); read-only.
   virtual Result<std::vector<std::string>> Missing(const Delta& expected) = 0;
+  /// Makes berth's table hold exactly `state` when it does not (someone flushed or edited it,
+  /// or a killed operation left elements behind): one rebuild transaction, nothing written
+  /// when it already does. Returns what differed (ruleset.h Differences), empty when nothing.
+  virtual Result<std::vector<std::string>> Sync(const State& state) = 0;
 };
 
 class NoneFirewall final : public Firewall {
  public:
   Status Apply(const Delta&, const StateFn&) override { return Ok(); }
   Result<std::vector<std::string>> Missing(const Delta&) override {
+    return std::vector<std::string>();
+  }
+  Result<std::vector<std::string>> Sync(const State&) override {
     return std::vector<std::string>();
   }
 };

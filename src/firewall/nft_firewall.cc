@@ -2,6 +2,8 @@
 
 #include <dlfcn.h>
 
+#include "firewall/render_json.h"
+
 namespace berth::firewall {
 
 // The libnftables calls berth makes, resolved at run time.
@@ -85,18 +87,31 @@ Status NftFirewall::Apply(const Delta& delta, const StateFn& state) {
   if (first.ok()) return Ok();
   // berth's table is missing or was edited behind its back: make it match the store.
   BERTH_ASSIGN_OR_RETURN(State full, state());
-  StateBatches batches = RenderState(full);
-  Status rebuilt = Run(batches.create);
-  if (rebuilt.ok()) rebuilt = Run(batches.content);
+  Status rebuilt = Rebuild(full);
   if (rebuilt.ok()) return Ok();
   return Error(Code::kSystem, "update firewall: " + first.error().message() +
                                   "; rebuilding berth's table also failed: " +
                                   rebuilt.error().message());
 }
 
+Status NftFirewall::Rebuild(const State& state) {
+  StateBatches batches = RenderState(state);
+  BERTH_TRY_CTX(Run(batches.create), "rebuild berth's table");
+  BERTH_TRY_CTX(Run(batches.content), "rebuild berth's table");
+  return Ok();
+}
+
+Result<std::vector<std::string>> NftFirewall::Sync(const State& state) {
+  static const std::string kList = JsonListTable(BerthRuleset().table);
+  std::string listing;
+  if (!Run(kList, &listing).ok()) listing.clear();  // no table: Differences says so
+  std::vector<std::string> diff = Differences(state, listing);
+  if (!diff.empty()) BERTH_TRY(Rebuild(state));
+  return diff;
+}
+
 Result<std::vector<std::string>> NftFirewall::Missing(const Delta& expected) {
-  static const char kList[] =
-      R"({"nftables":[{"list":{"table":{"family":"inet","name":"berth"}}}]})";
+  static const std::string kList = JsonListTable(BerthRuleset().table);
   // A missing table is not an error here: everything expected is then missing.
   std::string listing;
   if (!Run(kList, &listing).ok()) listing.clear();

@@ -21,12 +21,14 @@ class NftFirewall final : public Firewall {
 
   Status Apply(const Delta& delta, const StateFn& state) override;
   Result<std::vector<std::string>> Missing(const Delta& expected) override;
+  Result<std::vector<std::string>> Sync(const State& state) override;
   /// Runs one JSON batch through libnftables; exposed for tests and benchmarks. `output`
   /// receives what it printed (a listing) when given.
   Status Run(const std::string& json, std::string* output = nullptr);
 
  private:
   NftFirewall();
+  Status Rebuild(const State& state);
   ElementBatch elements_;
   std::unique_ptr<Libnftables> nft_;
 };

@@ -1,5 +1,6 @@
-// berth's nftables ruleset as data, rendered to nft JSON (libnftables' JSON input), so user data
-// never becomes rule text.
+// berth's nftables ruleset as data built with the typed model (model.h), rendered by one renderer
+// per encoding (render_json.h, render_wire.h, render_text.h), so user data never becomes rule
+// text.
 //
 // The shape (one `inet berth` table; DESIGN.md §2 "O(1) per container"): a fixed set of chains
 // whose rules never change, and sets/maps holding every per-network and per-port fact. A network
@@ -18,6 +19,8 @@
 
 #include "core/ip.h"
 #include "core/model.h"
+#include "firewall/model.h"
+#include "firewall/render_wire.h"
 
 namespace berth::firewall {
 
@@ -61,6 +64,13 @@ struct State {
   std::vector<PortRule> ports;
 };
 
+/// The table's structure: chains, sets and maps, rules. Built once.
+const Ruleset& BerthRuleset();
+
+/// The elements that hold `networks` and `ports`, in the sets and maps of BerthRuleset().
+std::vector<Element> Elements(const std::vector<NetworkRules>& networks,
+                              const std::vector<PortRule>& ports);
+
 /// nft JSON adding and deleting the delta's elements.
 std::string RenderDelta(const Delta& delta);
 
@@ -79,17 +89,11 @@ StateBatches RenderState(const State& state);
 /// "set: element". What CNI CHECK reports as missing rules.
 std::vector<std::string> MissingElements(const Delta& expected, const std::string& listing);
 
-/// One element change in the kernel's own encoding, for the set it belongs to: the key (each
-/// part of a concatenation padded to a 32-bit register, as nft lays it out) and, for maps,
-/// the value.
-struct WireElement {
-  std::string set;
-  std::string key;
-  std::string data;  // empty for sets
-};
-struct WireDelta {
-  std::vector<WireElement> remove, add;
-};
+/// Everything in which `listing` (as for MissingElements) differs from a table holding exactly
+/// `state`: missing table, chains or sets, fixed chains whose rule count differs, elements
+/// missing ("missing set: element") and elements no record explains ("stray set: element").
+/// Empty: the table is as it should be. The user chain's rules are the admins' and never count.
+std::vector<std::string> Differences(const State& state, const std::string& listing);
 
 /// The delta as binary elements, when every element it touches lives in a hash set or map
 /// (a published port, a network's bridge entries). Interval sets (subnets, port ranges) need
@@ -98,5 +102,8 @@ std::optional<WireDelta> EncodeDelta(const Delta& delta);
 
 /// The delta in nft(8) syntax, for people reading --dry-run output. Never executed.
 std::string ExplainDelta(const Delta& delta);
+
+/// The whole table holding `state`, as an `nft -f` file, for people. Never executed.
+std::string ExplainState(const State& state);
 
 }  // namespace berth::firewall

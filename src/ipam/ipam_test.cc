@@ -46,7 +46,12 @@ TEST(PlanAddresses, DefaultsAndValidation) {
   EXPECT_EQ(p->gateway.ToString(), "172.18.0.1");
 
   AddressRequest r{C("10.9.0.0/24"), I("10.9.0.254"), C("10.9.0.128/25")};
-  p = PlanAddresses(r, {}, {C("10.9.0.0/24")});  // routes never block an explicit subnet
+  p = PlanAddresses(r, {}, {C("10.9.0.0/24")});  // a host route blocks an explicit subnet...
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.error().message().find("overlaps the host's route to 10.9.0.0/24"),
+            std::string::npos);
+  r.force = true;  // ... unless --force
+  p = PlanAddresses(r, {}, {C("10.9.0.0/24")});
   ASSERT_TRUE(p.ok()) << p.error().message();
   EXPECT_EQ(p->gateway.ToString(), "10.9.0.254");
   EXPECT_EQ(p->ip_range->ToString(), "10.9.0.128/25");
@@ -63,12 +68,47 @@ TEST(PlanAddresses, DefaultsAndValidation) {
       {{C("10.0.0.0/24"), I("10.0.0.0"), {}}, "network or broadcast"},
       {{C("10.0.0.0/24"), {}, C("10.0.1.0/25")}, "outside subnet"},
       {{C("10.0.0.0/31"), {}, {}}, "too small"},
+      {{C("10.0.0.0/24"), I("10.0.0.7"), C("10.0.0.7/32")}, "holds no usable address"},
+      {{C("10.0.0.0/24"), {}, C("10.0.0.0/31")}, "holds no usable address"},
+      {{C("10.0.0.0/24"), {}, C("10.0.0.255/32")}, "holds no usable address"},
   };
   for (const auto& b : bad) {
     auto res = PlanAddresses(b.req, {C("172.17.0.0/16")}, {});
     ASSERT_FALSE(res.ok()) << b.expect;
     EXPECT_NE(res.error().message().find(b.expect), std::string::npos) << res.error().message();
   }
+}
+
+TEST(SubnetUsable, RefusesRangesThatBreakTheHost) {
+  struct {
+    const char* subnet;
+    bool with_force;  // accepted with --force
+    const char* expect;
+  } cases[] = {
+      {"127.0.0.0/8", false, "loopback"},      {"127.5.0.0/16", false, "loopback"},
+      {"0.0.0.0/8", false, "this network"},    {"0.0.0.0/0", false, "overlaps"},
+      {"224.0.0.0/4", false, "multicast"},     {"232.1.0.0/16", false, "multicast"},
+      {"255.255.255.0/24", false, "limited broadcast"},
+      {"240.0.0.0/4", false, "limited broadcast"},
+      {"169.254.0.0/16", true, "link-local"},  {"240.1.0.0/16", true, "reserved (240/4)"},
+  };
+  for (const auto& c : cases) {
+    Status st = CheckSubnetUsable(C(c.subnet), {}, false);
+    ASSERT_FALSE(st.ok()) << c.subnet;
+    EXPECT_NE(st.error().message().find(c.expect), std::string::npos) << st.error().message();
+    EXPECT_NE(st.error().message().find(c.with_force ? "use --force" : "even with --force"),
+              std::string::npos)
+        << st.error().message();
+    EXPECT_EQ(CheckSubnetUsable(C(c.subnet), {}, true).ok(), c.with_force) << c.subnet;
+  }
+  EXPECT_TRUE(CheckSubnetUsable(C("10.0.0.0/8"), {}, false).ok());
+  EXPECT_TRUE(CheckSubnetUsable(C("172.18.0.0/16"), {C("0.0.0.0/0")}, false).ok());
+  Status route = CheckSubnetUsable(C("10.1.0.0/16"), {C("10.1.2.0/24")}, false);
+  ASSERT_FALSE(route.ok());
+  EXPECT_EQ(route.error().code(), Code::kInUse);
+  EXPECT_TRUE(CheckSubnetUsable(C("10.1.0.0/16"), {C("10.1.2.0/24")}, true).ok());
+  // A picked subnet never needs --force: it avoids routes and special ranges by construction.
+  EXPECT_TRUE(PlanAddresses({}, {}, {C("172.18.0.0/16")}).ok());
 }
 
 TEST(NextFree, SkipsReservedAndUsedAndMovesOn) {

@@ -28,10 +28,21 @@ struct AddressRequest {
   std::optional<Cidr> subnet;
   std::optional<IpAddr> gateway;
   std::optional<Cidr> ip_range;
+  /// --force: allow an explicit subnet that is unusual but can work (link-local, 240/4, one
+  /// that overlaps a host route). Ranges that cannot work at all are refused regardless.
+  bool force = false;
 };
 
+/// Refuses an explicit subnet that would break the host: loopback (127/8), 0/8, multicast
+/// (224/4) and any subnet holding the limited broadcast 255.255.255.255, always; link-local
+/// (169.254/16), reserved 240/4 and a subnet overlapping one of the host's `routes`, unless
+/// `force`. The error names the range and why.
+Status CheckSubnetUsable(const Cidr& subnet, const std::vector<Cidr>& routes, bool force);
+
 /// Completes and validates a request. `networks` are the subnets of existing networks (an
-/// explicit subnet may not overlap them); `routes` are host routes a *picked* subnet avoids.
+/// explicit subnet may not overlap them); `routes` are the host's routes: a picked subnet
+/// avoids them, an explicit one overlapping them needs `force` (CheckSubnetUsable). An
+/// --ip-range must hold an address besides the network, broadcast and gateway addresses.
 Result<AddressPlan> PlanAddresses(const AddressRequest& req, const std::vector<Cidr>& networks,
                                   const std::vector<Cidr>& routes);
 

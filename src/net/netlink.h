@@ -1,6 +1,15 @@
 // RAII owners for libnl objects and the one place libnl error codes become berth Errors.
 // A NlSocket is bound to the network namespace it was opened in for its whole life, so a
 // container-side socket is opened once inside a ScopedNetns and then used from anywhere.
+//
+// The kernel explains many refusals in its extended ack ("mtu less than device minimum"),
+// which libnl drops: its errors are bare errno codes ("Invalid input data or parameter").
+// Sockets from OpenRouteSocket ask for extended acks and install an error callback that keeps
+// the explanation of the last error ack received on the calling thread; NlError appends it to
+// the error it makes, "create bridge: Invalid input data or parameter (kernel: mtu less than
+// device minimum)". Per thread, not per socket: libnl offers no way back from a socket to its
+// callback's argument, and NlError is called on the thread that made the failing call, right
+// after it (a socket is never shared between threads while in use).
 #pragma once
 
 #include <netlink/addr.h>
@@ -46,8 +55,13 @@ using NlRoute = std::unique_ptr<rtnl_route, NlRoutePut>;
 using NlCache = std::unique_ptr<nl_cache, NlCacheFree>;
 
 /// A libnl error (a negative NLE_* code) as an Error: NLE_EXIST -> kExists, a missing object ->
-/// kNotFound, everything else kSystem, with libnl's text.
+/// kNotFound, everything else kSystem (with the kernel's errno when it sent one). The message
+/// is libnl's text plus, when the kernel explained this error, its reason: "what: libnl text
+/// (kernel: reason)".
 Error NlError(std::string_view what, int nl_err);
+
+/// NLMSGERR_ATTR_MSG of an NLMSG_ERROR message, or "" (exposed for tests).
+std::string ExtackMessage(const nlmsghdr* error_msg);
 bool IsNlNotFound(int nl_err);
 
 /// A connected NETLINK_ROUTE socket in the calling thread's current namespace.

@@ -1,9 +1,13 @@
 #include "store/store.h"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "store/integrity.h"
 #include "store/schema.h"
 
 namespace berth::store {
@@ -152,11 +156,54 @@ Status WriteTx::Commit() {
 }
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
+  if (path == ":memory:") return OpenFile(path);
+  BERTH_ASSIGN_OR_RETURN(DbFiles files, CheckDbFiles(path));
+  if (files == DbFiles::kAbsent) {
+    BERTH_TRY(CheckNothingToForget(path));
+    BERTH_TRY(Create(path));
+  }
+  auto store = OpenFile(path);
+  if (!store.ok()) {
+    // SQLITE_NOTADB or SQLITE_CORRUPT past the header check: damaged all the same.
+    const std::string& m = store.error().message();
+    if (m.find("not a database") != std::string::npos ||
+        m.find("malformed") != std::string::npos) {
+      return Damaged(path, m);
+    }
+  }
+  return store;
+}
+
+Result<std::unique_ptr<Store>> Store::OpenFile(const std::string& path) {
   BERTH_ASSIGN_OR_RETURN(auto db, Db::Open(path));
   std::unique_ptr<Store> store(new Store(std::move(db)));
   BERTH_TRY(store->db_->Exec("PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL"));
   BERTH_TRY(store->Migrate());
   return store;
+}
+
+Status Store::Create(const std::string& path) {
+  // Built under a private name and linked into place complete: the database file is never
+  // seen empty (which CheckDbFiles calls damage), and of two processes creating it at once
+  // one links and the other uses that one.
+  const std::string tmp = path + ".new-" + std::to_string(::getpid());
+  auto cleanup = [&] {
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) ::unlink((tmp + suffix).c_str());
+  };
+  cleanup();
+  {
+    BERTH_ASSIGN_OR_RETURN(auto store, OpenFile(tmp));
+    Status st = store->db_->Exec("PRAGMA wal_checkpoint(TRUNCATE)");  // all of it in `tmp`
+    if (!st.ok()) {
+      cleanup();
+      return st;
+    }
+  }
+  int rc = ::link(tmp.c_str(), path.c_str());
+  int err = errno;
+  cleanup();
+  if (rc != 0 && err != EEXIST) return Error::System("state store: create " + path, err);
+  return Ok();
 }
 
 Status Store::Migrate() {

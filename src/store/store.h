@@ -38,6 +38,8 @@ class WriteTx {
 class Store {
  public:
   /// Opens (creating and migrating as needed) the database at `path`; ":memory:" for tests.
+  /// A damaged database, or a missing one while the state root's objects exist, is an error
+  /// at once ("state store damaged: ..."; store/integrity.h), never a wait or a fresh start.
   static Result<std::unique_ptr<Store>> Open(const std::string& path);
   static constexpr int kSchemaVersion = 2;
 
@@ -103,6 +105,9 @@ class Store {
 
  private:
   explicit Store(std::unique_ptr<Db> db) : db_(std::move(db)) {}
+  static Result<std::unique_ptr<Store>> OpenFile(const std::string& path);
+  /// Creates the database at `path` atomically (a complete file or none).
+  static Status Create(const std::string& path);
   Status Migrate();
   Status EnableWal();
   std::unique_ptr<Db> db_;

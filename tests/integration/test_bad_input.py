@@ -4,7 +4,8 @@ after). Table-driven: each row is (berth arguments, a substring the message must
 
 import os
 
-from harness import ROOT, BerthTest, berth, berth_json, main
+from harness import (ROOT, BerthTest, berth, berth_json, main, run, start_background,
+                     wait_until)
 
 LONG_NAME = "a" * 64
 
@@ -62,6 +63,36 @@ BAD_NETWORKS = [
     (["network", "create", "x", "--subnet", "172.21.0.0/24", "--ip-range", "172.21.0.1/25"],
      "did you mean 172.21.0.0/25"),
     (["network", "create", "x", "--ip-range", "172.21.0.0/25"], "--ip-range needs --subnet"),
+    # A range with no address a container can get.
+    (["network", "create", "x", "--subnet", "172.21.0.0/24", "--gateway", "172.21.0.5",
+      "--ip-range", "172.21.0.5/32"], "ip range 172.21.0.5/32 holds no usable address"),
+    (["network", "create", "x", "--subnet", "172.21.0.0/24", "--ip-range", "172.21.0.0/31"],
+     "holds no usable address"),
+    (["network", "create", "x", "--subnet", "172.21.0.0/24", "--ip-range", "172.21.0.255/32"],
+     "holds no usable address"),
+    # Ranges that break the host: refused even with --force ...
+    *[(["network", "create", "x", "--subnet", subnet, *force], msg)
+      for force in ([], ["--force"])
+      for subnet, msg in [
+          ("127.0.0.0/8", "subnet 127.0.0.0/8 is loopback: the host's local route"),
+          ("127.1.0.0/16", "overlaps 127.0.0.0/8, loopback"),
+          ("0.0.0.0/8", '"this network" (0/8)'),
+          ("224.0.0.0/4", "multicast"),
+          ("239.1.0.0/16", "multicast"),
+          ("255.255.255.0/24", "the limited broadcast address 255.255.255.255"),
+          ("240.0.0.0/4", "the limited broadcast address"),
+          ("96.0.0.0/3", "overlaps 127.0.0.0/8"),
+      ]],
+    # ... and unusual ones, without it (the message says how).
+    (["network", "create", "x", "--subnet", "169.254.0.0/16"], ("link-local", "--force")),
+    (["network", "create", "x", "--subnet", "169.254.10.0/24"], ("link-local", "--force")),
+    (["network", "create", "x", "--subnet", "240.1.0.0/16"], ("reserved (240/4)", "--force")),
+    # A host's connected route (the dummy link of setUp) and a route via a gateway.
+    (["network", "create", "x", "--subnet", "198.18.5.0/24"],
+     ("overlaps the host's route to 198.18.5.0/24", "--force")),
+    (["network", "create", "x", "--subnet", "198.18.0.0/16"], "overlaps the host's route"),
+    (["network", "create", "x", "--subnet", "198.18.7.0/25"],
+     "overlaps the host's route to 198.18.7.0/24"),
     # Names that exist or are reserved.
     (["network", "create", "web"], "network with name web already exists"),
     (["network", "create", "host"], "network name host is reserved"),
@@ -77,7 +108,9 @@ BAD_NETWORKS = [
     (["network", "create", "x", "--mtu", "10"], "invalid MTU 10: must be 68-65535"),
     (["network", "create", "x", "--mtu", "70000"], "invalid MTU 70000"),
     (["network", "create", "x", "--mtu", "-1"], "invalid MTU"),
-    (["network", "create", "x", "--mtu", "abc"], "--mtu"),
+    (["network", "create", "x", "--mtu", "abc"], 'invalid --mtu "abc": expected a number'),
+    (["network", "create", "x", "--mtu", "1500x"], 'invalid --mtu "1500x"'),
+    (["network", "create", "x", "--mtu", ""], 'invalid --mtu ""'),
     (["network", "create", "x", "--mtu", "1400", "-o", "mtu=1500"], "conflicts"),
     (["network", "create", "x", "-d", "macvlan"], 'unsupported network driver "macvlan"'),
 ]
@@ -111,12 +144,52 @@ BAD_RUNS = [
     (["--network", "container:a", "--hostname", "other"], "--hostname cannot be used"),
     (["--network", "none", "--alias", "x"], "--alias is supported on user-defined networks only"),
     (["--network", "web", "--alias", "$(id)"], "invalid alias name"),
+    # Port 53 on a gateway (or every address) is berthd's DNS; no --force (Docker has none).
+    (["-p", "53:53/udp"], "port 53/udp on every host address is taken by berthd"),
+    (["--network", "web", "-p", "53:53"], "port 53/tcp on every host address is taken by berthd"),
+    (["--network", "web", "-p", "172.25.0.1:53:53/udp"],
+     "port 53/udp on 172.25.0.1 is taken by berthd"),
+    (["--network", "web", "-p", "172.17.0.1:50-60:50-60/udp"], "taken by berthd"),
+    (["--network", "web", "-p", "1-65535:1-65535"], "taken by berthd"),
+    (["--network", "web", "-p", "2000-65535:2000-65535"], "is in use on the host by process"),
 ]
+
+
+LISTENER = """
+import socket, sys, time
+t = socket.socket(); t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+t.bind(("127.0.0.1", 7777)); t.listen()
+a = socket.socket(); a.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+a.bind(("0.0.0.0", 32768)); a.listen()
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("0.0.0.0", 5353))
+open(sys.argv[1], "w").close()
+time.sleep(300)
+"""
+
+
+def start_host_listeners(test):
+    """A host process (python3) listening on 127.0.0.1:7777/tcp, 0.0.0.0:32768/tcp (the first
+    port berth picks for `-p PORT`) and 0.0.0.0:5353/udp."""
+    ready = os.path.join("/run", f"listeners-ready-{os.getpid()}")
+    if os.path.exists(ready):
+        os.unlink(ready)
+    pid = start_background(["python3", "-c", LISTENER, ready])
+    test.assertTrue(wait_until(lambda: os.path.exists(ready), timeout=10), "listener ready")
+    os.unlink(ready)
+    return pid
 
 
 class BadInputTest(BerthTest):
     def setUp(self):
         super().setUp()
+        # A host route of the sandbox host (a connected /24 and one via a gateway): a subnet
+        # overlapping either needs --force.
+        run(["ip", "link", "add", "hostnet0", "type", "veth", "peer", "name", "hostnet1"])
+        self.addCleanup(run, ["ip", "link", "del", "hostnet0"], check=False)
+        run(["ip", "addr", "add", "198.18.5.1/24", "dev", "hostnet0"])
+        run(["ip", "link", "set", "hostnet0", "up"])
+        run(["ip", "route", "add", "198.18.7.0/24", "via", "198.18.5.2"])
+        self.listener_pid = start_host_listeners(self)
         berth("network", "create", "web", "--subnet", "172.25.0.0/16")
         berth("run", "-d", "--name", "a", "--network", "web", "--", "sleep", "300")
         berth("run", "--name", "stopped", "--network", "web", "--", "true")
@@ -135,6 +208,38 @@ class BadInputTest(BerthTest):
                     p = self.assertBadInput("run", *detach, *args, "--", "sleep", "300", msg=msg)
                     self.assertEqual(p.returncode, 125, "berth's own failures exit 125")
                     self.assertEqual(p.stdout, "")
+
+    def test_published_ports_a_host_process_holds_are_refused(self):
+        pid = self.listener_pid
+        for spec, msg in [
+                ("7777:80", f"port 7777/tcp is in use on the host by process python3 (pid {pid})"),
+                ("127.0.0.1:7777:80", "listening on 127.0.0.1:7777"),
+                ("7770-7780:7770-7780", "port 7777/tcp is in use on the host by process python3"),
+                ("5353:53/udp", f"port 5353/udp is in use on the host by process python3 (pid {pid})"),
+                ("198.51.100.1:5353:53/udp", "listening on 0.0.0.0:5353")]:
+            with self.subTest(spec=spec):
+                p = self.assertBadInput("run", "-d", "--network", "web", "-p", spec, "--", "sleep",
+                                        "300", msg=msg)
+                self.assertEqual(p.returncode, 125)
+        # Not held: another address, another protocol.
+        berth("run", "-d", "--name", "ok", "--network", "web", "-p", "7777:80/udp", "--",
+              "sleep", "300")
+
+    def test_automatic_host_ports_skip_ports_in_use_on_the_host(self):
+        berth("run", "-d", "--name", "auto", "--network", "web", "-p", "80", "--", "sleep", "300")
+        ports = berth_json("inspect", "auto")["networks"]["web"]["ports"]
+        self.assertEqual(ports[0]["host_port"], 32769, "32768 has a host listener")
+
+    def test_force_allows_what_can_work(self):
+        for subnet in ("198.18.5.0/24", "169.254.10.0/24", "240.1.0.0/16"):
+            with self.subTest(subnet=subnet):
+                berth("network", "create", "forced", "--subnet", subnet, "--force")
+                self.assertEqual(berth_json("network", "inspect", "forced")["subnet"], subnet)
+                berth("network", "rm", "forced")
+
+    def test_mtu_that_is_not_a_number_exits_125(self):
+        p = self.assertBadInput("network", "create", "x", "--mtu", "abc", msg="invalid --mtu")
+        self.assertEqual(p.returncode, 125)
 
     def test_run_without_a_command(self):
         self.assertBadInput("run", "--network", "web", msg="command")
@@ -209,6 +314,8 @@ class FreshRootTest(BerthTest):
         for args, msg in BAD_RUNS:
             if "container name a" in msg or "container:a" in args or "in use" in msg:
                 continue  # needs the container a
+            if "-p" in args:
+                continue  # published ports are checked at attach, after the root's directories
             with self.subTest(args=args):
                 self.assertBadInput("run", *args, "--", "true", msg=msg)
         self.assertNotIn("netns", os.listdir(ROOT))
@@ -216,8 +323,10 @@ class FreshRootTest(BerthTest):
 
     def test_bad_network_on_a_fresh_root(self):
         for args, msg in BAD_NETWORKS:
-            if "already exists" in msg or "overlaps" in msg:
-                continue  # needs the network "web"
+            text = " ".join(msg) if isinstance(msg, tuple) else msg
+            if "already exists" in text or text == "overlaps" or "another network" in text \
+                    or "host's route" in text:
+                continue  # needs the network "web" or the host route of BadInputTest
             with self.subTest(args=args):
                 self.assertBadInput(*args, msg=msg)
 

@@ -56,9 +56,18 @@ class SubnetPoolTest(BerthTest):
         run(["ip", "route", "add", "172.20.0.0/24", "via", "172.18.5.2"])
         berth("network", "create", "db")
         self.assertEqual(subnet_of("db"), "172.21.0.0/16")
-        # An explicit --subnet is the user's call, route or not (as in Docker).
+        # An explicit --subnet beside the routes is the user's call; one overlapping a route
+        # (connected or via a gateway) would cut the host off that network: --force only.
         berth("network", "create", "mine", "--subnet", "172.18.6.0/24")
         self.assertEqual(subnet_of("mine"), "172.18.6.0/24")
+        for subnet, route in (("172.18.5.0/24", "172.18.5.0/24"), ("172.18.4.0/23", "172.18.5.0/24"),
+                              ("172.20.0.128/25", "172.20.0.0/24")):
+            p = berth("network", "create", "clash", "--subnet", subnet, check=False)
+            self.assertNotEqual(p.returncode, 0, subnet)
+            self.assertIn(f"overlaps the host's route to {route}", p.stderr)
+            self.assertIn("--force", p.stderr)
+        berth("network", "create", "clash", "--subnet", "172.18.4.0/23", "--force")
+        self.assertEqual(subnet_of("clash"), "172.18.4.0/23")
 
     def test_after_the_172_pools_come_192_168_slash_20s(self):
         for i in range(14):

@@ -1,0 +1,33 @@
+// The model in libnftables' JSON (libnftables-json(5)): what berth runs through libnftables for
+// rebuilds and for deltas the element batch cannot carry (interval sets), and how it reads a
+// listing back into typed elements.
+//
+// Pure. Thread-compatible.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "firewall/model.h"
+
+namespace berth::firewall {
+
+/// One transaction deleting `remove` (keys only) and then adding `add`, one command per set.
+std::string JsonElementBatch(const Ruleset& rs, const std::vector<Element>& remove,
+                             const std::vector<Element>& add);
+
+/// Adds the table and every chain, set and map that is missing (empty: harmless on its own).
+std::string JsonCreateBatch(const Ruleset& rs);
+
+/// Flushes berth's own chains and sets (never a user-owned chain) and re-adds every rule and
+/// `elements`, atomically.
+std::string JsonContentBatch(const Ruleset& rs, const std::vector<Element>& elements);
+
+/// `list table` for the ruleset's table.
+std::string JsonListTable(const Table& table);
+
+/// The elements of `rs`'s sets and maps found in `listing` (the JSON of `list table`). Empty
+/// when the listing is empty or unparsable; elements it cannot type are left out.
+std::vector<Element> ParseJsonListing(const Ruleset& rs, const std::string& listing);
+
+}  // namespace berth::firewall
