@@ -7,13 +7,14 @@
 #include "cli/docker_view.h"
 #include "cli/format.h"
 #include "cli/render.h"
+#include "engine/wiring.h"
 
 namespace berth::cli {
 
 namespace {
 
 Result<std::unique_ptr<engine::Engine>> OpenEngine(const Globals& g) {
-  return engine::Engine::Open(g.root);
+  return engine::Engine::Open(g.root, engine::DefaultWiring(g.root));
 }
 
 // `host` and `none` are network modes, not networks berth makes: Docker lists them and

@@ -16,6 +16,7 @@
 #include "cni/config.h"
 #include "cni/result.h"
 #include "engine/engine.h"
+#include "engine/wiring.h"
 
 namespace berth::cni {
 
@@ -323,7 +324,7 @@ Response Run(const Env& env, std::string_view stdin_data, Delegator& delegator,
   } else if (const char* r = getenv("BERTH_ROOT"); r && *r) {
     root = r;
   }
-  auto engine = engine::Engine::Open(root);
+  auto engine = engine::Engine::Open(root, engine::DefaultWiring(root));
   if (!engine.ok()) return fail(engine.error());
 
   Invocation inv(env, *args, *conf, stdin_data, delegator, **engine);

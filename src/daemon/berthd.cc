@@ -25,6 +25,7 @@
 #include "dns/server.h"
 #include "engine/dns.h"
 #include "engine/engine.h"
+#include "engine/wiring.h"
 #include "sys/fd.h"
 #include "sys/proc.h"
 
@@ -77,10 +78,10 @@ class Daemon {
 
   int Run() {
     ::umask(0077);
-    auto engine = engine::Engine::Open(paths_.root);
+    // No notifier: berthd never notifies itself.
+    auto engine = engine::Engine::Open(paths_.root, engine::KernelWiring());
     if (!engine.ok()) return Fatal("open state root", engine.error());
     engine_ = std::move(*engine);
-    engine_->set_notifier(nullptr);  // berthd only reads; it never notifies itself
     auto pid_file = api::PidFile::Lock(paths_.berthd_pid());
     if (!pid_file.ok()) {
       if (pid_file.error().code() == Code::kInUse) {

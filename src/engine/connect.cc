@@ -91,10 +91,7 @@ Result<Endpoint> Engine::Connect(const std::string& container, const std::string
   for (const std::string& a : aliases) BERTH_TRY(ValidateName("alias", a));
   BERTH_ASSIGN_OR_RETURN(Container c, RequireAttachable(*store_, container));
   BERTH_ASSIGN_OR_RETURN(sys::Fd netns, sys::OpenNetns(c.netns_path));
-  BERTH_ASSIGN_OR_RETURN(auto ops, links_(netns.get()));
-
-  BERTH_ASSIGN_OR_RETURN(store::WriteTx tx, store_->Write());
-  Rollback rollback;  // after the transaction: undone while the lock is still held
+  BERTH_ASSIGN_OR_RETURN(auto op, Begin(std::move(netns)));
   BERTH_ASSIGN_OR_RETURN(auto n, store_->FindNetwork(network));
   if (!n) return Error::NotFound("network " + network + " not found");
   if (n->is_default && (ip || !aliases.empty())) {
@@ -113,20 +110,19 @@ Result<Endpoint> Engine::Connect(const std::string& container, const std::string
   spec.aliases = std::move(aliases);
   spec.ifname = "eth" + std::to_string(next);
   spec.default_route = !DefaultRouteHolder(*store_, eps).has_value();
-  EndpointDeps deps = Deps(*ops);
-  BERTH_ASSIGN_OR_RETURN(Endpoint ep, AttachEndpoint(deps, rollback, spec));
+  EndpointDeps deps = Deps(op->links());
+  BERTH_ASSIGN_OR_RETURN(Endpoint ep, AttachEndpoint(deps, op->rollback(), spec));
   BERTH_TRY(RefreshHosts(c));
-  BERTH_TRY(tx.Commit());
-  rollback.Commit();
+  BERTH_TRY(op->Commit());
   Notify({Change::kEndpointsAdded, DnsEnabled(*n)});
   return ep;
 }
 
 Status Engine::Disconnect(const std::string& container, const std::string& network) {
   BERTH_ASSIGN_OR_RETURN(Container c, RequireAttachable(*store_, container));
-  auto netns = sys::OpenNetns(c.netns_path);
-  BERTH_ASSIGN_OR_RETURN(auto ops, links_(netns.ok() ? netns->get() : -1));
-  BERTH_ASSIGN_OR_RETURN(store::WriteTx tx, store_->Write());
+  auto netns = sys::OpenNetns(c.netns_path);  // gone already: the detach is host side only
+  const bool inside = netns.ok();
+  BERTH_ASSIGN_OR_RETURN(auto op, Begin(inside ? std::move(*netns) : sys::Fd()));
   BERTH_ASSIGN_OR_RETURN(auto n, store_->FindNetwork(network));
   if (!n) return Error::NotFound("network " + network + " not found");
   BERTH_ASSIGN_OR_RETURN(auto eps, store_->EndpointsOfContainer(c.id));
@@ -137,21 +133,22 @@ Status Engine::Disconnect(const std::string& container, const std::string& netwo
   }
   Endpoint gone = *it;
   auto holder = DefaultRouteHolder(*store_, eps);
-  EndpointDeps deps = Deps(*ops);
+  EndpointDeps deps = Deps(op->links());
   BERTH_TRY(DetachEndpoint(deps, gone));
   // The default route left with that interface: move it to the next network, as Docker does.
   eps.erase(it);
-  if (holder && holder->network_id == gone.network_id && netns.ok()) {
+  if (holder && holder->network_id == gone.network_id && inside) {
     if (auto next = DefaultRouteHolder(*store_, eps)) {
       Rollback none;
       // Replace: the released interface keeps its route until its deletion runs.
       net::Plan plan{{net::AddRouteOp{net::Where::kContainer, next->ifname, std::nullopt,
                                       next->gateway, /*replace=*/true}}};
-      BERTH_TRY_CTX(net::Apply(plan, *ops, none), "move the default route to " + next->ifname);
+      BERTH_TRY_CTX(net::Apply(plan, op->links(), none),
+                    "move the default route to " + next->ifname);
     }
   }
   BERTH_TRY(RefreshHosts(c));
-  BERTH_TRY(tx.Commit());
+  BERTH_TRY(op->Commit());
   Notify({Change::kEndpointsRemoved, DnsEnabled(*n)});
   return Ok();
 }

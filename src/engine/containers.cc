@@ -14,10 +14,8 @@
 #include "engine/endpoints.h"
 #include "engine/engine.h"
 #include "engine/options.h"
-#include "firewall/nft_firewall.h"
 #include "ipam/allocator.h"
 #include "net/apply.h"
-#include "net/nl_link_ops.h"
 #include "sys/netns.h"
 #include "sys/proc.h"
 
@@ -99,27 +97,14 @@ Result<CreatePlan> ValidateCreate(const ContainerCreateRequest& req) {
 
 }  // namespace
 
-Result<std::unique_ptr<Engine>> Engine::Open(const std::string& root, LinkOpsFactory links,
-                                             FirewallFactory firewall) {
+Result<std::unique_ptr<Engine>> Engine::Open(const std::string& root, Wiring wiring) {
+  if (!wiring.links || !wiring.firewall) {
+    return Error::Internal("engine wiring without LinkOps or firewall (see engine/wiring.h)");
+  }
   Paths paths{root};
   BERTH_TRY_CTX(sys::MakeDirs(root, 0700), "state root");
   BERTH_ASSIGN_OR_RETURN(auto store, store::Store::Open(paths.db()));
-  if (!links) {
-    links = [](int fd) -> Result<std::unique_ptr<net::LinkOps>> {
-      BERTH_ASSIGN_OR_RETURN(auto ops, net::NlLinkOps::Open(fd));
-      return std::unique_ptr<net::LinkOps>(std::move(ops));
-    };
-  }
-  if (!firewall) {
-    firewall = []() -> Result<std::unique_ptr<firewall::Firewall>> {
-      BERTH_ASSIGN_OR_RETURN(auto fw, firewall::NftFirewall::Open());
-      return std::unique_ptr<firewall::Firewall>(std::move(fw));
-    };
-  }
-  std::unique_ptr<Engine> e(
-      new Engine(paths, std::move(store), std::move(links), std::move(firewall)));
-  e->set_notifier(MakeBerthdNotifier(paths));
-  return e;
+  return std::unique_ptr<Engine>(new Engine(paths, std::move(store), std::move(wiring)));
 }
 
 Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req,
@@ -144,10 +129,10 @@ Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req,
                : plan.mode.kind == NetworkMode::kHost      ? HostHostname()
                                                            : c.id.substr(0, 12);
 
-  BERTH_ASSIGN_OR_RETURN(store::WriteTx tx, store_->Write());
-  // Declared after the transaction, so a failure undoes the kernel side while the lock is
-  // still held: nobody may start using a bridge or directory this call is taking away.
-  Rollback rollback;
+  // The namespace, its mount directory and the files are made under the lock, and undone under
+  // it (operation.h): nobody may start using a bridge or directory this call is taking away.
+  BERTH_ASSIGN_OR_RETURN(auto op, BeginUnbound());
+  Rollback& rollback = op->rollback();
   if (req.name.empty()) {
     uint64_t salt = Fnv1a(c.id);
     for (int i = 0; i < 256 && c.name.empty(); ++i, salt = Fnv1a(c.id, salt)) {
@@ -212,8 +197,7 @@ Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req,
   BERTH_TRY(sys::MakeDirs(dir, 0700));
   rollback.Add("remove " + dir, [dir] { return sys::RemoveTree(dir); });
   if (!OwnsNetns(c)) {
-    BERTH_TRY(tx.Commit());
-    rollback.Commit();
+    BERTH_TRY(op->Commit());
     return c;
   }
 
@@ -224,8 +208,8 @@ Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req,
   rollback.Add("remove network namespace",
                [path = c.netns_path] { return sys::RemoveNetns(path); });
   BERTH_ASSIGN_OR_RETURN(sys::Fd netns, sys::OpenNetns(c.netns_path));
-  BERTH_ASSIGN_OR_RETURN(auto ops, links_(netns.get()));
-  BERTH_TRY(net::Apply(net::NewNamespacePlan(), *ops, rollback));
+  BERTH_TRY(op->BindNamespace(std::move(netns)));
+  BERTH_TRY(net::Apply(net::NewNamespacePlan(), op->links(), rollback));
   std::vector<IpAddr> ips;
   std::function<Status()> undo_network;
   if (network) {
@@ -235,7 +219,7 @@ Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req,
       BERTH_ASSIGN_OR_RETURN(cursor_before, store_->IpCursor(network->id));
     }
     AttachSpec spec{&c, &*network, plan.ip, req.aliases, ports, "eth0", true, req.mac};
-    EndpointDeps deps = Deps(*ops);
+    EndpointDeps deps = Deps(op->links());
     BERTH_ASSIGN_OR_RETURN(Endpoint ep, AttachEndpoint(deps, rollback, spec));
     ips.push_back(ep.ip);
     if (undo_start && !plan.ip) {
@@ -249,14 +233,14 @@ Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req,
   bool dns = network && DnsEnabled(*network);
   if (resolv.nameservers.empty() && dns) resolv.nameservers = {network->gateway.ToString()};
   BERTH_TRY(WriteContainerFiles(dir, c.hostname, c.name, ips, resolv));
-  BERTH_TRY(tx.Commit());
-  rollback.Commit();
+  BERTH_TRY(op->Commit());
+  op.reset();  // the lock: undo_start's step below takes it again when it runs
   if (undo_start && mounted_dir) {
     // Under the lock, as every namespace file is made and removed under it.
     undo_start->Add("release " + paths_.netns_dir(), [this, release_dir]() -> Status {
-      BERTH_ASSIGN_OR_RETURN(store::WriteTx tx, store_->Write());
+      BERTH_ASSIGN_OR_RETURN(auto op, BeginUnbound());
       BERTH_TRY(release_dir());
-      return tx.Commit();
+      return op->Commit();
     });
   }
   if (undo_network) undo_start->Add("undo attaching to " + c.mode, std::move(undo_network));
@@ -266,11 +250,11 @@ Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req,
 
 Status Engine::RestoreIpCursor(const std::string& network_id, const IpAddr& allocated,
                                std::optional<IpAddr> before) {
-  BERTH_ASSIGN_OR_RETURN(store::WriteTx tx, store_->Write());
+  BERTH_ASSIGN_OR_RETURN(auto op, BeginUnbound());
   BERTH_ASSIGN_OR_RETURN(auto cursor, store_->IpCursor(network_id));
   if (cursor != allocated) return Ok();  // someone allocated since: theirs stays
   BERTH_TRY(store_->SetIpCursor(network_id, before));
-  return tx.Commit();
+  return op->Commit();
 }
 
 namespace {
@@ -307,7 +291,6 @@ Status Engine::RemoveContainer(const std::string& key, bool force) {
     }
   }
 
-  sys::Fd netns;
   if (OwnsNetns(c)) {
     // What else runs in the namespace (children the command left behind, say) belongs to the
     // container and goes with it, as a PID namespace would take it along. Nobody else is in
@@ -315,34 +298,29 @@ Status Engine::RemoveContainer(const std::string& key, bool force) {
     if (auto inode = sys::ForeignNetnsInode(c.netns_path)) {
       BERTH_TRY_CTX(sys::KillProcessesInNetns(*inode), "remove container " + c.name);
     }
-    auto fd = sys::OpenNetns(c.netns_path);
-    if (fd.ok()) netns = std::move(*fd);
   }
-  BERTH_ASSIGN_OR_RETURN(auto ops, links_(netns.get()));
-  BERTH_ASSIGN_OR_RETURN(store::WriteTx tx, store_->Write());
+  // Host side only: detaching releases host veths, and removing the namespace takes the
+  // container ends with it.
+  BERTH_ASSIGN_OR_RETURN(auto op, Begin(sys::Fd()));
   BERTH_ASSIGN_OR_RETURN(auto again, store_->FindContainer(c.id));
   if (!again) return Ok();  // removed meanwhile (its monitor, for --rm)
   BERTH_TRY(CheckNoSharers(*store_, c));  // again, under the lock: one may have joined since
   BERTH_ASSIGN_OR_RETURN(auto eps, store_->EndpointsOfContainer(c.id));
   // Best effort: try every step, report everything that failed, keep state if anything did
   // (every step is idempotent, so `rm` can simply be retried).
-  std::string errors;
-  auto note = [&](Status st) {
-    if (!st.ok()) errors += (errors.empty() ? "" : "; ") + st.error().message();
-  };
-  EndpointDeps deps = Deps(*ops);
-  for (const Endpoint& ep : eps) note(DetachEndpoint(deps, ep));
-  netns.Reset();
+  ErrorList errors;
+  EndpointDeps deps = Deps(op->links());
+  for (const Endpoint& ep : eps) errors.Add(DetachEndpoint(deps, ep));
   if (OwnsNetns(c)) {
-    note(sys::RemoveNetns(c.netns_path));
+    errors.Add(sys::RemoveNetns(c.netns_path));
     // The last namespace gone: no mount of berth's is left (made again on next use).
-    note(sys::ReleaseSharedMountDir(paths_.netns_dir()));
+    errors.Add(sys::ReleaseSharedMountDir(paths_.netns_dir()));
   }
-  note(sys::RemoveTree(paths_.container_dir(c.id)));
-  note(store_->DeleteContainer(c.id));
-  if (!errors.empty()) return Error(Code::kSystem, "remove container " + c.name + ": " + errors);
+  errors.Add(sys::RemoveTree(paths_.container_dir(c.id)));
+  errors.Add(store_->DeleteContainer(c.id));
+  BERTH_TRY(errors.ToStatus("remove container " + c.name));
   BERTH_ASSIGN_OR_RETURN(bool dns, OnDnsNetwork(*store_, eps));
-  BERTH_TRY(tx.Commit());
+  BERTH_TRY(op->Commit());
   if (!eps.empty()) Notify({Change::kEndpointsRemoved, dns});
   return Ok();
 }

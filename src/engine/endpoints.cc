@@ -83,8 +83,16 @@ Status DetachEndpoint(EndpointDeps& deps, const Endpoint& ep) {
   firewall::Delta delta;
   for (const PortMapping& p : ports) delta.remove_ports.push_back(RuleFor(p, ep.ip));
   if (!delta.empty()) {
-    BERTH_ASSIGN_OR_RETURN(firewall::Firewall * fw, deps.firewall());
-    BERTH_TRY_CTX(fw->Apply(delta, deps.state), what);
+    auto fw = deps.firewall();
+    Status removed = fw.ok() ? (*fw)->Apply(delta, deps.state) : Status(fw.error());
+    if (!removed.ok()) {
+      // The elements are still in the kernel: keep their rows, for a caller that commits the
+      // rest anyway (CNI GC is best effort) must not forget ports the firewall still forwards.
+      for (const PortMapping& p : ports) {
+        (void)deps.store.InsertPort(ep.container_id, ep.network_id, p);
+      }
+      return std::move(removed).error().Wrap(what);
+    }
   }
   Rollback none;  // deletions have nothing to undo
   BERTH_TRY_CTX(net::Apply(net::DetachPlan(ep), deps.links, none), what);

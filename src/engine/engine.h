@@ -2,8 +2,11 @@
 // the namespace/process layer. The only module that sees all the others; front ends (CLI, CNI,
 // berthd) parse input into the request types below and print the results.
 //
-// Every mutating operation validates first, then runs inside one store write transaction with
-// a Rollback for kernel changes, so it either completes or leaves kernel and state as they were.
+// Every mutating operation validates first, then runs as one Operation (operation.h: the store
+// write transaction, the LinkOps and the Rollback, in the order that makes undo safe), so it
+// either completes or leaves kernel and state as they were.
+// What the engine drives (kernel, firewall, who hears about changes) is chosen by the front end
+// and passed in as a Wiring (wiring.h has the real one); the engine never picks it itself.
 // Not thread-safe: one Engine per thread.
 #pragma once
 
@@ -19,11 +22,13 @@
 #include "engine/dns.h"
 #include "engine/endpoints.h"
 #include "engine/external.h"
+#include "engine/operation.h"
 #include "engine/paths.h"
 #include "engine/ports.h"
 #include "firewall/firewall.h"
 #include "net/link_ops.h"
 #include "store/store.h"
+#include "sys/fd.h"
 
 namespace berth::engine {
 
@@ -76,18 +81,24 @@ struct NetworkStatus {
   std::vector<std::pair<Endpoint, std::string>> endpoints;  // with the container's name
 };
 
-/// Builds the LinkOps for one operation; `container_netns_fd` < 0 for host-only work.
-using LinkOpsFactory =
-    std::function<Result<std::unique_ptr<net::LinkOps>>(int container_netns_fd)>;
 /// Builds the firewall backend, on first use.
 using FirewallFactory = std::function<Result<std::unique_ptr<firewall::Firewall>>()>;
 
+/// What an Engine drives. Front ends pass the real one (wiring.h: DefaultWiring); unit tests
+/// pass fakes (tests/fakes).
+struct Wiring {
+  LinkOpsFactory links;        // required
+  FirewallFactory firewall;    // required; firewall::NoneFirewall for "no firewall"
+  std::unique_ptr<ChangeNotifier> notifier;  // null: nobody hears about changes
+  /// Test seam: runs just before an operation commits its transaction; an error makes the
+  /// commit fail (as a full disk would), so tests can prove the kernel side is undone then.
+  std::function<Status()> before_commit;
+};
+
 class Engine {
  public:
-  /// Opens (creating) the state root. `links` defaults to rtnetlink through libnl.
-  static Result<std::unique_ptr<Engine>> Open(const std::string& root,
-                                              LinkOpsFactory links = nullptr,
-                                              FirewallFactory firewall = nullptr);
+  /// Opens (creating) the state root.
+  static Result<std::unique_ptr<Engine>> Open(const std::string& root, Wiring wiring);
 
   const Paths& paths() const { return paths_; }
   store::Store& store() { return *store_; }
@@ -127,8 +138,6 @@ class Engine {
   Status RecordProcess(const std::string& id, int pid, uint64_t start_time);
   Status RecordExit(const std::string& id, int exit_code);
 
-  /// Who hears about committed changes (berthd by default; tests plug in their own).
-  void set_notifier(std::unique_ptr<ChangeNotifier> n) { notifier_ = std::move(n); }
   // External attachments (external.cc, see external.h): the CNI plugin's operations.
   /// Attaches, creating the container record and (from `net`) the network when missing.
   /// All or nothing: on failure no endpoint, veth, record or newly made network is left.
@@ -147,12 +156,19 @@ class Engine {
                        const std::optional<std::pair<IpAddr, IpAddr>>& range);
 
  private:
-  Engine(Paths paths, std::unique_ptr<store::Store> store, LinkOpsFactory links,
-         FirewallFactory firewall)
+  Engine(Paths paths, std::unique_ptr<store::Store> store, Wiring wiring)
       : paths_(std::move(paths)),
         store_(std::move(store)),
-        links_(std::move(links)),
-        firewall_factory_(std::move(firewall)) {}
+        links_(std::move(wiring.links)),
+        firewall_factory_(std::move(wiring.firewall)),
+        notifier_(std::move(wiring.notifier)),
+        before_commit_(std::move(wiring.before_commit)) {}
+
+  /// Begins a mutating operation (operation.h): takes the write lock, then opens the LinkOps
+  /// for `netns` (an empty Fd: the host only). The one place an operation starts.
+  Result<std::unique_ptr<Operation>> Begin(sys::Fd netns);
+  /// The same without a LinkOps yet: `run` binds it to the namespace it makes under the lock.
+  Result<std::unique_ptr<Operation>> BeginUnbound();
 
   Result<ContainerStatus> Describe(const Container& c);
   void Notify(const Change& change) {
@@ -173,6 +189,7 @@ class Engine {
   FirewallFactory firewall_factory_;
   std::unique_ptr<firewall::Firewall> firewall_;
   std::unique_ptr<ChangeNotifier> notifier_;
+  std::function<Status()> before_commit_;
 };
 
 }  // namespace berth::engine

@@ -133,23 +133,24 @@ Result<ExternalAttachment> Engine::AttachExternal(const ExternalAttachRequest& r
   for (const ExternalRoute& r : req.routes) {
     if (!r.dst) return Error::Internal("a default route belongs in default_route");
   }
-  BERTH_ASSIGN_OR_RETURN(sys::Fd netns, sys::OpenNetns(req.netns_path));
-  BERTH_ASSIGN_OR_RETURN(auto ops, links_(netns.get()));
+  // Fails early for a namespace that is not there; the operation opens its own handle.
+  BERTH_TRY(sys::OpenNetns(req.netns_path));
 
   bool created = false;
   BERTH_ASSIGN_OR_RETURN(Network net, EnsureNetwork(*this, net_req, &created));
 
   auto attach = [&]() -> Result<ExternalAttachment> {
     ExternalAttachment out;
+    BERTH_ASSIGN_OR_RETURN(sys::Fd netns, sys::OpenNetns(req.netns_path));
+    BERTH_ASSIGN_OR_RETURN(auto op, Begin(std::move(netns)));
+    net::LinkOps& ops = op->links();
     bool default_route = req.default_route && !net.internal;
     if (default_route) {
       // Another network of this container may have set the default route (CNI spec: skip ours).
       net::NamespaceView view;
-      BERTH_ASSIGN_OR_RETURN(view.routes, ops->Routes(net::Where::kContainer));
+      BERTH_ASSIGN_OR_RETURN(view.routes, ops.Routes(net::Where::kContainer));
       if (view.HasDefaultRoute(!net.subnet.is_v4())) default_route = false;
     }
-    Rollback rollback;
-    BERTH_ASSIGN_OR_RETURN(store::WriteTx tx, store_->Write());
     BERTH_ASSIGN_OR_RETURN(auto fresh, store_->GetNetworkByName(net.name));
     if (!fresh || fresh->id != net.id) {
       return Error::Unavailable("network " + net.name + " was removed meanwhile: try again");
@@ -204,8 +205,8 @@ Result<ExternalAttachment> Engine::AttachExternal(const ExternalAttachRequest& r
     spec.ifname = req.key.ifname;
     spec.default_route = default_route;
     spec.mac = mac;
-    EndpointDeps deps = Deps(*ops);
-    BERTH_ASSIGN_OR_RETURN(out.endpoint, AttachEndpoint(deps, rollback, spec));
+    EndpointDeps deps = Deps(ops);
+    BERTH_ASSIGN_OR_RETURN(out.endpoint, AttachEndpoint(deps, op->rollback(), spec));
     out.default_route = default_route;
 
     net::Plan routes;
@@ -214,14 +215,13 @@ Result<ExternalAttachment> Engine::AttachExternal(const ExternalAttachRequest& r
       routes.ops.push_back(net::AddRouteOp{net::Where::kContainer, req.key.ifname, r.dst, via});
       out.routes.push_back({r.dst, via});
     }
-    BERTH_TRY_CTX(net::Apply(routes, *ops, rollback), "attach to network " + net.name);
+    BERTH_TRY_CTX(net::Apply(routes, ops, op->rollback()), "attach to network " + net.name);
 
-    BERTH_ASSIGN_OR_RETURN(auto bridge_mac, ops->Mac(net::Where::kHost, net.bridge));
-    BERTH_ASSIGN_OR_RETURN(auto veth_mac, ops->Mac(net::Where::kHost, out.endpoint.host_veth));
+    BERTH_ASSIGN_OR_RETURN(auto bridge_mac, ops.Mac(net::Where::kHost, net.bridge));
+    BERTH_ASSIGN_OR_RETURN(auto veth_mac, ops.Mac(net::Where::kHost, out.endpoint.host_veth));
     if (bridge_mac) out.bridge_mac = *bridge_mac;
     if (veth_mac) out.host_veth_mac = *veth_mac;
-    BERTH_TRY(tx.Commit());
-    rollback.Commit();
+    BERTH_TRY(op->Commit());
     out.network = net;
     // The embedded DNS server answers on the gateway of a DNS-enabled network.
     if (DnsEnabled(net)) out.dns_servers = {net.gateway};
@@ -243,8 +243,7 @@ Result<ExternalAttachment> Engine::AttachExternal(const ExternalAttachRequest& r
 }
 
 Status Engine::DetachExternal(const std::string& network, const ExternalKey& key) {
-  BERTH_ASSIGN_OR_RETURN(auto ops, links_(-1));  // detaching only deletes the host veth
-  BERTH_ASSIGN_OR_RETURN(store::WriteTx tx, store_->Write());
+  BERTH_ASSIGN_OR_RETURN(auto op, Begin(sys::Fd()));  // detaching only deletes the host veth
   BERTH_ASSIGN_OR_RETURN(auto c, store_->GetContainer(key.container_id));
   if (!c) return Ok();  // never attached, or detached already
   if (!c->is_cni()) {
@@ -252,16 +251,19 @@ Status Engine::DetachExternal(const std::string& network, const ExternalKey& key
                           " is one berth runs itself, not a CNI attachment: use berth rm");
   }
   BERTH_ASSIGN_OR_RETURN(auto eps, store_->EndpointsOfContainer(c->id));
-  EndpointDeps deps = Deps(*ops);
+  EndpointDeps deps = Deps(op->links());
   std::vector<Endpoint> gone;
+  ErrorList errors;  // best effort: every endpoint is tried, every failure reported
   for (const Endpoint& ep : eps) {
     if (ep.network_name != network || ep.ifname != key.ifname) continue;
-    BERTH_TRY_CTX(DetachEndpoint(deps, ep), "detach container " + key.container_id);
-    gone.push_back(ep);
+    Status st = DetachEndpoint(deps, ep);
+    if (st.ok()) gone.push_back(ep);
+    errors.Add(std::move(st));
   }
+  BERTH_TRY(errors.ToStatus("detach container " + key.container_id));
   if (gone.size() == eps.size()) BERTH_TRY(store_->DeleteContainer(c->id));
   BERTH_ASSIGN_OR_RETURN(bool dns, OnDnsNetwork(*store_, gone));
-  BERTH_TRY(tx.Commit());
+  BERTH_TRY(op->Commit());
   if (!gone.empty()) Notify({Change::kEndpointsRemoved, dns});
   return Ok();
 }
@@ -289,6 +291,7 @@ Status Engine::CheckExternal(const ExternalCheckRequest& req) {
   }
   auto fd = sys::OpenNetns(c->netns_path);
   if (!fd.ok()) return std::move(fd).error().Wrap(what);
+  // Read-only: no Operation (no lock, nothing to undo); the fd outlives the LinkOps bound to it.
   BERTH_ASSIGN_OR_RETURN(auto ops, links_(fd->get()));
 
   BERTH_ASSIGN_OR_RETURN(net::NamespaceView inside, ops->Observe(net::Where::kContainer));
@@ -353,15 +356,14 @@ Status Engine::CheckExternal(const ExternalCheckRequest& req) {
 
 Result<std::vector<ExternalKey>> Engine::CollectExternal(const std::string& network,
                                                          const std::vector<ExternalKey>& keep) {
-  BERTH_ASSIGN_OR_RETURN(auto ops, links_(-1));
-  BERTH_ASSIGN_OR_RETURN(store::WriteTx tx, store_->Write());
+  BERTH_ASSIGN_OR_RETURN(auto op, Begin(sys::Fd()));
   BERTH_ASSIGN_OR_RETURN(auto net, store_->GetNetworkByName(network));
   std::vector<ExternalKey> removed;
   if (!net) return removed;
   BERTH_ASSIGN_OR_RETURN(auto eps, store_->EndpointsOfNetwork(net->id));
-  EndpointDeps deps = Deps(*ops);
+  EndpointDeps deps = Deps(op->links());
   // Best effort: remove everything that can be removed, then report what could not.
-  std::string errors;
+  ErrorList errors;
   for (const Endpoint& ep : eps) {
     BERTH_ASSIGN_OR_RETURN(auto c, store_->GetContainer(ep.container_id));
     if (!c || !c->is_cni()) continue;  // berth's own containers are never collected
@@ -373,16 +375,14 @@ Result<std::vector<ExternalKey>> Engine::CollectExternal(const std::string& netw
       if (left.empty()) st = store_->DeleteContainer(c->id);
     }
     if (!st.ok()) {
-      errors += (errors.empty() ? "" : "; ") + c->id + ": " + st.error().message();
+      errors.Add(std::move(st).error().Wrap(c->id));
       continue;
     }
     removed.push_back(std::move(key));
   }
-  BERTH_TRY(tx.Commit());
+  BERTH_TRY(op->Commit());
   if (!removed.empty()) Notify({Change::kEndpointsRemoved, DnsEnabled(*net)});
-  if (!errors.empty()) {
-    return Error(Code::kSystem, "collect stale attachments of network " + network + ": " + errors);
-  }
+  BERTH_TRY(errors.ToStatus("collect stale attachments of network " + network));
   return removed;
 }
 

@@ -74,17 +74,16 @@ class ExternalTest : public ::testing::Test {
     dir_ = tmpl;
     netns_ = dir_ + "/netns-a";
     std::ofstream(netns_) << "";
-    auto e = Engine::Open(
-        dir_ + "/root",
-        [this](int) -> Result<std::unique_ptr<net::LinkOps>> {
-          return std::unique_ptr<net::LinkOps>(new SharedOps(fake_));
-        },
-        [this]() -> Result<std::unique_ptr<firewall::Firewall>> {
-          return std::unique_ptr<firewall::Firewall>(new RecordingFirewall(deltas_, missing_rules_));
-        });
+    Wiring w;  // no notifier: never start a berthd from a unit test
+    w.links = [this](int) -> Result<std::unique_ptr<net::LinkOps>> {
+      return std::unique_ptr<net::LinkOps>(new SharedOps(fake_));
+    };
+    w.firewall = [this]() -> Result<std::unique_ptr<firewall::Firewall>> {
+      return std::unique_ptr<firewall::Firewall>(new RecordingFirewall(deltas_, missing_rules_));
+    };
+    auto e = Engine::Open(dir_ + "/root", std::move(w));
     ASSERT_TRUE(e.ok()) << e.error().message();
     engine_ = std::move(*e);
-    engine_->set_notifier(nullptr);  // never start a berthd from a unit test
   }
   void TearDown() override {
     engine_.reset();

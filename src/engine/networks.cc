@@ -49,12 +49,10 @@ Result<Network> Engine::CreateNetwork(const NetworkCreateRequest& req) {
     return Error::Invalid("IPv6 subnets are not supported yet: give an IPv4 --subnet");
   }
 
-  BERTH_ASSIGN_OR_RETURN(auto ops, links_(-1));
-  // Read the host's routes before taking the write lock: a picked subnet must avoid them.
-  BERTH_ASSIGN_OR_RETURN(std::vector<Cidr> routes, ops->HostRoutes());
-
-  BERTH_ASSIGN_OR_RETURN(store::WriteTx tx, store_->Write());
-  Rollback rollback;  // after the transaction: undone while the lock is still held
+  BERTH_ASSIGN_OR_RETURN(auto op, Begin(sys::Fd()));
+  net::LinkOps& ops = op->links();
+  // A picked subnet must avoid the host's routes.
+  BERTH_ASSIGN_OR_RETURN(std::vector<Cidr> routes, ops.HostRoutes());
   BERTH_ASSIGN_OR_RETURN(auto existing, store_->GetNetworkByName(req.name));
   if (existing) {
     return Error::Exists("network with name " + req.name + " already exists");
@@ -82,26 +80,25 @@ Result<Network> Engine::CreateNetwork(const NetworkCreateRequest& req) {
         return Error::Exists("bridge " + net.bridge + " is already used by network " + n.name);
       }
     }
-    BERTH_ASSIGN_OR_RETURN(auto idx, ops->Ifindex(net::Where::kHost, net.bridge));
+    BERTH_ASSIGN_OR_RETURN(auto idx, ops.Ifindex(net::Where::kHost, net.bridge));
     if (idx) return Error::Exists("an interface named " + net.bridge + " already exists on the host");
   }
   BERTH_TRY(store_->InsertNetwork(net));
-  BERTH_TRY_CTX(net::Apply(net::BridgePlan(net), *ops, rollback), "create network " + net.name);
-  EndpointDeps deps = Deps(*ops);
+  BERTH_TRY_CTX(net::Apply(net::BridgePlan(net), ops, op->rollback()),
+                "create network " + net.name);
+  EndpointDeps deps = Deps(ops);
   firewall::Delta delta;
   delta.add_networks.push_back(RulesFor(net));
-  BERTH_TRY_CTX(ApplyFirewall(deps, rollback, delta), "create network " + net.name);
+  BERTH_TRY_CTX(ApplyFirewall(deps, op->rollback(), delta), "create network " + net.name);
   all.push_back(net);  // under the store's lock, so concurrent creates agree on the set
   coexist::SyncAndWarn(coexist::BridgesOf(all));  // let Docker's/firewalld's chains pass it
-  BERTH_TRY(tx.Commit());
-  rollback.Commit();
+  BERTH_TRY(op->Commit());
   Notify({Change::kNetworkCreated, DnsEnabled(net)});
   return net;
 }
 
 Status Engine::RemoveNetwork(const std::string& key) {
-  BERTH_ASSIGN_OR_RETURN(auto ops, links_(-1));
-  BERTH_ASSIGN_OR_RETURN(store::WriteTx tx, store_->Write());
+  BERTH_ASSIGN_OR_RETURN(auto op, Begin(sys::Fd()));
   BERTH_ASSIGN_OR_RETURN(Network net, RequireNetwork(*store_, key));
   if (net.is_default) {
     return Error::Invalid(net.name + " is the default network and cannot be removed");
@@ -118,20 +115,19 @@ Status Engine::RemoveNetwork(const std::string& key) {
   }
   BERTH_TRY(store_->DeleteNetwork(net.id));
   // Firewall elements first (the store no longer has the network, so a rebuild agrees), then
-  // the bridge; if either fails the transaction keeps the network and `rm` can be retried.
-  Rollback rollback;
-  EndpointDeps deps = Deps(*ops);
+  // the bridge. The firewall elements come back if the bridge or the commit fails (the
+  // rollback), so a failed `rm` leaves the network whole and can be retried.
+  EndpointDeps deps = Deps(op->links());
   firewall::Delta delta;
   delta.remove_networks.push_back(RulesFor(net));
-  BERTH_TRY_CTX(ApplyFirewall(deps, rollback, delta), "remove network " + net.name);
-  BERTH_TRY_CTX(net::Apply(net::Plan{{net::DeleteLinkOp{net::Where::kHost, net.bridge}}}, *ops,
-                           rollback),
+  BERTH_TRY_CTX(ApplyFirewall(deps, op->rollback(), delta), "remove network " + net.name);
+  BERTH_TRY_CTX(net::Apply(net::Plan{{net::DeleteLinkOp{net::Where::kHost, net.bridge}}},
+                           op->links(), op->rollback()),
                 "remove network " + net.name);
   if (auto rest = store_->ListNetworks(); rest.ok()) {  // none left: berth's rules go
     coexist::SyncAndWarn(coexist::BridgesOf(*rest), {net.bridge});
   }
-  BERTH_TRY(tx.Commit());
-  rollback.Commit();
+  BERTH_TRY(op->Commit());
   Notify({Change::kNetworkRemoved, DnsEnabled(net)});
   return Ok();
 }
