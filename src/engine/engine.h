@@ -138,6 +138,17 @@ class Engine {
   Status RecordProcess(const std::string& id, int pid, uint64_t start_time);
   Status RecordExit(const std::string& id, int exit_code);
 
+  // Stopped containers (release.cc). As with Docker, a container whose process has exited
+  // lets go of its networks: each endpoint is detached (its name stops resolving, its address
+  // is freed unless it was given with --ip, its ports are unpublished, its veth goes) and what
+  // it was (network, interface, MAC, static address, aliases, published ports) is kept in the
+  // store. Its namespace stays. Both are idempotent; host and container:NAME modes have none.
+  Status ReleaseEndpoints(const std::string& name_or_id);
+  /// Attaches the released endpoints again (before its process starts): the same interface
+  /// names, MACs, aliases, host ports and static addresses; a dynamic address may change.
+  /// All or nothing; kNotFound when a network was removed meanwhile.
+  Status RestoreEndpoints(const std::string& name_or_id);
+
   // External attachments (external.cc, see external.h): the CNI plugin's operations.
   /// Attaches, creating the container record and (from `net`) the network when missing.
   /// All or nothing: on failure no endpoint, veth, record or newly made network is left.

@@ -14,7 +14,10 @@ Status ContainerExited(engine::Engine& engine, const std::string& id, int exit_c
   BERTH_TRY(engine.RecordExit(id, exit_code));
   if (!c->auto_remove) {
     BERTH_ASSIGN_OR_RETURN(RunConfig cfg, LoadRunConfig(engine.paths(), id));
-    if (!cfg.restart.ShouldRestart(exit_code, cfg.restart_count, cfg.stopped)) return Ok();
+    if (!cfg.restart.ShouldRestart(exit_code, cfg.restart_count, cfg.stopped)) {
+      // Stopped: its name, address (unless static) and ports are free until it starts again.
+      return engine.ReleaseEndpoints(id);
+    }
     cfg.restart_count++;
     BERTH_TRY(SaveRunConfig(engine.paths(), id, cfg));
     BERTH_TRY(Start(engine, id, false));

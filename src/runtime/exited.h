@@ -17,7 +17,8 @@ namespace berth::runtime {
 /// lost. A fresh image has no such state.
 inline constexpr char kContainerExitedVerb[] = "__container-exited";
 
-/// Records a container's exit, then restarts it (--restart) or, with --rm, removes it. `pid`
+/// Records a container's exit, then restarts it (--restart), removes it (--rm) or releases its
+/// network endpoints (Engine::ReleaseEndpoints; `start` attaches them again). `pid`
 /// (when not 0) is the process that exited: a report about an earlier process of a container
 /// that has been started again since is stale and ignored.
 Status ContainerExited(engine::Engine& engine, const std::string& id, int exit_code, int pid = 0);

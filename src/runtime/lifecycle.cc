@@ -95,8 +95,18 @@ Status Stop(engine::Engine& engine, const std::string& key, int timeout) {
       return Error::Unavailable("container " + c.name + " did not exit after SIGKILL");
     }
   }
-  BERTH_TRY(WaitRecorded(engine, c));
-  return Ok();
+  BERTH_ASSIGN_OR_RETURN(auto code, WaitRecorded(engine, c));
+  if (!code) return Ok();  // removed (--rm)
+  // The exit hook then releases its network: `stop` returns once that is done, so the name
+  // no longer resolves and the address is free when it does.
+  auto deadline = Clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    BERTH_ASSIGN_OR_RETURN(auto now, engine.store().GetContainer(c.id));
+    if (!now || now->pid != c.pid) return Ok();
+    BERTH_ASSIGN_OR_RETURN(auto eps, engine.store().EndpointsOfContainer(c.id));
+    if (eps.empty() || Clock::now() > deadline) return Ok();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 Status Kill(engine::Engine& engine, const std::string& key, int signal) {

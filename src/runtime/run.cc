@@ -287,8 +287,12 @@ Result<RunResult> Start(Engine& engine, const std::string& key, bool attach) {
   BERTH_ASSIGN_OR_RETURN(RunConfig cfg, LoadRunConfig(engine.paths(), c.id));
   cfg.stopped = false;
   BERTH_TRY(SaveRunConfig(engine.paths(), c.id, cfg));
+  // The network it let go of when it stopped, back before its process starts.
+  BERTH_TRY(engine.RestoreEndpoints(c.id));
   BERTH_TRY(AppendHosts(engine.paths(), c, cfg));
-  return StartProcess(Starter{engine, c, false}, cfg, !attach);
+  auto started = StartProcess(Starter{engine, c, false}, cfg, !attach);
+  if (!started.ok()) (void)engine.ReleaseEndpoints(c.id);
+  return started;
 }
 
 }  // namespace berth::runtime

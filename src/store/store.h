@@ -41,7 +41,7 @@ class Store {
   /// A damaged database, or a missing one while the state root's objects exist, is an error
   /// at once ("state store damaged: ..."; store/integrity.h), never a wait or a fresh start.
   static Result<std::unique_ptr<Store>> Open(const std::string& path);
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;  // the entries of kMigrations (schema.h)
 
   /// BEGIN IMMEDIATE: takes the write lock now, so reads inside see a stable state.
   Result<WriteTx> Write();
@@ -82,6 +82,17 @@ class Store {
   Result<std::vector<Endpoint>> EndpointsOfNetwork(const std::string& network_id);
   Result<bool> IpInUse(const std::string& network_id, const IpAddr& ip);
   Status DeleteEndpoint(const std::string& container_id, const std::string& network_id);
+  /// The endpoint's address was asked for (--ip): a stopped container keeps it.
+  Status MarkStaticIp(const std::string& container_id, const std::string& network_id);
+  Result<bool> HasStaticIp(const std::string& container_id, const std::string& network_id);
+
+  // Released endpoints: what a stopped container attaches again on start (JSON specs).
+  Status InsertReleased(const std::string& container_id, const std::string& network_id,
+                        const std::string& spec);
+  /// (network_id, spec) pairs.
+  Result<std::vector<std::pair<std::string, std::string>>> ReleasedOf(
+      const std::string& container_id);
+  Status DeleteReleased(const std::string& container_id, const std::string& network_id);
 
   // Published ports, stored per endpoint.
   Status InsertPort(const std::string& container_id, const std::string& network_id,
