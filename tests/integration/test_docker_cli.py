@@ -11,8 +11,8 @@ import tempfile
 import time
 import unittest
 
-from harness import (BERTH, ROOT, BerthTest, berth, berth_json, in_container, main, read,
-                     run, wait_until)
+from harness import (BERTH, ROOT, BerthTest, berth, berth_json, in_container, ip_json, main,
+                     read, run, wait_until)
 
 
 def names(*args):
@@ -148,6 +148,65 @@ class LifecycleTest(BerthTest):
         self.assertIn("stop it first or remove it with rm -f", p.stderr)
         berth("stop", "-t", "0", "r")
         berth("rm", "r")
+
+
+class StoppedReleasesNetworkTest(BerthTest):
+    """Docker semantics: an exited container lets go of its endpoint and gets it back on start."""
+
+    def resolves(self, name, via="c"):
+        return in_container(via, "getent", "hosts", name, check=False).stdout.split()[:1]
+
+    def test_stop_releases_and_start_restores(self):
+        berth("network", "create", "web")
+        berth("run", "-d", "--name", "a", "--network", "web", "--ip", "172.18.0.50",
+              "-p", "8080:80", "--alias", "db", "--mac-address", "02:42:ac:11:00:77", "--",
+              "sleep", "300")
+        berth("run", "-d", "--name", "b", "--network", "web", "-p", "8081:80", "--",
+              "sleep", "300")
+        berth("run", "-d", "--name", "c", "--network", "web", "--", "sleep", "300")
+        b_ip = berth_json("inspect", "b")["networks"]["web"]["ip"]
+        self.assertEqual(self.resolves("a"), ["172.18.0.50"])
+        veths = lambda: sorted(l["ifname"] for l in ip_json("link", "show", "type", "veth"))
+        self.assertEqual(len(veths()), 3)
+        berth("stop", "-t", "0", "a", "b")
+        # Released: names, addresses, ports and veths.
+        self.assertEqual(self.resolves("a"), [])
+        self.assertEqual(self.resolves("db"), [])
+        self.assertEqual(self.resolves("b"), [])
+        self.assertTrue(wait_until(lambda: len(veths()) == 1), veths())
+        self.assertNotIn("8081", run(["nft", "list", "table", "inet", "berth"]).stdout)
+        self.assertEqual(berth_json("inspect", "a")["networks"], {})
+        self.assertEqual(berth_json("network", "inspect", "web")["containers"][0]["name"], "c")
+        # Its address is free: another container may take it (then b's start gets another).
+        berth("run", "-d", "--name", "d", "--network", "web", "--ip", b_ip, "--", "sleep", "300")
+        # Back on start: the same static address, MAC, alias and ports; b a new address.
+        berth("start", "a", "b")
+        a = berth_json("inspect", "a")["networks"]["web"]
+        self.assertEqual((a["ip"], a["mac"], a["interface"]),
+                         ("172.18.0.50", "02:42:ac:11:00:77", "eth0"))
+        self.assertEqual(self.resolves("a"), ["172.18.0.50"])
+        self.assertEqual(self.resolves("db"), ["172.18.0.50"])
+        new_b = berth_json("inspect", "b")["networks"]["web"]["ip"]
+        self.assertNotEqual(new_b, b_ip)
+        self.assertEqual(self.resolves("b"), [new_b])
+        self.assertEqual(berth("port", "a").stdout, "80/tcp -> 0.0.0.0:8080\n")
+        self.assertEqual(berth("port", "b").stdout, "80/tcp -> 0.0.0.0:8081\n")
+        self.assertIn("inet 172.18.0.50/16", in_container("a", "ip", "-4", "addr", "show", "eth0").stdout)
+        self.assertEqual(len(veths()), 4)
+        # An exit of its own releases too; rm of a stopped container leaves nothing.
+        berth("run", "-d", "--name", "e", "--network", "web", "--", "sh", "-c", "exit 0")
+        self.assertEqual(berth("wait", "e").stdout.strip(), "0")
+        self.assertTrue(wait_until(lambda: berth_json("inspect", "e")["networks"] == {}))
+        berth("rm", "e")
+
+    def test_start_after_its_network_was_removed_says_why(self):
+        berth("network", "create", "tmp")
+        berth("run", "-d", "--name", "t", "--network", "tmp", "--", "sleep", "300")
+        berth("stop", "-t", "0", "t")
+        berth("network", "rm", "tmp")  # a stopped container does not hold it
+        p = berth("start", "t", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("was removed", p.stderr)
 
 
 class RunFlagsTest(BerthTest):
