@@ -94,6 +94,7 @@ Result<Endpoint> Engine::Connect(const std::string& container, const std::string
   BERTH_ASSIGN_OR_RETURN(auto op, Begin(std::move(netns)));
   BERTH_ASSIGN_OR_RETURN(auto n, store_->FindNetwork(network));
   if (!n) return Error::NotFound("network " + network + " not found");
+  BERTH_TRY(CheckBridgeConfig(*n));
   if (n->is_default && (ip || !aliases.empty())) {
     return Error::Invalid("--ip and --alias are supported on user-defined networks only");
   }

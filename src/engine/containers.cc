@@ -104,7 +104,46 @@ Result<std::unique_ptr<Engine>> Engine::Open(const std::string& root, Wiring wir
   Paths paths{root};
   BERTH_TRY_CTX(sys::MakeDirs(root, 0700), "state root");
   BERTH_ASSIGN_OR_RETURN(auto store, store::Store::Open(paths.db()));
-  return std::unique_ptr<Engine>(new Engine(paths, std::move(store), std::move(wiring)));
+  BERTH_ASSIGN_OR_RETURN(BridgeConfig config, LoadBridgeConfig(paths.config()));
+  std::unique_ptr<Engine> e(new Engine(paths, std::move(store), std::move(wiring)));
+  e->bridge_config_ = std::move(config);
+  BERTH_TRY(e->ApplyBridgeConfig());
+  return e;
+}
+
+Status Engine::ApplyBridgeConfig() {
+  const BridgeConfig& want = bridge_config_;
+  auto differs = [&](const Network& n) {
+    return n.subnet != want.subnet || n.gateway != want.gateway || n.mtu != want.mtu;
+  };
+  BERTH_ASSIGN_OR_RETURN(auto def, store_->GetNetworkByName(kDefaultNetworkName));
+  if (!def || !def->is_default || !differs(*def)) return Ok();  // the common case: no lock
+  BERTH_ASSIGN_OR_RETURN(auto op, BeginUnbound());
+  BERTH_ASSIGN_OR_RETURN(def, store_->GetNetworkByName(kDefaultNetworkName));
+  if (!def || !differs(*def)) return Ok();
+  BERTH_ASSIGN_OR_RETURN(auto eps, store_->EndpointsOfNetwork(def->id));
+  std::string change = "config.json changes the default network " + std::string(kDefaultNetworkName) +
+                       " (" + def->gateway.ToString() + "/" + std::to_string(def->subnet.prefix()) +
+                       " mtu " + std::to_string(def->mtu) + " -> bip " + want.gateway.ToString() +
+                       "/" + std::to_string(want.subnet.prefix()) + " mtu " +
+                       std::to_string(want.mtu) + ")";
+  if (!eps.empty()) {
+    bridge_config_error_ =
+        Error::InUse(change + " but " + std::to_string(eps.size()) +
+                     " container(s) are attached to it: stop or remove them first, or undo "
+                     "the change");
+    return Ok();  // everything else still works; attaching to the default network does not
+  }
+  BERTH_ASSIGN_OR_RETURN(auto all, store_->ListNetworks());
+  for (const Network& n : all) {
+    if (!n.is_default && n.subnet.Overlaps(want.subnet)) {
+      bridge_config_error_ = Error::InUse(change + ", but network " + n.name + " uses " +
+                                          n.subnet.ToString());
+      return Ok();
+    }
+  }
+  BERTH_TRY(store_->UpdateNetworkAddressing(def->id, want.subnet, want.gateway, want.mtu));
+  return op->Commit();
 }
 
 Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req,
@@ -177,6 +216,7 @@ Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req,
       BERTH_ASSIGN_OR_RETURN(auto n, store_->FindNetwork(plan.mode.target));
       if (!n) return Error::NotFound("network " + plan.mode.target + " not found");
       network = std::move(*n);
+      BERTH_TRY(CheckBridgeConfig(*network));
       if (plan.ip) {
         // Checked again when the address is taken; here so a bad --ip fails before the
         // namespace, its mount directory or the container's files exist.

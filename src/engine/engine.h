@@ -19,6 +19,7 @@
 #include "core/error.h"
 #include "core/model.h"
 #include "core/rollback.h"
+#include "engine/bridge_config.h"
 #include "engine/dns.h"
 #include "engine/endpoints.h"
 #include "engine/external.h"
@@ -182,6 +183,14 @@ class Engine {
   Result<std::unique_ptr<Operation>> BeginUnbound();
 
   Result<ContainerStatus> Describe(const Container& c);
+  /// Brings the default network's subnet, gateway and MTU in line with config.json when no
+  /// container is attached to it; otherwise remembers why not (bridge_config_error_).
+  Status ApplyBridgeConfig();
+  /// The error for attaching to `n` while config.json's change of it is pending.
+  Status CheckBridgeConfig(const Network& n) const {
+    if (n.is_default && bridge_config_error_) return *bridge_config_error_;
+    return Ok();
+  }
   void Notify(const Change& change) {
     if (notifier_) notifier_->Changed(change);
   }
@@ -201,6 +210,8 @@ class Engine {
   std::unique_ptr<firewall::Firewall> firewall_;
   std::unique_ptr<ChangeNotifier> notifier_;
   std::function<Status()> before_commit_;
+  BridgeConfig bridge_config_;
+  std::optional<Error> bridge_config_error_;
 };
 
 }  // namespace berth::engine

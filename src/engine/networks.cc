@@ -45,6 +45,7 @@ Result<Network> Engine::CreateNetwork(const NetworkCreateRequest& req) {
   BERTH_ASSIGN_OR_RETURN(addr_req.ip_range,
                          ParseOptional<Cidr>(req.ip_range, Cidr::ParseNetwork));
   addr_req.force = req.force;
+  addr_req.pools = bridge_config_.pools;
   if (addr_req.subnet && !addr_req.subnet->is_v4()) {
     return Error::Invalid("IPv6 subnets are not supported yet: give an IPv4 --subnet");
   }

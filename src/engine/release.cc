@@ -121,6 +121,7 @@ Status Engine::RestoreEndpoints(const std::string& key) {
                              r.network_id.substr(0, 12) + " was removed (network disconnect " +
                              "is not possible for a stopped container: remove it and run again)");
     }
+    BERTH_TRY(CheckBridgeConfig(*n));
     nets.push_back(*n);
   }
   for (size_t i = 0; i < specs.size(); ++i) {

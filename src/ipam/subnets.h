@@ -16,7 +16,8 @@ const std::vector<Cidr>& DefaultPools();
 
 /// The first pool subnet that overlaps none of `taken` (other networks' subnets and the host's
 /// routes). Default routes must not be passed: they overlap everything.
-Result<Cidr> PickSubnet(const std::vector<Cidr>& taken);
+/// `pools`: where to pick from (config.json's default-address-pools); empty: DefaultPools().
+Result<Cidr> PickSubnet(const std::vector<Cidr>& taken, const std::vector<Cidr>& pools = {});
 
 struct AddressPlan {
   Cidr subnet;
@@ -31,6 +32,7 @@ struct AddressRequest {
   /// --force: allow an explicit subnet that is unusual but can work (link-local, 240/4, one
   /// that overlaps a host route). Ranges that cannot work at all are refused regardless.
   bool force = false;
+  std::vector<Cidr> pools;  // where a subnet is picked from; empty: DefaultPools()
 };
 
 /// Refuses an explicit subnet that would break the host: loopback (127/8), 0/8, multicast

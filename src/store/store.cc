@@ -253,6 +253,15 @@ Result<WriteTx> Store::Write() {
   return WriteTx(db_.get());
 }
 
+Status Store::UpdateNetworkAddressing(const std::string& id, const Cidr& subnet,
+                                      const IpAddr& gateway, int mtu) {
+  BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare("UPDATE networks SET subnet = ?2, gateway = ?3, "
+                                              "mtu = ?4, ip_range = NULL, ip_cursor = NULL "
+                                              "WHERE id = ?1"));
+  s.Bind(1, id).Bind(2, subnet.ToString()).Bind(3, gateway.ToString()).Bind(4, int64_t{mtu});
+  return s.Run();
+}
+
 Status Store::InsertNetwork(const Network& n) {
   BERTH_ASSIGN_OR_RETURN(
       Stmt s, db_->Prepare("INSERT INTO networks (id, name, driver, bridge, subnet, gateway, "

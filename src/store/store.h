@@ -48,6 +48,9 @@ class Store {
 
   // Networks. Find* look up by exact name, then by unique id prefix.
   Status InsertNetwork(const Network& n);
+  /// A new address plan (the default network, from config.json); forgets the allocation cursor.
+  Status UpdateNetworkAddressing(const std::string& id, const Cidr& subnet, const IpAddr& gateway,
+                                 int mtu);
   Result<std::optional<Network>> FindNetwork(const std::string& name_or_id);
   /// By exact name only (CNI names networks; a short name must never match an id prefix).
   Result<std::optional<Network>> GetNetworkByName(const std::string& name);
