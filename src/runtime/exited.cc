@@ -10,7 +10,9 @@ namespace berth::runtime {
 Status ContainerExited(engine::Engine& engine, const std::string& id, int exit_code, int pid) {
   BERTH_ASSIGN_OR_RETURN(auto c, engine.store().GetContainer(id));
   if (!c) return Ok();  // removed meanwhile
-  if (pid != 0 && c->pid != pid) return Ok();  // started again since: not this process's news
+  // Started again since: not this process's news. (No pid yet: `run -d` records it a moment
+  // after the monitor reported it, and a command that ends at once may exit first.)
+  if (pid != 0 && c->pid != 0 && c->pid != pid) return Ok();
   BERTH_TRY(engine.RecordExit(id, exit_code));
   if (!c->auto_remove) {
     BERTH_ASSIGN_OR_RETURN(RunConfig cfg, LoadRunConfig(engine.paths(), id));

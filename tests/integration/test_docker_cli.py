@@ -209,6 +209,50 @@ class StoppedReleasesNetworkTest(BerthTest):
         self.assertIn("was removed", p.stderr)
 
 
+class BridgeConfigTest(BerthTest):
+    """<root>/config.json: Docker's daemon.json bip, mtu and default-address-pools."""
+
+    def write_config(self, doc):
+        os.makedirs(ROOT, exist_ok=True)
+        with open(os.path.join(ROOT, "config.json"), "w") as f:
+            f.write(doc if isinstance(doc, str) else json.dumps(doc))
+
+    def test_bip_mtu_and_pools(self):
+        self.write_config({"bip": "172.26.0.1/24", "mtu": 1400,
+                           "default-address-pools": [{"base": "10.10.0.0/16", "size": 24}]})
+        bridge = berth_json("network", "inspect", "bridge")
+        self.assertEqual((bridge["subnet"], bridge["gateway"], bridge["mtu"]),
+                         ("172.26.0.0/24", "172.26.0.1", 1400))
+        out = berth("run", "--rm", "--", "sh", "-c",
+                    "ip -4 -o addr show eth0; cat /sys/class/net/eth0/mtu").stdout
+        self.assertIn("inet 172.26.0.2/24", out)
+        self.assertEqual(out.split()[-1], "1400")
+        berth("network", "create", "n1")
+        self.assertEqual(berth_json("network", "inspect", "n1")["subnet"], "10.10.0.0/24")
+
+    def test_a_change_with_containers_attached_is_refused(self):
+        berth("run", "-d", "--name", "x", "--", "sleep", "300")
+        self.write_config({"bip": "172.27.0.1/24"})
+        self.assertEqual(berth("ps", "-q").stdout.strip(), berth_json("inspect", "x")["id"][:12])
+        p = berth("run", "--rm", "--", "true", check=False)
+        self.assertEqual(p.returncode, 125)
+        self.assertIn("config.json changes the default network bridge", p.stderr)
+        self.assertIn("1 container(s) are attached to it", p.stderr)
+        self.assertEqual(berth_json("network", "inspect", "bridge")["subnet"], "172.17.0.0/16")
+        berth("rm", "-f", "x")
+        self.assertIn("inet 172.27.0.2/24", berth("run", "--rm", "--", "ip", "-4", "-o", "addr",
+                                                  "show", "eth0").stdout)
+
+    def test_bad_config_is_named(self):
+        try:
+            self.write_config({"bogus": 1})
+            self.assertIn("config.json: unknown key bogus", berth("ps", check=False).stderr)
+            self.write_config({"bip": "172.26.0.0/16"})  # the network address, not a host's
+            self.assertIn("config.json: bip 172.26.0.0/16", berth("ps", check=False).stderr)
+        finally:
+            os.unlink(os.path.join(ROOT, "config.json"))
+
+
 class RunFlagsTest(BerthTest):
     def test_env_workdir_user(self):
         with tempfile.NamedTemporaryFile("w", suffix=".env", delete=False) as f:
