@@ -154,6 +154,8 @@ int RunCli(int argc, char** argv) {
   ncmd->add_option("-o,--opt", ncreate.options,
                    "Driver option KEY=VALUE: masquerade, icc, mtu, bridge_name, dns")
       ->allow_extra_args(false);
+  Example(ncmd, "  berth network create web\n  berth network create --subnet 10.9.0.0/24 "
+                "--internal -o icc=false backend");
   ncmd->callback([&] {
     if (*subnet_opt) ncreate.subnet = subnet;
     if (*gw_opt) ncreate.gateway = gateway;
@@ -164,21 +166,27 @@ int RunCli(int argc, char** argv) {
   });
   auto* nls = network->add_subcommand("ls", "List networks")->alias("list");
   AddFormat(nls, g);
+  Example(nls, "  berth network ls --format '{{.Name}}'");
   nls->callback([&] { action = [&] { return NetworkList(g); }; });
   auto* ninspect = network->add_subcommand("inspect", "Show networks and their containers (JSON)");
   ninspect->add_option("names", names)->required();
   AddFormat(ninspect, g, "-f,--format");
+  Example(ninspect, "  berth network inspect web");
   ninspect->callback([&] { action = [&] { return NetworkInspect(g, names); }; });
   auto* nrm = network->add_subcommand("rm", "Remove networks")->alias("remove");
   nrm->add_option("names", names)->required();
+  Example(nrm, "  berth network rm web");
   nrm->callback([&] { action = [&] { return NetworkRemove(g, names); }; });
-  network->add_subcommand("prune", "Remove all networks without containers")->callback([&] {
+  auto* nprune = network->add_subcommand("prune", "Remove all networks without containers");
+  Example(nprune, "  berth network prune");
+  nprune->callback([&] {
     action = [&] { return NetworkPrune(g); };
   });
   std::string explain_net;
   auto* nexplain = network->add_subcommand(
       "explain", "Print the ip(8) commands equivalent to attaching a container to a network");
   nexplain->add_option("name", explain_net)->required();
+  Example(nexplain, "  berth network explain web");
   nexplain->callback([&] { action = [&] { return NetworkExplain(g, explain_net); }; });
 
   std::string conn_net, conn_ctr, conn_ip;
@@ -189,6 +197,7 @@ int RunCli(int argc, char** argv) {
   auto* conn_ip_opt = nconnect->add_option("--ip", conn_ip, "Static IPv4 address");
   nconnect->add_option("--alias", conn_aliases, "DNS alias on the network")
       ->allow_extra_args(false);
+  Example(nconnect, "  berth network connect --ip 10.9.0.7 --alias db backend web");
   nconnect->callback([&] {
     std::optional<std::string> ip;
     if (*conn_ip_opt) ip = conn_ip;
@@ -198,6 +207,7 @@ int RunCli(int argc, char** argv) {
       network->add_subcommand("disconnect", "Disconnect a container from a network");
   ndisconnect->add_option("network", conn_net)->required();
   ndisconnect->add_option("container", conn_ctr)->required();
+  Example(ndisconnect, "  berth network disconnect backend web");
   ndisconnect->callback(
       [&] { action = [&] { return NetworkDisconnect(g, conn_net, conn_ctr); }; });
 
@@ -381,7 +391,9 @@ int RunCli(int argc, char** argv) {
   Example(wait, "  berth wait job");
   wait->callback([&] { action = [&] { return WaitFor(g, names); }; });
 
-  app.add_subcommand("version", "Show berth's version")->callback([&] {
+  auto* version = app.add_subcommand("version", "Show berth's version");
+  Example(version, "  berth version");
+  version->callback([&] {
     action = [&] { return Version(g); };
   });
 
@@ -418,10 +430,11 @@ int RunCli(int argc, char** argv) {
   AddFormat(fwsync, g);
   fwsync->callback([&] { action = [&] { return FirewallSync(g); }; });
 
-  app.add_subcommand("demo",
-                     "Two containers on one bridge, pinging each other, built in throwaway "
-                     "namespaces")
-      ->callback([&] { action = [&] { return Demo(); }; });
+  auto* demo = app.add_subcommand("demo",
+                                  "Two containers on one bridge, pinging each other, built in "
+                                  "throwaway namespaces");
+  Example(demo, "  berth demo");
+  demo->callback([&] { action = [&] { return Demo(); }; });
 
   std::string shell;
   auto* completion = app.add_subcommand("completion", "Print a shell completion script");

@@ -380,9 +380,13 @@ class SurfaceTest(BerthTest):
         self.assertIn("Version:", berth("version").stdout)
 
     def test_every_verb_has_help_with_an_example(self):
-        for verb in ("run", "exec", "ps", "rm", "inspect", "start", "stop", "restart", "kill",
-                     "logs", "port", "top", "wait", "completion", "man"):
-            p = berth(verb, "--help")
+        verbs = [[v] for v in ("run", "exec", "ps", "rm", "inspect", "start", "stop", "restart",
+                                "kill", "logs", "port", "top", "wait", "version", "container",
+                                "completion", "man", "demo")]
+        verbs += [["network", v] for v in ("create", "ls", "inspect", "rm", "prune", "explain",
+                                           "connect", "disconnect")]
+        for verb in verbs:
+            p = berth(*verb, "--help")
             self.assertIn("Example:", p.stdout, verb)
 
     def test_bash_completion_from_the_command_tree(self):
