@@ -199,6 +199,16 @@ class StoppedReleasesNetworkTest(BerthTest):
         self.assertTrue(wait_until(lambda: berth_json("inspect", "e")["networks"] == {}))
         berth("rm", "e")
 
+    def test_disconnect_while_stopped(self):
+        berth("network", "create", "one")
+        berth("network", "create", "two")
+        berth("run", "-d", "--name", "s", "--network", "one", "--", "sleep", "300")
+        berth("network", "connect", "two", "s")
+        berth("stop", "-t", "0", "s")
+        berth("network", "disconnect", "one", "s")
+        berth("start", "s")
+        self.assertEqual(list(berth_json("inspect", "s")["networks"]), ["two"])
+
     def test_start_after_its_network_was_removed_says_why(self):
         berth("network", "create", "tmp")
         berth("run", "-d", "--name", "t", "--network", "tmp", "--", "sleep", "300")
