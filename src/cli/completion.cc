@@ -53,13 +53,18 @@ std::string TreeFunctions(const CommandInfo& root) {
 // command, a name) ends the walk. FIRST and LAST bound the words before the cursor.
 std::string WalkWords(const std::string& words, const std::string& first, const std::string& last) {
   return "  local cmdpath=\"\" w i skip=0\n"
-         "  for ((i = " + first + "; i < " + last + "; i++)); do\n"
-         "    w=\"${" + words + "[i]}\"\n"
+         "  for ((i = " +
+         first + "; i < " + last +
+         "; i++)); do\n"
+         "    w=\"${" +
+         words +
+         "[i]}\"\n"
          "    if ((skip)); then skip=0; continue; fi\n"
          "    case \"$w\" in\n"
          "      --root) skip=1; continue ;;\n"
          "      --*=*) continue ;;\n"
-         "      -*) case \" $(_berth_valued \"$cmdpath\") \" in *\" $w \"*) skip=1 ;; esac; continue ;;\n"
+         "      -*) case \" $(_berth_valued \"$cmdpath\") \" in *\" $w \"*) skip=1 ;; esac; "
+         "continue ;;\n"
          "    esac\n"
          "    case \" $(_berth_subs \"$cmdpath\") \" in\n"
          "      *\" $w \"*) cmdpath=\"${cmdpath:+$cmdpath }$w\" ;;\n"
@@ -94,7 +99,8 @@ std::string Page(const std::string& path, const CommandInfo& c) {
   std::string title = path.empty() ? "berth" : "berth-" + path;
   for (char& ch : title) ch = ch == ' ' ? '-' : ch;
   std::string cmd = path.empty() ? "berth" : "berth " + path;
-  std::string out = ".TH " + Upper(title) + " 1 \"\" \"berth " BERTH_VERSION "\" \"berth manual\"\n";
+  std::string out =
+      ".TH " + Upper(title) + " 1 \"\" \"berth " BERTH_VERSION "\" \"berth manual\"\n";
   out += ".SH NAME\n" + Roff(title) + " \\- " + Roff(c.description) + "\n";
   out += ".SH SYNOPSIS\n\\fB" + Roff(cmd) + "\\fR";
   if (!c.options.empty()) out += " [OPTIONS]";
@@ -102,8 +108,9 @@ std::string Page(const std::string& path, const CommandInfo& c) {
   for (const std::string& p : c.positionals) out += " " + Upper(Roff(p));
   out += "\n.SH DESCRIPTION\n" + Roff(c.description) + ".\n";
   if (path.empty()) {
-    out += ".PP\nThe state root is $BERTH_ROOT or /var/lib/berth (\\fB\\-\\-root\\fR); "
-           "the default bridge is configured in \\fI<root>/config.json\\fR.\n";
+    out +=
+        ".PP\nThe state root is $BERTH_ROOT or /var/lib/berth (\\fB\\-\\-root\\fR); "
+        "the default bridge is configured in \\fI<root>/config.json\\fR.\n";
   }
   if (!c.subcommands.empty()) {
     out += ".SH COMMANDS\n";
@@ -115,7 +122,8 @@ std::string Page(const std::string& path, const CommandInfo& c) {
     out += ".SH OPTIONS\n";
     for (const OptionInfo& o : c.options) {
       std::string names;
-      for (const std::string& n : o.names) names += (names.empty() ? "" : ", ") + ("\\fB" + Roff(n) + "\\fR");
+      for (const std::string& n : o.names)
+        names += (names.empty() ? "" : ", ") + ("\\fB" + Roff(n) + "\\fR");
       out += ".TP\n" + names + (o.takes_value ? " \\fIVALUE\\fR" : "") + "\n" +
              Roff(o.description) + "\n";
     }

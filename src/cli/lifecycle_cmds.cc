@@ -114,7 +114,8 @@ int Port(const Globals& g, const std::string& name, const std::string& port) {
   if (!s.ok()) return Fail(s.error());
   // PORT or PORT/PROTO (tcp when not given), as Docker.
   std::string want_port = port.substr(0, port.find('/'));
-  std::string want_proto = port.find('/') == std::string::npos ? "" : port.substr(port.find('/') + 1);
+  std::string want_proto =
+      port.find('/') == std::string::npos ? "" : port.substr(port.find('/') + 1);
   if (!port.empty() && want_proto.empty()) want_proto = "tcp";
   int shown = 0;
   for (const auto& e : s->endpoints) {

@@ -27,7 +27,8 @@ Result<BridgeConfig> ParseBridgeConfig(std::string_view text) {
   if (j.is_discarded() || !j.is_object()) return Error::Invalid("config.json: not a JSON object");
   for (const auto& [key, value] : j.items()) {
     if (key == "bip") {
-      if (!value.is_string()) return Error::Invalid("config.json: bip: a string like 172.26.0.1/16");
+      if (!value.is_string())
+        return Error::Invalid("config.json: bip: a string like 172.26.0.1/16");
       BERTH_ASSIGN_OR_RETURN(Cidr bip, Cidr::ParseInterface(value.get<std::string>()));
       if (!bip.is_v4() || bip.prefix() > 30 || bip.addr() == bip.Network() ||
           bip.addr() == bip.Last()) {
@@ -46,14 +47,16 @@ Result<BridgeConfig> ParseBridgeConfig(std::string_view text) {
       for (const json& pool : value) {
         if (!pool.is_object() || !pool.contains("base") || !pool.contains("size") ||
             !pool["base"].is_string() || !pool["size"].is_number_integer()) {
-          return Error::Invalid("config.json: default-address-pools: entries like "
-                                "{\"base\": \"10.10.0.0/16\", \"size\": 24}");
+          return Error::Invalid(
+              "config.json: default-address-pools: entries like "
+              "{\"base\": \"10.10.0.0/16\", \"size\": 24}");
         }
         BERTH_ASSIGN_OR_RETURN(Cidr base, Cidr::ParseNetwork(pool["base"].get<std::string>()));
         int size = pool["size"].get<int>();
         if (!base.is_v4() || size < base.prefix() || size > 30) {
           return Error::Invalid("config.json: pool " + base.ToString() + " size " +
-                                std::to_string(size) + ": size must be between the base's "
+                                std::to_string(size) +
+                                ": size must be between the base's "
                                 "prefix and 30");
         }
         u128 step = u128{1} << (32 - size);

@@ -127,7 +127,7 @@ Status Engine::RestoreEndpoints(const std::string& key) {
   for (size_t i = 0; i < specs.size(); ++i) {
     const Released& r = specs[i];
     const Network& n = nets[i];
-    AttachSpec spec{&c,      &n,  r.ip, r.aliases, r.ports, r.ifname, default_route && !n.internal,
+    AttachSpec spec{&c,   &n, r.ip, r.aliases, r.ports, r.ifname, default_route && !n.internal,
                     r.mac};
     if (!n.internal) default_route = false;
     BERTH_ASSIGN_OR_RETURN(Endpoint ep, AttachEndpoint(deps, op->rollback(), spec));

@@ -50,11 +50,14 @@ Result<RestartPolicy> RestartPolicy::Parse(const std::string& spec) {
 
 std::string RestartPolicy::ToString() const {
   switch (kind) {
-    case kNo: return "no";
+    case kNo:
+      return "no";
     case kOnFailure:
       return max_retries ? "on-failure:" + std::to_string(max_retries) : "on-failure";
-    case kAlways: return "always";
-    case kUnlessStopped: return "unless-stopped";
+    case kAlways:
+      return "always";
+    case kUnlessStopped:
+      return "unless-stopped";
   }
   return "no";
 }
@@ -62,10 +65,13 @@ std::string RestartPolicy::ToString() const {
 bool RestartPolicy::ShouldRestart(int exit_code, int restarts, bool stopped) const {
   if (stopped) return false;
   switch (kind) {
-    case kNo: return false;
-    case kOnFailure: return exit_code != 0 && (max_retries == 0 || restarts < max_retries);
+    case kNo:
+      return false;
+    case kOnFailure:
+      return exit_code != 0 && (max_retries == 0 || restarts < max_retries);
     case kAlways:
-    case kUnlessStopped: return true;
+    case kUnlessStopped:
+      return true;
   }
   return false;
 }
@@ -134,8 +140,9 @@ Result<sys::Credentials> ResolveUser(const std::string& spec, std::string* home)
     return Error::Invalid("unable to find user " + user + ": no matching entries in passwd file");
   }
   if (group_given) {
-    const struct group* gr = AllDigits(group) ? ::getgrgid(static_cast<gid_t>(std::atol(group.c_str())))
-                                       : ::getgrnam(group.c_str());
+    const struct group* gr = AllDigits(group)
+                                 ? ::getgrgid(static_cast<gid_t>(std::atol(group.c_str())))
+                                 : ::getgrnam(group.c_str());
     if (gr) {
       cred.gid = gr->gr_gid;
     } else if (AllDigits(group)) {

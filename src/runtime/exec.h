@@ -9,9 +9,9 @@
 namespace berth::runtime {
 
 struct ExecOptions {
-  bool tty = false;          // -t: a pseudo-terminal relayed to ours
-  bool interactive = false;  // -i: our stdin reaches it (without -t it always does)
-  bool detach = false;       // -d: started in the background, not waited for
+  bool tty = false;              // -t: a pseudo-terminal relayed to ours
+  bool interactive = false;      // -i: our stdin reaches it (without -t it always does)
+  bool detach = false;           // -d: started in the background, not waited for
   std::vector<std::string> env;  // -e / --env-file, over the container's environment
   std::string workdir;           // -w; empty: the container's
   std::string user;              // -u; empty: the container's

@@ -1,6 +1,6 @@
 // A container's process has exited: record it, start it again when its --restart policy says
-// so, and remove the container when it was run with --rm. Called by a foreground `berth run` itself and, for detached runs, by the hidden verb
-// its monitor execs.
+// so, and remove the container when it was run with --rm. Called by a foreground `berth run` itself
+// and, for detached runs, by the hidden verb its monitor execs.
 #pragma once
 
 #include <string>

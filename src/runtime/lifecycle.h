@@ -33,8 +33,8 @@ Result<std::vector<std::vector<std::string>>> Top(engine::Engine& engine,
                                                   const std::string& name_or_id);
 
 struct LogOptions {
-  bool follow = false;   // -f: keep printing what is written until the container exits
-  int tail = -1;         // --tail N: only the last N lines; -1 all
+  bool follow = false;  // -f: keep printing what is written until the container exits
+  int tail = -1;        // --tail N: only the last N lines; -1 all
 };
 
 /// Writes a container's log to `out` (a detached container's output).

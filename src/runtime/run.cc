@@ -119,8 +119,8 @@ Result<RunResult> RunForeground(const Starter& s, const RunConfig& cfg, sys::Sub
   if (pty) {
     pty->slave.Reset();
     RawMode raw(STDIN_FILENO);
-    Status relayed = RelayPty(pty->master.get(), child->pid(),
-                              cfg.interactive ? STDIN_FILENO : -1, STDOUT_FILENO);
+    Status relayed = RelayPty(pty->master.get(), child->pid(), cfg.interactive ? STDIN_FILENO : -1,
+                              STDOUT_FILENO);
     if (!relayed.ok()) (void)child->Kill();
   }
   auto waited = child->Wait();
@@ -155,8 +155,8 @@ int Monitor(const std::string& root, const Container& c, const RunConfig& cfg,
     // -d -t: the monitor keeps the terminal's master and writes what comes out to the log.
     auto opened = OpenPty();
     if (!opened.ok()) {
-      WriteAll(STDOUT_FILENO, "E" + std::to_string(static_cast<int>(opened.error().code())) +
-                                  " " + opened.error().message());
+      WriteAll(STDOUT_FILENO, "E" + std::to_string(static_cast<int>(opened.error().code())) + " " +
+                                  opened.error().message());
       return 1;
     }
     pty = std::move(*opened);
