@@ -423,10 +423,23 @@ int RunCli(int argc, char** argv) {
   auto* info = app.add_subcommand("info", "Show what berth found on this host (firewall managers)");
   AddFormat(info, g);
   info->callback([&] { action = [&] { return Info(g); }; });
-  // Internal: the firewall part of reconcile (berthd runs it); hidden from --help.
-  auto* sys = app.add_subcommand("system", "")->group("");
+  auto* sys = app.add_subcommand("system", "Repair berth's state: reconcile");
   sys->require_subcommand(1);
-  auto* fwsync = sys->add_subcommand("firewall-sync", "");
+  bool dry_run = false, rebuild_state = false;
+  auto* reconcile = sys->add_subcommand(
+      "reconcile",
+      "Make the state store and the kernel agree: finish or undo interrupted operations, "
+      "remove what no record explains, restore what a record needs");
+  reconcile->add_flag("--dry-run", dry_run, "Only say what would be repaired");
+  reconcile->add_flag("--rebuild-state", rebuild_state,
+                      "Start a damaged or lost state store over (the old one is kept aside), "
+                      "then take back what no record explains");
+  AddFormat(reconcile, g);
+  reconcile->footer("Example: berth system reconcile --dry-run");
+  reconcile->callback(
+      [&] { action = [&] { return SystemReconcile(g, dry_run, rebuild_state); }; });
+  // Internal: only the other firewall managers' part of reconcile; hidden from --help.
+  auto* fwsync = sys->add_subcommand("firewall-sync", "")->group("");
   AddFormat(fwsync, g);
   fwsync->callback([&] { action = [&] { return FirewallSync(g); }; });
 

@@ -63,6 +63,8 @@ int Info(const Globals& g);
 /// Internal `berth system firewall-sync` (berthd's reconcile runs it): makes the traffic of
 /// every network's bridge pass the other firewall managers again, e.g. after Docker restarted.
 int FirewallSync(const Globals& g);
+/// berth system reconcile [--dry-run] [--rebuild-state].
+int SystemReconcile(const Globals& g, bool dry_run, bool rebuild_state);
 
 /// Builds seed 001's topology in throwaway namespaces and narrates it.
 int Demo();

@@ -6,15 +6,15 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
-#include "engine/wiring.h"
 #include "coexist/coexist.h"
+#include "engine/wiring.h"
 
 namespace berth::cli {
 
 namespace {
 
 Result<std::vector<std::string>> Bridges(const Globals& g) {
-  BERTH_ASSIGN_OR_RETURN(auto engine, engine::Engine::Open(g.root, engine::DefaultWiring(g.root)));
+  BERTH_ASSIGN_OR_RETURN(auto engine, engine::Engine::Open(g.root, engine::KernelWiring(g.root)));
   BERTH_ASSIGN_OR_RETURN(std::vector<Network> nets, engine->ListNetworks());
   return coexist::BridgesOf(nets);
 }

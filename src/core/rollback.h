@@ -23,8 +23,9 @@ class Rollback {
     steps_.emplace_back(std::move(what), std::move(undo));
   }
   void Commit() { steps_.clear(); }
-  /// Undoes everything now (newest first) and empties the stack.
-  void Run();
+  /// Undoes everything now (newest first) and empties the stack; returns how many undo steps
+  /// failed (0: everything the operation did was taken back).
+  int Run();
 
  private:
   std::vector<std::pair<std::string, std::function<Status()>>> steps_;

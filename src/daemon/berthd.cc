@@ -20,6 +20,7 @@
 
 #include "api/pid_file.h"
 #include "api/server.h"
+#include "daemon/upkeep.h"
 #include "core/version.h"
 #include "dns/forwarder.h"
 #include "dns/server.h"
@@ -79,7 +80,7 @@ class Daemon {
   int Run() {
     ::umask(0077);
     // No notifier: berthd never notifies itself.
-    auto engine = engine::Engine::Open(paths_.root, engine::KernelWiring());
+    auto engine = engine::Engine::Open(paths_.root, engine::KernelWiring(paths_.root));
     if (!engine.ok()) return Fatal("open state root", engine.error());
     engine_ = std::move(*engine);
     auto pid_file = api::PidFile::Lock(paths_.berthd_pid());
@@ -131,6 +132,12 @@ class Daemon {
                           {"api", paths_.berthd_socket()},
                           {"workers", std::to_string(server_->workers())}});
     SdNotify("READY=1\nMAINPID=" + std::to_string(::getpid()));
+    // After the API is up: a berth that started us waits for it, not for the reconcile.
+    {
+      std::lock_guard<std::mutex> lock(control_mu_);  // the API threads read its counters
+      upkeep_.emplace(engine_.get(), std::chrono::seconds(opts_.reconcile_interval_s));
+      upkeep_->Start();
+    }
     int rc = Loop();
     SdNotify("STOPPING=1");
     api_->Stop();  // before the DNS server: its handlers use it
@@ -166,8 +173,8 @@ class Daemon {
 
   int Loop() {
     for (;;) {
-      pollfd fds[1] = {{signals_.get(), POLLIN, 0}};
-      int n = ::poll(fds, 1, kPollMs);
+      pollfd fds[2] = {{signals_.get(), POLLIN, 0}, {upkeep_->fd(), POLLIN, 0}};
+      int n = ::poll(fds, 2, upkeep_->MsUntilDue(kPollMs));
       if (n < 0 && errno != EINTR) {
         log::Error("poll failed", {{"error", std::strerror(errno)}});
         return 1;
@@ -186,6 +193,13 @@ class Daemon {
           log::Info("stopping", {{"signal", strsignal(static_cast<int>(si.ssi_signo))}});
           return 0;
         }
+      }
+      // Reconcile and firewall restores take the store's write lock; under control_mu_ as
+      // every other use of the engine here.
+      {
+        std::lock_guard<std::mutex> lock(control_mu_);
+        if (n > 0 && (fds[1].revents & (POLLIN | POLLERR))) upkeep_->OnEvents();
+        upkeep_->RunDue();
       }
       // Safety net: changes committed without a reload request (a berth that could not reach
       // us, a crash between commit and notify), a new resolv.conf, listeners still missing.
@@ -311,6 +325,10 @@ class Daemon {
             {"pid", ::getpid()},
             {"root", paths_.root},
             {"generation", generation_},
+            {"firewall_restores", upkeep_ ? upkeep_->stats().firewall_restores : 0},
+            {"firewall_monitor", upkeep_ && upkeep_->stats().monitoring},
+            {"reconcile_runs", upkeep_ ? upkeep_->stats().reconcile_runs : 0},
+            {"last_reconcile_repairs", upkeep_ ? upkeep_->stats().last_reconcile_repairs : 0},
             {"dns",
              {{"networks", networks},
               {"records", table->record_count()},
@@ -347,6 +365,7 @@ class Daemon {
   FileStamp resolv_stamp_;
   std::set<IpAddr> failed_listeners_;
   uint64_t generation_ = 0;
+  std::optional<Upkeep> upkeep_;  // set before the main loop starts
 
   std::mutex reload_mu_;
   std::condition_variable reload_cv_;

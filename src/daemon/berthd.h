@@ -15,10 +15,14 @@
 // any commit to the database (its file changes) within kPollMs and reloads, and picks up a
 // changed /etc/resolv.conf.
 //
-// Threading: the main thread takes signals and runs the safety net; the API server serves
-// each client on a thread of its own (a slow one delays nobody); they share the store and the
-// DNS server's controls under one mutex, and concurrent reload requests share one reload. The
-// DNS server has its own threads (dns/server.h).
+// Upkeep (daemon/upkeep.h): the main loop also reconciles at start and every
+// --reconcile-interval seconds, and restores berth's nftables table moments after someone
+// else damaged it.
+//
+// Threading: the main thread takes signals and runs the safety net and the upkeep; the API
+// server serves each client on a thread of its own (a slow one delays nobody); they share the
+// store, the engine and the DNS server's controls under one mutex, and concurrent reload
+// requests share one reload. The DNS server has its own threads (dns/server.h).
 #pragma once
 
 #include <cstdint>
@@ -36,6 +40,7 @@ struct Options {
   int upstream_timeout_ms = 1000;
   int busy_poll_us = -1;  // -1: the server's default
   std::string resolv_conf = "/etc/resolv.conf";
+  int reconcile_interval_s = 30;  // 0: reconcile at start only
   log::Level log_level = log::Level::kInfo;
 };
 

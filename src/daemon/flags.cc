@@ -36,6 +36,11 @@ int ParseArgs(int argc, char** argv, Options* opts) {
   app.add_option("--busy-poll-us", opts->busy_poll_us,
                  "After a busy wake-up, poll an empty socket this long before sleeping")
       ->check(CLI::Range(0, 10000));
+  app.add_option("--reconcile-interval", opts->reconcile_interval_s,
+                 "Seconds between reconciles of the store and the kernel (0: at start only)")
+      ->envname("BERTHD_RECONCILE_INTERVAL")
+      ->check(CLI::Range(0, 86400))
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -111,6 +111,7 @@ Result<Endpoint> Engine::Connect(const std::string& container, const std::string
   spec.aliases = std::move(aliases);
   spec.ifname = "eth" + std::to_string(next);
   spec.default_route = !DefaultRouteHolder(*store_, eps).has_value();
+  BERTH_TRY(op->Intend(AttachIntent("connect", c.id, *n, spec.ifname)));
   EndpointDeps deps = Deps(op->links());
   BERTH_ASSIGN_OR_RETURN(Endpoint ep, AttachEndpoint(deps, op->rollback(), spec));
   BERTH_TRY(RefreshHosts(c));
@@ -141,6 +142,7 @@ Status Engine::Disconnect(const std::string& container, const std::string& netwo
     return Error::NotFound("container " + c.name + " is not connected to network " + n->name);
   }
   Endpoint gone = *it;
+  BERTH_TRY(op->Intend({"disconnect", c.id, n->id, {gone.host_veth}, ""}));
   auto holder = DefaultRouteHolder(*store_, eps);
   EndpointDeps deps = Deps(op->links());
   BERTH_TRY(DetachEndpoint(deps, gone));

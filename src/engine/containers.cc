@@ -104,6 +104,8 @@ Result<std::unique_ptr<Engine>> Engine::Open(const std::string& root, Wiring wir
   Paths paths{root};
   BERTH_TRY_CTX(sys::MakeDirs(root, 0700), "state root");
   BERTH_ASSIGN_OR_RETURN(auto store, store::Store::Open(paths.db()));
+  // Made once here, so an operation's intent (intents.h) is one file write.
+  BERTH_TRY_CTX(sys::MakeDirs(paths.intents_dir(), 0700), "state root");
   BERTH_ASSIGN_OR_RETURN(BridgeConfig config, LoadBridgeConfig(paths.config()));
   std::unique_ptr<Engine> e(new Engine(paths, std::move(store), std::move(wiring)));
   e->bridge_config_ = std::move(config);
@@ -148,7 +150,7 @@ Status Engine::ApplyBridgeConfig() {
 
 Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req,
                                           std::vector<std::string>* warnings,
-                                          Rollback* undo_start) {
+                                          Rollback* undo_start, std::string* start_intent) {
   BERTH_ASSIGN_OR_RETURN(CreatePlan plan, ValidateCreate(req));
   std::vector<PortRequest> ports = req.ports;
   if (!ports.empty() && (plan.mode.kind == NetworkMode::kHost || plan.mode.kind == NetworkMode::kNone)) {
@@ -232,11 +234,18 @@ Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req,
       break;
   }
   BERTH_TRY(store_->InsertContainer(c));
+  if (OwnsNetns(c)) {
+    Intent intent{"create-container", c.id, "", {}, c.netns_path};
+    if (network) intent = AttachIntent("create-container", c.id, *network, "eth0");
+    intent.netns_path = c.netns_path;
+    BERTH_TRY(op->Intend(std::move(intent)));
+  }
 
   std::string dir = paths_.container_dir(c.id);
   BERTH_TRY(sys::MakeDirs(dir, 0700));
   rollback.Add("remove " + dir, [dir] { return sys::RemoveTree(dir); });
   if (!OwnsNetns(c)) {
+    BERTH_TRY(RecordStartIntent(c, start_intent));
     BERTH_TRY(op->Commit());
     return c;
   }
@@ -273,6 +282,7 @@ Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req,
   bool dns = network && DnsEnabled(*network);
   if (resolv.nameservers.empty() && dns) resolv.nameservers = {network->gateway.ToString()};
   BERTH_TRY(WriteContainerFiles(dir, c.hostname, c.name, ips, resolv));
+  BERTH_TRY(RecordStartIntent(c, start_intent));
   BERTH_TRY(op->Commit());
   op.reset();  // the lock: undo_start's step below takes it again when it runs
   if (undo_start && mounted_dir) {
@@ -286,6 +296,12 @@ Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req,
   if (undo_network) undo_start->Add("undo attaching to " + c.mode, std::move(undo_network));
   if (network) Notify({Change::kEndpointsAdded, dns});
   return c;
+}
+
+Status Engine::RecordStartIntent(const Container& c, std::string* path) {
+  if (!path) return Ok();
+  BERTH_ASSIGN_OR_RETURN(*path, intents_.Record({"start", c.id, "", {}, ""}));
+  return Ok();
 }
 
 Status Engine::RestoreIpCursor(const std::string& network_id, const IpAddr& allocated,
@@ -346,6 +362,11 @@ Status Engine::RemoveContainer(const std::string& key, bool force) {
   if (!again) return Ok();  // removed meanwhile (its monitor, for --rm)
   BERTH_TRY(CheckNoSharers(*store_, c));  // again, under the lock: one may have joined since
   BERTH_ASSIGN_OR_RETURN(auto eps, store_->EndpointsOfContainer(c.id));
+  {
+    Intent intent{"remove-container", c.id, "", {}, OwnsNetns(c) ? c.netns_path : ""};
+    for (const Endpoint& ep : eps) intent.links.push_back(ep.host_veth);
+    BERTH_TRY(op->Intend(std::move(intent)));
+  }
   // Best effort: try every step, report everything that failed, keep state if anything did
   // (every step is idempotent, so `rm` can simply be retried).
   ErrorList errors;

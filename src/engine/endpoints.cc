@@ -26,6 +26,14 @@ Status ApplyFirewall(EndpointDeps& deps, Rollback& rollback, const firewall::Del
   return Ok();
 }
 
+Intent AttachIntent(std::string kind, const std::string& container_id, const Network& network,
+                    const std::string& ifname) {
+  Intent intent{std::move(kind), container_id, network.id, {HostVethName(container_id, ifname)},
+                ""};
+  if (network.is_default) intent.links.push_back(network.bridge);
+  return intent;
+}
+
 Result<Endpoint> AttachEndpoint(EndpointDeps& deps, Rollback& rollback, const AttachSpec& spec) {
   const Network& net = *spec.network;
   store::Store& store = deps.store;

@@ -9,6 +9,7 @@
 
 #include "core/model.h"
 #include "core/rollback.h"
+#include "engine/intents.h"
 #include "engine/ports.h"
 #include "firewall/firewall.h"
 #include "net/link_ops.h"
@@ -38,6 +39,12 @@ struct AttachSpec {
   bool default_route = true;
   std::optional<std::string> mac = std::nullopt;  // derived from the address when unset
 };
+
+/// The intent (intents.h) of attaching `container_id` to `network` as `ifname`: the host veth it
+/// creates, and the network's bridge when the attach may create it (the default network's
+/// exists only while it has endpoints).
+Intent AttachIntent(std::string kind, const std::string& container_id, const Network& network,
+                    const std::string& ifname);
 
 /// Allocates the address and host ports, records them, builds the veth and adds the firewall
 /// elements; every step's undo goes to `rollback`.

@@ -23,6 +23,7 @@
 #include "engine/dns.h"
 #include "engine/endpoints.h"
 #include "engine/external.h"
+#include "engine/intents.h"
 #include "engine/operation.h"
 #include "engine/paths.h"
 #include "engine/ports.h"
@@ -96,6 +97,12 @@ struct Wiring {
   std::function<Status()> before_commit;
 };
 
+/// What reconcile found and did (or, with dry_run, would do), one sentence each.
+struct ReconcileReport {
+  std::vector<std::string> repairs;
+  std::vector<std::string> errors;
+};
+
 class Engine {
  public:
   /// Opens (creating) the state root.
@@ -127,9 +134,14 @@ class Engine {
   /// take back what the call changed *besides* the container (the network's allocation
   /// cursor) are added to it: a caller whose command then cannot start runs them after
   /// RemoveContainer, so a failed `run` leaves nothing behind; otherwise it commits them.
+  /// With `start_intent`, a "start" intent (intents.h) is recorded before the commit and its
+  /// path returned: the caller holds it until the process is recorded (RecordProcess) or the
+  /// start abandoned, then forgets it (Intents::Forget), so a `run` killed in between leaves a
+  /// container that recovery marks as never started instead of one stuck in `created`.
   Result<Container> CreateContainer(const ContainerCreateRequest& req,
                                     std::vector<std::string>* warnings = nullptr,
-                                    Rollback* undo_start = nullptr);
+                                    Rollback* undo_start = nullptr,
+                                    std::string* start_intent = nullptr);
   /// Removes a container and everything it holds. A running one needs `force` (SIGKILL).
   Status RemoveContainer(const std::string& name_or_id, bool force);
   Result<ContainerStatus> InspectContainer(const std::string& name_or_id);
@@ -149,6 +161,17 @@ class Engine {
   /// names, MACs, aliases, host ports and static addresses; a dynamic address may change.
   /// All or nothing; kNotFound when a network was removed meanwhile.
   Status RestoreEndpoints(const std::string& name_or_id);
+
+  // Reconcile (reconcile.cc): the store and the kernel made to agree after crashes, reboots and
+  // other people's changes.
+  /// Finishes or undoes operations killed mid-way, deletes kernel objects and files no record
+  /// explains, restores what a record needs (bridges, berth's nftables table, the rules that
+  /// let berth's traffic pass Docker's and firewalld's), and records the exit of containers
+  /// whose process is gone. With `dry_run`, says what it would do and changes nothing.
+  Result<ReconcileReport> Reconcile(bool dry_run);
+  /// The firewall alone (berthd, when nftables events show berth's table was damaged): berth's
+  /// table made to match the store; returns what differed (empty: nothing was written).
+  Result<std::vector<std::string>> SyncFirewall();
 
   // External attachments (external.cc, see external.h): the CNI plugin's operations.
   /// Attaches, creating the container record and (from `net`) the network when missing.
@@ -198,12 +221,20 @@ class Engine {
   Result<firewall::Firewall*> Firewall();
   /// Rewrites the container's /etc/hosts from its endpoints (in place: it is bind-mounted).
   Status RefreshHosts(const Container& c);
+  /// CreateContainer's start intent, when the caller asked for one (`path`).
+  Status RecordStartIntent(const Container& c, std::string* path);
   /// CreateContainer's undo_start step for a network: puts the allocation cursor back to
   /// `before` if it still points at `allocated` (nobody allocated since).
   Status RestoreIpCursor(const std::string& network_id, const IpAddr& allocated,
                          std::optional<IpAddr> before);
 
+  /// Recovers the intents of operations whose process died (reconcile.cc); cheap when there
+  /// are none. `report`, when given, receives what was done.
+  Status RecoverKilledOperations(ReconcileReport* report);
+
   Paths paths_;
+  Intents intents_{paths_.intents_dir()};
+  bool recovering_ = false;  // RecoverKilledOperations runs verbs, which begin operations
   std::unique_ptr<store::Store> store_;
   LinkOpsFactory links_;
   FirewallFactory firewall_factory_;

@@ -205,6 +205,7 @@ Result<ExternalAttachment> Engine::AttachExternal(const ExternalAttachRequest& r
     spec.ifname = req.key.ifname;
     spec.default_route = default_route;
     spec.mac = mac;
+    BERTH_TRY(op->Intend(AttachIntent("attach-external", c.id, net, spec.ifname)));
     EndpointDeps deps = Deps(ops);
     BERTH_ASSIGN_OR_RETURN(out.endpoint, AttachEndpoint(deps, op->rollback(), spec));
     out.default_route = default_route;
@@ -251,6 +252,16 @@ Status Engine::DetachExternal(const std::string& network, const ExternalKey& key
                           " is one berth runs itself, not a CNI attachment: use berth rm");
   }
   BERTH_ASSIGN_OR_RETURN(auto eps, store_->EndpointsOfContainer(c->id));
+  {
+    Intent intent{"detach-external", c->id, "", {}, ""};
+    for (const Endpoint& ep : eps) {
+      if (ep.network_name == network && ep.ifname == key.ifname) {
+        intent.network_id = ep.network_id;
+        intent.links.push_back(ep.host_veth);
+      }
+    }
+    BERTH_TRY(op->Intend(std::move(intent)));
+  }
   EndpointDeps deps = Deps(op->links());
   std::vector<Endpoint> gone;
   ErrorList errors;  // best effort: every endpoint is tried, every failure reported
@@ -369,6 +380,7 @@ Result<std::vector<ExternalKey>> Engine::CollectExternal(const std::string& netw
     if (!c || !c->is_cni()) continue;  // berth's own containers are never collected
     ExternalKey key{c->id, ep.ifname};
     if (std::find(keep.begin(), keep.end(), key) != keep.end()) continue;
+    BERTH_TRY(op->Intend({"detach-external", c->id, net->id, {ep.host_veth}, ""}));
     Status st = DetachEndpoint(deps, ep);
     if (st.ok()) {
       BERTH_ASSIGN_OR_RETURN(auto left, store_->EndpointsOfContainer(c->id));

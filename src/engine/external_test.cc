@@ -60,6 +60,12 @@ class RecordingFirewall : public firewall::Firewall {
     return Ok();
   }
   Result<std::vector<std::string>> Missing(const firewall::Delta&) override { return missing_; }
+  Result<std::vector<std::string>> Sync(const firewall::State&) override {
+    return std::vector<std::string>();
+  }
+  Result<std::vector<std::string>> SyncIfChanged(const firewall::StateFn&) override {
+    return std::vector<std::string>();
+  }
 
  private:
   std::vector<firewall::Delta>& log_;

@@ -62,14 +62,14 @@ Result<Intent> DecodeIntent(const std::string& text) {
   }
 }
 
-Result<std::string> Intents::Record(Intent intent) {
+Result<std::string> Intents::Record(Intent intent) const {
   static std::atomic<uint64_t> seq{0};
   intent.pid = ::getpid();
   intent.start_time = OwnStartTime();
   std::string path = dir_ + "/" + std::to_string(intent.pid) + "-" +
                      std::to_string(intent.start_time) + "-" + std::to_string(seq++) + ".json";
   Status st = sys::WriteFileAtomic(path, EncodeIntent(intent), 0600);
-  if (!st.ok() && st.error().code() == Code::kNotFound) {
+  if (!st.ok() && st.error().code() == Code::kNotFound) {  // a root older than intents
     BERTH_TRY(sys::MakeDirs(dir_, 0700));
     st = sys::WriteFileAtomic(path, EncodeIntent(intent), 0600);
   }
@@ -77,7 +77,7 @@ Result<std::string> Intents::Record(Intent intent) {
   return path;
 }
 
-Status Intents::Update(const std::string& path, Intent intent) {
+Status Intents::Update(const std::string& path, Intent intent) const {
   intent.pid = ::getpid();
   intent.start_time = OwnStartTime();
   return sys::WriteFileAtomic(path, EncodeIntent(intent), 0600);

@@ -51,9 +51,9 @@ class Intents {
 
   /// Writes `intent` (its pid and start time are filled in: this process) and returns the
   /// file's path.
-  Result<std::string> Record(Intent intent);
+  Result<std::string> Record(Intent intent) const;
   /// Rewrites the file at `path` (an operation that learns another object it will make).
-  Status Update(const std::string& path, Intent intent);
+  Status Update(const std::string& path, Intent intent) const;
   static Status Forget(const std::string& path);
 
   /// The intents whose writer is no longer alive. Cheap when there are none (one readdir of a

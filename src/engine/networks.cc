@@ -85,6 +85,7 @@ Result<Network> Engine::CreateNetwork(const NetworkCreateRequest& req) {
     if (idx) return Error::Exists("an interface named " + net.bridge + " already exists on the host");
   }
   BERTH_TRY(store_->InsertNetwork(net));
+  BERTH_TRY(op->Intend({"create-network", "", net.id, {net.bridge}, ""}));
   BERTH_TRY_CTX(net::Apply(net::BridgePlan(net), ops, op->rollback()),
                 "create network " + net.name);
   EndpointDeps deps = Deps(ops);
@@ -114,6 +115,7 @@ Status Engine::RemoveNetwork(const std::string& key) {
     return Error::InUse("network " + net.name + " has active endpoints (containers: " + names +
                         "): remove or disconnect them first");
   }
+  BERTH_TRY(op->Intend({"remove-network", "", net.id, {net.bridge}, ""}));
   BERTH_TRY(store_->DeleteNetwork(net.id));
   // Firewall elements first (the store no longer has the network, so a rebuild agrees), then
   // the bridge. The firewall elements come back if the bridge or the commit fails (the

@@ -1,5 +1,6 @@
 #include "engine/operation.h"
 
+#include "core/log.h"
 #include "engine/engine.h"
 
 namespace berth::engine {
@@ -11,16 +12,48 @@ Status Operation::BindNamespace(sys::Fd netns) {
   return Ok();
 }
 
+Operation::~Operation() {
+  // While every member is alive (the LinkOps the undo steps use, the lock).
+  int failed = rollback_.Run();
+  if (!intent_path_.empty() && failed == 0) (void)Intents::Forget(intent_path_);
+}
+
 Status Operation::Commit() {
   if (before_commit_) BERTH_TRY_CTX(before_commit_(), "commit");
   BERTH_TRY(tx_.Commit());
   rollback_.Commit();  // only now: a failed commit leaves the undo armed
+  if (!intent_path_.empty()) {
+    (void)Intents::Forget(intent_path_);  // left behind, recovery finds every object recorded
+    intent_path_.clear();
+  }
+  return Ok();
+}
+
+Status Operation::Intend(Intent intent) {
+  if (!intent_path_.empty()) return intents_.Update(intent_path_, std::move(intent));
+  BERTH_ASSIGN_OR_RETURN(intent_path_, intents_.Record(std::move(intent)));
   return Ok();
 }
 
 Result<std::unique_ptr<Operation>> Engine::BeginUnbound() {
+  // Operations a killed process left half-done are finished or undone first, so this one never
+  // allocates an address, a port or a name that a leftover still holds (reconcile.cc).
+  BERTH_TRY_CTX(RecoverKilledOperations(nullptr), "recover interrupted operations");
   BERTH_ASSIGN_OR_RETURN(store::WriteTx tx, store_->Write());
-  return std::unique_ptr<Operation>(new Operation(links_, before_commit_, std::move(tx)));
+  if (!recovering_) {
+    // Someone flushed or edited nftables since berth's last change: repaired before this
+    // operation adds to it (one netlink round trip when nothing changed).
+    BERTH_ASSIGN_OR_RETURN(firewall::Firewall * fw, Firewall());
+    auto diff = fw->SyncIfChanged([this] { return FirewallState(); });
+    if (!diff.ok()) {
+      log::Warn("firewall check: " + diff.error().message());
+    } else if (!diff->empty()) {
+      log::Warn("berth's firewall table was changed by someone else and is restored (" +
+                std::to_string(diff->size()) + " differences, first: " + diff->front() + ")");
+    }
+  }
+  return std::unique_ptr<Operation>(
+      new Operation(links_, before_commit_, intents_, std::move(tx)));
 }
 
 Result<std::unique_ptr<Operation>> Engine::Begin(sys::Fd netns) {

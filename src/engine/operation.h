@@ -16,8 +16,13 @@
 // outside the operation.
 //
 // Teardown verbs (rm, disconnect, CNI DEL/GC) use it too: deletions have no undo, but they share
-// the lock, the LinkOps and the single place where an operation starts (crash safety will write
-// its intent record here).
+// the lock, the LinkOps and the single place where an operation starts.
+//
+// Crash safety (intents.h): before its first kernel change a verb says what it may create or
+// delete (Intend), and the operation keeps that intent on disk until the change is committed or
+// completely undone. A kill -9 at any instant in between leaves the intent behind, and the next
+// operation of any berth process recovers it (Engine::Begin, engine/reconcile.cc) before it
+// allocates anything. An undo step that fails also leaves it, so recovery tries again.
 //
 // Neither copyable nor movable (the undo steps point into it): Engine::Begin returns it on the
 // heap. Not thread-safe, like the Engine.
@@ -28,6 +33,7 @@
 
 #include "core/error.h"
 #include "core/rollback.h"
+#include "engine/intents.h"
 #include "net/link_ops.h"
 #include "store/store.h"
 #include "sys/fd.h"
@@ -45,7 +51,9 @@ class Operation {
   Operation& operator=(const Operation&) = delete;
   Operation(Operation&&) = delete;
   Operation& operator=(Operation&&) = delete;
-  ~Operation() = default;  // see the header comment: the declaration order below is the contract
+  /// Undoes what was not committed, then forgets the intent unless an undo step failed; the
+  /// members then close in the order the header comment states.
+  ~Operation();
 
   /// The kernel handle. Only after Begin(netns) or BindNamespace().
   net::LinkOps& links() { return *links_; }
@@ -59,15 +67,21 @@ class Operation {
   /// destructor still undoes the kernel side.
   Status Commit();
 
+  /// Records what this operation may create or delete in the kernel, before it does; called
+  /// again, it replaces the record (an operation that learns another object it will touch).
+  Status Intend(Intent intent);
+
  private:
   friend class Engine;
   // Both functions belong to the Engine, which outlives its operations.
   Operation(const LinkOpsFactory& factory, const std::function<Status()>& before_commit,
-            store::WriteTx tx)
-      : factory_(factory), before_commit_(before_commit), tx_(std::move(tx)) {}
+            const Intents& intents, store::WriteTx tx)
+      : factory_(factory), before_commit_(before_commit), intents_(intents), tx_(std::move(tx)) {}
 
   const LinkOpsFactory& factory_;
   const std::function<Status()>& before_commit_;
+  const Intents& intents_;
+  std::string intent_path_;  // empty: nothing recorded
   // Destroyed bottom-up: the order is the contract stated above.
   store::WriteTx tx_;
   sys::Fd netns_;

@@ -21,6 +21,10 @@ struct Paths {
   }
   /// hosts, resolv.conf, hostname and the log of one container.
   std::string container_dir(const std::string& id) const { return root + "/containers/" + id; }
+  /// nf_tables' generation after berth's own last change (firewall/nft_generation.h).
+  std::string firewall_generation() const { return root + "/firewall.generation"; }
+  /// Operations in flight (engine/intents.h), one file each.
+  std::string intents_dir() const { return root + "/intents"; }
   /// berthd's pid file (it also holds the one-daemon-per-root lock), API socket and log.
   std::string berthd_pid() const { return root + "/berthd.pid"; }
   std::string berthd_socket() const { return root + "/berthd.sock"; }

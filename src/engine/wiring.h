@@ -10,8 +10,8 @@
 
 namespace berth::engine {
 
-/// The kernel and the firewall, and no notifier (berthd itself).
-Wiring KernelWiring();
+/// The kernel and the firewall of the state root `root`, and no notifier (berthd itself).
+Wiring KernelWiring(const std::string& root);
 
 /// KernelWiring plus the notifier of the berthd of `root` (the CLI and the CNI plugin).
 Wiring DefaultWiring(const std::string& root);

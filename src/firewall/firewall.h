@@ -29,6 +29,11 @@ class Firewall {
   /// or a killed operation left elements behind): one rebuild transaction, nothing written
   /// when it already does. Returns what differed (ruleset.h Differences), empty when nothing.
   virtual Result<std::vector<std::string>> Sync(const State& state) = 0;
+  /// What every operation asks first, so a flushed table is repaired by the next command even
+  /// without berthd: when anybody changed nftables since berth's own last change (the
+  /// kernel's ruleset generation, one netlink round trip: nft_generation.h), Sync(state()).
+  /// Returns what differed; empty when nothing changed.
+  virtual Result<std::vector<std::string>> SyncIfChanged(const StateFn& state) = 0;
 };
 
 class NoneFirewall final : public Firewall {
@@ -38,6 +43,9 @@ class NoneFirewall final : public Firewall {
     return std::vector<std::string>();
   }
   Result<std::vector<std::string>> Sync(const State&) override {
+    return std::vector<std::string>();
+  }
+  Result<std::vector<std::string>> SyncIfChanged(const StateFn&) override {
     return std::vector<std::string>();
   }
 };

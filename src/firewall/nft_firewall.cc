@@ -1,5 +1,7 @@
 #include "firewall/nft_firewall.h"
 
+#include "firewall/nft_generation.h"
+
 #include <dlfcn.h>
 
 #include "firewall/render_json.h"
@@ -59,8 +61,27 @@ struct Libnftables {
 NftFirewall::NftFirewall() = default;
 NftFirewall::~NftFirewall() = default;
 
-Result<std::unique_ptr<NftFirewall>> NftFirewall::Open() {
-  return std::unique_ptr<NftFirewall>(new NftFirewall());
+Result<std::unique_ptr<NftFirewall>> NftFirewall::Open(std::string generation_stamp) {
+  std::unique_ptr<NftFirewall> fw(new NftFirewall());
+  fw->stamp_path_ = std::move(generation_stamp);
+  return fw;
+}
+
+void NftFirewall::Restamp() {
+  if (stamp_path_.empty()) return;
+  auto gen = CurrentGeneration();
+  if (gen.ok()) (void)GenerationStamp(stamp_path_).Store(*gen);
+}
+
+Result<std::vector<std::string>> NftFirewall::SyncIfChanged(const StateFn& state) {
+  if (!stamp_path_.empty()) {
+    auto changed = GenerationStamp(stamp_path_).Changed();
+    if (changed.ok() && !*changed) return std::vector<std::string>();
+  }
+  BERTH_ASSIGN_OR_RETURN(State full, state());
+  BERTH_ASSIGN_OR_RETURN(auto diff, Sync(full));
+  if (diff.empty()) Restamp();  // Sync restamps after a rebuild
+  return diff;
 }
 
 Status NftFirewall::Run(const std::string& json, std::string* output) {
@@ -84,11 +105,17 @@ Status NftFirewall::Apply(const Delta& delta, const StateFn& state) {
   // command) goes through libnftables, which splits what does not fit one message.
   if (wire && wire->add.size() + wire->remove.size() > kMaxBatchElements) wire.reset();
   Status first = wire ? elements_.Apply(*wire) : Run(RenderDelta(delta));
-  if (first.ok()) return Ok();
+  if (first.ok()) {
+    Restamp();
+    return Ok();
+  }
   // berth's table is missing or was edited behind its back: make it match the store.
   BERTH_ASSIGN_OR_RETURN(State full, state());
   Status rebuilt = Rebuild(full);
-  if (rebuilt.ok()) return Ok();
+  if (rebuilt.ok()) {
+    Restamp();
+    return Ok();
+  }
   return Error(Code::kSystem, "update firewall: " + first.error().message() +
                                   "; rebuilding berth's table also failed: " +
                                   rebuilt.error().message());
@@ -106,7 +133,10 @@ Result<std::vector<std::string>> NftFirewall::Sync(const State& state) {
   std::string listing;
   if (!Run(kList, &listing).ok()) listing.clear();  // no table: Differences says so
   std::vector<std::string> diff = Differences(state, listing);
-  if (!diff.empty()) BERTH_TRY(Rebuild(state));
+  if (!diff.empty()) {
+    BERTH_TRY(Rebuild(state));
+    Restamp();
+  }
   return diff;
 }
 

@@ -16,12 +16,15 @@ struct Libnftables;  // the dlopen'ed library and its context (nft_firewall.cc)
 
 class NftFirewall final : public Firewall {
  public:
-  static Result<std::unique_ptr<NftFirewall>> Open();
+  /// `generation_stamp`: where the generation after berth's own last change is kept
+  /// (nft_generation.h); empty: SyncIfChanged always syncs.
+  static Result<std::unique_ptr<NftFirewall>> Open(std::string generation_stamp = "");
   ~NftFirewall() override;
 
   Status Apply(const Delta& delta, const StateFn& state) override;
   Result<std::vector<std::string>> Missing(const Delta& expected) override;
   Result<std::vector<std::string>> Sync(const State& state) override;
+  Result<std::vector<std::string>> SyncIfChanged(const StateFn& state) override;
   /// Runs one JSON batch through libnftables; exposed for tests and benchmarks. `output`
   /// receives what it printed (a listing) when given.
   Status Run(const std::string& json, std::string* output = nullptr);
@@ -29,6 +32,9 @@ class NftFirewall final : public Firewall {
  private:
   NftFirewall();
   Status Rebuild(const State& state);
+  /// After a change of berth's own: the generation it left the kernel in.
+  void Restamp();
+  std::string stamp_path_;
   ElementBatch elements_;
   std::unique_ptr<Libnftables> nft_;
 };

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "engine/intents.h"
 #include "runtime/exited.h"
 #include "runtime/tty.h"
 #include "sys/fd.h"
@@ -254,7 +255,15 @@ Result<RunResult> Run(Engine& engine, const engine::ContainerCreateRequest& req,
   // leaves even the network's allocation cursor as it was.
   Rollback undo_start;
   std::vector<std::string> warnings;
-  BERTH_ASSIGN_OR_RETURN(Container c, engine.CreateContainer(req, &warnings, &undo_start));
+  std::string start_intent;
+  BERTH_ASSIGN_OR_RETURN(Container c,
+                         engine.CreateContainer(req, &warnings, &undo_start, &start_intent));
+  // Held until the process is recorded or the start abandoned: a kill in between leaves it for
+  // recovery (engine/intents.h).
+  struct ForgetIntent {
+    const std::string& path;
+    ~ForgetIntent() { (void)engine::Intents::Forget(path); }
+  } forget{start_intent};
   for (const std::string& w : warnings) {
     if (warn) warn(w);
   }

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <ctime>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -172,6 +173,21 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
     }
   }
   return store;
+}
+
+Result<std::string> Store::StartOver(const std::string& path) {
+  std::string aside = path + ".damaged-" + std::to_string(::time(nullptr));
+  std::string moved;
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::string from = path + suffix;
+    if (::rename(from.c_str(), (aside + suffix).c_str()) == 0) {
+      if (moved.empty()) moved = aside;
+    } else if (errno != ENOENT) {
+      return Error::System("state store: set " + from + " aside", errno);
+    }
+  }
+  BERTH_TRY(Create(path));
+  return moved;
 }
 
 Result<std::unique_ptr<Store>> Store::OpenFile(const std::string& path) {

@@ -43,6 +43,12 @@ class Store {
   static Result<std::unique_ptr<Store>> Open(const std::string& path);
   static constexpr int kSchemaVersion = 3;  // the entries of kMigrations (schema.h)
 
+  /// `system reconcile --rebuild-state`: sets a damaged or lost database aside (its files renamed
+  /// "<name>.damaged-<time>", kept for inspection) and creates an empty one in its place, even
+  /// though berth's objects exist: reconcile then takes back whatever no record explains.
+  /// Returns the path the old database was moved to ("" when there was none).
+  static Result<std::string> StartOver(const std::string& path);
+
   /// BEGIN IMMEDIATE: takes the write lock now, so reads inside see a stable state.
   Result<WriteTx> Write();
 

@@ -325,6 +325,10 @@ class FakeFirewall final : public firewall::Firewall {
     return diff;
   }
 
+  Result<std::vector<std::string>> SyncIfChanged(const firewall::StateFn&) override {
+    return std::vector<std::string>();  // the fake kernel has no one else changing it
+  }
+
   static std::string Text(const firewall::NetworkRules& n) {
     return "network " + n.bridge + " " + n.subnet.ToString() + " masq=" +
            std::to_string(n.masquerade) + " icc=" + std::to_string(n.icc) +
