@@ -45,7 +45,6 @@ Result<Network> Engine::CreateNetwork(const NetworkCreateRequest& req) {
   BERTH_ASSIGN_OR_RETURN(addr_req.ip_range,
                          ParseOptional<Cidr>(req.ip_range, Cidr::ParseNetwork));
   addr_req.force = req.force;
-  addr_req.pools = bridge_config_.pools;
   if (addr_req.subnet && !addr_req.subnet->is_v4()) {
     return Error::Invalid("IPv6 subnets are not supported yet: give an IPv4 --subnet");
   }
@@ -61,7 +60,7 @@ Result<Network> Engine::CreateNetwork(const NetworkCreateRequest& req) {
   BERTH_ASSIGN_OR_RETURN(std::vector<Network> all, store_->ListNetworks());
   std::vector<Cidr> taken;
   for (const Network& n : all) taken.push_back(n.subnet);
-  BERTH_ASSIGN_OR_RETURN(ipam::AddressPlan plan, ipam::PlanAddresses(addr_req, taken, routes));
+  BERTH_ASSIGN_OR_RETURN(ipam::AddressPlan plan, ipam::PlanAddresses(addr_req, taken, routes, bridge_config_.pools));
 
   Network net;
   net.id = NewId();

@@ -83,14 +83,14 @@ Result<Cidr> PickSubnet(const std::vector<Cidr>& taken, const std::vector<Cidr>&
 }
 
 Result<AddressPlan> PlanAddresses(const AddressRequest& req, const std::vector<Cidr>& networks,
-                                  const std::vector<Cidr>& routes) {
+                                  const std::vector<Cidr>& routes, const std::vector<Cidr>& pools) {
   AddressPlan plan;
   if (!req.subnet) {
     if (req.gateway) return Error::Invalid("--gateway needs --subnet");
     if (req.ip_range) return Error::Invalid("--ip-range needs --subnet");
     std::vector<Cidr> taken = networks;
     taken.insert(taken.end(), routes.begin(), routes.end());
-    BERTH_ASSIGN_OR_RETURN(plan.subnet, PickSubnet(taken, req.pools));
+    BERTH_ASSIGN_OR_RETURN(plan.subnet, PickSubnet(taken, pools));
   } else {
     plan.subnet = *req.subnet;
     if (plan.subnet.is_v4() && plan.subnet.prefix() > 30) {

@@ -32,7 +32,6 @@ struct AddressRequest {
   /// --force: allow an explicit subnet that is unusual but can work (link-local, 240/4, one
   /// that overlaps a host route). Ranges that cannot work at all are refused regardless.
   bool force = false;
-  std::vector<Cidr> pools;  // where a subnet is picked from; empty: DefaultPools()
 };
 
 /// Refuses an explicit subnet that would break the host: loopback (127/8), 0/8, multicast
@@ -45,7 +44,10 @@ Status CheckSubnetUsable(const Cidr& subnet, const std::vector<Cidr>& routes, bo
 /// explicit subnet may not overlap them); `routes` are the host's routes: a picked subnet
 /// avoids them, an explicit one overlapping them needs `force` (CheckSubnetUsable). An
 /// --ip-range must hold an address besides the network, broadcast and gateway addresses.
+/// `pools`: where a subnet is picked from when none is asked for (config.json's
+/// default-address-pools); empty: DefaultPools().
 Result<AddressPlan> PlanAddresses(const AddressRequest& req, const std::vector<Cidr>& networks,
-                                  const std::vector<Cidr>& routes);
+                                  const std::vector<Cidr>& routes,
+                                  const std::vector<Cidr>& pools = {});
 
 }  // namespace berth::ipam
