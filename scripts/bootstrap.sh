@@ -24,6 +24,7 @@ PACKAGES=(
   nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev
   iproute2 nftables iptables iputils-ping util-linux procps python3
   busybox-static dnsutils socat
+  tmux                               # interactive sessions (run -it) in tests, besides script(1)
   containernetworking-plugins podman runc netavark
   dnsmasq-base dnsperf aardvark-dns  # DNS: test upstream, benchmark client and anchors
   iperf3                             # the data-plane step of bench.smoke

@@ -8,11 +8,13 @@
 #include <functional>
 
 #include "cli/commands.h"
+#include "cli/completion.h"
 #include "cli/format.h"
 #include "core/version.h"
 #include "engine/berthd.h"
 #include "engine/paths.h"
 #include "runtime/exited.h"
+#include "runtime/lifecycle.h"
 
 namespace berth::cli {
 
@@ -71,6 +73,51 @@ int SplitCommand(const CLI::App& verb, int first, int argc, char** argv, int pos
   return argc;
 }
 
+// "Example:" lines at the end of a verb's --help (and its man page).
+void Example(CLI::App* verb, const std::string& text) {
+  std::string footer = verb->get_footer();
+  verb->footer((footer.empty() ? "" : footer + "\n\n") + "Example:\n" + text);
+}
+
+// The verbs `berth container VERB` accepts, as aliases of the top-level ones (Docker's
+// management command); `container ls` is `ps`.
+const char* ContainerAlias(std::string_view verb) {
+  static const char* const kVerbs[] = {"run",  "exec",    "ps",   "rm",   "inspect", "start",
+                                       "stop", "restart", "kill", "logs", "port",    "top",
+                                       "wait"};
+  if (verb == "ls" || verb == "list") return "ps";
+  for (const char* v : kVerbs) {
+    if (verb == v) return v;
+  }
+  return nullptr;
+}
+
+// The command tree as plain data for the completion and man page generators.
+CommandInfo Describe(const CLI::App& app) {
+  CommandInfo info;
+  info.name = app.get_name();
+  info.description = app.get_description();
+  info.footer = app.get_footer();
+  for (const CLI::Option* opt : app.get_options()) {
+    if (opt->get_group().empty()) continue;  // hidden
+    OptionInfo o;
+    for (const auto& n : opt->get_snames()) o.names.push_back("-" + n);
+    for (const auto& n : opt->get_lnames()) o.names.push_back("--" + n);
+    if (o.names.empty()) {
+      info.positionals.push_back(opt->get_name());
+      continue;
+    }
+    o.takes_value = opt->get_expected_max() != 0;
+    o.description = opt->get_description();
+    info.options.push_back(std::move(o));
+  }
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    if (sub->get_group().empty()) continue;  // hidden
+    info.subcommands.push_back(Describe(*sub));
+  }
+  return info;
+}
+
 }  // namespace
 
 int RunCli(int argc, char** argv) {
@@ -107,6 +154,8 @@ int RunCli(int argc, char** argv) {
   ncmd->add_option("-o,--opt", ncreate.options,
                    "Driver option KEY=VALUE: masquerade, icc, mtu, bridge_name, dns")
       ->allow_extra_args(false);
+  Example(ncmd, "  berth network create web\n  berth network create --subnet 10.9.0.0/24 "
+                "--internal -o icc=false backend");
   ncmd->callback([&] {
     if (*subnet_opt) ncreate.subnet = subnet;
     if (*gw_opt) ncreate.gateway = gateway;
@@ -117,21 +166,27 @@ int RunCli(int argc, char** argv) {
   });
   auto* nls = network->add_subcommand("ls", "List networks")->alias("list");
   AddFormat(nls, g);
+  Example(nls, "  berth network ls --format '{{.Name}}'");
   nls->callback([&] { action = [&] { return NetworkList(g); }; });
   auto* ninspect = network->add_subcommand("inspect", "Show networks and their containers (JSON)");
   ninspect->add_option("names", names)->required();
   AddFormat(ninspect, g, "-f,--format");
+  Example(ninspect, "  berth network inspect web");
   ninspect->callback([&] { action = [&] { return NetworkInspect(g, names); }; });
   auto* nrm = network->add_subcommand("rm", "Remove networks")->alias("remove");
   nrm->add_option("names", names)->required();
+  Example(nrm, "  berth network rm web");
   nrm->callback([&] { action = [&] { return NetworkRemove(g, names); }; });
-  network->add_subcommand("prune", "Remove all networks without containers")->callback([&] {
+  auto* nprune = network->add_subcommand("prune", "Remove all networks without containers");
+  Example(nprune, "  berth network prune");
+  nprune->callback([&] {
     action = [&] { return NetworkPrune(g); };
   });
   std::string explain_net;
   auto* nexplain = network->add_subcommand(
       "explain", "Print the ip(8) commands equivalent to attaching a container to a network");
   nexplain->add_option("name", explain_net)->required();
+  Example(nexplain, "  berth network explain web");
   nexplain->callback([&] { action = [&] { return NetworkExplain(g, explain_net); }; });
 
   std::string conn_net, conn_ctr, conn_ip;
@@ -142,6 +197,7 @@ int RunCli(int argc, char** argv) {
   auto* conn_ip_opt = nconnect->add_option("--ip", conn_ip, "Static IPv4 address");
   nconnect->add_option("--alias", conn_aliases, "DNS alias on the network")
       ->allow_extra_args(false);
+  Example(nconnect, "  berth network connect --ip 10.9.0.7 --alias db backend web");
   nconnect->callback([&] {
     std::optional<std::string> ip;
     if (*conn_ip_opt) ip = conn_ip;
@@ -151,6 +207,7 @@ int RunCli(int argc, char** argv) {
       network->add_subcommand("disconnect", "Disconnect a container from a network");
   ndisconnect->add_option("network", conn_net)->required();
   ndisconnect->add_option("container", conn_ctr)->required();
+  Example(ndisconnect, "  berth network disconnect backend web");
   ndisconnect->callback(
       [&] { action = [&] { return NetworkDisconnect(g, conn_net, conn_ctr); }; });
 
@@ -180,12 +237,41 @@ int RunCli(int argc, char** argv) {
   run->add_option("-p,--publish", publish,
                   "Publish [HOSTIP:][HOSTPORT:]CONTAINERPORT[/tcp|udp] (ranges A-B allowed)")
       ->allow_extra_args(false);
+  RunFlags run_flags;
+  run->add_flag("-P,--publish-all", run_flags.publish_all,
+                "Publish every --expose'd port on a free host port");
+  run->add_option("--expose", run_flags.expose, "Expose a port or range: PORT[/tcp|udp]")
+      ->allow_extra_args(false);
+  run->add_option("-e,--env", run_flags.env, "Set an environment variable: NAME=VALUE, or NAME")
+      ->allow_extra_args(false);
+  run->add_option("--env-file", run_flags.env_files, "Read environment variables from a file")
+      ->allow_extra_args(false);
+  run->add_option("-w,--workdir", run_flags.workdir, "Working directory of the command");
+  run->add_option("-u,--user", run_flags.user, "Run as USER[:GROUP] (names or numbers)");
+  run->add_option("--add-host", run_flags.add_hosts, "Add HOST:IP to the container's /etc/hosts")
+      ->allow_extra_args(false);
+  run->add_option("--restart", run_flags.restart,
+                  "Restart policy: no, on-failure[:N], always, unless-stopped");
+  run->add_option("-l,--label", run_flags.labels, "Set a label KEY=VALUE (ps --filter label=)")
+      ->allow_extra_args(false);
+  run->add_flag("-i,--interactive", run_flags.interactive, "Keep stdin open (with -t: relay it)");
+  run->add_flag("-t,--tty", run_flags.tty, "A pseudo-terminal for the command (with -i: a shell)");
+  run->add_flag("--init", run_flags.init,
+                "A minimal init as PID 1: signals reach the command, orphans are reaped");
+  run->add_option("--pid", run_flags.pid, "PID namespace: private (default) or host");
+  run->add_option("--ipc", run_flags.ipc, "IPC namespace: private (default) or host");
+  std::string mac_address;
+  auto* mac_opt = run->add_option("--mac-address", mac_address, "MAC address of eth0");
   // Everything from the first positional on (or after --) is the command, untouched.
   run->fallthrough(false);  // the command itself is cut off before parsing (SplitCommand)
   run->footer("Usage: berth run [OPTIONS] [--] COMMAND [ARG...]");
+  Example(run,
+          "  berth run -d --name web -p 8080:80 -e MODE=prod -- busybox httpd -f -p 80\n"
+          "  berth run -it --rm -- sh");
   run->callback([&] {
     if (*ip_opt) run_req.ip = run_ip;
-    action = [&] { return Run(g, run_req, publish, detach); };
+    if (*mac_opt) run_req.mac = mac_address;
+    action = [&] { return Run(g, run_req, publish, detach, run_flags); };
   });
 
   // exec
@@ -193,32 +279,146 @@ int RunCli(int argc, char** argv) {
   std::vector<std::string> exec_cmd;
   auto* exec = app.add_subcommand("exec", "Run a command inside a running container");
   exec->add_option("container", exec_name)->required();
+  runtime::ExecOptions exec_opts;
+  std::vector<std::string> exec_env_files;
+  exec->add_flag("-i,--interactive", exec_opts.interactive, "Keep stdin open (with -t: relay it)");
+  exec->add_flag("-t,--tty", exec_opts.tty, "A pseudo-terminal for the command");
+  exec->add_flag("-d,--detach", exec_opts.detach, "Run the command in the background");
+  exec->add_option("-e,--env", exec_opts.env, "Set an environment variable: NAME=VALUE, or NAME")
+      ->allow_extra_args(false);
+  exec->add_option("--env-file", exec_env_files, "Read environment variables from a file")
+      ->allow_extra_args(false);
+  exec->add_option("-w,--workdir", exec_opts.workdir, "Working directory of the command");
+  exec->add_option("-u,--user", exec_opts.user, "Run as USER[:GROUP] (names or numbers)");
   exec->fallthrough(false);
-  exec->footer("Usage: berth exec CONTAINER [--] COMMAND [ARG...]");
-  exec->callback([&] { action = [&] { return Exec(g, exec_name, exec_cmd); }; });
+  exec->footer("Usage: berth exec [OPTIONS] CONTAINER [--] COMMAND [ARG...]");
+  Example(exec, "  berth exec -it web sh\n  berth exec -e DEBUG=1 web -- env");
+  exec->callback(
+      [&] { action = [&] { return Exec(g, exec_name, exec_cmd, exec_opts, exec_env_files); }; });
 
   auto* ps = app.add_subcommand("ps", "List containers");
   ps->add_flag("-a,--all", all, "Show all containers (default: running)");
+  bool quiet = false;
+  std::vector<std::string> filters;
+  ps->add_flag("-q,--quiet", quiet, "Only print container IDs");
+  ps->add_option("-f,--filter", filters,
+                 "Filter KEY=VALUE: name, id, network, label (KEY or KEY=VALUE), status")
+      ->allow_extra_args(false);
   AddFormat(ps, g);
-  ps->callback([&] { action = [&] { return Ps(g, all); }; });
+  Example(ps, "  berth ps -a --filter status=exited -q\n  berth ps --filter network=web");
+  ps->callback([&] { action = [&] { return Ps(g, all, quiet, filters); }; });
 
   auto* rm = app.add_subcommand("rm", "Remove containers");
   rm->add_flag("-f,--force", force, "Kill running containers first");
   rm->add_option("names", names)->required();
+  Example(rm, "  berth rm -f web");
   rm->callback([&] { action = [&] { return Remove(g, names, force); }; });
 
   auto* inspect = app.add_subcommand("inspect", "Show containers (JSON)");
   inspect->add_option("names", names)->required();
+  Example(inspect, "  berth inspect web");
   AddFormat(inspect, g, "-f,--format");
   inspect->callback([&] { action = [&] { return Inspect(g, names); }; });
 
+  // Lifecycle.
+  bool attach = false;
+  auto* start = app.add_subcommand("start", "Start stopped containers (as they were run)");
+  start->add_flag("-a,--attach", attach, "In the foreground: output here, its exit status");
+  start->add_option("names", names)->required();
+  Example(start, "  berth start web\n  berth start -a job");
+  start->callback([&] { action = [&] { return Start(g, names, attach); }; });
+
+  int stop_timeout = runtime::kStopTimeout;
+  auto* stop = app.add_subcommand("stop", "Stop containers: SIGTERM, then SIGKILL after -t");
+  stop->add_option("-t,--time,--timeout", stop_timeout,
+                   "Seconds to wait for it to exit before SIGKILL (default 10)");
+  stop->add_option("names", names)->required();
+  Example(stop, "  berth stop -t 2 web");
+  stop->callback([&] { action = [&] { return Stop(g, names, stop_timeout); }; });
+
+  auto* restart = app.add_subcommand("restart", "Stop and start containers again");
+  restart->add_option("-t,--time,--timeout", stop_timeout,
+                      "Seconds to wait for it to exit before SIGKILL (default 10)");
+  restart->add_option("names", names)->required();
+  Example(restart, "  berth restart web");
+  restart->callback([&] { action = [&] { return Restart(g, names, stop_timeout); }; });
+
+  std::string kill_signal = "KILL";
+  auto* kill = app.add_subcommand("kill", "Send a signal to containers (default SIGKILL)");
+  kill->add_option("-s,--signal", kill_signal, "Signal name or number (KILL, SIGHUP, 15...)");
+  kill->add_option("names", names)->required();
+  Example(kill, "  berth kill -s HUP web");
+  kill->callback([&] { action = [&] { return Kill(g, names, kill_signal); }; });
+
+  std::string one_name, tail = "all";
+  bool follow = false, timestamps = false;
+  auto* logs = app.add_subcommand("logs", "Show what a detached container wrote");
+  logs->add_flag("-f,--follow", follow, "Keep printing new output until the container exits");
+  logs->add_option("-n,--tail", tail, "Number of lines from the end (default all)");
+  logs->add_flag("-t,--timestamps", timestamps, "Prefix each line with the time it is shown");
+  logs->add_option("name", one_name)->required();
+  Example(logs, "  berth logs --tail 20 -f web");
+  logs->callback([&] {
+    action = [&] {
+      int n = -1;
+      if (tail != "all") {
+        char* end = nullptr;
+        long v = std::strtol(tail.c_str(), &end, 10);
+        if (tail.empty() || *end || v < 0) {
+          std::fprintf(stderr, "berth: error: --tail %s: a number or all\n", tail.c_str());
+          return kExitUsage;
+        }
+        n = static_cast<int>(v);
+      }
+      return Logs(g, one_name, follow, n, timestamps);
+    };
+  });
+
+  std::string port_spec;
+  auto* port = app.add_subcommand("port", "List a container's published ports");
+  port->add_option("name", one_name)->required();
+  port->add_option("port", port_spec, "PORT[/PROTO]: only where this container port goes");
+  Example(port, "  berth port web\n  berth port web 80/tcp");
+  port->callback([&] { action = [&] { return Port(g, one_name, port_spec); }; });
+
+  auto* top = app.add_subcommand("top", "List a container's processes");
+  top->add_option("name", one_name)->required();
+  Example(top, "  berth top web");
+  top->callback([&] { action = [&] { return Top(g, one_name); }; });
+
+  auto* wait = app.add_subcommand("wait", "Wait until containers exit, print their exit codes");
+  wait->add_option("names", names)->required();
+  Example(wait, "  berth wait job");
+  wait->callback([&] { action = [&] { return WaitFor(g, names); }; });
+
+  auto* version = app.add_subcommand("version", "Show berth's version");
+  Example(version, "  berth version");
+  version->callback([&] {
+    action = [&] { return Version(g); };
+  });
+
+  // `berth container VERB`: rewritten to VERB below; here for --help and completion.
+  auto* container = app.add_subcommand(
+      "container", "Manage containers: container ls|run|exec|rm|inspect|start|stop|restart|"
+                   "kill|logs|port|top|wait are the top-level verbs");
+  Example(container, "  berth container ls -a");
+  container->callback([&] {
+    action = [&] {
+      std::fprintf(stderr, "%s", container->help().c_str());
+      return kExitUsage;
+    };
+  });
+
   // Internal: what a detached container's monitor execs when the container has exited.
   std::string exited_id;
-  int exited_code = 0;
+  int exited_code = 0, exited_pid = 0;
   auto* exited = app.add_subcommand(runtime::kContainerExitedVerb, "")->group("");
   exited->add_option("id", exited_id)->required();
   exited->add_option("exit_code", exited_code)->required();
-  exited->callback([&] { action = [&] { return ContainerExited(g, exited_id, exited_code); }; });
+  exited->add_option("pid", exited_pid);
+  exited->callback([&] {
+    action = [&] { return ContainerExited(g, exited_id, exited_code, exited_pid); };
+  });
 
   auto* info = app.add_subcommand("info", "Show what berth found on this host (firewall managers)");
   AddFormat(info, g);
@@ -243,16 +443,61 @@ int RunCli(int argc, char** argv) {
   AddFormat(fwsync, g);
   fwsync->callback([&] { action = [&] { return FirewallSync(g); }; });
 
-  app.add_subcommand("demo",
-                     "Two containers on one bridge, pinging each other, built in throwaway "
-                     "namespaces")
-      ->callback([&] { action = [&] { return Demo(); }; });
+  auto* demo = app.add_subcommand("demo",
+                                  "Two containers on one bridge, pinging each other, built in "
+                                  "throwaway namespaces");
+  Example(demo, "  berth demo");
+  demo->callback([&] { action = [&] { return Demo(); }; });
+
+  std::string shell;
+  auto* completion = app.add_subcommand("completion", "Print a shell completion script");
+  completion->add_option("shell", shell, "bash or zsh")
+      ->required()
+      ->check(CLI::IsMember({"bash", "zsh"}));
+  Example(completion,
+          "  source <(berth completion bash)\n"
+          "  berth completion zsh > \"${fpath[1]}/_berth\"");
+  completion->callback([&] {
+    action = [&] {
+      std::string script = shell == "bash" ? BashCompletion(Describe(app)) : ZshCompletion(Describe(app));
+      std::fwrite(script.data(), 1, script.size(), stdout);
+      return 0;
+    };
+  });
+  std::vector<std::string> man_verb;
+  std::string man_dir;
+  auto* man = app.add_subcommand("man", "Print a verb's manual page (troff), or write them all");
+  man->add_option("verb", man_verb, "The verb, e.g. run or network create (none: berth(1))");
+  man->add_option("--output-dir", man_dir, "Write every page (berth.1, berth-run.1...) here");
+  Example(man, "  berth man run | man -l -\n  berth man --output-dir /usr/share/man/man1");
+  man->callback([&] {
+    action = [&] {
+      CommandInfo tree = Describe(app);
+      if (!man_dir.empty()) {
+        Status st = WriteManPages(tree, man_dir);
+        return st.ok() ? 0 : Fail(st.error());
+      }
+      auto page = ManPage(tree, man_verb);
+      if (!page.ok()) return Fail(page.error(), kExitUsage);
+      std::fwrite(page->data(), 1, page->size(), stdout);
+      return 0;
+    };
+  });
 
   // The verb is the first argument that is neither a global option nor its value.
   int verb_at = 1;
   while (verb_at < argc && argv[verb_at][0] == '-') {
     std::string_view a = argv[verb_at];
     verb_at += (a == "--root") ? 2 : 1;
+  }
+  // `container VERB ...` is `VERB ...` (`container ls` is `ps`).
+  std::vector<char*> args(argv, argv + argc);
+  const char* alias = verb_at + 1 < argc ? ContainerAlias(argv[verb_at + 1]) : nullptr;
+  if (verb_at < argc && std::string_view(argv[verb_at]) == "container" && alias) {
+    args.erase(args.begin() + verb_at);
+    args[verb_at] = const_cast<char*>(alias);
+    argc = static_cast<int>(args.size());
+    argv = args.data();
   }
   int cut = argc;
   if (verb_at < argc && std::string_view(argv[verb_at]) == "run") {
@@ -286,7 +531,7 @@ int RunCli(int argc, char** argv) {
   if (g.format == "table") g.format.clear();
   // Commands that rely on berthd (names resolving, what they show of the DNS) bring it back
   // when it died: one connect when it runs (engine/berthd.h).
-  for (const CLI::App* verb : {network, run, exec, ps, rm, inspect}) {
+  for (const CLI::App* verb : {network, run, exec, ps, rm, inspect, start, restart}) {
     if (!verb->parsed()) continue;
     Status st = engine::EnsureBerthdIfWanted(engine::Paths{g.root});
     if (!st.ok()) std::fprintf(stderr, "berth: warning: DNS: %s\n", st.error().message().c_str());

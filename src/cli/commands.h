@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "runtime/exec.h"
 
 namespace berth::cli {
 
@@ -27,15 +28,35 @@ int NetworkConnect(const Globals& g, const std::string& network, const std::stri
                    const std::optional<std::string>& ip, const std::vector<std::string>& aliases);
 int NetworkDisconnect(const Globals& g, const std::string& network, const std::string& container);
 
+/// `run`'s flags about the process rather than the network (runtime/config.h).
+struct RunFlags {
+  std::vector<std::string> env, env_files, add_hosts, expose, labels;
+  std::string workdir, user, restart = "no", pid, ipc;
+  bool interactive = false, tty = false, publish_all = false, init = false;
+};
+
 /// `publish`: the -p specs, parsed here so a bad one fails before anything is created.
 int Run(const Globals& g, engine::ContainerCreateRequest req,
-        const std::vector<std::string>& publish, bool detach);
-int Exec(const Globals& g, const std::string& name, const std::vector<std::string>& cmd);
-int Ps(const Globals& g, bool all);
+        const std::vector<std::string>& publish, bool detach, const RunFlags& flags);
+int Exec(const Globals& g, const std::string& name, const std::vector<std::string>& cmd,
+         runtime::ExecOptions options, const std::vector<std::string>& env_files);
+/// `filters`: Docker's --filter KEY=VALUE (name, network, label, status, id).
+int Ps(const Globals& g, bool all, bool quiet, const std::vector<std::string>& filters);
+
+// Lifecycle (lifecycle_cmds.cc).
+int Start(const Globals& g, const std::vector<std::string>& names, bool attach);
+int Stop(const Globals& g, const std::vector<std::string>& names, int timeout);
+int Restart(const Globals& g, const std::vector<std::string>& names, int timeout);
+int Kill(const Globals& g, const std::vector<std::string>& names, const std::string& signal);
+int Logs(const Globals& g, const std::string& name, bool follow, int tail, bool timestamps);
+int Port(const Globals& g, const std::string& name, const std::string& port);
+int Top(const Globals& g, const std::string& name);
+int WaitFor(const Globals& g, const std::vector<std::string>& names);
+int Version(const Globals& g);
 int Remove(const Globals& g, const std::vector<std::string>& names, bool force);
 int Inspect(const Globals& g, const std::vector<std::string>& names);
 /// The monitor's hook (runtime::kContainerExitedVerb): record the exit, honour --rm.
-int ContainerExited(const Globals& g, const std::string& id, int exit_code);
+int ContainerExited(const Globals& g, const std::string& id, int exit_code, int pid);
 
 /// `berth info`: the other firewall managers found and what berth does about each.
 int Info(const Globals& g);

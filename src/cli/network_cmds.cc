@@ -17,6 +17,15 @@ Result<std::unique_ptr<engine::Engine>> OpenEngine(const Globals& g) {
   return engine::Engine::Open(g.root, engine::DefaultWiring(g.root));
 }
 
+// `host` and `none` are network modes, not networks berth makes: Docker lists them and
+// refuses to connect or disconnect them.
+bool IsModeNetwork(const std::string& name) { return name == "host" || name == "none"; }
+
+Error ModeNetworkError(const std::string& name) {
+  return Error::Invalid("container cannot be disconnected from " + name + " network or " +
+                        "connected to " + name + " network");
+}
+
 }  // namespace
 
 int Fail(const Error& e, int exit_code) {
@@ -61,6 +70,9 @@ int NetworkList(const Globals& g) {
     rows.push_back({n.id.substr(0, 12), n.name, n.driver, n.subnet.ToString(),
                     n.gateway.ToString(), n.bridge, n.internal ? "internal" : ""});
   }
+  // The two modes Docker lists as networks (`--network host|none`); they hold no state.
+  rows.push_back({"host", "host", "host", "-", "-", "-", ""});
+  rows.push_back({"none", "none", "null", "-", "-", "-", ""});
   std::cout << Table({"NETWORK ID", "NAME", "DRIVER", "SUBNET", "GATEWAY", "BRIDGE", ""}, rows);
   return 0;
 }
@@ -112,6 +124,7 @@ int NetworkExplain(const Globals& g, const std::string& name) {
 
 int NetworkConnect(const Globals& g, const std::string& network, const std::string& container,
                    const std::optional<std::string>& ip, const std::vector<std::string>& aliases) {
+  if (IsModeNetwork(network)) return Fail(ModeNetworkError(network));
   auto engine = OpenEngine(g);
   if (!engine.ok()) return Fail(engine.error());
   auto ep = (*engine)->Connect(container, network, ip, aliases);
@@ -120,6 +133,7 @@ int NetworkConnect(const Globals& g, const std::string& network, const std::stri
 }
 
 int NetworkDisconnect(const Globals& g, const std::string& network, const std::string& container) {
+  if (IsModeNetwork(network)) return Fail(ModeNetworkError(network));
   auto engine = OpenEngine(g);
   if (!engine.ok()) return Fail(engine.error());
   Status st = (*engine)->Disconnect(container, network);

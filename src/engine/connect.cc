@@ -94,6 +94,7 @@ Result<Endpoint> Engine::Connect(const std::string& container, const std::string
   BERTH_ASSIGN_OR_RETURN(auto op, Begin(std::move(netns)));
   BERTH_ASSIGN_OR_RETURN(auto n, store_->FindNetwork(network));
   if (!n) return Error::NotFound("network " + network + " not found");
+  BERTH_TRY(CheckBridgeConfig(*n));
   if (n->is_default && (ip || !aliases.empty())) {
     return Error::Invalid("--ip and --alias are supported on user-defined networks only");
   }
@@ -130,6 +131,14 @@ Status Engine::Disconnect(const std::string& container, const std::string& netwo
   auto it = std::find_if(eps.begin(), eps.end(),
                          [&](const Endpoint& e) { return e.network_id == n->id; });
   if (it == eps.end()) {
+    // A stopped container let go of its endpoints (release.cc): forget the one it would get
+    // back on start, as Docker disconnects a stopped container.
+    BERTH_ASSIGN_OR_RETURN(auto released, store_->ReleasedOf(c.id));
+    for (const auto& [network_id, spec] : released) {
+      if (network_id != n->id) continue;
+      BERTH_TRY(store_->DeleteReleased(c.id, n->id));
+      return op->Commit();
+    }
     return Error::NotFound("container " + c.name + " is not connected to network " + n->name);
   }
   Endpoint gone = *it;

@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <ctime>
 #include <thread>
@@ -42,6 +43,17 @@ struct CreatePlan {
   std::optional<IpAddr> ip;
 };
 
+// --mac-address: six hex octets separated by colons, unicast (the group bit clear).
+Status ValidateMac(const std::string& mac) {
+  bool ok = mac.size() == 17;
+  for (size_t i = 0; ok && i < mac.size(); ++i) {
+    ok = i % 3 == 2 ? mac[i] == ':' : std::isxdigit(static_cast<unsigned char>(mac[i])) != 0;
+  }
+  if (ok && (std::stoi(mac.substr(0, 2), nullptr, 16) & 1)) ok = false;
+  if (!ok) return Error::Invalid(mac + " is not a valid unicast MAC address (xx:xx:xx:xx:xx:xx)");
+  return Ok();
+}
+
 Result<CreatePlan> ValidateCreate(const ContainerCreateRequest& req) {
   CreatePlan p;
   if (req.command.empty()) {
@@ -78,6 +90,7 @@ Result<CreatePlan> ValidateCreate(const ContainerCreateRequest& req) {
     }
   }
   for (const std::string& ns : req.dns_servers) BERTH_TRY_CTX(IpAddr::Parse(ns), "--dns");
+  if (req.mac) BERTH_TRY(ValidateMac(*req.mac));
   for (const std::string& d : req.dns_search) BERTH_TRY_CTX(ValidateHostname(d), "--dns-search");
   return p;
 }
@@ -93,7 +106,46 @@ Result<std::unique_ptr<Engine>> Engine::Open(const std::string& root, Wiring wir
   BERTH_ASSIGN_OR_RETURN(auto store, store::Store::Open(paths.db()));
   // Made once here, so an operation's intent (intents.h) is one file write.
   BERTH_TRY_CTX(sys::MakeDirs(paths.intents_dir(), 0700), "state root");
-  return std::unique_ptr<Engine>(new Engine(paths, std::move(store), std::move(wiring)));
+  BERTH_ASSIGN_OR_RETURN(BridgeConfig config, LoadBridgeConfig(paths.config()));
+  std::unique_ptr<Engine> e(new Engine(paths, std::move(store), std::move(wiring)));
+  e->bridge_config_ = std::move(config);
+  BERTH_TRY(e->ApplyBridgeConfig());
+  return e;
+}
+
+Status Engine::ApplyBridgeConfig() {
+  const BridgeConfig& want = bridge_config_;
+  auto differs = [&](const Network& n) {
+    return n.subnet != want.subnet || n.gateway != want.gateway || n.mtu != want.mtu;
+  };
+  BERTH_ASSIGN_OR_RETURN(auto def, store_->GetNetworkByName(kDefaultNetworkName));
+  if (!def || !def->is_default || !differs(*def)) return Ok();  // the common case: no lock
+  BERTH_ASSIGN_OR_RETURN(auto op, BeginUnbound());
+  BERTH_ASSIGN_OR_RETURN(def, store_->GetNetworkByName(kDefaultNetworkName));
+  if (!def || !differs(*def)) return Ok();
+  BERTH_ASSIGN_OR_RETURN(auto eps, store_->EndpointsOfNetwork(def->id));
+  std::string change = "config.json changes the default network " + std::string(kDefaultNetworkName) +
+                       " (" + def->gateway.ToString() + "/" + std::to_string(def->subnet.prefix()) +
+                       " mtu " + std::to_string(def->mtu) + " -> bip " + want.gateway.ToString() +
+                       "/" + std::to_string(want.subnet.prefix()) + " mtu " +
+                       std::to_string(want.mtu) + ")";
+  if (!eps.empty()) {
+    bridge_config_error_ =
+        Error::InUse(change + " but " + std::to_string(eps.size()) +
+                     " container(s) are attached to it: stop or remove them first, or undo "
+                     "the change");
+    return Ok();  // everything else still works; attaching to the default network does not
+  }
+  BERTH_ASSIGN_OR_RETURN(auto all, store_->ListNetworks());
+  for (const Network& n : all) {
+    if (!n.is_default && n.subnet.Overlaps(want.subnet)) {
+      bridge_config_error_ = Error::InUse(change + ", but network " + n.name + " uses " +
+                                          n.subnet.ToString());
+      return Ok();
+    }
+  }
+  BERTH_TRY(store_->UpdateNetworkAddressing(def->id, want.subnet, want.gateway, want.mtu));
+  return op->Commit();
 }
 
 Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req,
@@ -166,6 +218,7 @@ Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req,
       BERTH_ASSIGN_OR_RETURN(auto n, store_->FindNetwork(plan.mode.target));
       if (!n) return Error::NotFound("network " + plan.mode.target + " not found");
       network = std::move(*n);
+      BERTH_TRY(CheckBridgeConfig(*network));
       if (plan.ip) {
         // Checked again when the address is taken; here so a bad --ip fails before the
         // namespace, its mount directory or the container's files exist.
@@ -214,7 +267,7 @@ Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req,
     if (undo_start) {
       BERTH_ASSIGN_OR_RETURN(cursor_before, store_->IpCursor(network->id));
     }
-    AttachSpec spec{&c, &*network, plan.ip, req.aliases, ports, "eth0", true};
+    AttachSpec spec{&c, &*network, plan.ip, req.aliases, ports, "eth0", true, req.mac};
     EndpointDeps deps = Deps(op->links());
     BERTH_ASSIGN_OR_RETURN(Endpoint ep, AttachEndpoint(deps, rollback, spec));
     ips.push_back(ep.ip);

@@ -61,6 +61,7 @@ Result<Endpoint> AttachEndpoint(EndpointDeps& deps, Rollback& rollback, const At
   ep.host_veth = HostVethName(ep.container_id, ep.ifname);
   ep.aliases = spec.aliases;
   BERTH_TRY(store.InsertEndpoint(ep));
+  if (spec.ip) BERTH_TRY(store.MarkStaticIp(ep.container_id, net.id));  // kept while stopped
   BERTH_ASSIGN_OR_RETURN(ep.ports, ReservePorts(store, spec.ports));
   for (const PortMapping& p : ep.ports) BERTH_TRY(store.InsertPort(ep.container_id, net.id, p));
 

@@ -19,6 +19,7 @@
 #include "core/error.h"
 #include "core/model.h"
 #include "core/rollback.h"
+#include "engine/bridge_config.h"
 #include "engine/dns.h"
 #include "engine/endpoints.h"
 #include "engine/external.h"
@@ -47,6 +48,7 @@ struct ContainerCreateRequest {
   std::string name;  // generated when empty
   std::string network = "bridge";  // none | host | bridge | container:NAME | a network name
   std::optional<std::string> ip;
+  std::optional<std::string> mac;  // --mac-address of eth0; derived from the address when unset
   std::string hostname;
   std::vector<std::string> aliases;
   std::vector<PortRequest> ports;  // -p; ignored (with a warning) in host and none modes
@@ -149,6 +151,17 @@ class Engine {
   Status RecordProcess(const std::string& id, int pid, uint64_t start_time);
   Status RecordExit(const std::string& id, int exit_code);
 
+  // Stopped containers (release.cc). As with Docker, a container whose process has exited
+  // lets go of its networks: each endpoint is detached (its name stops resolving, its address
+  // is freed unless it was given with --ip, its ports are unpublished, its veth goes) and what
+  // it was (network, interface, MAC, static address, aliases, published ports) is kept in the
+  // store. Its namespace stays. Both are idempotent; host and container:NAME modes have none.
+  Status ReleaseEndpoints(const std::string& name_or_id);
+  /// Attaches the released endpoints again (before its process starts): the same interface
+  /// names, MACs, aliases, host ports and static addresses; a dynamic address may change.
+  /// All or nothing; kNotFound when a network was removed meanwhile.
+  Status RestoreEndpoints(const std::string& name_or_id);
+
   // Reconcile (reconcile.cc): the store and the kernel made to agree after crashes, reboots and
   // other people's changes.
   /// Finishes or undoes operations killed mid-way, deletes kernel objects and files no record
@@ -193,6 +206,14 @@ class Engine {
   Result<std::unique_ptr<Operation>> BeginUnbound();
 
   Result<ContainerStatus> Describe(const Container& c);
+  /// Brings the default network's subnet, gateway and MTU in line with config.json when no
+  /// container is attached to it; otherwise remembers why not (bridge_config_error_).
+  Status ApplyBridgeConfig();
+  /// The error for attaching to `n` while config.json's change of it is pending.
+  Status CheckBridgeConfig(const Network& n) const {
+    if (n.is_default && bridge_config_error_) return *bridge_config_error_;
+    return Ok();
+  }
   void Notify(const Change& change) {
     if (notifier_) notifier_->Changed(change);
   }
@@ -223,6 +244,8 @@ class Engine {
   std::unique_ptr<firewall::Firewall> firewall_;
   std::unique_ptr<ChangeNotifier> notifier_;
   std::function<Status()> before_commit_;
+  BridgeConfig bridge_config_;
+  std::optional<Error> bridge_config_error_;
 };
 
 }  // namespace berth::engine

@@ -60,7 +60,7 @@ Result<Network> Engine::CreateNetwork(const NetworkCreateRequest& req) {
   BERTH_ASSIGN_OR_RETURN(std::vector<Network> all, store_->ListNetworks());
   std::vector<Cidr> taken;
   for (const Network& n : all) taken.push_back(n.subnet);
-  BERTH_ASSIGN_OR_RETURN(ipam::AddressPlan plan, ipam::PlanAddresses(addr_req, taken, routes));
+  BERTH_ASSIGN_OR_RETURN(ipam::AddressPlan plan, ipam::PlanAddresses(addr_req, taken, routes, bridge_config_.pools));
 
   Network net;
   net.id = NewId();

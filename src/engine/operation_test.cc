@@ -146,6 +146,19 @@ std::vector<Case> Cases() {
        },
        // n1 holds the default route: it moves to n2.
        [](EngineWorld& w) { return w.engine().Disconnect("c1", "n1"); }, Undo::kStoreOnly},
+      {"release_stopped", true,
+       [n1_n2_c1](EngineWorld& w) {
+         n1_n2_c1(w);
+         Expect(w.engine().Connect("c1", "n2", "10.80.2.9", {"alias1"}));
+       },
+       [](EngineWorld& w) { return w.engine().ReleaseEndpoints("c1"); }, Undo::kStoreOnly},
+      {"restore_on_start", true,
+       [n1_n2_c1](EngineWorld& w) {
+         n1_n2_c1(w);
+         Expect(w.engine().Connect("c1", "n2", "10.80.2.9", {"alias1"}));
+         Expect(w.engine().ReleaseEndpoints("c1"));
+       },
+       [](EngineWorld& w) { return w.engine().RestoreEndpoints("c1"); }},
       {"cni_add_new_network", false, none,
        [](EngineWorld& w) {
          return StatusOf(w.engine().AttachExternal(Attach(w, kPodA), Net("cninet", "10.90.0.0/24")));

@@ -12,6 +12,8 @@ struct Paths {
   std::string root;
 
   std::string db() const { return root + "/berth.db"; }
+  /// The default bridge's settings, like Docker's daemon.json (engine/bridge_config.h).
+  std::string config() const { return root + "/config.json"; }
   /// Network namespace bind mounts, one file per container (a shared mount point).
   std::string netns_dir() const { return root + "/netns"; }
   std::string netns(const std::string& container_id) const {

@@ -66,8 +66,8 @@ const std::vector<Cidr>& DefaultPools() {
   return pools;
 }
 
-Result<Cidr> PickSubnet(const std::vector<Cidr>& taken) {
-  for (const Cidr& pool : DefaultPools()) {
+Result<Cidr> PickSubnet(const std::vector<Cidr>& taken, const std::vector<Cidr>& pools) {
+  for (const Cidr& pool : pools.empty() ? DefaultPools() : pools) {
     bool clash = false;
     for (const Cidr& t : taken) {
       if (t.prefix() > 0 && pool.Overlaps(t)) {
@@ -83,14 +83,14 @@ Result<Cidr> PickSubnet(const std::vector<Cidr>& taken) {
 }
 
 Result<AddressPlan> PlanAddresses(const AddressRequest& req, const std::vector<Cidr>& networks,
-                                  const std::vector<Cidr>& routes) {
+                                  const std::vector<Cidr>& routes, const std::vector<Cidr>& pools) {
   AddressPlan plan;
   if (!req.subnet) {
     if (req.gateway) return Error::Invalid("--gateway needs --subnet");
     if (req.ip_range) return Error::Invalid("--ip-range needs --subnet");
     std::vector<Cidr> taken = networks;
     taken.insert(taken.end(), routes.begin(), routes.end());
-    BERTH_ASSIGN_OR_RETURN(plan.subnet, PickSubnet(taken));
+    BERTH_ASSIGN_OR_RETURN(plan.subnet, PickSubnet(taken, pools));
   } else {
     plan.subnet = *req.subnet;
     if (plan.subnet.is_v4() && plan.subnet.prefix() > 30) {

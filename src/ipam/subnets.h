@@ -16,7 +16,8 @@ const std::vector<Cidr>& DefaultPools();
 
 /// The first pool subnet that overlaps none of `taken` (other networks' subnets and the host's
 /// routes). Default routes must not be passed: they overlap everything.
-Result<Cidr> PickSubnet(const std::vector<Cidr>& taken);
+/// `pools`: where to pick from (config.json's default-address-pools); empty: DefaultPools().
+Result<Cidr> PickSubnet(const std::vector<Cidr>& taken, const std::vector<Cidr>& pools = {});
 
 struct AddressPlan {
   Cidr subnet;
@@ -43,7 +44,10 @@ Status CheckSubnetUsable(const Cidr& subnet, const std::vector<Cidr>& routes, bo
 /// explicit subnet may not overlap them); `routes` are the host's routes: a picked subnet
 /// avoids them, an explicit one overlapping them needs `force` (CheckSubnetUsable). An
 /// --ip-range must hold an address besides the network, broadcast and gateway addresses.
+/// `pools`: where a subnet is picked from when none is asked for (config.json's
+/// default-address-pools); empty: DefaultPools().
 Result<AddressPlan> PlanAddresses(const AddressRequest& req, const std::vector<Cidr>& networks,
-                                  const std::vector<Cidr>& routes);
+                                  const std::vector<Cidr>& routes,
+                                  const std::vector<Cidr>& pools = {});
 
 }  // namespace berth::ipam

@@ -74,6 +74,19 @@ CREATE TABLE ports (
 CREATE INDEX ports_by_endpoint ON ports(container_id, network_id);
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 )sql",
+    // v3: an endpoint remembers whether its address was asked for (--ip), and a stopped
+    // container's endpoints are kept as what to attach again when it starts (Docker releases a
+    // stopped container's name, address and ports). `spec` is JSON: ifname, ip, static_ip,
+    // mac, aliases, ports. No foreign keys: a network removed meanwhile fails the start.
+    R"sql(
+ALTER TABLE endpoints ADD COLUMN static_ip INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE released_endpoints (
+  container_id TEXT NOT NULL,
+  network_id TEXT NOT NULL,
+  spec TEXT NOT NULL,
+  PRIMARY KEY (container_id, network_id)
+);
+)sql",
 };
 
 }  // namespace berth::store

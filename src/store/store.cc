@@ -269,6 +269,15 @@ Result<WriteTx> Store::Write() {
   return WriteTx(db_.get());
 }
 
+Status Store::UpdateNetworkAddressing(const std::string& id, const Cidr& subnet,
+                                      const IpAddr& gateway, int mtu) {
+  BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare("UPDATE networks SET subnet = ?2, gateway = ?3, "
+                                              "mtu = ?4, ip_range = NULL, ip_cursor = NULL "
+                                              "WHERE id = ?1"));
+  s.Bind(1, id).Bind(2, subnet.ToString()).Bind(3, gateway.ToString()).Bind(4, int64_t{mtu});
+  return s.Run();
+}
+
 Status Store::InsertNetwork(const Network& n) {
   BERTH_ASSIGN_OR_RETURN(
       Stmt s, db_->Prepare("INSERT INTO networks (id, name, driver, bridge, subnet, gateway, "
@@ -413,6 +422,9 @@ Status Store::MarkExited(const std::string& id, int exit_code) {
 }
 
 Status Store::DeleteContainer(const std::string& id) {
+  BERTH_ASSIGN_OR_RETURN(Stmt r, db_->Prepare("DELETE FROM released_endpoints WHERE container_id = ?1"));
+  r.Bind(1, id);
+  BERTH_TRY(r.Run());
   BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare("DELETE FROM containers WHERE id = ?1"));
   s.Bind(1, id);
   return s.Run();
@@ -463,6 +475,45 @@ Result<bool> Store::IpInUse(const std::string& network_id, const IpAddr& ip) {
 Status Store::DeleteEndpoint(const std::string& container_id, const std::string& network_id) {
   BERTH_ASSIGN_OR_RETURN(
       Stmt s, db_->Prepare("DELETE FROM endpoints WHERE container_id = ?1 AND network_id = ?2"));
+  s.Bind(1, container_id).Bind(2, network_id);
+  return s.Run();
+}
+
+Status Store::MarkStaticIp(const std::string& container_id, const std::string& network_id) {
+  BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare("UPDATE endpoints SET static_ip = 1 WHERE "
+                                              "container_id = ?1 AND network_id = ?2"));
+  s.Bind(1, container_id).Bind(2, network_id);
+  return s.Run();
+}
+
+Result<bool> Store::HasStaticIp(const std::string& container_id, const std::string& network_id) {
+  BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare("SELECT 1 FROM endpoints WHERE container_id = ?1 "
+                                              "AND network_id = ?2 AND static_ip = 1"));
+  s.Bind(1, container_id).Bind(2, network_id);
+  return s.Step();
+}
+
+Status Store::InsertReleased(const std::string& container_id, const std::string& network_id,
+                             const std::string& spec) {
+  BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare("INSERT OR REPLACE INTO released_endpoints "
+                                              "(container_id, network_id, spec) VALUES (?1, ?2, ?3)"));
+  s.Bind(1, container_id).Bind(2, network_id).Bind(3, spec);
+  return s.Run();
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> Store::ReleasedOf(
+    const std::string& container_id) {
+  BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare("SELECT network_id, spec FROM released_endpoints "
+                                              "WHERE container_id = ?1 ORDER BY network_id"));
+  s.Bind(1, container_id);
+  return ReadAll<std::pair<std::string, std::string>>(s, [](const Stmt& st) {
+    return std::pair<std::string, std::string>(st.Text(0), st.Text(1));
+  });
+}
+
+Status Store::DeleteReleased(const std::string& container_id, const std::string& network_id) {
+  BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare("DELETE FROM released_endpoints WHERE "
+                                              "container_id = ?1 AND network_id = ?2"));
   s.Bind(1, container_id).Bind(2, network_id);
   return s.Run();
 }

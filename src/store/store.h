@@ -41,7 +41,7 @@ class Store {
   /// A damaged database, or a missing one while the state root's objects exist, is an error
   /// at once ("state store damaged: ..."; store/integrity.h), never a wait or a fresh start.
   static Result<std::unique_ptr<Store>> Open(const std::string& path);
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;  // the entries of kMigrations (schema.h)
 
   /// `system reconcile --rebuild-state`: sets a damaged or lost database aside (its files renamed
   /// "<name>.damaged-<time>", kept for inspection) and creates an empty one in its place, even
@@ -54,6 +54,9 @@ class Store {
 
   // Networks. Find* look up by exact name, then by unique id prefix.
   Status InsertNetwork(const Network& n);
+  /// A new address plan (the default network, from config.json); forgets the allocation cursor.
+  Status UpdateNetworkAddressing(const std::string& id, const Cidr& subnet, const IpAddr& gateway,
+                                 int mtu);
   Result<std::optional<Network>> FindNetwork(const std::string& name_or_id);
   /// By exact name only (CNI names networks; a short name must never match an id prefix).
   Result<std::optional<Network>> GetNetworkByName(const std::string& name);
@@ -88,6 +91,17 @@ class Store {
   Result<std::vector<Endpoint>> EndpointsOfNetwork(const std::string& network_id);
   Result<bool> IpInUse(const std::string& network_id, const IpAddr& ip);
   Status DeleteEndpoint(const std::string& container_id, const std::string& network_id);
+  /// The endpoint's address was asked for (--ip): a stopped container keeps it.
+  Status MarkStaticIp(const std::string& container_id, const std::string& network_id);
+  Result<bool> HasStaticIp(const std::string& container_id, const std::string& network_id);
+
+  // Released endpoints: what a stopped container attaches again on start (JSON specs).
+  Status InsertReleased(const std::string& container_id, const std::string& network_id,
+                        const std::string& spec);
+  /// (network_id, spec) pairs.
+  Result<std::vector<std::pair<std::string, std::string>>> ReleasedOf(
+      const std::string& container_id);
+  Status DeleteReleased(const std::string& container_id, const std::string& network_id);
 
   // Published ports, stored per endpoint.
   Status InsertPort(const std::string& container_id, const std::string& network_id,

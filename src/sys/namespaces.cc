@@ -15,7 +15,9 @@ namespace berth::sys {
 IsolationStep Isolate(const Isolation& iso) {
   using enum IsolationStep;
   if (iso.netns_fd >= 0 && ::setns(iso.netns_fd, CLONE_NEWNET) != 0) return kJoinNetns;
-  if (::unshare(CLONE_NEWNS | CLONE_NEWUTS) != 0) return kUnshare;
+  if (::unshare(CLONE_NEWNS | CLONE_NEWUTS | (iso.new_ipc ? CLONE_NEWIPC : 0)) != 0) {
+    return kUnshare;
+  }
   // Slave: mounts made on the host later still show up in the container, but nothing the
   // container mounts leaks back.
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) return kMountSlave;
@@ -37,6 +39,11 @@ IsolationStep Isolate(const Isolation& iso) {
           0) {
     return kSysfs;
   }
+  // The /proc of the new PID namespace: `ps` in the container lists its processes only.
+  if (iso.new_pid &&
+      ::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
+    return kProc;
+  }
   return kDone;
 }
 
@@ -49,21 +56,24 @@ const char* StepName(IsolationStep step) {
     case IsolationStep::kHostname: return "set hostname";
     case IsolationStep::kBind: return "bind-mount container files";
     case IsolationStep::kSysfs: return "mount /sys";
+    case IsolationStep::kProc: return "mount /proc";
   }
   return "isolate";
 }
 
 Status EnterNamespacesOf(pid_t pid) {
   std::string base = "/proc/" + std::to_string(pid) + "/ns/";
-  // Open all three first: once the mount namespace changes, /proc paths may resolve elsewhere.
-  const char* kinds[] = {"net", "uts", "mnt"};
-  int types[] = {CLONE_NEWNET, CLONE_NEWUTS, CLONE_NEWNS};
-  Fd fds[3];
-  for (int i = 0; i < 3; ++i) {
+  // Open all first: once the mount namespace changes, /proc paths may resolve elsewhere. The
+  // mount namespace goes last, as it changes what the others' paths mean.
+  const char* kinds[] = {"net", "uts", "ipc", "pid", "mnt"};
+  int types[] = {CLONE_NEWNET, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNS};
+  constexpr int kCount = 5;
+  Fd fds[kCount];
+  for (int i = 0; i < kCount; ++i) {
     fds[i].Reset(::open((base + kinds[i]).c_str(), O_RDONLY | O_CLOEXEC));
     if (!fds[i].valid()) return Error::System(std::string("open ") + base + kinds[i], errno);
   }
-  for (int i = 0; i < 3; ++i) {
+  for (int i = 0; i < kCount; ++i) {
     if (::setns(fds[i].get(), types[i]) != 0) {
       return Error::System(std::string("join ") + kinds[i] + " namespace", errno);
     }

@@ -18,9 +18,14 @@
 namespace berth::sys {
 
 /// What a container's process gets: its network namespace joined, new mount and UTS
-/// namespaces, its own /etc files and /sys.
+/// namespaces, its own /etc files and /sys; by default also new PID and IPC namespaces, so it
+/// sees only its own processes (a /proc of its own) and IPC objects.
 struct Isolation {
   int netns_fd = -1;         // join this network namespace; -1 keeps the caller's (host mode)
+  /// A new PID namespace: the process is created in it (Subprocess clones with CLONE_NEWPID,
+  /// it cannot be entered afterwards) and becomes its PID 1; /proc is mounted afresh for it.
+  bool new_pid = false;
+  bool new_ipc = false;      // a new IPC namespace (System V IPC, POSIX message queues)
   std::string hostname;      // set in the new UTS namespace when not empty
   /// (source file, target path) pairs bind-mounted in the new mount namespace, e.g. the
   /// container's hosts file onto /etc/hosts. Targets that do not exist are skipped.
@@ -33,7 +38,9 @@ struct Isolation {
 };
 
 /// The steps of Isolate(), to say which one failed.
-enum class IsolationStep { kDone, kJoinNetns, kUnshare, kMountSlave, kHostname, kBind, kSysfs };
+enum class IsolationStep {
+  kDone, kJoinNetns, kUnshare, kMountSlave, kHostname, kBind, kSysfs, kProc
+};
 
 /// Applies `iso` to the calling process. Returns kDone, or the step that failed with errno
 /// telling why.
@@ -42,8 +49,9 @@ IsolationStep Isolate(const Isolation& iso);
 /// "join network namespace", "set hostname"...: the step as an error message's context.
 const char* StepName(IsolationStep step);
 
-/// Joins the network, UTS and mount namespaces of `pid` in the calling (single-threaded)
-/// process; the caller then execs.
+/// Joins the network, UTS, IPC and mount namespaces of `pid` in the calling (single-threaded)
+/// process, and its PID namespace for the children it forks from now on (setns CLONE_NEWPID
+/// changes only where children are born); the caller then forks the command.
 Status EnterNamespacesOf(pid_t pid);
 
 }  // namespace berth::sys

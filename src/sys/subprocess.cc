@@ -1,6 +1,10 @@
 #include "sys/subprocess.h"
 
 #include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sys/wait.h>
@@ -21,7 +25,7 @@ namespace {
 // What the child reports through the close-on-exec pipe; nothing at all means it exec'd (or,
 // for a child_main, finished its setup). A message is smaller than PIPE_BUF, so it is written
 // whole: the middle process of a detached start and its child may both report.
-enum class Stage : int { kForked, kFork, kIsolate, kStdio, kCwd, kExec };
+enum class Stage : int { kForked, kFork, kIsolate, kStdio, kCwd, kExec, kTty, kUser };
 struct Report {
   Stage stage;
   int value;  // kForked: the detached child's pid; kIsolate: the IsolationStep
@@ -75,6 +79,8 @@ Error ErrorOf(const Report& r, const std::string& program) {
       return Error::System(StepName(static_cast<IsolationStep>(r.value)), r.err);
     case Stage::kStdio: return Error::System("set up standard streams", r.err);
     case Stage::kCwd: return Error::System("change directory", r.err);
+    case Stage::kTty: return Error::System("set the controlling terminal", r.err);
+    case Stage::kUser: return Error::System("switch user", r.err);
     default: return Error::System("fork", r.err);
   }
 }
@@ -120,6 +126,37 @@ void CloseAllBut(const std::vector<int>& keep) {
   ::close_range(next, ~0U, 0);
 }
 
+volatile pid_t g_init_child = 0;
+
+void ForwardToCommand(int sig) {
+  if (g_init_child > 0) ::kill(g_init_child, sig);
+}
+
+// The init of SubprocessSpec::init, in the forked child: returns in the command's process;
+// never returns in the init, which exits as the command did. Allocates nothing.
+void BecomeInit(const ChildPlan& p) {
+  pid_t child = ::fork();
+  if (child < 0) Fail(p, Stage::kFork);
+  if (child == 0) return;
+  ::close(p.report);  // the command reports its exec; Start() must see EOF then
+  g_init_child = child;
+  struct sigaction sa = {};
+  sa.sa_handler = ForwardToCommand;
+  for (int sig = 1; sig < 32; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP || sig == SIGCHLD) continue;
+    ::sigaction(sig, &sa, nullptr);
+  }
+  for (;;) {
+    int status = 0;
+    pid_t gone = ::waitpid(-1, &status, 0);
+    if (gone < 0 && errno == EINTR) continue;
+    if (gone < 0) ::_exit(1);
+    if (gone != child) continue;  // an orphan
+    if (WIFSIGNALED(status)) ::_exit(128 + WTERMSIG(status));
+    ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+  }
+}
+
 [[noreturn]] void RunChild(const ChildPlan& p) {
   const SubprocessSpec& s = *p.spec;
   if (s.detached) {
@@ -130,7 +167,7 @@ void CloseAllBut(const std::vector<int>& keep) {
       Send(p.report, Stage::kForked, pid, 0);
       ::_exit(0);
     }
-  } else if (s.new_session) {
+  } else if (s.new_session || s.controlling_tty) {
     ::setsid();
   }
   // The caller's signal handling is not the child's: a blocked or ignored signal would stay
@@ -152,6 +189,15 @@ void CloseAllBut(const std::vector<int>& keep) {
   }
   for (int fd : p.close_after) ::close(fd);
   if (s.close_fds) CloseAllBut(p.keep);
+  if (s.controlling_tty && ::ioctl(STDIN_FILENO, TIOCSCTTY, 0) != 0) Fail(p, Stage::kTty);
+  if (s.init) BecomeInit(p);
+  if (s.user) {
+    const Credentials& u = *s.user;
+    if (::setgroups(u.groups.size(), u.groups.data()) != 0 || ::setgid(u.gid) != 0 ||
+        ::setuid(u.uid) != 0) {
+      Fail(p, Stage::kUser);
+    }
+  }
   if (!s.cwd.empty() && ::chdir(s.cwd.c_str()) != 0) Fail(p, Stage::kCwd);
   if (s.child_main) {
     ::close(p.report);  // set up: Start() returns
@@ -249,7 +295,12 @@ Result<Subprocess> Subprocess::Start(SubprocessSpec spec) {
   if (spec.env) plan.envp = CStrings(*spec.env);
 
   std::fflush(nullptr);  // or the child would write our buffered output a second time
-  pid_t pid = ::fork();
+  // A new PID namespace can only be entered by being born in it: clone() with CLONE_NEWPID,
+  // otherwise exactly fork() (no new stack: the child runs on a copy of ours).
+  bool new_pid = spec.isolation && spec.isolation->new_pid && !spec.detached;
+  pid_t pid = new_pid ? static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD | CLONE_NEWPID, nullptr,
+                                                      nullptr, nullptr, nullptr))
+                      : ::fork();
   if (pid < 0) return Error::System("fork", errno);
   if (pid == 0) RunChild(plan);
   report_wr.Reset();

@@ -53,6 +53,13 @@ class Stdio {
   int fd_;
 };
 
+/// Who the child runs as: uid, gid and supplementary groups (setgroups, setgid, setuid).
+struct Credentials {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;
+};
+
 struct SubprocessSpec {
   /// The command; argv[0] is looked up on PATH unless `path` names the file to run.
   std::vector<std::string> argv;
@@ -76,7 +83,16 @@ struct SubprocessSpec {
   /// without O_CLOEXEC).
   bool close_fds = false;
   std::vector<int> keep_fds;
-  std::string cwd;  // the child's working directory; empty: the caller's
+  std::string cwd;  // the child's working directory; empty: the caller's (after isolation)
+  /// The child's stdin is a terminal that becomes its controlling terminal (in a session of
+  /// its own): job control and ^C work as in a login shell (`run -t`).
+  bool controlling_tty = false;
+  /// The child becomes a minimal init (`docker run --init`): it forks the command, forwards
+  /// every signal it gets to it, reaps orphans and exits as the command did. For a new PID
+  /// namespace, whose PID 1 the kernel shields from signals it has no handler for.
+  bool init = false;
+  /// Run as this user (after isolation, before cwd and exec); unset: the caller's.
+  std::optional<Credentials> user;
 };
 
 class Subprocess {

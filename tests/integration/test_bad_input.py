@@ -274,7 +274,8 @@ class BadInputTest(BerthTest):
 
     def test_network_rm_with_attached_containers_names_them(self):
         p = self.assertBadInput("network", "rm", "web", msg="network web has active endpoints")
-        self.assertIn("a, stopped", p.stderr)
+        # A stopped container let go of the network (Docker): only the running one holds it.
+        self.assertIn("(containers: a)", p.stderr)
         self.assertIn("remove or disconnect them first", p.stderr)
         p = self.assertBadInput("network", "rm", "bridge",
                                 msg="bridge is the default network and cannot be removed")

@@ -23,15 +23,18 @@ class ForegroundTest(BerthTest):
         self.assertTrue(all(c["state"] == "exited" for c in ps_all))
 
     def test_killed_by_a_signal_gives_128_plus_n(self):
+        # --init: as PID 1 of its PID namespace the shell could not signal itself (the kernel
+        # ignores it, as with Docker); under an init it is PID 2.
         for sig, code in (("KILL", 137), ("TERM", 143), ("SEGV", 139)):
-            p = berth("run", "--network", "none", "--", "sh", "-c", f"kill -{sig} $$",
+            p = berth("run", "--init", "--network", "none", "--", "sh", "-c", f"kill -{sig} $$",
                       check=False)
             self.assertEqual(p.returncode, code, p.stderr)
 
     def test_sigterm_to_berth_reaches_the_container(self):
         berth("network", "create", "web")
-        p = subprocess.Popen([BERTH, "--root", ROOT, "run", "--rm", "--name", "f", "--network",
-                              "web", "--", "sleep", "300"], stdout=subprocess.PIPE,
+        # --init: a PID 1 `sleep` would ignore SIGTERM (docker run behaves the same).
+        p = subprocess.Popen([BERTH, "--root", ROOT, "run", "--init", "--rm", "--name", "f",
+                              "--network", "web", "--", "sleep", "300"], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
         self.assertTrue(wait_until(lambda: ps() == ["f"]))
         pid = berth_json("inspect", "f")["pid"]
