@@ -35,7 +35,7 @@ Status Operation::Commit() {
 
 Status Operation::Intend(Intent intent) {
   removal_ = intent.kind.rfind("remove-", 0) == 0 || intent.kind == "disconnect" ||
-             intent.kind == "detach-external";
+             intent.kind == "detach-external" || intent.kind == "release-endpoints";
   if (!intent_path_.empty()) return intents_.Update(intent_path_, std::move(intent));
   BERTH_ASSIGN_OR_RETURN(intent_path_, intents_.Record(std::move(intent)));
   return Ok();

@@ -38,7 +38,7 @@ constexpr int kUnknownExit = 255;
 
 bool IsRemoval(const std::string& kind) {
   return kind == "remove-container" || kind == "disconnect" || kind == "detach-external" ||
-         kind == "remove-network";
+         kind == "remove-network" || kind == "release-endpoints";
 }
 
 std::vector<std::string> DirEntries(const std::string& dir) {
@@ -194,6 +194,9 @@ Status Engine::RecoverKilledOperations(ReconcileReport* report) {
     if (in.kind == "remove-container") {
       BERTH_ASSIGN_OR_RETURN(auto c, store_->GetContainer(in.container_id));
       if (c) st = RemoveContainer(c->id, /*force=*/true);
+    } else if (in.kind == "release-endpoints") {
+      BERTH_ASSIGN_OR_RETURN(auto c, store_->GetContainer(in.container_id));
+      if (c && !sys::IsAlive(c->pid, c->start_time)) st = ReleaseEndpoints(c->id);
     } else if (in.kind == "remove-network") {
       BERTH_ASSIGN_OR_RETURN(auto n, store_->FindNetwork(in.network_id));
       if (n) st = RemoveNetwork(n->id);
@@ -263,6 +266,7 @@ Result<ReconcileReport> Engine::Reconcile(bool dry_run) {
 
   std::vector<Repair> repairs;
   std::vector<std::string> auto_remove;  // failed starts of --rm containers: removed after
+  std::vector<std::string> release;      // exits recorded here: their network released after
   std::optional<FlagScope> syncing(syncing_firewall_);
   // A dry run begins without recovering anything either: it only looks.
   std::optional<FlagScope> looking;
@@ -333,7 +337,10 @@ Result<ReconcileReport> Engine::Reconcile(bool dry_run) {
     bool alive = sys::IsAlive(c.pid, c.start_time);
     if (c.state == ContainerState::kRunning && !alive) {
       repairs.push_back({"record the exit of container " + c.name + ": its process is gone",
-                         [this, id = c.id] { return store_->MarkExited(id, kUnknownExit); }});
+                         [this, &release, id = c.id] {
+                           release.push_back(id);  // as a stopped container, after the commit
+                           return store_->MarkExited(id, kUnknownExit);
+                         }});
     } else if (c.state == ContainerState::kCreated && c.created + kStartGraceSeconds < now &&
                !starting.count(c.id)) {
       if (c.auto_remove) {
@@ -386,6 +393,10 @@ Result<ReconcileReport> Engine::Reconcile(bool dry_run) {
   op.reset();
   for (const std::string& id : auto_remove) {
     Status st = RemoveContainer(id, /*force=*/true);
+    if (!st.ok()) report.errors.push_back(st.error().message());
+  }
+  for (const std::string& id : release) {
+    Status st = ReleaseEndpoints(id);
     if (!st.ok()) report.errors.push_back(st.error().message());
   }
   return report;

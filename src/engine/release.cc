@@ -78,6 +78,11 @@ Status Engine::ReleaseEndpoints(const std::string& key) {
   BERTH_ASSIGN_OR_RETURN(auto op, Begin(sys::Fd()));  // host side: the peer goes with the veth
   BERTH_ASSIGN_OR_RETURN(auto eps, store_->EndpointsOfContainer(c.id));
   if (eps.empty()) return Ok();
+  {
+    Intent intent{"release-endpoints", c.id, "", {}, ""};
+    for (const Endpoint& ep : eps) intent.links.push_back(ep.host_veth);
+    BERTH_TRY(op->Intend(std::move(intent)));
+  }
   for (Endpoint& ep : eps) {
     BERTH_ASSIGN_OR_RETURN(ep.ports, store_->PortsOf(c.id, ep.network_id));
     BERTH_ASSIGN_OR_RETURN(bool static_ip, store_->HasStaticIp(c.id, ep.network_id));
