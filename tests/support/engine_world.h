@@ -154,7 +154,8 @@ class EngineWorld {
         std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
         if (text.find("\"kind\":\"remove-") != std::string::npos ||
             text.find("\"kind\":\"disconnect\"") != std::string::npos ||
-            text.find("\"kind\":\"detach-external\"") != std::string::npos) {
+            text.find("\"kind\":\"detach-external\"") != std::string::npos ||
+            text.find("\"kind\":\"release-endpoints\"") != std::string::npos) {
           continue;
         }
       }
