@@ -29,8 +29,14 @@ int SystemReconcile(const Globals& g, bool dry_run, bool rebuild_state) {
   }
   auto engine = engine::Engine::Open(g.root, engine::DefaultWiring(g.root));
   if (!engine.ok()) return Fail(engine.error());
+  engine::ReconcileReport adopted;
+  if (rebuild_state) {
+    Status st = (*engine)->AdoptNetworks(&adopted);
+    if (!st.ok()) return Fail(st.error());
+  }
   auto report = (*engine)->Reconcile(dry_run);
   if (!report.ok()) return Fail(report.error());
+  report->repairs.insert(report->repairs.begin(), adopted.repairs.begin(), adopted.repairs.end());
   if (g.format == "json") {
     nlohmann::json j = {{"dry_run", dry_run},
                         {"repairs", report->repairs},

@@ -172,6 +172,11 @@ class Engine {
   /// The firewall alone (berthd, when nftables events show berth's table was damaged): berth's
   /// table made to match the store; returns what differed (empty: nothing was written).
   Result<std::vector<std::string>> SyncFirewall();
+  /// After the store started over (`system reconcile --rebuild-state`): a network record for
+  /// each bridge berth's nftables table still lists and the store does not, named after the
+  /// bridge, with the bridge's address as gateway. Containers cannot be recovered: reconcile
+  /// then removes what is left of them.
+  Status AdoptNetworks(ReconcileReport* report);
 
   // External attachments (external.cc, see external.h): the CNI plugin's operations.
   /// Attaches, creating the container record and (from `net`) the network when missing.

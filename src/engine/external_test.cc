@@ -66,6 +66,7 @@ class RecordingFirewall : public firewall::Firewall {
   Result<std::vector<std::string>> SyncIfChanged(const firewall::StateFn&) override {
     return std::vector<std::string>();
   }
+  Result<std::vector<std::string>> Bridges() override { return std::vector<std::string>(); }
 
  private:
   std::vector<firewall::Delta>& log_;

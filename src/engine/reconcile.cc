@@ -18,6 +18,7 @@
 #include <set>
 
 #include "coexist/coexist.h"
+#include "core/ids.h"
 #include "core/log.h"
 #include "engine/endpoints.h"
 #include "engine/engine.h"
@@ -98,6 +99,14 @@ Status RemoveNamespace(const std::string& path) {
   return sys::RemoveNetns(path);
 }
 
+}  // namespace
+
+namespace {
+struct FlagScope {
+  bool& flag;
+  explicit FlagScope(bool& f) : flag(f) { flag = true; }
+  ~FlagScope() { flag = false; }
+};
 }  // namespace
 
 Status Engine::RecoverKilledOperations(ReconcileReport* report) {
@@ -233,14 +242,6 @@ Status Engine::RecoverKilledOperations(ReconcileReport* report) {
   return Ok();
 }
 
-namespace {
-struct FlagScope {
-  bool& flag;
-  explicit FlagScope(bool& f) : flag(f) { flag = true; }
-  ~FlagScope() { flag = false; }
-};
-}  // namespace
-
 Result<std::vector<std::string>> Engine::SyncFirewall() {
   FlagScope syncing(syncing_firewall_);
   BERTH_ASSIGN_OR_RETURN(auto op, Begin(sys::Fd()));
@@ -249,6 +250,38 @@ Result<std::vector<std::string>> Engine::SyncFirewall() {
   BERTH_ASSIGN_OR_RETURN(auto diff, fw->Sync(state));
   BERTH_TRY(op->Commit());
   return diff;
+}
+
+Status Engine::AdoptNetworks(ReconcileReport* report) {
+  FlagScope syncing(syncing_firewall_);  // the table must still list the old bridges
+  BERTH_ASSIGN_OR_RETURN(auto op, Begin(sys::Fd()));
+  BERTH_ASSIGN_OR_RETURN(firewall::Firewall * fw, Firewall());
+  BERTH_ASSIGN_OR_RETURN(std::vector<std::string> listed, fw->Bridges());
+  BERTH_ASSIGN_OR_RETURN(Records rec, LoadRecords(*store_));
+  BERTH_ASSIGN_OR_RETURN(net::NamespaceView host, op->links().Observe(net::Where::kHost));
+  for (const std::string& bridge : listed) {
+    if (rec.bridges.count(bridge)) continue;
+    const net::LinkInfo* l = host.Link(bridge);
+    if (!l || l->kind != "bridge") continue;
+    for (const net::AddrInfo& a : host.addrs) {
+      if (a.ifindex != l->ifindex || !a.address.is_v4()) continue;
+      Network n;
+      n.id = NewId();
+      n.name = bridge;
+      n.bridge = bridge;
+      n.subnet = Cidr(a.address.Network(), a.address.prefix());
+      n.gateway = a.address.addr();
+      n.mtu = l->mtu > 0 ? l->mtu : 1500;
+      n.created = static_cast<int64_t>(std::time(nullptr));
+      BERTH_TRY(store_->InsertNetwork(n));
+      if (report) {
+        report->repairs.push_back("recovered network " + n.name + " (" + n.subnet.ToString() +
+                                  ", gateway " + n.gateway.ToString() + ") from bridge " + bridge);
+      }
+      break;
+    }
+  }
+  return op->Commit();
 }
 
 Result<ReconcileReport> Engine::Reconcile(bool dry_run) {

@@ -34,6 +34,9 @@ class Firewall {
   /// kernel's ruleset generation, one netlink round trip: nft_generation.h), Sync(state()).
   /// Returns what differed; empty when nothing changed.
   virtual Result<std::vector<std::string>> SyncIfChanged(const StateFn& state) = 0;
+  /// The bridges berth's table lists now (its `bridges` set); empty when there is no table.
+  /// What `system reconcile --rebuild-state` recognises berth's bridges by.
+  virtual Result<std::vector<std::string>> Bridges() = 0;
 };
 
 class NoneFirewall final : public Firewall {
@@ -48,6 +51,7 @@ class NoneFirewall final : public Firewall {
   Result<std::vector<std::string>> SyncIfChanged(const StateFn&) override {
     return std::vector<std::string>();
   }
+  Result<std::vector<std::string>> Bridges() override { return std::vector<std::string>(); }
 };
 
 }  // namespace berth::firewall

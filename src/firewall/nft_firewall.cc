@@ -140,6 +140,18 @@ Result<std::vector<std::string>> NftFirewall::Sync(const State& state) {
   return diff;
 }
 
+Result<std::vector<std::string>> NftFirewall::Bridges() {
+  static const std::string kList = JsonListTable(BerthRuleset().table);
+  std::string listing;
+  std::vector<std::string> out;
+  if (!Run(kList, &listing).ok()) return out;
+  for (const Element& e : ParseJsonListing(BerthRuleset(), listing)) {
+    if (e.set != "bridges" || e.key.empty()) continue;
+    if (const auto* name = std::get_if<Ifname>(&e.key[0])) out.push_back(name->name);
+  }
+  return out;
+}
+
 Result<std::vector<std::string>> NftFirewall::Missing(const Delta& expected) {
   static const std::string kList = JsonListTable(BerthRuleset().table);
   // A missing table is not an error here: everything expected is then missing.

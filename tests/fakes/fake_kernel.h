@@ -325,6 +325,7 @@ class FakeFirewall final : public firewall::Firewall {
     return diff;
   }
 
+  Result<std::vector<std::string>> Bridges() override { return std::vector<std::string>(); }
   Result<std::vector<std::string>> SyncIfChanged(const firewall::StateFn&) override {
     return std::vector<std::string>();  // the fake kernel has no one else changing it
   }

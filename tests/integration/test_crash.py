@@ -8,7 +8,8 @@ import json
 import os
 
 from crash_torture import PORT_SETS, leaks, port_elements, torture
-from harness import BerthTest, berth, berth_json, berthd_pid, main, nft_elements, run
+from harness import (ROOT, BerthTest, berth, berth_json, berthd_pid, main, nft_elements,
+                     root_files, run)
 
 N = int(os.environ.get("BERTH_CRASH_N", "6"))
 
@@ -71,6 +72,34 @@ class WithoutBerthdTest(BerthTest):
         berth("run", "-d", "--name", "b", "--network", "quiet", "--", "sleep", "300")
         self.assertEqual(port_elements(), before)
         self.assertIn("br-", json.dumps(nft_elements("bridges")))
+
+
+class RebuildStateTest(BerthTest):
+    """A lost store: berth refuses to start over silently, and `system reconcile
+    --rebuild-state` recovers the networks from berth's bridges and removes the rest."""
+
+    def test_lost_store_is_refused_then_rebuilt(self):
+        berth("network", "create", "keep", "--subnet", "10.161.0.0/24", "-o", "dns=false")
+        doc = berth_json("network", "inspect", "keep")
+        bridge = (doc[0] if isinstance(doc, list) else doc)["bridge"]
+        berth("run", "-d", "--name", "a", "--network", "keep", "-p", "18080:80", "--",
+              "sleep", "300")
+        for suffix in ("", "-wal", "-shm"):
+            path = os.path.join(ROOT, "berth.db" + suffix)
+            if os.path.exists(path):
+                os.remove(path)
+        p = berth("network", "ls", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("--rebuild-state", p.stderr)
+        out = json.loads(berth("system", "reconcile", "--rebuild-state", "--format",
+                               "json").stdout)
+        self.assertTrue(any(f"from bridge {bridge}" in r for r in out["repairs"]), out)
+        self.assertIn(bridge, [n["name"] for n in berth_json("network", "ls", "--format", "json")])
+        self.assertEqual(port_elements(), [])  # the lost container's port is not published
+        self.assertEqual(root_files("netns"), [])
+        berth("run", "-d", "--name", "b", "--network", bridge, "--", "sleep", "300")
+        ip = berth_json("inspect", "b")["networks"][bridge]["ip"]
+        self.assertTrue(ip.startswith("10.161.0."), ip)
 
 
 if __name__ == "__main__":
