@@ -43,7 +43,12 @@ Status DumpSockets(int family, Protocol protocol, uint32_t states, std::vector<L
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return Error::System("sock_diag recv", errno);
     int left = static_cast<int>(n);
-    for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+    // NLMSG_OK spelled out: the macro compares the u32 length with an int (clang's
+    // -Wsign-compare).
+    for (auto* h = reinterpret_cast<nlmsghdr*>(buf);
+         left >= static_cast<int>(sizeof(nlmsghdr)) && h->nlmsg_len >= sizeof(nlmsghdr) &&
+         h->nlmsg_len <= static_cast<unsigned>(left);
+         h = NLMSG_NEXT(h, left)) {
       if (h->nlmsg_type == NLMSG_DONE) return Ok();
       if (h->nlmsg_type == NLMSG_ERROR) {
         int err = -reinterpret_cast<nlmsgerr*>(NLMSG_DATA(h))->error;
