@@ -9,7 +9,8 @@ import time
 import os
 
 from harness import (ROOT, BerthTest, World, ask, berth, berth_json, host_links, ip_json, main,
-                     netns_exec, nft_elements, run, serve_peer_echo, state_snapshot)
+                     netns_exec, nft_elements, run, serve_peer_echo, state_snapshot,
+                     stop_berthd)
 from cni_runtime import REFERENCE_PLUGIN_DIR, Runtime
 
 CNI_DIR = os.environ.get("BERTH_CNI_DIR",
@@ -465,6 +466,9 @@ class CniTest(BerthTest):
         # CHECK notices a rule that went missing.
         kw = dict(container_id="w1", netns=ns, ifname="eth0")
         RT.invoke("berth", "CHECK", dict(c, prevResult=res), **kw)
+        # berthd would put the element back within milliseconds (it watches nftables): CHECK's
+        # own finding is what is tested here.
+        stop_berthd()
         run(["nft", "delete", "element", "inet", "berth", "pub_port_port", "{ tcp . 8080 }"])
         self.assertCniError(102, "CHECK", dict(c, prevResult=res),
                             "firewall rules are missing (pub_port_port: tcp . 8080 : 80)", **kw)
