@@ -19,7 +19,7 @@ set(allowed_dns core sys)
 set(allowed_api core sys)
 # Other firewall managers (iptables, firewalld): beside firewall/, never inside it.
 set(allowed_coexist core sys)
-set(allowed_engine core sys ipam store net firewall dns api coexist)
+set(allowed_engine core sys ipam store net firewall dns api)
 # Processes of containers, above the engine (they record what they start through it).
 set(allowed_runtime core sys net engine)
 # Front ends: the engine and the runtime, and the lower layers' types they pass through.

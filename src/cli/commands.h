@@ -11,6 +11,10 @@
 
 namespace berth::cli {
 
+/// The engine as the CLI drives it: the kernel, berthd notified, and the host's other firewall
+/// managers kept passing berth's traffic (coexist).
+engine::Wiring CliWiring(const std::string& root);
+
 struct Globals {
   std::string root;    // state root after --root / BERTH_ROOT / default
   std::string format;  // "" (table), "json", or a template (cli/format.h)

@@ -122,7 +122,7 @@ int Run(const Globals& g, engine::ContainerCreateRequest req,
   }
   auto cfg = RunConfigFrom(req, flags);
   if (!cfg.ok()) return Fail(cfg.error(), 125);
-  auto engine = engine::Engine::Open(g.root, engine::DefaultWiring(g.root));
+  auto engine = engine::Engine::Open(g.root, CliWiring(g.root));
   if (!engine.ok()) return Fail(engine.error(), 125);
   auto r = runtime::Run(**engine, req, *cfg, detach, [](const std::string& w) {
     std::fprintf(stderr, "WARNING: %s\n", w.c_str());
@@ -141,7 +141,7 @@ int Exec(const Globals& g, const std::string& name, const std::vector<std::strin
     return Fail(Error::Invalid("the working directory '" + options.workdir +
                                "' is invalid: it needs to be an absolute path"), 125);
   }
-  auto engine = engine::Engine::Open(g.root, engine::DefaultWiring(g.root));
+  auto engine = engine::Engine::Open(g.root, CliWiring(g.root));
   if (!engine.ok()) return Fail(engine.error(), 125);
   auto code = runtime::Exec(**engine, name, cmd, options);
   if (!code.ok()) return Fail(code.error(), RunFailCode(code.error()));
@@ -184,7 +184,7 @@ Result<bool> Matches(const engine::ContainerStatus& s, const runtime::RunConfig&
 }  // namespace
 
 int Ps(const Globals& g, bool all, bool quiet, const std::vector<std::string>& filters) {
-  auto engine = engine::Engine::Open(g.root, engine::DefaultWiring(g.root));
+  auto engine = engine::Engine::Open(g.root, CliWiring(g.root));
   if (!engine.ok()) return Fail(engine.error());
   auto listed = (*engine)->ListContainers();
   if (!listed.ok()) return Fail(listed.error());
@@ -245,7 +245,7 @@ int Ps(const Globals& g, bool all, bool quiet, const std::vector<std::string>& f
 }
 
 int Remove(const Globals& g, const std::vector<std::string>& names, bool force) {
-  auto engine = engine::Engine::Open(g.root, engine::DefaultWiring(g.root));
+  auto engine = engine::Engine::Open(g.root, CliWiring(g.root));
   if (!engine.ok()) return Fail(engine.error());
   int rc = 0;
   for (const std::string& name : names) {
@@ -260,14 +260,14 @@ int Remove(const Globals& g, const std::vector<std::string>& names, bool force) 
 }
 
 int ContainerExited(const Globals& g, const std::string& id, int exit_code, int pid) {
-  auto engine = engine::Engine::Open(g.root, engine::DefaultWiring(g.root));
+  auto engine = engine::Engine::Open(g.root, CliWiring(g.root));
   if (!engine.ok()) return Fail(engine.error());
   Status st = runtime::ContainerExited(**engine, id, exit_code, pid);
   return st.ok() ? 0 : Fail(st.error());
 }
 
 int Inspect(const Globals& g, const std::vector<std::string>& names) {
-  auto engine = engine::Engine::Open(g.root, engine::DefaultWiring(g.root));
+  auto engine = engine::Engine::Open(g.root, CliWiring(g.root));
   if (!engine.ok()) return Fail(engine.error());
   return PrintInspectedFormat(g.format, DockerContainerView, names,
                               [&](const std::string& name) -> Result<nlohmann::json> {

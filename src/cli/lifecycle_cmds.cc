@@ -21,7 +21,7 @@ namespace {
 // exit status is 1 when any failed.
 int ForEach(const Globals& g, const std::vector<std::string>& names,
             const std::function<Status(engine::Engine&, const std::string&)>& verb) {
-  auto engine = engine::Engine::Open(g.root, engine::DefaultWiring(g.root));
+  auto engine = engine::Engine::Open(g.root, CliWiring(g.root));
   if (!engine.ok()) return Fail(engine.error());
   int rc = 0;
   for (const std::string& name : names) {
@@ -43,7 +43,7 @@ int Start(const Globals& g, const std::vector<std::string>& names, bool attach) 
     if (names.size() != 1) {
       return Fail(Error::Invalid("you cannot start and attach multiple containers at once"), 125);
     }
-    auto engine = engine::Engine::Open(g.root, engine::DefaultWiring(g.root));
+    auto engine = engine::Engine::Open(g.root, CliWiring(g.root));
     if (!engine.ok()) return Fail(engine.error());
     auto r = runtime::Start(**engine, names[0], true);
     if (!r.ok()) return Fail(r.error());
@@ -78,7 +78,7 @@ int Kill(const Globals& g, const std::vector<std::string>& names, const std::str
 }
 
 int Logs(const Globals& g, const std::string& name, bool follow, int tail, bool timestamps) {
-  auto engine = engine::Engine::Open(g.root, engine::DefaultWiring(g.root));
+  auto engine = engine::Engine::Open(g.root, CliWiring(g.root));
   if (!engine.ok()) return Fail(engine.error());
   runtime::LogOptions options{follow, tail};
   // --timestamps: the log keeps no time per line; each line is stamped when it is read.
@@ -108,7 +108,7 @@ int Logs(const Globals& g, const std::string& name, bool follow, int tail, bool 
 }
 
 int Port(const Globals& g, const std::string& name, const std::string& port) {
-  auto engine = engine::Engine::Open(g.root, engine::DefaultWiring(g.root));
+  auto engine = engine::Engine::Open(g.root, CliWiring(g.root));
   if (!engine.ok()) return Fail(engine.error());
   auto s = (*engine)->InspectContainer(name);
   if (!s.ok()) return Fail(s.error());
@@ -144,7 +144,7 @@ int Port(const Globals& g, const std::string& name, const std::string& port) {
 }
 
 int Top(const Globals& g, const std::string& name) {
-  auto engine = engine::Engine::Open(g.root, engine::DefaultWiring(g.root));
+  auto engine = engine::Engine::Open(g.root, CliWiring(g.root));
   if (!engine.ok()) return Fail(engine.error());
   auto rows = runtime::Top(**engine, name);
   if (!rows.ok()) return Fail(rows.error());
@@ -153,7 +153,7 @@ int Top(const Globals& g, const std::string& name) {
 }
 
 int WaitFor(const Globals& g, const std::vector<std::string>& names) {
-  auto engine = engine::Engine::Open(g.root, engine::DefaultWiring(g.root));
+  auto engine = engine::Engine::Open(g.root, CliWiring(g.root));
   if (!engine.ok()) return Fail(engine.error());
   int rc = 0;
   for (const std::string& name : names) {

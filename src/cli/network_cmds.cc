@@ -14,7 +14,7 @@ namespace berth::cli {
 namespace {
 
 Result<std::unique_ptr<engine::Engine>> OpenEngine(const Globals& g) {
-  return engine::Engine::Open(g.root, engine::DefaultWiring(g.root));
+  return engine::Engine::Open(g.root, CliWiring(g.root));
 }
 
 // `host` and `none` are network modes, not networks berth makes: Docker lists them and

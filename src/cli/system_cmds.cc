@@ -6,11 +6,18 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "coexist/coexist.h"
 #include "engine/berthd.h"
 #include "engine/wiring.h"
 #include "store/store.h"
 
 namespace berth::cli {
+
+engine::Wiring CliWiring(const std::string& root) {
+  engine::Wiring w = engine::DefaultWiring(root);
+  w.other_firewalls = coexist::SyncBridges;
+  return w;
+}
 
 int SystemReconcile(const Globals& g, bool dry_run, bool rebuild_state) {
   engine::Paths paths{g.root};
@@ -27,7 +34,7 @@ int SystemReconcile(const Globals& g, bool dry_run, bool rebuild_state) {
     if (!moved.ok()) return Fail(moved.error());
     set_aside = *moved;
   }
-  auto engine = engine::Engine::Open(g.root, engine::DefaultWiring(g.root));
+  auto engine = engine::Engine::Open(g.root, CliWiring(g.root));
   if (!engine.ok()) return Fail(engine.error());
   engine::ReconcileReport adopted;
   if (rebuild_state) {

@@ -100,6 +100,19 @@ Report Sync(const std::vector<std::string>& bridges, const std::vector<std::stri
   return Run(bridges, gone, true);
 }
 
+std::vector<std::string> SyncBridges(const std::vector<std::string>& bridges,
+                                     const std::vector<std::string>& gone) {
+  std::vector<std::string> present;
+  for (const std::string& b : bridges) {
+    if (!b.empty() && if_nametoindex(b.c_str()) != 0) present.push_back(b);
+  }
+  std::vector<std::string> errors;
+  for (const Finding& f : Sync(present, gone).findings) {
+    if (!f.error.empty()) errors.push_back(f.manager + ": " + f.error);
+  }
+  return errors;
+}
+
 Report Inspect(const std::vector<std::string>& bridges) { return Run(bridges, {}, false); }
 
 void SyncAndWarn(const std::vector<std::string>& bridges, const std::vector<std::string>& gone) {

@@ -52,6 +52,11 @@ std::vector<std::string> BridgesOf(const std::vector<Network>& networks);
 /// that fails is reported in its Finding and the others are still done.
 Report Sync(const std::vector<std::string>& bridges, const std::vector<std::string>& gone = {});
 
+/// Sync of the bridges among `bridges` that exist, as the engine's Wiring::other_firewalls:
+/// returns one line per manager that could not be handled.
+std::vector<std::string> SyncBridges(const std::vector<std::string>& bridges,
+                                     const std::vector<std::string>& gone);
+
 /// Like Sync, changing nothing: what is there and what Sync would do.
 Report Inspect(const std::vector<std::string>& bridges);
 

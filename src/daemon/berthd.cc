@@ -26,6 +26,7 @@
 #include "dns/server.h"
 #include "engine/dns.h"
 #include "engine/engine.h"
+#include "coexist/coexist.h"
 #include "engine/wiring.h"
 #include "sys/fd.h"
 #include "sys/proc.h"
@@ -77,10 +78,18 @@ class Daemon {
  public:
   explicit Daemon(const Options& opts) : opts_(opts), paths_{opts.root} {}
 
+  // The kernel and the other firewall managers (its reconcile keeps Docker's and firewalld's
+  // chains passing berth's traffic); never a notifier: berthd does not notify itself.
+  engine::Wiring Wiring() const {
+    engine::Wiring w = engine::KernelWiring(paths_.root);
+    w.other_firewalls = coexist::SyncBridges;
+    return w;
+  }
+
   int Run() {
     ::umask(0077);
     // No notifier: berthd never notifies itself.
-    auto engine = engine::Engine::Open(paths_.root, engine::KernelWiring(paths_.root));
+    auto engine = engine::Engine::Open(paths_.root, Wiring());
     if (!engine.ok()) return Fatal("open state root", engine.error());
     engine_ = std::move(*engine);
     auto pid_file = api::PidFile::Lock(paths_.berthd_pid());

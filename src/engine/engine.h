@@ -92,6 +92,14 @@ struct Wiring {
   LinkOpsFactory links;        // required
   FirewallFactory firewall;    // required; firewall::NoneFirewall for "no firewall"
   std::unique_ptr<ChangeNotifier> notifier;  // null: nobody hears about changes
+  /// Lets the forwarded traffic of `bridges` pass the host's other firewall managers (Docker's
+  /// iptables chains, firewalld: src/coexist), `gone` being bridges just removed; returns what
+  /// failed. Unset: nothing to do (the CNI plugin, whose runtime owns the host's firewall
+  /// policy, and unit tests); berthd's reconcile covers it. A seam so that programs which do
+  /// not need it never load libsystemd and libip4tc.
+  std::function<std::vector<std::string>(const std::vector<std::string>& bridges,
+                                         const std::vector<std::string>& gone)>
+      other_firewalls;
   /// Test seam: runs just before an operation commits its transaction; an error makes the
   /// commit fail (as a full disk would), so tests can prove the kernel side is undone then.
   std::function<Status()> before_commit;
@@ -202,7 +210,8 @@ class Engine {
         links_(std::move(wiring.links)),
         firewall_factory_(std::move(wiring.firewall)),
         notifier_(std::move(wiring.notifier)),
-        before_commit_(std::move(wiring.before_commit)) {}
+        before_commit_(std::move(wiring.before_commit)),
+        other_firewalls_(std::move(wiring.other_firewalls)) {}
 
   /// Begins a mutating operation (operation.h): takes the write lock, then opens the LinkOps
   /// for `netns` (an empty Fd: the host only). The one place an operation starts.
@@ -249,6 +258,10 @@ class Engine {
   std::unique_ptr<firewall::Firewall> firewall_;
   std::unique_ptr<ChangeNotifier> notifier_;
   std::function<Status()> before_commit_;
+  decltype(Wiring::other_firewalls) other_firewalls_;
+  /// other_firewalls_ when set; failures are logged (the network operation has succeeded).
+  void SyncOtherFirewalls(const std::vector<Network>& networks,
+                          const std::vector<std::string>& gone = {});
   BridgeConfig bridge_config_;
   std::optional<Error> bridge_config_error_;
 };

@@ -1,8 +1,8 @@
 // Network operations: create, remove, prune, list, inspect.
 #include <ctime>
 
-#include "coexist/coexist.h"
 #include "core/ids.h"
+#include "core/log.h"
 #include "core/names.h"
 #include "core/rollback.h"
 #include "engine/engine.h"
@@ -92,10 +92,20 @@ Result<Network> Engine::CreateNetwork(const NetworkCreateRequest& req) {
   delta.add_networks.push_back(RulesFor(net));
   BERTH_TRY_CTX(ApplyFirewall(deps, op->rollback(), delta), "create network " + net.name);
   all.push_back(net);  // under the store's lock, so concurrent creates agree on the set
-  coexist::SyncAndWarn(coexist::BridgesOf(all));  // let Docker's/firewalld's chains pass it
+  SyncOtherFirewalls(all);  // let Docker's/firewalld's chains pass it
   BERTH_TRY(op->Commit());
   Notify({Change::kNetworkCreated, DnsEnabled(net)});
   return net;
+}
+
+void Engine::SyncOtherFirewalls(const std::vector<Network>& networks,
+                                const std::vector<std::string>& gone) {
+  if (!other_firewalls_) return;
+  std::vector<std::string> bridges;
+  for (const Network& n : networks) bridges.push_back(n.bridge);
+  for (const std::string& e : other_firewalls_(bridges, gone)) {
+    log::Warn("firewall coexistence: " + e);
+  }
 }
 
 Status Engine::RemoveNetwork(const std::string& key) {
@@ -127,7 +137,7 @@ Status Engine::RemoveNetwork(const std::string& key) {
                            op->links(), op->rollback()),
                 "remove network " + net.name);
   if (auto rest = store_->ListNetworks(); rest.ok()) {  // none left: berth's rules go
-    coexist::SyncAndWarn(coexist::BridgesOf(*rest), {net.bridge});
+    SyncOtherFirewalls(*rest, {net.bridge});
   }
   BERTH_TRY(op->Commit());
   Notify({Change::kNetworkRemoved, DnsEnabled(net)});

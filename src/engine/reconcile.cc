@@ -17,7 +17,6 @@
 #include <regex>
 #include <set>
 
-#include "coexist/coexist.h"
 #include "core/ids.h"
 #include "core/log.h"
 #include "engine/endpoints.h"
@@ -417,9 +416,10 @@ Result<ReconcileReport> Engine::Reconcile(bool dry_run) {
     for (const Network& n : rec.networks) {
       if (!n.is_default || rec.networks_with_endpoints.count(n.id)) with_bridges.push_back(n);
     }
-    coexist::Report co = coexist::Sync(coexist::BridgesOf(with_bridges));
-    for (const coexist::Finding& f : co.findings) {
-      if (!f.error.empty()) report.errors.push_back(f.manager + ": " + f.error);
+    if (other_firewalls_) {
+      std::vector<std::string> bridges;
+      for (const Network& n : with_bridges) bridges.push_back(n.bridge);
+      for (std::string& e : other_firewalls_(bridges, {})) report.errors.push_back(std::move(e));
     }
     BERTH_TRY(op->Commit());
   }
