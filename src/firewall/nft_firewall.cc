@@ -1,10 +1,11 @@
 #include "firewall/nft_firewall.h"
 
-#include "firewall/nft_generation.h"
-
 #include <dlfcn.h>
+#include <unistd.h>
 
+#include "firewall/nft_generation.h"
 #include "firewall/render_json.h"
+#include "sys/detach.h"
 
 namespace berth::firewall {
 
@@ -59,7 +60,21 @@ struct Libnftables {
 };
 
 NftFirewall::NftFirewall() = default;
-NftFirewall::~NftFirewall() = default;
+NftFirewall::~NftFirewall() {
+  if (gen_socket_ && deleted_) {
+    int last = ::dup(gen_socket_->fd());
+    gen_socket_.reset();
+    if (last >= 0) sys::CloseInBackground(last);
+  }
+}
+
+Result<uint32_t> NftFirewall::Generation() {
+  if (!gen_socket_) {
+    BERTH_ASSIGN_OR_RETURN(NfnlSocket s, NfnlSocket::Open());
+    gen_socket_.emplace(std::move(s));
+  }
+  return CurrentGeneration(*gen_socket_);
+}
 
 Result<std::unique_ptr<NftFirewall>> NftFirewall::Open(std::string generation_stamp) {
   std::unique_ptr<NftFirewall> fw(new NftFirewall());
@@ -69,14 +84,17 @@ Result<std::unique_ptr<NftFirewall>> NftFirewall::Open(std::string generation_st
 
 void NftFirewall::Restamp() {
   if (stamp_path_.empty()) return;
-  auto gen = CurrentGeneration();
+  auto gen = Generation();
   if (gen.ok()) (void)GenerationStamp(stamp_path_).Store(*gen);
 }
 
 Result<std::vector<std::string>> NftFirewall::SyncIfChanged(const StateFn& state) {
   if (!stamp_path_.empty()) {
-    auto changed = GenerationStamp(stamp_path_).Changed();
-    if (changed.ok() && !*changed) return std::vector<std::string>();
+    auto stamped = GenerationStamp(stamp_path_).Load();
+    auto now = Generation();
+    if (stamped.ok() && *stamped && now.ok() && **stamped == *now) {
+      return std::vector<std::string>();
+    }
   }
   BERTH_ASSIGN_OR_RETURN(State full, state());
   BERTH_ASSIGN_OR_RETURN(auto diff, Sync(full));
@@ -100,6 +118,7 @@ Status NftFirewall::Run(const std::string& json, std::string* output) {
 
 Status NftFirewall::Apply(const Delta& delta, const StateFn& state) {
   if (delta.empty()) return Ok();
+  if (!delta.remove_networks.empty() || !delta.remove_ports.empty()) deleted_ = true;
   auto wire = EncodeDelta(delta);
   // The element batch is for the per-container case; a bulk change (hundreds of ports in one
   // command) goes through libnftables, which splits what does not fit one message.
@@ -122,6 +141,7 @@ Status NftFirewall::Apply(const Delta& delta, const StateFn& state) {
 }
 
 Status NftFirewall::Rebuild(const State& state) {
+  deleted_ = true;  // a rebuild flushes
   StateBatches batches = RenderState(state);
   BERTH_TRY_CTX(Run(batches.create), "rebuild berth's table");
   BERTH_TRY_CTX(Run(batches.content), "rebuild berth's table");

@@ -5,10 +5,12 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "firewall/element_batch.h"
 #include "firewall/firewall.h"
+#include "firewall/nfnl_socket.h"
 
 namespace berth::firewall {
 
@@ -35,7 +37,13 @@ class NftFirewall final : public Firewall {
   Status Rebuild(const State& state);
   /// After a change of berth's own: the generation it left the kernel in.
   void Restamp();
+  /// nf_tables' generation, on one socket kept for the process: releasing an nfnetlink socket
+  /// after element deletions waits for an RCU grace period (element_batch.h), so it is
+  /// released in the background then.
+  Result<uint32_t> Generation();
   std::string stamp_path_;
+  std::optional<NfnlSocket> gen_socket_;
+  bool deleted_ = false;
   ElementBatch elements_;
   std::unique_ptr<Libnftables> nft_;
 };
