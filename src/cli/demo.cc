@@ -1,4 +1,4 @@
-// berth demo: seed 001's topology (two containers on one bridge, a ping each way) built by the
+// berth demo: the two-containers-on-one-bridge topology (two containers on one bridge, a ping each way) built by the
 // real CLI inside throwaway namespaces, narrated step by step. The machine is never touched:
 // everything lives in a network and mount namespace that disappear when the demo exits.
 #include <unistd.h>
@@ -103,7 +103,8 @@ int Scenario(const std::string& self) {
   const auto& e2 = j2["networks"]["demo"];
 
   Say("3. Which host veth is which container's eth0? The host end's peer index (@ifN) is the\n"
-      "#    container eth0's ifindex, and the other way round (seed 000's question):");
+      "#    container eth0's ifindex, and the other way round (the question to answer first\n"
+      "#    when a container's traffic goes missing):");
   for (const auto* j : {&j1, &j2}) {
     const auto& e = (*j)["networks"]["demo"];
     std::printf("  host %s (ifindex %s) <-> %s eth0 (ifindex %s)  %s/%d  mac %s  netns inode %s\n",
@@ -144,7 +145,7 @@ int Demo() {
     return Fail(Error::System("find the berth binary", errno));
   }
   std::printf(
-      "berth demo: seed 001, \"single-host container communication\", built for real.\n"
+      "berth demo: two containers on one bridge, pinging each other, built for real.\n"
       "Everything below runs in throwaway network, mount and PID namespaces: this machine's\n"
       "own network is not touched, and all of it disappears when the demo exits.\n");
   auto rc = runtime::RunInThrowawayNamespaces([&] { return Scenario(self); });
