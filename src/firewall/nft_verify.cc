@@ -93,7 +93,7 @@ Result<std::vector<std::string>> MissingObjects(NfnlSocket& socket,
     }
     auto it = rules.find(c.name);
     size_t have = it == rules.end() ? 0 : it->second;
-    if (have < c.min_rules) {
+    if (have < c.min_rules || (c.exact && have != c.min_rules)) {
       missing.push_back("chain " + c.name + ": " + std::to_string(have) + " of " +
                         std::to_string(c.min_rules) + " rules");
     }
@@ -115,14 +115,14 @@ Result<std::vector<std::string>> MissingObjects(NfnlSocket& socket,
       missing.push_back("set " + s.name);
       continue;
     }
-    if (s.min_elements == 0) continue;
+    if (s.min_elements == 0 && !s.exact) continue;
     size_t have = 0;
     nlh = request(NFT_MSG_GETSETELEM, NLM_F_DUMP);
     mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, table);
     mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, s.name.c_str());
     BERTH_TRY_CTX(socket.Query(nlh, [&](const nlmsghdr* m) { have += CountElements(m); }),
                   "nftables: list elements of " + s.name);
-    if (have < s.min_elements) {
+    if (have < s.min_elements || (s.exact && have != s.min_elements)) {
       missing.push_back("set " + s.name + ": " + std::to_string(have) + " of " +
                         std::to_string(s.min_elements) + " elements");
     }

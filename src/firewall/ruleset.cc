@@ -234,6 +234,23 @@ std::vector<std::string> Differences(const State& state, const std::string& list
   return out;
 }
 
+ExpectedTable Expected(const State& state) {
+  const Ruleset& rs = BerthRuleset();
+  ExpectedTable out{.name = rs.table.name, .chains = {}, .sets = {}};
+  for (const Chain& c : rs.chains) {
+    size_t rules = 0;
+    for (const Rule& r : rs.rules) rules += r.chain == c.name;
+    out.chains.push_back({.name = c.name, .min_rules = c.user_owned ? 0 : rules,
+                          .exact = !c.user_owned});
+  }
+  std::map<std::string, size_t> elements;
+  for (const Element& e : Elements(state.networks, state.ports)) ++elements[e.set];
+  for (const Set& set : rs.sets) {
+    out.sets.push_back({.name = set.name, .min_elements = elements[set.name], .exact = true});
+  }
+  return out;
+}
+
 std::string ExplainDelta(const Delta& delta) {
   return TextElementCommands(BerthRuleset().table,
                              Elements(delta.remove_networks, delta.remove_ports),

@@ -20,6 +20,7 @@
 #include "core/ip.h"
 #include "core/model.h"
 #include "firewall/model.h"
+#include "firewall/nft_verify.h"
 #include "firewall/render_wire.h"
 
 namespace berth::firewall {
@@ -94,6 +95,14 @@ std::vector<std::string> MissingElements(const Delta& expected, const std::strin
 /// missing ("missing set: element") and elements no record explains ("stray set: element").
 /// Empty: the table is as it should be. The user chain's rules are the admins' and never count.
 std::vector<std::string> Differences(const State& state, const std::string& listing);
+
+/// The same comparison as Differences, by counts: every chain and set of a table holding exactly
+/// `state`, fixed chains with their exact rule count, sets with their exact element count. What
+/// a command checks when nftables' generation moved (MissingObjects: a few targeted queries
+/// instead of a listing of the whole ruleset); only a mismatch costs the full Differences. A
+/// foreign edit that keeps every count (an element swapped for another) is left to the
+/// periodic full reconcile.
+ExpectedTable Expected(const State& state);
 
 /// The delta as binary elements, when every element it touches lives in a hash set or map
 /// (a published port, a network's bridge entries). Interval sets (subnets, port ranges) need

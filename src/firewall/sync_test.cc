@@ -69,6 +69,40 @@ TEST(FirewallSync, FindsAndRepairsEveryKindOfDamage) {
   ASSERT_TRUE((*fw)->Run(R"({"nftables":[{"delete":{"table":{"family":"inet","name":"berth"}}}]})").ok());
 }
 
+// The counted check a command makes when the generation moved agrees with the table Sync
+// builds (interval sets, maps, hash sets alike) and sees each kind of damage Sync repairs
+// except a swapped element, which the periodic full reconcile is for.
+TEST(FirewallSync, CountedCheckAgreesWithTheKernel) {
+  if (!InSandbox()) GTEST_SKIP() << "writes nftables: run inside tests/sandbox.sh";
+  auto fw = NftFirewall::Open();
+  ASSERT_TRUE(fw.ok());
+  State state = SampleState();
+  state.networks.push_back({"br-sync2", *Cidr::ParseNetwork("10.78.0.0/24"), true, false, true});
+  ASSERT_TRUE((*fw)->Sync(state).ok());
+  auto whole = MissingObjects(Expected(state));
+  ASSERT_TRUE(whole.ok()) << whole.error().message();
+  EXPECT_TRUE(whole->empty()) << whole->front();
+
+  State stray = state;
+  PortRule extra = state.ports[0];
+  extra.host_port = 18082;
+  stray.ports.push_back(extra);
+  ASSERT_TRUE((*fw)->Sync(stray).ok());
+  auto counted = MissingObjects(Expected(state));
+  ASSERT_TRUE(counted.ok());
+  EXPECT_FALSE(counted->empty()) << "a stray port went unnoticed";
+  ASSERT_TRUE((*fw)->Sync(state).ok());
+
+  ASSERT_TRUE((*fw)->Run(R"({"nftables":[{"flush":{"chain":{"family":"inet","table":"berth","name":"forward"}}}]})").ok());
+  counted = MissingObjects(Expected(state));
+  ASSERT_TRUE(counted.ok());
+  EXPECT_TRUE(Mentions(*counted, "chain forward")) << counted->size();
+  ASSERT_TRUE((*fw)->Run(R"({"nftables":[{"delete":{"table":{"family":"inet","name":"berth"}}}]})").ok());
+  counted = MissingObjects(Expected(state));
+  ASSERT_TRUE(counted.ok());
+  EXPECT_TRUE(Mentions(*counted, "table inet berth"));
+}
+
 TEST(FirewallSync, NoListingMeansNoTable) {
   auto diff = Differences(SampleState(), "");
   ASSERT_EQ(diff.size(), 1u);
