@@ -8,6 +8,7 @@
 #include "cli/render.h"
 #include "runtime/exec.h"
 #include "runtime/exited.h"
+#include "runtime/lifecycle.h"
 #include "runtime/config.h"
 #include "runtime/run.h"
 #include "engine/wiring.h"
@@ -249,7 +250,7 @@ int Remove(const Globals& g, const std::vector<std::string>& names, bool force) 
   if (!engine.ok()) return Fail(engine.error());
   int rc = 0;
   for (const std::string& name : names) {
-    Status st = (*engine)->RemoveContainer(name, force);
+    Status st = runtime::Remove(**engine, name, force);
     if (!st.ok()) {
       rc = Fail(st.error());
     } else {

@@ -326,25 +326,14 @@ Status CheckNoSharers(store::Store& store, const Container& c) {
 
 }  // namespace
 
-Status Engine::RemoveContainer(const std::string& key, bool force) {
+Status Engine::CheckRemovable(const Container& c) { return CheckNoSharers(*store_, c); }
+
+Status Engine::RemoveContainer(const std::string& key) {
   BERTH_ASSIGN_OR_RETURN(Container c, RequireContainer(*store_, key));
-  BERTH_TRY(CheckNoSharers(*store_, c));  // before killing anything
+  BERTH_TRY(CheckNoSharers(*store_, c));
   if (sys::IsAlive(c.pid, c.start_time)) {
-    if (!force) {
-      return Error::InUse("container " + c.name +
-                          " is running: stop it first or remove it with rm -f");
-    }
-    if (::kill(c.pid, SIGKILL) != 0 && errno != ESRCH) {
-      return Error::System("kill container " + c.name, errno);
-    }
-    // We are not its parent (the monitor is), so wait by watching it die.
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (sys::IsAlive(c.pid, c.start_time)) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        return Error::Unavailable("container " + c.name + " did not exit after SIGKILL");
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
+    return Error::InUse("container " + c.name +
+                        " is running: stop it first or remove it with rm -f");
   }
 
   if (OwnsNetns(c)) {

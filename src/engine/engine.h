@@ -150,8 +150,12 @@ class Engine {
                                     std::vector<std::string>* warnings = nullptr,
                                     Rollback* undo_start = nullptr,
                                     std::string* start_intent = nullptr);
-  /// Removes a container and everything it holds. A running one needs `force` (SIGKILL).
-  Status RemoveContainer(const std::string& name_or_id, bool force);
+  /// Removes a container and everything it holds. A running one is refused: stopping a
+  /// process is the runtime's work (runtime::Remove kills it first for `rm -f`).
+  Status RemoveContainer(const std::string& name_or_id);
+  /// Refuses a container whose network namespace others joined (container:NAME): they go
+  /// first. RemoveContainer checks it too; runtime::Remove asks before killing anything.
+  Status CheckRemovable(const Container& c);
   Result<ContainerStatus> InspectContainer(const std::string& name_or_id);
   Result<std::vector<ContainerStatus>> ListContainers();
   /// created -> running; kNotFound when the container was removed while it started (`rm`

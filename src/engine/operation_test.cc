@@ -134,7 +134,7 @@ std::vector<Case> Cases() {
          n1_n2_c1(w);
          Expect(w.engine().Connect("c1", "bridge", std::nullopt, {}));
        },
-       [](EngineWorld& w) { return w.engine().RemoveContainer("c1", false); }, Undo::kStoreOnly},
+       [](EngineWorld& w) { return w.engine().RemoveContainer("c1"); }, Undo::kStoreOnly},
       {"connect", true, n1_n2_c1,
        [](EngineWorld& w) {
          return StatusOf(w.engine().Connect("c1", "n2", "10.80.2.9", {"alias1"}));

@@ -201,7 +201,7 @@ Status Engine::RecoverKilledOperations(ReconcileReport* report) {
     Status st = Ok();
     if (in.kind == "remove-container") {
       BERTH_ASSIGN_OR_RETURN(auto c, store_->GetContainer(in.container_id));
-      if (c) st = RemoveContainer(c->id, /*force=*/true);
+      if (c) st = RemoveContainer(c->id);
     } else if (in.kind == "release-endpoints") {
       BERTH_ASSIGN_OR_RETURN(auto c, store_->GetContainer(in.container_id));
       if (c && !sys::IsAlive(c->pid, c->start_time)) st = ReleaseEndpoints(c->id);
@@ -425,7 +425,7 @@ Result<ReconcileReport> Engine::Reconcile(bool dry_run) {
   }
   op.reset();
   for (const std::string& id : auto_remove) {
-    Status st = RemoveContainer(id, /*force=*/true);
+    Status st = RemoveContainer(id);
     if (!st.ok()) report.errors.push_back(st.error().message());
   }
   for (const std::string& id : release) {

@@ -35,7 +35,7 @@ Status ContainerExited(engine::Engine& engine, const std::string& id, int exit_c
     BERTH_TRY(Start(engine, id, false));
     return Ok();
   }
-  Status st = engine.RemoveContainer(id, false);
+  Status st = engine.RemoveContainer(id);
   if (!st.ok() && st.error().code() == Code::kNotFound) return Ok();  // removed meanwhile
   return st;
 }

@@ -38,10 +38,13 @@ Status MarkStopped(engine::Engine& engine, const Container& c) {
   return SaveRunConfig(engine.paths(), c.id, cfg);
 }
 
-bool WaitGone(const Container& c, Clock::time_point deadline) {
+// We are not its parent (its monitor is), so we wait by watching it die. `rm -f` polls
+// faster than `stop`: a SIGKILLed process is gone within a millisecond or two.
+bool WaitGone(const Container& c, Clock::time_point deadline,
+              std::chrono::milliseconds poll = std::chrono::milliseconds(10)) {
   while (sys::IsAlive(c.pid, c.start_time)) {
     if (Clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::this_thread::sleep_for(poll);
   }
   return true;
 }
@@ -107,6 +110,20 @@ Status Stop(engine::Engine& engine, const std::string& key, int timeout) {
     if (eps.empty() || Clock::now() > deadline) return Ok();
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+}
+
+Status Remove(engine::Engine& engine, const std::string& key, bool force) {
+  BERTH_ASSIGN_OR_RETURN(Container c, Require(engine, key));
+  if (force && sys::IsAlive(c.pid, c.start_time)) {
+    BERTH_TRY(engine.CheckRemovable(c));  // before killing anything
+    if (::kill(c.pid, SIGKILL) != 0 && errno != ESRCH) {
+      return Error::System("kill container " + c.name, errno);
+    }
+    if (!WaitGone(c, Clock::now() + std::chrono::seconds(10), std::chrono::milliseconds(1))) {
+      return Error::Unavailable("container " + c.name + " did not exit after SIGKILL");
+    }
+  }
+  return engine.RemoveContainer(c.id);
 }
 
 Status Kill(engine::Engine& engine, const std::string& key, int signal) {

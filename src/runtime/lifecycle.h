@@ -18,6 +18,10 @@ inline constexpr int kStopTimeout = 10;
 /// alone. The restart policy does not bring it back.
 Status Stop(engine::Engine& engine, const std::string& name_or_id, int timeout);
 
+/// Removes a container (engine::Engine::RemoveContainer); a running one only with `force`,
+/// which kills it first (SIGKILL, as `docker rm -f`).
+Status Remove(engine::Engine& engine, const std::string& name_or_id, bool force);
+
 /// Sends `signal` to the container's main process (which must run). The restart policy does
 /// not bring it back.
 Status Kill(engine::Engine& engine, const std::string& name_or_id, int signal);

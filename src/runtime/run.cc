@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "engine/intents.h"
 #include "runtime/exited.h"
+#include "runtime/lifecycle.h"
 #include "runtime/tty.h"
 #include "sys/fd.h"
 #include "sys/netns.h"
@@ -86,7 +87,7 @@ struct Starter {
 
   Error Abandon(Error e) const {
     if (!fresh) return e;
-    Status st = engine.RemoveContainer(c.id, true);
+    Status st = Remove(engine, c.id, true);
     if (!st.ok()) e.Wrap("(cleanup also failed: " + st.error().message() + ")");
     return e;
   }
