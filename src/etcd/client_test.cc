@@ -343,5 +343,52 @@ TEST_F(EtcdClientTest, ARequestThatGotAnAnswerIsNotSentAgain) {
   EXPECT_TRUE(Open()->Get("once")->kvs.empty());
 }
 
+TEST(EtcdWatch, EndsUnavailableWhenItsEtcdDies) {
+  auto own = TestEtcd::Start();  // this test kills it
+  ASSERT_TRUE(own.ok()) << own.error().message();
+  auto c = Client::Open((*own)->client_options());
+  ASSERT_TRUE(c.ok());
+  auto rev = (*c)->Put("before", "1");
+  ASSERT_TRUE(rev.ok()) << rev.error().message();
+  std::atomic<bool> stop{false}, seen{false};
+  std::thread killer([&] {
+    for (int i = 0; i < 100 && !seen; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    (*own)->Kill();
+  });
+  auto start = Clock::now();
+  Status st = (*c)->Watch("", *rev, [&](int64_t, const std::vector<WatchEvent>&) {
+    seen = true;
+    return true;
+  }, stop);
+  killer.join();
+  EXPECT_TRUE(seen);
+  EXPECT_LT(MsSince(start), 1500);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code(), Code::kUnavailable) << st.error().message();
+}
+
+TEST(EtcdTls, ClientCertificateAndCaAreUsed) {
+  auto tls = TestEtcd::Start(/*tls=*/true);
+  ASSERT_TRUE(tls.ok()) << tls.error().message();
+  auto c = Client::Open((*tls)->client_options());
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE((*c)->Put("k", "v").ok());
+  EXPECT_EQ((*c)->Get("k")->kvs.at(0).value, "v");
+
+  Options no_cert = (*tls)->client_options();
+  no_cert.cert.clear();
+  no_cert.key.clear();
+  auto refused = (*Client::Open(no_cert))->Get("k");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code(), Code::kUnavailable) << refused.error().message();
+
+  Options no_ca = (*tls)->client_options();
+  no_ca.cacert.clear();
+  auto untrusted = (*Client::Open(no_ca))->Get("k");
+  ASSERT_FALSE(untrusted.ok());
+  EXPECT_NE(untrusted.error().message().find((*tls)->endpoint()), std::string::npos);
+}
+
 }  // namespace
 }  // namespace berth::etcd

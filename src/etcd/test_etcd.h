@@ -18,6 +18,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "etcd/client.h"
 #include "sys/fd.h"
@@ -57,14 +58,22 @@ inline sys::Fd SilentListener(int* port) {
 class TestEtcd {
  public:
   /// Starts etcd and waits until it takes writes (a leader is elected). Fails, never skips,
-  /// when /usr/bin/etcd is missing: scripts/bootstrap.sh installs it.
-  static Result<std::unique_ptr<TestEtcd>> Start() {
+  /// when /usr/bin/etcd is missing: scripts/bootstrap.sh installs it. With `tls`, etcd serves
+  /// https and wants a client certificate: client_options() has the files a client needs.
+  static Result<std::unique_ptr<TestEtcd>> Start(bool tls = false) {
     char tmpl[] = "/tmp/berth-etcd-test-XXXXXX";
     if (!::mkdtemp(tmpl)) return Error::System("mkdtemp", errno);
     std::unique_ptr<TestEtcd> e(new TestEtcd(tmpl));
     int client_port = FreePort(), peer_port = FreePort();
-    e->endpoint_ = "http://127.0.0.1:" + std::to_string(client_port);
+    e->endpoint_ = std::string(tls ? "https" : "http") + "://127.0.0.1:" +
+                   std::to_string(client_port);
     std::string peer = "http://127.0.0.1:" + std::to_string(peer_port);
+    std::vector<std::string> tls_args;
+    if (tls) {
+      BERTH_TRY(e->MakeCertificates());
+      tls_args = {"--cert-file", e->dir_ + "/node.crt", "--key-file", e->dir_ + "/node.key",
+                  "--client-cert-auth", "--trusted-ca-file", e->dir_ + "/ca.crt"};
+    }
     sys::Fd log(::open((e->dir_ + "/etcd.log").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
     sys::SubprocessSpec spec;
     spec.path = "/usr/bin/etcd";
@@ -74,14 +83,14 @@ class TestEtcd {
                  "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
                  "--initial-cluster", "t=" + peer, "--heartbeat-interval", "10",
                  "--election-timeout", "100", "--logger", "zap", "--log-level", "error"};
+    spec.argv.insert(spec.argv.end(), tls_args.begin(), tls_args.end());
     spec.std_in = sys::Stdio::Null();
     spec.std_out = sys::Stdio::From(log.get());
     spec.std_err = sys::Stdio::From(log.get());
     BERTH_ASSIGN_OR_RETURN(auto proc, sys::Subprocess::Start(std::move(spec)));
     e->proc_ = std::make_unique<sys::Subprocess>(std::move(proc));
 
-    Options o;
-    o.endpoints = {e->endpoint_};
+    Options o = e->client_options();
     o.prefix = "/ready";
     o.timeout_ms = 200;
     BERTH_ASSIGN_OR_RETURN(auto client, Client::Open(o));
@@ -97,15 +106,32 @@ class TestEtcd {
   }
 
   ~TestEtcd() {
-    if (proc_) {
-      (void)proc_->Kill(SIGKILL);
-      (void)proc_->Wait();
-    }
+    Kill();
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }
 
+  /// Ends etcd at once (SIGKILL by its PID), as a crash would.
+  void Kill() {
+    if (!proc_) return;
+    (void)proc_->Kill(SIGKILL);
+    (void)proc_->Wait();
+    proc_.reset();
+  }
+
   const std::string& endpoint() const { return endpoint_; }
+
+  /// Options for this etcd, with the CA and client certificate when it serves TLS.
+  Options client_options() const {
+    Options o;
+    o.endpoints = {endpoint_};
+    if (endpoint_.rfind("https", 0) == 0) {
+      o.cacert = dir_ + "/ca.crt";
+      o.cert = dir_ + "/node.crt";
+      o.key = dir_ + "/node.key";
+    }
+    return o;
+  }
 
   std::string Log() const {
     std::ifstream in(dir_ + "/etcd.log");
@@ -116,6 +142,27 @@ class TestEtcd {
 
  private:
   explicit TestEtcd(std::string dir) : dir_(std::move(dir)) {}
+
+  // A CA and one certificate signed by it for 127.0.0.1, good for both ends (etcd's server
+  // certificate and the client's).
+  Status MakeCertificates() {
+    std::string script =
+        "set -e; cd '" + dir_ + "'\n"
+        "ec='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes'\n"
+        "openssl req -x509 $ec -keyout ca.key -out ca.crt -subj /CN=berth-test-ca -days 1\n"
+        "openssl req $ec -keyout node.key -out node.csr -subj /CN=127.0.0.1\n"
+        "printf 'subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth,clientAuth\\n' "
+        "> ext\n"
+        "openssl x509 -req -in node.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 "
+        "-extfile ext -out node.crt\n";
+    sys::SubprocessSpec spec;
+    spec.argv = {"sh", "-c", script};
+    spec.std_out = sys::Stdio::Pipe();
+    spec.std_err = sys::Stdio::ToStdout();
+    BERTH_ASSIGN_OR_RETURN(auto done, sys::RunToExit(std::move(spec)));
+    if (done.exit_code != 0) return Error::Internal("openssl failed: " + done.out);
+    return Ok();
+  }
 
   std::string dir_;
   std::string endpoint_;
