@@ -47,6 +47,7 @@ Result<OverlayEntries> ReadOverlayEntries(nl_sock* sock, const std::string& vxla
     if (r.protocol != kRouteProtocol || !r.dst || !r.dst->is_v4() || !r.gateway) continue;
     out.routes.push_back({*r.dst, *r.gateway, r.ifindex, r.onlink});
   }
+  if (vxlan_dev.empty()) return out;  // host-gw only
   BERTH_ASSIGN_OR_RETURN(NlLink vxlan, GetLink(sock, vxlan_dev));
   if (!vxlan) return out;
   out.vxlan_ifindex = rtnl_link_get_ifindex(vxlan.get());
