@@ -213,12 +213,20 @@ TEST_F(OverlayTest, EnsureVxlanCreatesKeepsAndReplaces) {
   link = RunJson({"ip", "-n", a_.name, "-j", "-d", "link", "show", "berth.vxlan"})[0];
   EXPECT_EQ(link["ifindex"], ifindex);
   EXPECT_EQ(link["mtu"], 1400);
+  // A new subnet lease: the VTEP address follows, the former one goes.
+  spec.vtep_address = Cidr(Ip("10.244.7.0"), 32);
+  ASSERT_TRUE(a_.In([&] { return EnsureVxlan(spec); }).ok());
+  link = RunJson({"ip", "-n", a_.name, "-j", "addr", "show", "berth.vxlan"})[0];
+  EXPECT_EQ(link["ifindex"], ifindex);
+  ASSERT_EQ(link["addr_info"].size(), 1u) << link["addr_info"];
+  EXPECT_EQ(link["addr_info"][0]["local"], "10.244.7.0");
 
-  // Another VNI is another tunnel: the device is replaced (and keeps its derived MAC).
+  // Another VNI is another tunnel: the device is replaced, its MAC derived again from the
+  // VTEP address (a device recreated for the same lease keeps the MAC its peers know).
   spec.vni = 42;
   auto again = a_.In([&] { return EnsureVxlan(spec); });
   ASSERT_TRUE(again.ok()) << again.error().message();
-  EXPECT_EQ(*again, *mac);
+  EXPECT_EQ(*again, "02:42:0a:f4:07:00");
   link = RunJson({"ip", "-n", a_.name, "-j", "-d", "link", "show", "berth.vxlan"})[0];
   EXPECT_NE(link["ifindex"], ifindex);
   EXPECT_EQ(link["linkinfo"]["info_data"]["id"], 42);
