@@ -1,0 +1,100 @@
+// The cluster agent: what berthd runs for a node that joined (ROOT/cluster.json), on threads of
+// its own.
+//
+// - Setup, retried with backoff until it succeeds: read the cluster config, create the VXLAN
+//   device (vxlan and auto backends), make sure etcd still gives this node its subnet (Claim:
+//   fencing) and publish the VTEP MAC.
+// - Heartbeat: alive/NAME on an etcd lease of kHeartbeatTtl seconds, refreshed every
+//   kHeartbeatEveryMs (a new lease when it expired during an outage).
+// - Data plane: lists everything under the prefix, then watches it from the next revision;
+//   every change of a node record reprograms the peers (net::Apply, a reconcile: what is
+//   right is not touched). A compacted watch re-lists; an etcd error reconnects with backoff
+//   and leaves what is programmed alone, so traffic between nodes survives an etcd outage.
+// - Fencing: when etcd says this node's subnet is held by another node (or this node was
+//   removed), the agent withdraws its routes to peers, stops serving and says why in its
+//   status and log, loudly, instead of sharing a subnet.
+//
+// Stopping the agent (berthd stops or restarts) leaves routes, the device and the heartbeat
+// lease alone: a restart must cause no blip in traffic.
+//
+// Thread-safe: Status() may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "cluster/config.h"
+#include "cluster/local.h"
+#include "cluster/subnets.h"
+#include "etcd/client.h"
+#include "net/overlay.h"
+
+namespace berth::cluster {
+
+struct AgentStatus {
+  std::string node;
+  std::string subnet;
+  bool etcd_reachable = false;
+  bool ready = false;   // set up, listing and watching
+  bool fenced = false;  // not serving: see last_error
+  std::string last_error;
+  int peers = 0;        // programmed
+  int64_t revision = 0; // etcd revision last seen
+  int64_t applies = 0;  // how many times the peers were reprogrammed
+};
+
+class Agent {
+ public:
+  /// Starts the agent's threads. Never fails because etcd is down: it retries.
+  static std::unique_ptr<Agent> Start(LocalState local);
+  ~Agent();
+  Agent(const Agent&) = delete;
+  Agent& operator=(const Agent&) = delete;
+
+  /// Stops the threads (within about 200 ms plus one etcd request); programmed state stays.
+  void Stop();
+  AgentStatus Status() const;
+  const LocalState& local() const { return local_; }
+
+ private:
+  explicit Agent(LocalState local) : local_(std::move(local)) {}
+  void Main();
+  void HeartbeatMain();
+  berth::Status Session();
+  berth::Status Setup();
+  berth::Status Relist();
+  void OnEvent(const etcd::WatchEvent& ev, bool* nodes_changed);
+  void Reprogram();
+  void Fence(const Error& e);
+  void SetError(const Error& e);
+  /// Sleeps up to `ms`; false when stopping.
+  bool SleepFor(int ms);
+
+  const LocalState local_;
+  std::unique_ptr<etcd::Client> client_;  // set before the heartbeat thread starts
+  std::atomic<bool> stop_{false};
+  std::thread main_, heartbeat_;
+  std::mutex sleep_mu_;
+  std::condition_variable sleep_cv_;
+
+  // Main thread only.
+  bool set_up_ = false;
+  ClusterConfig config_;
+  NodeInfo self_;
+  std::string underlay_dev_;
+  std::map<std::string, NodeInfo> nodes_;  // by name
+  std::map<std::string, std::string> holders_;  // subnet key -> node name
+
+  mutable std::mutex mu_;
+  AgentStatus status_;  // guarded by mu_
+  std::atomic<bool> heartbeat_armed_{false};  // the main thread set up: the heartbeat may run
+};
+
+}  // namespace berth::cluster
