@@ -116,4 +116,26 @@ Result<NlLink> GetLink(nl_sock* sock, const std::string& name) {
   return NlLink(raw);
 }
 
+Status AddAddressWith(nl_sock* sock, int ifindex, const Cidr& address) {
+  NlRtAddr addr(rtnl_addr_alloc());
+  rtnl_addr_set_ifindex(addr.get(), ifindex);
+  NlAddr local = ToNlAddr(address.addr(), address.prefix());
+  rtnl_addr_set_local(addr.get(), local.get());
+  if (address.is_v4() && address.prefix() < 31) {
+    NlAddr brd = ToNlAddr(Cidr(address.addr(), address.prefix()).Last(), 32);
+    rtnl_addr_set_broadcast(addr.get(), brd.get());
+  }
+  int err = rtnl_addr_add(sock, addr.get(), NLM_F_EXCL);
+  if (err < 0) return NlError("add address", err);
+  return Ok();
+}
+
+Status DeleteLinkWith(nl_sock* sock, const std::string& name) {
+  NlLink link(rtnl_link_alloc());
+  rtnl_link_set_name(link.get(), name.c_str());
+  int err = rtnl_link_delete(sock, link.get());
+  if (err < 0 && !IsNlNotFound(err)) return NlError("delete link", err);
+  return Ok();
+}
+
 }  // namespace berth::net

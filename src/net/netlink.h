@@ -76,4 +76,11 @@ IpAddr FromNlAddr(const nl_addr* a);
 /// The link called `name`, or nullptr when there is none.
 Result<NlLink> GetLink(nl_sock* sock, const std::string& name);
 
+/// Adds `address` (interface form, 10.1.0.1/24; IPv4 gets its broadcast) to link `ifindex`.
+/// An address the link already has is kExists.
+Status AddAddressWith(nl_sock* sock, int ifindex, const Cidr& address);
+
+/// Deletes the link called `name`; a missing link counts as deleted.
+Status DeleteLinkWith(nl_sock* sock, const std::string& name);
+
 }  // namespace berth::net

@@ -175,17 +175,7 @@ Status NlLinkOps::CreateVeth(const CreateVethOp& op) {
 Status NlLinkOps::AddAddress(const AddAddressOp& op) {
   BERTH_ASSIGN_OR_RETURN(nl_sock * sock, Sock(op.where));
   BERTH_ASSIGN_OR_RETURN(int ifindex, RequireIfindex(op.where, op.dev));
-  NlRtAddr addr(rtnl_addr_alloc());
-  rtnl_addr_set_ifindex(addr.get(), ifindex);
-  NlAddr local = ToNlAddr(op.address.addr(), op.address.prefix());
-  rtnl_addr_set_local(addr.get(), local.get());
-  if (op.address.is_v4() && op.address.prefix() < 31) {
-    NlAddr brd = ToNlAddr(Cidr(op.address.addr(), op.address.prefix()).Last(), 32);
-    rtnl_addr_set_broadcast(addr.get(), brd.get());
-  }
-  int err = rtnl_addr_add(sock, addr.get(), NLM_F_EXCL);
-  if (err < 0) return NlError("add address", err);
-  return Ok();
+  return AddAddressWith(sock, ifindex, op.address);
 }
 
 Status NlLinkOps::AddRoute(const AddRouteOp& op) {
@@ -259,11 +249,7 @@ NlLinkOps::~NlLinkOps() {
 Status NlLinkOps::DeleteLink(const DeleteLinkOp& op) {
   BERTH_ASSIGN_OR_RETURN(nl_sock * sock, Sock(op.where));
   known_.clear();  // a veth's peer goes with it, under a name this memory may hold
-  NlLink link(rtnl_link_alloc());
-  rtnl_link_set_name(link.get(), op.name.c_str());
-  int err = rtnl_link_delete(sock, link.get());
-  if (err < 0 && !IsNlNotFound(err)) return NlError("delete link", err);
-  return Ok();
+  return DeleteLinkWith(sock, op.name);
 }
 
 Result<std::optional<int>> NlLinkOps::Ifindex(Where where, const std::string& name) {

@@ -10,9 +10,7 @@
 
 namespace berth::net {
 
-namespace {
-
-Result<std::vector<AddrInfo>> Addrs(nl_sock* sock) {
+Result<std::vector<AddrInfo>> AddrsWith(nl_sock* sock) {
   nl_cache* raw = nullptr;
   int err = rtnl_addr_alloc_cache(sock, &raw);
   if (err < 0) return NlError("list addresses", err);
@@ -29,8 +27,6 @@ Result<std::vector<AddrInfo>> Addrs(nl_sock* sock) {
   return out;
 }
 
-}  // namespace
-
 Result<std::vector<RouteInfo>> RoutesWith(nl_sock* sock) {
   nl_cache* raw = nullptr;
   int err = rtnl_route_alloc_cache(sock, AF_UNSPEC, 0, &raw);
@@ -43,6 +39,7 @@ Result<std::vector<RouteInfo>> RoutesWith(nl_sock* sock) {
     int fam = rtnl_route_get_family(r);
     if (fam != AF_INET && fam != AF_INET6) continue;
     RouteInfo info;
+    info.protocol = rtnl_route_get_protocol(r);
     nl_addr* dst = rtnl_route_get_dst(r);
     if (dst && nl_addr_get_prefixlen(dst) > 0) {
       int prefix = static_cast<int>(nl_addr_get_prefixlen(dst));
@@ -51,6 +48,7 @@ Result<std::vector<RouteInfo>> RoutesWith(nl_sock* sock) {
     if (rtnl_route_get_nnexthops(r) > 0) {
       rtnl_nexthop* nh = rtnl_route_nexthop_n(r, 0);
       info.ifindex = rtnl_route_nh_get_ifindex(nh);
+      info.onlink = (rtnl_route_nh_get_flags(nh) | rtnl_route_get_flags(r)) & RTNH_F_ONLINK;
       if (nl_addr* gw = rtnl_route_nh_get_gateway(nh)) info.gateway = FromNlAddr(gw);
     }
     out.push_back(std::move(info));
@@ -90,7 +88,7 @@ bool NamespaceView::HasDefaultRoute(bool v6) const {
 Result<NamespaceView> ObserveWith(nl_sock* sock) {
   NamespaceView view;
   BERTH_ASSIGN_OR_RETURN(view.links, ListLinks(sock));
-  BERTH_ASSIGN_OR_RETURN(view.addrs, Addrs(sock));
+  BERTH_ASSIGN_OR_RETURN(view.addrs, AddrsWith(sock));
   BERTH_ASSIGN_OR_RETURN(view.routes, RoutesWith(sock));
   return view;
 }

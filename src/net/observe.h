@@ -25,6 +25,8 @@ struct RouteInfo {
   std::optional<Cidr> dst;  // nullopt: a default route
   std::optional<IpAddr> gateway;
   int ifindex = 0;          // of the first next hop
+  int protocol = 0;         // rtm_protocol: who installed it (RTPROT_*, berth's overlay 0xbe)
+  bool onlink = false;      // RTNH_F_ONLINK: the gateway is taken as reachable on ifindex
 };
 
 struct NamespaceView {
@@ -47,6 +49,9 @@ namespace berth::net {
 
 /// Links, addresses and main-table routes of the namespace the socket was opened in.
 Result<NamespaceView> ObserveWith(nl_sock* sock);
+
+/// IPv4 and IPv6 addresses of the namespace the socket was opened in.
+Result<std::vector<AddrInfo>> AddrsWith(nl_sock* sock);
 
 /// Main-table routes of the namespace the socket was opened in.
 Result<std::vector<RouteInfo>> RoutesWith(nl_sock* sock);

@@ -1,0 +1,38 @@
+// Apply (overlay.h): read what the kernel holds, diff it against the peers wanted
+// (overlay_diff.h), write only the difference. A failed write does not stop the others: one
+// peer the kernel refuses (a route to its subnet that is somebody else's) must not leave every
+// later peer unreachable; all failures come back together.
+#include <variant>
+
+#include "net/netlink.h"
+#include "net/overlay.h"
+#include "net/overlay_diff.h"
+#include "net/overlay_entries.h"
+
+namespace berth::net {
+
+Result<ApplyStats> Apply(const std::string& vxlan_dev, const std::vector<Peer>& peers) {
+  BERTH_ASSIGN_OR_RETURN(NlSocket sock, OpenRouteSocket());
+  BERTH_ASSIGN_OR_RETURN(OverlayEntries now, ReadOverlayEntries(sock.get(), vxlan_dev));
+  BERTH_ASSIGN_OR_RETURN(OverlayDiff diff, DiffOverlay(now, peers));
+  ErrorList errors;
+  for (const OverlayWrite& w : diff.writes) {
+    Status st = std::visit(
+        [&](const auto& entry) -> Status {
+          using T = std::decay_t<decltype(entry)>;
+          if constexpr (std::is_same_v<T, OverlayRoute>) {
+            return WriteRoute(sock.get(), entry, w.how);
+          } else if constexpr (std::is_same_v<T, FdbEntry>) {
+            return WriteFdb(sock.get(), now.vxlan_ifindex, entry, w.how);
+          } else {
+            return WriteNeigh(sock.get(), now.vxlan_ifindex, entry, w.how);
+          }
+        },
+        w.entry);
+    if (!st.ok()) errors.Add(std::move(st).error().Wrap(w.peer));
+  }
+  BERTH_TRY(errors.ToStatus("program overlay"));
+  return diff.stats;
+}
+
+}  // namespace berth::net
