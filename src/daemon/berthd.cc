@@ -20,6 +20,8 @@
 
 #include "api/pid_file.h"
 #include "api/server.h"
+#include "cluster/agent.h"
+#include "cluster/local.h"
 #include "daemon/upkeep.h"
 #include "core/version.h"
 #include "dns/forwarder.h"
@@ -149,6 +151,10 @@ class Daemon {
     }
     int rc = Loop();
     SdNotify("STOPPING=1");
+    {
+      std::lock_guard<std::mutex> lock(control_mu_);
+      agent_.reset();  // its routes stay: a restart must not blip traffic between hosts
+    }
     api_->Stop();  // before the DNS server: its handlers use it
     server_->Stop();
     ::unlink(paths_.berthd_socket().c_str());
@@ -215,6 +221,7 @@ class Daemon {
       bool changed;
       {
         std::lock_guard<std::mutex> lock(control_mu_);
+        SyncAgent();
         changed = DbStamp() != db_stamp_;
         if (!changed && (Stamp(opts_.resolv_conf) != resolv_stamp_ || !failed_listeners_.empty())) {
           RefreshUpstreams();
@@ -268,6 +275,7 @@ class Daemon {
     size_t networks = table->networks().size();
     server_->Publish(std::move(table));
     ApplyListeners(true);
+    SyncAgent();
     RefreshUpstreams();
     ++generation_;
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -280,6 +288,42 @@ class Daemon {
                            {"listening", std::to_string(server_->Listening().size())},
                            {"us", std::to_string(us)}});
     return Ok();
+  }
+
+  // The cluster agent runs while ROOT/cluster.json exists (berth cluster join writes it, leave
+  // deletes it), so a restarted berthd or a rebooted host rejoins with no command. Guarded by
+  // control_mu_; a stat per call.
+  void SyncAgent() {
+    FileStamp st = Stamp(paths_.cluster());
+    if (st == cluster_stamp_) return;
+    cluster_stamp_ = st;
+    std::optional<cluster::LocalState> local;
+    if (st.exists) {
+      auto l = cluster::ReadLocalState(paths_.root);
+      if (!l.ok()) {
+        log::Error("cluster: cannot read " + paths_.cluster(), {{"error", l.error().message()}});
+      } else {
+        local = std::move(*l);
+      }
+    }
+    if (agent_ && local && cluster::ToJson(agent_->local()) == cluster::ToJson(*local)) return;
+    if (agent_) {
+      log::Info("cluster agent: stopping", {{"node", agent_->local().node}});
+      agent_.reset();
+    }
+    if (local) {
+      log::Info("cluster agent: starting",
+                {{"node", local->node}, {"subnet", local->subnet.ToString()}});
+      agent_ = cluster::Agent::Start(std::move(*local));
+    }
+  }
+
+  json ClusterJson() {
+    if (!agent_) return nullptr;
+    cluster::AgentStatus a = agent_->Status();
+    return {{"node", a.node},          {"subnet", a.subnet},     {"etcd_reachable", a.etcd_reachable},
+            {"ready", a.ready},        {"fenced", a.fenced},     {"last_error", a.last_error},
+            {"peers", a.peers},        {"revision", a.revision}, {"applies", a.applies}};
   }
 
   // The store is in WAL mode: a commit changes the -wal file, a checkpoint the database.
@@ -338,6 +382,7 @@ class Daemon {
             {"firewall_monitor", upkeep_ && upkeep_->stats().monitoring},
             {"reconcile_runs", upkeep_ ? upkeep_->stats().reconcile_runs : 0},
             {"last_reconcile_repairs", upkeep_ ? upkeep_->stats().last_reconcile_repairs : 0},
+            {"cluster", ClusterJson()},
             {"dns",
              {{"networks", networks},
               {"records", table->record_count()},
@@ -375,6 +420,8 @@ class Daemon {
   std::set<IpAddr> failed_listeners_;
   uint64_t generation_ = 0;
   std::optional<Upkeep> upkeep_;  // set before the main loop starts
+  FileStamp cluster_stamp_;
+  std::unique_ptr<cluster::Agent> agent_;
 
   std::mutex reload_mu_;
   std::condition_variable reload_cv_;
