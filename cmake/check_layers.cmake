@@ -17,11 +17,12 @@ set(allowed_net core sys)
 set(allowed_firewall core sys)
 set(allowed_dns core sys)
 set(allowed_api core sys)
+# The etcd client (cluster state of multi-host networking): libcurl and JSON, nothing of ours
+# above the OS layer.
+set(allowed_etcd core sys)
 # Other firewall managers (iptables, firewalld): beside firewall/, never inside it.
 set(allowed_coexist core sys)
 set(allowed_engine core sys ipam store net firewall dns api)
-# etcd's v3 API (client only: no berth types beyond errors).
-set(allowed_etcd core sys)
 # The multi-host control plane (config, subnet leases, peers, the agent): a library beside the
 # engine, never inside it; the front ends join the two.
 set(allowed_cluster core sys ipam net etcd)

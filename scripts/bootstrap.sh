@@ -31,6 +31,8 @@ PACKAGES=(
   clang libclang-rt-dev              # libFuzzer for tests/fuzz
   libip4tc-dev libsystemd-dev        # src/coexist: legacy iptables, firewalld's D-Bus API
   docker.io firewalld dbus           # tests/integration/test_coexist.py (other managers)
+  libcurl4-openssl-dev etcd-server etcd-client  # src/etcd: transport; its tests run an etcd
+  openssl                            # src/etcd's TLS test makes its CA and certificates
 )
 
 # Only for `bench`: the profilers of bench/profile_*.py, which no test runs.

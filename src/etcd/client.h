@@ -24,6 +24,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/error.h"
@@ -122,10 +123,16 @@ class Client {
   /// 200 ms), the connection fails (kUnavailable) or the revision was compacted (kNotFound,
   /// "compacted"; see CompactRevision). Progress notifications are requested so a quiet watch
   /// notices a dead connection. on_events returns false to stop the watch (then Ok).
+  /// `revision` is the mod_revision of the batch's last event: after a failure, watch again
+  /// from revision + 1 and nothing is lost.
   Status Watch(const std::string& prefix, int64_t from_revision,
                const std::function<bool(int64_t revision, const std::vector<WatchEvent>&)>&
                    on_events,
                const std::atomic<bool>& stop);
+  /// Drops the history before `revision` (etcd's compaction; a Watch from an older revision
+  /// then fails with "compacted").
+  Status Compact(int64_t revision);
+
   /// The revision etcd compacted to, set when Watch failed with "compacted".
   int64_t CompactRevision() const;
 
