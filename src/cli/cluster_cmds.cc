@@ -318,6 +318,75 @@ int NodeList(const Globals& g, const EtcdFlags& ef) {
   return 0;
 }
 
+Result<std::string> ExplainCluster(const Globals& g) {
+  BERTH_ASSIGN_OR_RETURN(cluster::LocalState local, cluster::ReadLocalState(g.root));
+  std::string dev = local.iface;
+  int underlay_mtu = 0;
+  if (auto u = net::FindUnderlay(local.node_ip); u.ok()) {
+    if (dev.empty()) dev = u->dev;
+    underlay_mtu = u->mtu;
+  }
+  std::string out = "\n# Multi-host: node " + local.node + ", subnet " + local.subnet.ToString() +
+                    ", underlay " + dev + " " + local.node_ip.ToString() + "\n";
+  std::vector<net::Peer> peers;
+  auto client = etcd::Client::Open(local.etcd);
+  std::optional<cluster::ClusterConfig> config;
+  Result<etcd::RangeResult> all = Error::Unavailable("no client");
+  if (client.ok()) all = (*client)->GetPrefix("");
+  if (all.ok()) {
+    std::vector<cluster::NodeInfo> nodes;
+    for (const auto& kv : all->kvs) {
+      if (kv.key == cluster::kConfigKey) {
+        if (auto c = cluster::ParseConfig(kv.value); c.ok()) config = *c;
+      } else if (kv.key.rfind(cluster::kNodesPrefix, 0) == 0) {
+        if (auto n = cluster::ParseNode(kv.value); n.ok()) nodes.push_back(*n);
+      }
+    }
+    if (!config) return Error::NotFound("no cluster config in etcd");
+    auto p = cluster::PeersOf(
+        local.node, nodes, config->backend,
+        [&](const IpAddr& ip) { return net::OnLink(dev, ip); });
+    if (!p.ok()) return std::move(p).error();
+    peers = *p;
+  } else {
+    // etcd away: what the kernel holds is what the agent programmed last.
+    out += "# etcd is unreachable (" + all.error().message() + "): peers as programmed now\n";
+    BERTH_ASSIGN_OR_RETURN(peers, net::Programmed(cluster::kVxlanDevice));
+  }
+  const std::string vx = cluster::kVxlanDevice;
+  bool any_vxlan = false;
+  for (const auto& p : peers) any_vxlan |= p.path == net::PeerPath::kVxlan;
+  if (config ? config->backend != cluster::Backend::kHostGw : any_vxlan) {
+    out += "ip link add " + vx + " type vxlan id " + std::to_string(config ? config->vni : 1) +
+           " local " + local.node_ip.ToString() + " dev " + dev + " dstport " +
+           std::to_string(config ? config->port : 8472) + " nolearning\n";
+    if (underlay_mtu) {
+      out += "ip link set " + vx + " mtu " + std::to_string(underlay_mtu - net::kVxlanOverhead) +
+             "\n";
+    }
+    out += "ip addr add " + local.subnet.Network().ToString() + "/32 dev " + vx + "\n";
+    out += "ip link set " + vx + " up\n";
+  }
+  for (const auto& p : peers) {
+    out += "# peer " + (p.node.empty() ? p.subnet.ToString() : p.node) + " (" +
+           cluster::PathName(p.path) + ")\n";
+    if (p.path == net::PeerPath::kHostGw) {
+      out += "ip route replace " + p.subnet.ToString() + " via " + p.node_ip.ToString() +
+             " proto " + std::to_string(net::kRouteProtocol) + "\n";
+      continue;
+    }
+    std::string vtep = p.subnet.Network().ToString();
+    out += "bridge fdb append " + p.vtep_mac + " dev " + vx + " dst " + p.node_ip.ToString() +
+           " self permanent\n";
+    out += "ip neigh replace " + vtep + " lladdr " + p.vtep_mac + " dev " + vx +
+           " nud permanent\n";
+    out += "ip route replace " + p.subnet.ToString() + " via " + vtep + " dev " + vx +
+           " onlink proto " + std::to_string(net::kRouteProtocol) + "\n";
+  }
+  if (peers.empty()) out += "# no peers yet\n";
+  return out;
+}
+
 int NodeRemove(const Globals& g, const EtcdFlags& ef, const std::vector<std::string>& names) {
   auto opts = EtcdOf(g, ef);
   if (!opts.ok()) return Fail(opts.error());

@@ -93,6 +93,8 @@ int ClusterJoin(const Globals& g, const EtcdFlags& etcd, const ClusterJoinFlags&
 int ClusterLeave(const Globals& g);
 /// `etcd`: used when this host is not in a cluster (its cluster.json names the etcd otherwise).
 int NodeList(const Globals& g, const EtcdFlags& etcd);
+/// The ip(8)/bridge(8) commands equivalent to this node's overlay, per peer (network explain).
+Result<std::string> ExplainCluster(const Globals& g);
 int NodeRemove(const Globals& g, const EtcdFlags& etcd, const std::vector<std::string>& names);
 
 /// Builds seed 001's topology in throwaway namespaces and narrates it.

@@ -174,16 +174,26 @@ berth::Status Agent::Relist() {
     std::lock_guard<std::mutex> lock(mu_);
     status_.revision = all.revision;
     status_.etcd_reachable = true;
-    status_.ready = true;
-    status_.last_error.clear();
   }
   // Fencing on every (re)connect: the store may have been restored from a backup meanwhile.
   auto held = holders_.find(SubnetKey(self_.subnet));
   if (held == holders_.end() || held->second != self_.name || !nodes_.count(self_.name)) {
     berth::Status st = CheckHeld(*client_, self_);
+    if (st.ok()) st = Publish(*client_, self_);  // our record was deleted: put it back
     if (!st.ok()) {
       Fence(st.error());
       return Ok();
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    status_.ready = true;
+    status_.last_error.clear();
+    if (status_.fenced) {
+      // Someone repaired etcd (the subnet names this node again): serve again.
+      status_.fenced = false;
+      log::Warn("cluster agent: subnet " + self_.subnet.ToString() +
+                " is this node's again: serving the cluster network");
     }
   }
   Reprogram();
