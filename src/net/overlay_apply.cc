@@ -2,6 +2,7 @@
 // (overlay_diff.h), write only the difference. A failed write does not stop the others: one
 // peer the kernel refuses (a route to its subnet that is somebody else's) must not leave every
 // later peer unreachable; all failures come back together.
+#include <type_traits>
 #include <variant>
 
 #include "net/netlink.h"

@@ -15,7 +15,8 @@ namespace berth::net {
 
 namespace {
 
-/// One RTM_GETNEIGH dump of `family`: AF_INET for neighbours, AF_BRIDGE for FDB entries.
+/// One RTM_GETNEIGH dump of `family`: AF_UNSPEC for neighbours (libnl asks for no single IP
+/// family), AF_BRIDGE for FDB entries.
 Result<NlCache> DumpNeighbours(nl_sock* sock, int family) {
   nl_cache* raw = nullptr;
   int err = nl_cache_alloc_name("route/neigh", &raw);
@@ -46,6 +47,7 @@ Result<OverlayEntries> ReadOverlayEntries(nl_sock* sock, const std::string& vxla
     if (r.protocol != kRouteProtocol || !r.dst || !r.dst->is_v4() || !r.gateway) continue;
     out.routes.push_back({*r.dst, *r.gateway, r.ifindex, r.onlink});
   }
+  if (vxlan_dev.empty()) return out;  // host-gw only
   BERTH_ASSIGN_OR_RETURN(NlLink vxlan, GetLink(sock, vxlan_dev));
   if (!vxlan) return out;
   out.vxlan_ifindex = rtnl_link_get_ifindex(vxlan.get());
@@ -61,14 +63,14 @@ Result<OverlayEntries> ReadOverlayEntries(nl_sock* sock, const std::string& vxla
     }
     out.fdb[MacText(mac)] = FromNlAddr(dst);
   }
-  BERTH_ASSIGN_OR_RETURN(NlCache neighs, DumpNeighbours(sock, AF_INET));
+  BERTH_ASSIGN_OR_RETURN(NlCache neighs, DumpNeighbours(sock, AF_UNSPEC));
   for (nl_object* o = nl_cache_get_first(neighs.get()); o; o = nl_cache_get_next(o)) {
     auto* n = reinterpret_cast<rtnl_neigh*>(o);
     nl_addr* dst = rtnl_neigh_get_dst(n);
     nl_addr* mac = rtnl_neigh_get_lladdr(n);
     // Entries the kernel resolved by itself are not berth's: only permanent ones are.
     if (rtnl_neigh_get_ifindex(n) != out.vxlan_ifindex || !dst || !mac ||
-        !(rtnl_neigh_get_state(n) & NUD_PERMANENT)) {
+        nl_addr_get_family(dst) != AF_INET || !(rtnl_neigh_get_state(n) & NUD_PERMANENT)) {
       continue;
     }
     out.neighs[FromNlAddr(dst)] = MacText(mac);

@@ -6,6 +6,8 @@
 // routes, a blip in traffic to every peer. It is replaced only when what identifies the
 // tunnel differs (VNI, port, local address, lower device, learning), as flannel does.
 #include <linux/if.h>
+#include <linux/if_link.h>
+#include <netlink/route/link/inet6.h>
 #include <netlink/route/link/vxlan.h>
 
 #include "core/ids.h"
@@ -54,9 +56,20 @@ Status CreateVxlan(nl_sock* sock, const VxlanSpec& spec, int underlay_ifindex, i
     NlAddr owned(mac);
     rtnl_link_set_addr(vx.get(), mac);
   }
-  rtnl_link_set_flags(vx.get(), IFF_UP);
+  // Made down: it is set up once it has no IPv6 link-local address (NoLinkLocal).
   int err = rtnl_link_add(sock, vx.get(), NLM_F_CREATE | NLM_F_EXCL);
   if (err < 0) return NlError("create vxlan device " + spec.name, err);
+  return Ok();
+}
+
+/// No IPv6 link-local address: the overlay is IPv4 only, and with one the device would send
+/// router solicitations and MLD reports that no FDB entry can deliver. Settable only once the
+/// device exists, and before it goes up (going up is when the address is made).
+Status NoLinkLocal(nl_sock* sock, rtnl_link* link) {
+  NlLink change(rtnl_link_alloc());
+  rtnl_link_inet6_set_addr_gen_mode(change.get(), IN6_ADDR_GEN_MODE_NONE);
+  int err = rtnl_link_change(sock, link, change.get(), 0);
+  if (err < 0) return NlError("disable IPv6 link-local address", err);
   return Ok();
 }
 
@@ -125,17 +138,23 @@ Result<std::string> EnsureVxlan(const VxlanSpec& spec) {
     BERTH_TRY_CTX(DeleteLinkWith(sock.get(), spec.name), "replace " + spec.name);
     link.reset();
   }
-  if (link) {
+  const bool create = !link;
+  Result<std::string> made = [&]() -> Result<std::string> {
+    if (create) {
+      BERTH_TRY(CreateVxlan(sock.get(), spec, underlay_ifindex, mtu));
+      BERTH_ASSIGN_OR_RETURN(link, GetLink(sock.get(), spec.name));
+      if (!link) return Error::Internal(spec.name + " vanished right after it was made");
+      BERTH_TRY(NoLinkLocal(sock.get(), link.get()));
+    }
     BERTH_TRY(BringInLine(sock.get(), link.get(), mtu));
-  } else {
-    BERTH_TRY(CreateVxlan(sock.get(), spec, underlay_ifindex, mtu));
-  }
-  BERTH_ASSIGN_OR_RETURN(link, GetLink(sock.get(), spec.name));
-  if (!link) return Error::Internal(spec.name + " vanished right after it was made");
-  LinkInfo info = ReadLink(link.get());
-  BERTH_TRY_CTX(EnsureOnlyAddress(sock.get(), info.ifindex, spec.vtep_address),
-                "address of " + spec.name);
-  return info.mac;
+    LinkInfo info = ReadLink(link.get());
+    BERTH_TRY_CTX(EnsureOnlyAddress(sock.get(), info.ifindex, spec.vtep_address),
+                  "address of " + spec.name);
+    return info.mac;
+  }();
+  // All or nothing: a device made here and not finished goes again.
+  if (!made.ok() && create) (void)DeleteLinkWith(sock.get(), spec.name);
+  return made;
 }
 
 Status DeleteVxlan(const std::string& name) {

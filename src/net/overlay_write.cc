@@ -85,11 +85,14 @@ Status WriteRoute(nl_sock* sock, const OverlayRoute& r, Write how) {
 Status WriteFdb(nl_sock* sock, int vxlan_ifindex, const FdbEntry& e, Write how) {
   BERTH_ASSIGN_OR_RETURN(NlAddr mac, ParseMac(e.mac));
   NlNeigh n(rtnl_neigh_alloc());
-  rtnl_neigh_set_family(n.get(), AF_BRIDGE);
   rtnl_neigh_set_ifindex(n.get(), vxlan_ifindex);
   rtnl_neigh_set_lladdr(n.get(), mac.get());
+  // The destination before the family: libnl refuses an address whose family is not the
+  // entry's (and says so only in a return value), and an FDB entry's family is AF_BRIDGE.
   NlAddr dst = ToNlAddr(e.node_ip, 32);
-  rtnl_neigh_set_dst(n.get(), dst.get());
+  int err = rtnl_neigh_set_dst(n.get(), dst.get());
+  if (err < 0) return NlError("FDB entry destination " + e.node_ip.ToString(), err);
+  rtnl_neigh_set_family(n.get(), AF_BRIDGE);
   rtnl_neigh_set_flags(n.get(), NTF_SELF);  // the VXLAN device's own table, not a bridge's
   rtnl_neigh_set_state(n.get(), NUD_PERMANENT);
   return WriteNeighbour(sock, n.get(), how, "FDB entry " + e.mac + " dst " + e.node_ip.ToString());
@@ -100,7 +103,8 @@ Status WriteNeigh(nl_sock* sock, int vxlan_ifindex, const NeighEntry& e, Write h
   NlNeigh n(rtnl_neigh_alloc());
   rtnl_neigh_set_ifindex(n.get(), vxlan_ifindex);
   NlAddr dst = ToNlAddr(e.ip, 32);
-  rtnl_neigh_set_dst(n.get(), dst.get());
+  int err = rtnl_neigh_set_dst(n.get(), dst.get());
+  if (err < 0) return NlError("neighbour address " + e.ip.ToString(), err);
   rtnl_neigh_set_lladdr(n.get(), mac.get());
   rtnl_neigh_set_state(n.get(), NUD_PERMANENT);
   return WriteNeighbour(sock, n.get(), how, "neighbour " + e.ip.ToString() + " lladdr " + e.mac);

@@ -1,0 +1,126 @@
+// The reconcile's decisions without a kernel: what is right is not written, what is wrong is
+// replaced, what berth no longer wants is deleted, and a peer switching path takes its vxlan
+// entries with it.
+#include "net/overlay_diff.h"
+
+#include <gtest/gtest.h>
+
+namespace berth::net {
+namespace {
+
+constexpr int kVx = 7;  // the VXLAN device's ifindex
+constexpr int kEth = 2;  // the underlay's
+
+IpAddr Ip(const char* s) { return *IpAddr::Parse(s); }
+Cidr Net(const char* s) { return *Cidr::ParseNetwork(s); }
+
+Peer HostGw(const char* subnet, const char* node) {
+  return {"hg", Net(subnet), Ip(node), PeerPath::kHostGw, ""};
+}
+Peer Vxlan(const char* subnet, const char* node, const char* mac) {
+  return {"vx", Net(subnet), Ip(node), PeerPath::kVxlan, mac};
+}
+
+/// The kernel holding exactly `peers`, as ReadOverlayEntries would read it.
+OverlayEntries Holding(const std::vector<Peer>& peers) {
+  OverlayEntries e;
+  e.vxlan_ifindex = kVx;
+  for (const Peer& p : peers) {
+    if (p.path == PeerPath::kHostGw) {
+      e.routes.push_back({p.subnet, p.node_ip, kEth, false});
+    } else {
+      e.routes.push_back({p.subnet, p.subnet.Network(), kVx, true});
+      e.fdb[p.vtep_mac] = p.node_ip;
+      e.neighs[p.subnet.Network()] = p.vtep_mac;
+    }
+  }
+  return e;
+}
+
+int Count(const OverlayDiff& d, Write how) {
+  int n = 0;
+  for (const OverlayWrite& w : d.writes) n += w.how == how;
+  return n;
+}
+
+TEST(OverlayDiffTest, FromNothingAddsEachPeerRouteLast) {
+  OverlayEntries none;
+  none.vxlan_ifindex = kVx;
+  auto d = DiffOverlay(none, {HostGw("10.244.2.0/24", "198.18.0.2"),
+                              Vxlan("10.244.3.0/24", "198.18.0.3", "02:42:0A:F4:03:00")});
+  ASSERT_TRUE(d.ok()) << d.error().message();
+  EXPECT_EQ(d->stats.added, 2);
+  ASSERT_EQ(d->writes.size(), 4u);
+  EXPECT_EQ(std::get<OverlayRoute>(d->writes[0].entry).ifindex, 0);  // the kernel picks
+  EXPECT_EQ(std::get<FdbEntry>(d->writes[1].entry).mac, "02:42:0a:f4:03:00");
+  EXPECT_EQ(std::get<NeighEntry>(d->writes[2].entry).ip, Ip("10.244.3.0"));
+  const auto& route = std::get<OverlayRoute>(d->writes[3].entry);
+  EXPECT_EQ(route.via, Ip("10.244.3.0"));
+  EXPECT_TRUE(route.onlink);
+  EXPECT_EQ(route.ifindex, kVx);
+  EXPECT_EQ(Count(*d, Write::kAdd), 4);
+}
+
+TEST(OverlayDiffTest, WhatIsRightIsNotWritten) {
+  std::vector<Peer> peers = {HostGw("10.244.2.0/24", "198.18.0.2"),
+                             Vxlan("10.244.3.0/24", "198.18.0.3", "02:42:0a:f4:03:00")};
+  auto d = DiffOverlay(Holding(peers), peers);
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE(d->writes.empty());
+  EXPECT_EQ(d->stats.unchanged, 2);
+}
+
+TEST(OverlayDiffTest, WrongPartsAreReplacedAndStaleOnesDeleted) {
+  OverlayEntries now = Holding({Vxlan("10.244.3.0/24", "198.18.0.3", "02:42:0a:f4:03:00"),
+                                HostGw("10.244.4.0/24", "198.18.0.4")});
+  now.fdb["02:42:0a:f4:03:00"] = Ip("198.18.0.33");  // the peer's node IP moved
+  now.fdb["02:42:0a:f4:09:00"] = Ip("198.18.0.9");   // a peer long gone
+  now.neighs[Ip("10.244.9.0")] = "02:42:0a:f4:09:00";
+  auto d = DiffOverlay(now, {Vxlan("10.244.3.0/24", "198.18.0.3", "02:42:0a:f4:03:00")});
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->stats.replaced, 1);
+  EXPECT_EQ(d->stats.removed, 1);
+  ASSERT_EQ(d->writes.size(), 4u);
+  EXPECT_EQ(d->writes[0].how, Write::kReplace);
+  EXPECT_EQ(std::get<FdbEntry>(d->writes[0].entry).node_ip, Ip("198.18.0.3"));
+  EXPECT_EQ(std::get<OverlayRoute>(d->writes[1].entry).dst, Net("10.244.4.0/24"));
+  EXPECT_EQ(std::get<NeighEntry>(d->writes[2].entry).ip, Ip("10.244.9.0"));
+  EXPECT_EQ(std::get<FdbEntry>(d->writes[3].entry).mac, "02:42:0a:f4:09:00");
+  EXPECT_EQ(Count(*d, Write::kDelete), 3);
+}
+
+TEST(OverlayDiffTest, PathSwitchReplacesTheRouteAndDropsTheVxlanEntries) {
+  Peer vx = Vxlan("10.244.3.0/24", "198.18.0.3", "02:42:0a:f4:03:00");
+  Peer hg = HostGw("10.244.3.0/24", "198.18.0.3");
+  auto to_hg = DiffOverlay(Holding({vx}), {hg});
+  ASSERT_TRUE(to_hg.ok());
+  EXPECT_EQ(to_hg->stats.replaced, 1);
+  EXPECT_EQ(to_hg->stats.removed, 0);
+  ASSERT_EQ(to_hg->writes.size(), 3u);
+  EXPECT_EQ(to_hg->writes[0].how, Write::kReplace);  // the route first: no moment without one
+  EXPECT_EQ(Count(*to_hg, Write::kDelete), 2);
+
+  auto to_vx = DiffOverlay(Holding({hg}), {vx});
+  ASSERT_TRUE(to_vx.ok());
+  EXPECT_EQ(to_vx->stats.replaced, 1);
+  ASSERT_EQ(to_vx->writes.size(), 3u);
+  EXPECT_EQ(to_vx->writes[2].how, Write::kReplace);
+  EXPECT_TRUE(std::get<OverlayRoute>(to_vx->writes[2].entry).onlink);
+}
+
+TEST(OverlayDiffTest, RefusesWhatCannotBeProgrammed) {
+  OverlayEntries no_device;
+  EXPECT_EQ(DiffOverlay(no_device, {Vxlan("10.244.3.0/24", "198.18.0.3", "02:42:0a:f4:03:00")})
+                .error()
+                .code(),
+            Code::kInvalid);
+  EXPECT_TRUE(DiffOverlay(no_device, {HostGw("10.244.3.0/24", "198.18.0.3")}).ok());
+  OverlayEntries e = Holding({});
+  EXPECT_FALSE(DiffOverlay(e, {Vxlan("10.244.3.0/24", "198.18.0.3", "")}).ok());
+  EXPECT_FALSE(DiffOverlay(e, {HostGw("10.244.3.0/24", "198.18.0.3"),
+                               HostGw("10.244.3.0/24", "198.18.0.4")})
+                   .ok());
+}
+
+}  // namespace
+}  // namespace berth::net
