@@ -67,6 +67,14 @@ def berthd_pid(host):
     return None if _gone(pid) else pid
 
 
+def berthd_log(host):
+    try:
+        with open(os.path.join(root_of(host), "berthd.log")) as f:
+            return f.read()[-3000:]
+    except OSError as e:
+        return str(e)
+
+
 def status(host):
     return json.loads(at(host, "curl", "-s", "--unix-socket",
                          os.path.join(root_of(host), "berthd.sock"),
@@ -152,6 +160,7 @@ class World:
             self.etcd.send_signal(signal.SIGTERM)
             self.etcd.wait(timeout=10)
             self.etcd = None
+            self.etcd_log.close()
 
     def close(self):
         for host in HOSTS:
@@ -178,7 +187,7 @@ class ClusterTest(unittest.TestCase):
         # Every agent programmed its two peers.
         for host in HOSTS:
             assert wait_until(lambda: len(routes(host)) == 2, timeout=10), \
-                f"{host}: routes {routes(host)}"
+                f"{host}: routes {routes(host)}\n{berthd_log(host)}"
 
     @classmethod
     def tearDownClass(cls):
