@@ -23,12 +23,15 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "cluster/config.h"
 #include "cluster/local.h"
@@ -50,10 +53,21 @@ struct AgentStatus {
   int64_t applies = 0;  // how many times the peers were reprogrammed
 };
 
+/// A container's names on the cluster network, as every node's berthd serves them.
+struct NameRecord {
+  std::string node;  // who registered it
+  IpAddr ip;
+  std::vector<std::string> names;  // container name first, then aliases and hostname
+  bool operator==(const NameRecord&) const = default;
+};
+
 class Agent {
  public:
   /// Starts the agent's threads. Never fails because etcd is down: it retries.
-  static std::unique_ptr<Agent> Start(LocalState local);
+  /// `names_changed` is called (on an agent thread; it must not block) whenever the names
+  /// registered by other nodes changed: berthd rebuilds its DNS table then.
+  static std::unique_ptr<Agent> Start(LocalState local,
+                                      std::function<void()> names_changed = {});
   ~Agent();
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;
@@ -61,16 +75,23 @@ class Agent {
   /// Stops the threads (within about 200 ms plus one etcd request); programmed state stays.
   void Stop();
   AgentStatus Status() const;
+  /// This node's containers on the cluster network: registered in etcd under
+  /// names/NODE/IP (in the background, again after an outage), for the other nodes' DNS.
+  void SetLocalNames(std::vector<NameRecord> records);
+  /// What the other nodes registered, from memory (no etcd round trip).
+  std::vector<NameRecord> RemoteNames() const;
   const LocalState& local() const { return local_; }
 
  private:
   explicit Agent(LocalState local) : local_(std::move(local)) {}
   void Main();
   void HeartbeatMain();
+  void NamesMain();
+  berth::Status SyncNames();
   berth::Status Session();
   berth::Status Setup();
   berth::Status Relist();
-  void OnEvent(const etcd::WatchEvent& ev, bool* nodes_changed);
+  void OnEvent(const etcd::WatchEvent& ev, bool* nodes_changed, bool* names_changed);
   void Reprogram();
   void Fence(const Error& e);
   void SetError(const Error& e);
@@ -92,8 +113,16 @@ class Agent {
   std::map<std::string, NodeInfo> nodes_;  // by name
   std::map<std::string, std::string> holders_;  // subnet key -> node name
 
+  std::function<void()> names_changed_;
+  std::thread names_;
+  bool names_dirty_ = false;  // guarded by sleep_mu_: SetLocalNames wakes the names thread
+
   mutable std::mutex mu_;
   AgentStatus status_;  // guarded by mu_
+  std::map<std::string, std::string> local_names_;   // guarded by mu_: key -> value wanted
+  std::map<std::string, NameRecord> remote_names_;   // guarded by mu_: by key
+  // Names thread only: what etcd holds under names/SELF/ (unknown after an error).
+  std::optional<std::map<std::string, std::string>> registered_;
   std::atomic<bool> heartbeat_armed_{false};  // the main thread set up: the heartbeat may run
 };
 

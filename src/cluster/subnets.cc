@@ -199,7 +199,8 @@ Status RemoveNode(etcd::Client& client, const std::string& name) {
   BERTH_ASSIGN_OR_RETURN(NodeInfo node, ParseNode(r.kvs[0].value));
   const std::string skey = SubnetKey(node.subnet);
   // The subnet key goes only when it still names this node: never free another node's subnet.
-  std::vector<TxnOp> always = {TxnOp::Delete(NodeKey(name)), TxnOp::Delete(AliveKey(name))};
+  std::vector<TxnOp> always = {TxnOp::Delete(NodeKey(name)), TxnOp::Delete(AliveKey(name)),
+                               TxnOp::Delete(kNamesPrefix + name + "/", /*prefix=*/true)};
   std::vector<TxnOp> with_subnet = always;
   with_subnet.push_back(TxnOp::Delete(skey));
   BERTH_ASSIGN_OR_RETURN(etcd::TxnResult t,

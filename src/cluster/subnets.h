@@ -29,6 +29,7 @@ namespace berth::cluster {
 inline constexpr char kSubnetsPrefix[] = "subnets/";
 inline constexpr char kNodesPrefix[] = "nodes/";
 inline constexpr char kAlivePrefix[] = "alive/";
+inline constexpr char kNamesPrefix[] = "names/";  // names/NODE/IP -> {"ip","names"}
 inline constexpr int kHeartbeatTtl = 30;        // seconds
 inline constexpr int kHeartbeatEveryMs = 10000;
 
@@ -70,7 +71,8 @@ Status Publish(etcd::Client& client, const NodeInfo& self);
 /// Ok while subnets/<self.subnet> names self.name; the fencing error otherwise.
 Status CheckHeld(etcd::Client& client, const NodeInfo& self);
 
-/// Forgets a node: nodes/NAME, its subnet key (only when it still names NAME) and alive/NAME.
+/// Forgets a node: nodes/NAME, its subnet key (only when it still names NAME), alive/NAME and
+/// the container names it registered.
 /// kNotFound when no such node.
 Status RemoveNode(etcd::Client& client, const std::string& name);
 

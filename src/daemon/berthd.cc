@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -121,6 +122,8 @@ class Daemon {
     ::signal(SIGPIPE, SIG_IGN);
     signals_ = sys::Fd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
     if (!signals_.valid()) return Fatal("signalfd", Error::System("signalfd", errno));
+    cluster_names_ = sys::Fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!cluster_names_.valid()) return Fatal("eventfd", Error::System("eventfd", errno));
 
     dns::ServerOptions so;
     so.port = opts_.port;
@@ -188,8 +191,14 @@ class Daemon {
 
   int Loop() {
     for (;;) {
-      pollfd fds[2] = {{signals_.get(), POLLIN, 0}, {upkeep_->fd(), POLLIN, 0}};
-      int n = ::poll(fds, 2, upkeep_->MsUntilDue(kPollMs));
+      pollfd fds[3] = {{signals_.get(), POLLIN, 0}, {upkeep_->fd(), POLLIN, 0},
+                       {cluster_names_.get(), POLLIN, 0}};
+      int n = ::poll(fds, 3, upkeep_->MsUntilDue(kPollMs));
+      if (n > 0 && (fds[2].revents & POLLIN)) {
+        uint64_t count;
+        (void)!::read(cluster_names_.get(), &count, sizeof(count));
+        (void)ReloadCoalesced("cluster names");
+      }
       if (n < 0 && errno != EINTR) {
         log::Error("poll failed", {{"error", std::strerror(errno)}});
         return 1;
@@ -265,17 +274,18 @@ class Daemon {
   Status Reload(std::string_view why) {
     auto start = std::chrono::steady_clock::now();
     db_stamp_ = DbStamp();
+    SyncAgent();
     auto spec = engine::DnsRecords(engine_->store());
     if (!spec.ok()) {
       log::Error("reload failed", {{"reason", std::string(why)}, {"error", spec.error().message()}});
       return std::move(spec).error();
     }
+    ClusterNames(*spec);
     auto table = dns::Table::Build(*spec);
     size_t records = table->record_count();
     size_t networks = table->networks().size();
     server_->Publish(std::move(table));
     ApplyListeners(true);
-    SyncAgent();
     RefreshUpstreams();
     ++generation_;
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -314,7 +324,34 @@ class Daemon {
     if (local) {
       log::Info("cluster agent: starting",
                 {{"node", local->node}, {"subnet", local->subnet.ToString()}});
-      agent_ = cluster::Agent::Start(std::move(*local));
+      // Names from other nodes wake the main loop, which rebuilds the DNS table (never from
+      // the agent's thread: stopping the agent waits for that thread).
+      int fd = cluster_names_.get();
+      agent_ = cluster::Agent::Start(std::move(*local), [fd] {
+        uint64_t one = 1;
+        (void)!::write(fd, &one, sizeof(one));
+      });
+    }
+  }
+
+  // Names across hosts: this node's containers on the `cluster` network go to etcd (through
+  // the agent), the other nodes' come from the agent's memory into the same DNS network.
+  // Guarded by control_mu_.
+  void ClusterNames(dns::TableSpec& spec) {
+    if (!agent_) return;
+    uint32_t index = 0;
+    for (; index < spec.networks.size(); ++index) {
+      if (spec.networks[index].name == cluster::kNetworkName) break;
+    }
+    if (index == spec.networks.size()) return;
+    std::vector<cluster::NameRecord> mine;
+    for (const auto& e : spec.endpoints) {
+      if (e.network == index) mine.push_back({agent_->local().node, e.ip, e.names});
+    }
+    agent_->SetLocalNames(std::move(mine));
+    for (cluster::NameRecord& r : agent_->RemoteNames()) {
+      std::string owner = "node:" + r.node + "/" + r.ip.ToString();
+      spec.endpoints.push_back({index, r.ip, std::move(r.names), std::move(owner)});
     }
   }
 
@@ -411,6 +448,7 @@ class Daemon {
   std::unique_ptr<dns::Server> server_;
   std::unique_ptr<api::Server> api_;
   sys::Fd signals_;
+  sys::Fd cluster_names_;  // eventfd: the agent saw other nodes' names change
 
   // The store, the DNS server's control calls and what follows are used by the main loop and
   // the API threads: one at a time.
