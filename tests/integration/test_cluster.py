@@ -270,6 +270,29 @@ class ClusterTest(unittest.TestCase):
                 # No SNAT between hosts: the server sees the client container's own address.
                 self.assertEqual(ask(src, f"c-{src}", ips[dst]), ips[src], f"tcp {src} -> {dst}")
 
+    def test_2_outside_is_masqueraded_and_published_ports_work(self):
+        # A server outside the cluster (on the underlay) sees the host's node IP: masqueraded.
+        p = subprocess.Popen(["ip", "netns", "exec", "etcd", "sh", "-c",
+                              PEER_ECHO.format(port=9000)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        SERVERS.append(p)
+        self.assertEqual(ask("h1", "c-h1", ETCD_IP, 9000), HOSTS["h1"])
+        # A published port on a cluster node answers from the underlay.
+        b("h2", "run", "-d", "--name", "pub", "--network", "cluster", "-p", "8080:80", "--",
+          "sh", "-c", PEER_ECHO.format(port=80))
+        try:
+            got = None
+            for _ in range(30):
+                q = run(["ip", "netns", "exec", "etcd", "socat", "-T2", "-",
+                         f"TCP:{HOSTS['h2']}:8080,connect-timeout=1"], check=False)
+                got = q.stdout.strip()
+                if got:
+                    break
+                time.sleep(0.1)
+            self.assertEqual(got, ETCD_IP)
+        finally:
+            b("h2", "rm", "-f", "pub")
+
     def test_3_init_again_is_a_noop_and_a_different_config_is_refused(self):
         b("h2", "cluster", "init", "--etcd", ETCD, "--cidr", CIDR, "--backend", "auto")
         p = b("h2", "cluster", "init", "--etcd", ETCD, "--cidr", "10.245.0.0/16", check=False)
@@ -362,6 +385,7 @@ class ClusterTest(unittest.TestCase):
             b("h1", "run", "-d", "--name", "during", "--network", "cluster", "--", "sleep", "600")
             self.assertTrue(ping("h1", "during", ip2))
             b("h1", "rm", "-f", "during")
+            b("h1", "run", "-d", "--name", "later", "--network", "cluster", "--", "sleep", "600")
             self.assertTrue(ping("h1", "c-h1", ip2))
             self.assertTrue(wait_until(lambda: not status("h1")["cluster"]["etcd_reachable"],
                                        timeout=10), status("h1"))
@@ -378,6 +402,12 @@ class ClusterTest(unittest.TestCase):
         nodes = {n["name"]: n for n in bj("h1", "node", "ls", "--format", "json")}
         self.assertEqual(nodes["h1"]["subnet"], self.subnets["h1"])
         self.assertEqual(nodes["h2"]["subnet"], self.subnets["h2"])
+        # A name registered during the outage reaches the other node once etcd is back.
+        later = cip("h1", "later")
+        self.assertTrue(wait_until(
+            lambda: b("h2", "exec", "c-h2", "--", "getent", "hosts", "later",
+                      check=False).stdout.split()[:1] == [later], timeout=5))
+        b("h1", "rm", "-f", "later")
 
     def test_explain_prints_the_overlay_per_peer(self):
         out = b("h1", "network", "explain", "cluster").stdout
