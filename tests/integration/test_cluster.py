@@ -219,6 +219,32 @@ class ClusterTest(unittest.TestCase):
         # The table shows etcd's reachability.
         self.assertIn("etcd: reachable", b("h1", "node", "ls").stdout)
 
+    def test_2_cni_pod_on_the_cluster_network(self):
+        # A runtime's conflist naming the network `cluster` puts a pod on this node's subnet.
+        cni_dir = os.environ.get("BERTH_CNI_DIR",
+                                 os.path.join(os.path.dirname(__file__), "../../build/cni"))
+        run(["ip", "netns", "add", "pod"])
+        conf = json.dumps({"cniVersion": "1.0.0", "name": "cluster", "type": "berth",
+                           "root": root_of("h2")})
+
+        def cni(command):
+            env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+                   "CNI_COMMAND": command, "CNI_CONTAINERID": "pod1",
+                   "CNI_NETNS": "/run/netns/pod", "CNI_IFNAME": "eth0", "CNI_PATH": cni_dir}
+            return subprocess.run(["nsenter", "--net=/run/netns/h2",
+                                   os.path.join(cni_dir, "berth")], input=conf, env=env,
+                                  capture_output=True, text=True, timeout=30)
+        try:
+            p = cni("ADD")
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            ip = json.loads(p.stdout)["ips"][0]["address"].split("/")[0]
+            self.assertTrue(ip.startswith(self.subnets["h2"].rsplit(".", 1)[0]), ip)
+            self.assertTrue(ping("h1", "c-h1", ip))
+            self.assertTrue(ping("h3", "c-h3", ip))
+        finally:
+            cni("DEL")
+            run(["ip", "netns", "del", "pod"], check=False)
+
     def test_2_mtu_of_the_overlay(self):
         # auto: the cluster bridge takes the VXLAN overhead off the underlay's 1500.
         net = bj("h1", "network", "inspect", "cluster")
