@@ -377,6 +377,10 @@ class ClusterTest(unittest.TestCase):
         self.assertEqual(routes("h3"), {})
         self.assertNotIn("cluster", [n["name"] for n in bj("h3", "network", "ls", "--format", "json")])
         self.assertFalse(os.path.exists(os.path.join(root_of("h3"), "cluster.json")))
+        for name in ("cluster_subnets", "cluster_cidrs"):
+            doc = json.loads(at("h3", "nft", "-j", "list", "set", "inet", "berth", name).stdout)
+            self.assertNotIn("elem", [o for o in doc["nftables"] if "set" in o][0]["set"])
+        self.assertFalse((status("h3").get("cluster")) if berthd_pid("h3") else None)
         self.assertEqual(etcdctl("get", "--prefix", "/berth/nodes/h3").stdout.strip(), "")
         self.assertEqual(etcdctl("get", "--prefix", "/berth/subnets/" +
                                  sub3.replace("/", "-")).stdout.strip(), "")
