@@ -10,6 +10,10 @@
 //   every change of a node record reprograms the peers (net::Apply, a reconcile: what is
 //   right is not touched). A compacted watch re-lists; an etcd error reconnects with backoff
 //   and leaves what is programmed alone, so traffic between nodes survives an etcd outage.
+// - Names across hosts (agent_names.cc): berthd hands it this node's containers on the
+//   cluster network (SetLocalNames); a thread of its own keeps names/NODE/IP in etcd in line
+//   with them, again after an outage. Other nodes' names arrive through the same watch and
+//   are kept in memory (RemoteNames), so berthd answers without an etcd round trip.
 // - Fencing: when etcd says this node's subnet is held by another node (or this node was
 //   removed), the agent withdraws its routes to peers, stops serving and says why in its
 //   status and log, loudly, instead of sharing a subnet.
@@ -92,6 +96,7 @@ class Agent {
   berth::Status Setup();
   berth::Status Relist();
   void OnEvent(const etcd::WatchEvent& ev, bool* nodes_changed, bool* names_changed);
+  void OnNameEvent(const etcd::WatchEvent& ev, bool* names_changed);  // agent_names.cc
   void Reprogram();
   void Fence(const Error& e);
   void SetError(const Error& e);
