@@ -329,6 +329,7 @@ class ClusterTest(unittest.TestCase):
 
     def test_4_kill9_of_berthd_keeps_subnet_and_routes(self):
         before = routes("h2")
+        vxlan = json.loads(at("h2", "ip", "-j", "link", "show", "berth.vxlan").stdout)[0]
         pid = berthd_pid("h2")
         self.assertIsNotNone(pid)
         os.kill(pid, signal.SIGKILL)
@@ -343,6 +344,9 @@ class ClusterTest(unittest.TestCase):
         nodes = {n["name"]: n for n in bj("h1", "node", "ls", "--format", "json")}
         self.assertEqual(nodes["h2"]["subnet"], self.subnets["h2"])
         self.assertEqual(routes("h2"), before)
+        # The restarted agent kept the device it found (same ifindex and MAC): no blip.
+        after = json.loads(at("h2", "ip", "-j", "link", "show", "berth.vxlan").stdout)[0]
+        self.assertEqual((after["ifindex"], after["address"]), (vxlan["ifindex"], vxlan["address"]))
 
     def test_5_fencing_when_another_node_holds_the_subnet(self):
         key = "/berth/subnets/" + self.subnets["h2"].replace("/", "-")
