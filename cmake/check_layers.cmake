@@ -23,10 +23,13 @@ set(allowed_etcd core sys)
 # Other firewall managers (iptables, firewalld): beside firewall/, never inside it.
 set(allowed_coexist core sys)
 set(allowed_engine core sys ipam store net firewall dns api)
+# The multi-host control plane (config, subnet leases, peers, the agent): a library beside the
+# engine, never inside it; the front ends join the two.
+set(allowed_cluster core sys ipam net etcd)
 # Processes of containers, above the engine (they record what they start through it).
 set(allowed_runtime core sys net engine)
 # Front ends: the engine and the runtime, and the lower layers' types they pass through.
-set(allowed_cli core sys ipam store net firewall dns api coexist engine runtime etcd)
+set(allowed_cli core sys ipam store net firewall dns api coexist engine runtime etcd cluster)
 set(allowed_cni ${allowed_cli})
 set(allowed_daemon ${allowed_cli})
 # Thin mains over the front ends.

@@ -2,6 +2,7 @@
 // returns the process exit code. Parsing lives in app.cc (the only file that sees CLI11).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -69,6 +70,32 @@ int Info(const Globals& g);
 int FirewallSync(const Globals& g);
 /// berth system reconcile [--dry-run] [--rebuild-state].
 int SystemReconcile(const Globals& g, bool dry_run, bool rebuild_state);
+
+// Multi-host (cluster_cmds.cc).
+struct EtcdFlags {
+  std::string endpoints;  // --etcd URL[,URL...]
+  std::string prefix = "/berth";
+  std::string cacert, cert, key;
+};
+struct ClusterInitFlags {
+  std::string cidr;
+  int subnet_len = 24;
+  std::string backend = "vxlan";
+  uint32_t vni = 1;
+  uint16_t port = 8472;
+};
+struct ClusterJoinFlags {
+  std::string node, node_ip, iface;
+  int mtu = 0;
+};
+int ClusterInit(const Globals& g, const EtcdFlags& etcd, const ClusterInitFlags& f);
+int ClusterJoin(const Globals& g, const EtcdFlags& etcd, const ClusterJoinFlags& f);
+int ClusterLeave(const Globals& g);
+/// `etcd`: used when this host is not in a cluster (its cluster.json names the etcd otherwise).
+int NodeList(const Globals& g, const EtcdFlags& etcd);
+/// The ip(8)/bridge(8) commands equivalent to this node's overlay, per peer (network explain).
+Result<std::string> ExplainCluster(const Globals& g);
+int NodeRemove(const Globals& g, const EtcdFlags& etcd, const std::vector<std::string>& names);
 
 /// Builds seed 001's topology in throwaway namespaces and narrates it.
 int Demo();
