@@ -105,6 +105,8 @@ Result<RunResult> RunForeground(const Starter& s, const RunConfig& cfg, sys::Sub
     spec.std_in = spec.std_out = spec.std_err = sys::Stdio::From(pty->slave.get());
     spec.controlling_tty = true;
   } else {
+    // Docker's: without -i the container reads nothing of ours (`echo hi | run cat` is empty).
+    if (!cfg.interactive) spec.std_in = sys::Stdio::Null();
     // SIGINT/SIGQUIT from a terminal reach the container directly (same process group).
     signal(SIGINT, SIG_IGN);
     signal(SIGQUIT, SIG_IGN);

@@ -209,6 +209,61 @@ class StoppedReleasesNetworkTest(BerthTest):
         berth("start", "s")
         self.assertEqual(list(berth_json("inspect", "s")["networks"]), ["two"])
 
+    def test_connect_while_stopped_attaches_on_start(self):
+        # Docker's: the network is recorded now and attached by `start`.
+        berth("network", "create", "one")
+        berth("network", "create", "two")
+        berth("run", "-d", "--name", "s", "--network", "one", "--", "sleep", "300")
+        berth("stop", "-t", "0", "s")
+        veths = lambda: [l["ifname"] for l in ip_json("link", "show", "type", "veth")]
+        self.assertTrue(wait_until(lambda: veths() == []), veths())
+        ip = berth_json("network", "inspect", "two")["subnet"].rsplit(".", 2)[0] + ".0.9"
+        berth("network", "connect", "--ip", ip, "--alias", "x", "two", "s")
+        self.assertEqual(veths(), [])
+        self.assertEqual(berth_json("network", "inspect", "two")["containers"], [])
+        self.assertFalse(berth_json("inspect", "s")["running"])
+        self.assertFails("network", "connect", "two", "s", msg="already connected")
+        self.assertFails("network", "connect", "--ip", "203.0.113.9", "one", "s",
+                         msg="outside subnet")
+        berth("start", "s")
+        nets = berth_json("inspect", "s")["networks"]
+        self.assertEqual(sorted(nets), ["one", "two"])
+        self.assertEqual((nets["two"]["ip"], nets["two"]["interface"]), (ip, "eth1"))
+        self.assertIn(f"inet {ip}/", in_container("s", "ip", "-4", "addr", "show", "eth1").stdout)
+        self.assertEqual(len(veths()), 2)
+        # Disconnect while stopped forgets the record: the next start attaches one only.
+        berth("stop", "-t", "0", "s")
+        berth("network", "disconnect", "two", "s")
+        berth("start", "s")
+        self.assertEqual(list(berth_json("inspect", "s")["networks"]), ["one"])
+
+    def test_add_host_and_own_hosts_entries_survive_network_changes(self):
+        berth("network", "create", "web")
+        berth("network", "create", "db")
+        berth("run", "-d", "--name", "h", "--network", "web", "--add-host", "db.local:10.1.2.3",
+              "--", "sleep", "300")
+        in_container("h", "sh", "-c", "echo '203.0.113.7 mine' >> /etc/hosts")
+        hosts = lambda: in_container("h", "cat", "/etc/hosts").stdout
+        berth("network", "connect", "db", "h")
+        nets = berth_json("inspect", "h")["networks"]
+        ips = [n["ip"] for n in nets.values()]
+        text = hosts()
+        self.assertEqual(text.count("10.1.2.3\tdb.local\n"), 1, text)
+        self.assertIn("203.0.113.7 mine\n", text)
+        for a in ips:
+            self.assertIn(f"{a}\t", text)
+        berth("network", "disconnect", "web", "h")
+        berth("stop", "-t", "0", "h")
+        berth("start", "h")
+        text = hosts()
+        self.assertEqual(text.count("10.1.2.3\tdb.local\n"), 1, text)
+        self.assertEqual(text.count("203.0.113.7 mine\n"), 1, text)
+        self.assertEqual(in_container("h", "getent", "hosts", "db.local").stdout.split()[:1],
+                         ["10.1.2.3"])
+        db_ip = berth_json("inspect", "h")["networks"]["db"]["ip"]
+        self.assertIn(f"{db_ip}\t", text)
+        self.assertNotIn(f"{nets['web']['ip']}\t", text)
+
     def test_start_after_its_network_was_removed_says_why(self):
         berth("network", "create", "tmp")
         berth("run", "-d", "--name", "t", "--network", "tmp", "--", "sleep", "300")
