@@ -472,6 +472,44 @@ class SurfaceTest(BerthTest):
         zsh = berth("completion", "zsh").stdout
         self.assertTrue(zsh.startswith("#compdef berth"))
 
+    # A real interactive zsh on a pseudo-terminal (zsh/zpty): the line is typed with a TAB, then
+    # ^A and `print -r -- RESULT: ` prefix it, so Enter prints what completion made of it.
+    ZSH_DRIVER = r"""
+zmodload zsh/zpty
+zpty z 'zsh -f -i'
+zpty -w z 'bindkey -e; PS1="%% "; autoload -U compinit; compinit -u; source <(%(berth)s completion zsh) || print LOAD-"FAILED"'
+complete() {
+  zpty -w -n z "$1"$'\t\x01print -r -- R""ESULT: \n'
+  local out="" line
+  while zpty -r -t z line 2>/dev/null || { sleep 0.05; zpty -r -t z line; }; do
+    out+=$line
+    [[ $out == *LOAD-FAILED* ]] && { print LOAD-FAILED; return; }
+    [[ $out == *$'\n'RESULT:\ *$'\r'* ]] && break
+  done
+  out=${out##*$'\n'RESULT: }
+  print -r -- "${out%%$'\r'*}"
+}
+for line in "$@"; do complete "$line"; done
+zpty -d z
+"""
+
+    def test_zsh_completion_loads_and_completes_in_a_real_zsh(self):
+        # What a zsh user does: compinit, then the generated script; nothing may be printed.
+        p = run(["zsh", "-c", f"autoload -U compinit; compinit -u; "
+                 f"source <({shlex.quote(BERTH)} --root {ROOT} completion zsh); "
+                 "print -r -- $_comps[berth]"])
+        self.assertEqual((p.stdout, p.stderr), ("_berth\n", ""))
+        lines = ["berth sto", "berth network conn", "berth stop --ti", "berth run --resta",
+                 "berth run -e A=1 --env-f", "berth run -- cat /etc/hostn"]
+        with tempfile.NamedTemporaryFile("w", suffix=".zsh") as f:
+            f.write(self.ZSH_DRIVER % {"berth": shlex.quote(BERTH) + " --root " + ROOT})
+            f.flush()
+            p = run(["timeout", "30", "zsh", "-f", f.name, *lines], timeout=40)
+        self.assertEqual(p.stdout.splitlines(),
+                         ["berth stop", "berth network connect", "berth stop --time",
+                          "berth run --restart", "berth run -e A=1 --env-file",
+                          "berth run -- cat /etc/hostname"], p.stderr)
+
     def test_man_pages(self):
         page = berth("man", "run").stdout
         self.assertTrue(page.startswith(".TH BERTH-RUN 1"))
