@@ -420,8 +420,10 @@ int RunCli(int argc, char** argv) {
     action = [&] { return ContainerExited(g, exited_id, exited_code, exited_pid); };
   });
 
-  auto* info = app.add_subcommand("info", "Show what berth found on this host (firewall managers)");
+  auto* info = app.add_subcommand(
+      "info", "Show containers, networks, firewall, berthd, kernel features and config");
   AddFormat(info, g);
+  Example(info, "  berth info\n  berth info --format '{{.ContainersRunning}} {{.Firewall.InSync}}'");
   info->callback([&] { action = [&] { return Info(g); }; });
   auto* sys = app.add_subcommand("system", "Repair berth's state: reconcile");
   sys->require_subcommand(1);

@@ -11,8 +11,8 @@ import tempfile
 import time
 import unittest
 
-from harness import (BERTH, ROOT, BerthTest, berth, berth_json, in_container, ip_json, main,
-                     read, run, wait_until)
+from harness import (BERTH, ROOT, BerthTest, berth, berth_json, berthd_pid, in_container,
+                     ip_json, main, read, run, wait_until)
 
 
 def names(*args):
@@ -316,6 +316,92 @@ class BridgeConfigTest(BerthTest):
             self.assertIn("config.json: bip 172.26.0.0/16", berth("ps", check=False).stderr)
         finally:
             os.unlink(os.path.join(ROOT, "config.json"))
+
+
+class InfoTest(BerthTest):
+    """`berth info` tells what `docker info` does: containers, networks, the state root, the
+    firewall, berthd, kernel features, the default bridge's config and versions."""
+
+    def info(self):
+        return berth_json("info", "--format", "json")
+
+    def test_info_on_a_fresh_host_then_with_containers(self):
+        d = self.info()
+        self.assertEqual(d["state_root"], ROOT)
+        self.assertEqual(d["server_version"], berth("version").stdout.split("Version:")[1].split()[0])
+        self.assertEqual(d["kernel_version"], os.uname().release)
+        self.assertEqual((d["containers"], d["containers_running"], d["containers_stopped"]),
+                         (0, 0, 0))
+        self.assertEqual(sorted(d["networks"]), ["bridge", "host", "none"])
+        fw = d["firewall"]
+        self.assertEqual((fw["backend"], fw["table"], fw["in_sync"]), ("nftables", "inet berth", True))
+        self.assertFalse(d["berthd"]["running"])
+        kf = d["kernel_features"]
+        for name in ("nftables", "bridge", "veth", "vxlan", "macvlan", "br_netfilter", "ipv6",
+                     "ip_forward"):
+            self.assertIn(name, kf)
+        for used in ("nftables", "bridge", "veth"):  # this very test suite relies on them
+            self.assertTrue(kf[used]["found"], kf[used])
+        self.assertEqual(kf["ipv6"]["found"], read("/proc/sys/net/ipv6/conf/all/disable_ipv6").strip() == "0")
+        br = d["default_bridge"]
+        self.assertEqual((br["config_file"], br["config_present"], br["bip"], br["mtu"]),
+                         (os.path.join(ROOT, "config.json"), False, "172.17.0.1/16", 1500))
+        self.assertEqual(br["default_address_pools"][0], {"base": "172.18.0.0/15", "size": 16})
+        self.assertEqual(br["default_address_pools"][-1], {"base": "192.168.0.0/16", "size": 20})
+        self.assertIn("firewall_managers", d)
+
+        berth("network", "create", "web")
+        berth("run", "-d", "--name", "a", "--network", "web", "--", "sleep", "300")
+        berth("run", "-d", "--name", "b", "--", "sh", "-c", "exit 0")
+        berth("wait", "b")
+        d = self.info()
+        self.assertEqual((d["containers"], d["containers_running"], d["containers_stopped"]),
+                         (2, 1, 1))
+        self.assertEqual(sorted(d["networks"]), ["bridge", "host", "none", "web"])
+        self.assertTrue(d["firewall"]["in_sync"], d["firewall"])
+        b = d["berthd"]
+        self.assertTrue(b["running"])
+        self.assertEqual(b["pid"], berthd_pid())
+        self.assertIn(d["server_version"], b["version"])
+        gw = berth_json("network", "inspect", "web")["gateway"]
+        self.assertIn(gw, b["dns"]["listening"])
+        # berth turned forwarding on for the networks (the sandbox's own /proc/sys/net).
+        self.assertTrue(d["kernel_features"]["ip_forward"]["found"], d["kernel_features"])
+        # Templates see the same document; Docker's spellings through the folded lookup.
+        self.assertEqual(berth("info", "--format", "{{.ContainersRunning}}/{{.Containers}} "
+                               "{{.Firewall.InSync}} {{.StateRoot}} {{len .Networks}}").stdout,
+                         f"1/2 true {ROOT} 4\n")
+        self.assertEqual(berth("info", "--format", "{{json .DefaultBridge.Mtu}}").stdout, "1500\n")
+        text = berth("info").stdout
+        for line in ("Containers: 2", " Running: 1", " Stopped: 1", "Networks: 4",
+                     f" State Root:       {ROOT}", " Backend:          nftables (table inet berth)",
+                     " In Sync:          yes", f" Running:          running (pid {berthd_pid()})",
+                     "Kernel Features:", " vxlan:", " br_netfilter:",
+                     f" Config File:      {ROOT}/config.json (absent: Docker's defaults)",
+                     " bip:              172.17.0.1/16", "Firewall Managers:"):
+            self.assertIn(line, text)
+        self.assertIn(f"listening on {gw}:53", text)
+
+    def test_info_sees_a_deleted_table_and_the_config_file(self):
+        os.makedirs(ROOT, exist_ok=True)
+        with open(os.path.join(ROOT, "config.json"), "w") as f:
+            json.dump({"bip": "10.66.0.1/24", "mtu": 1400,
+                       "default-address-pools": [{"base": "10.10.0.0/16", "size": 24}]}, f)
+        # The default bridge has no DNS: no berthd to restore the table behind our back.
+        berth("run", "-d", "--name", "p", "-p", "8080:80", "--", "sleep", "300")
+        self.assertIsNone(berthd_pid())
+        br = self.info()["default_bridge"]
+        self.assertEqual((br["config_present"], br["bip"], br["mtu"], br["default_address_pools"]),
+                         (True, "10.66.0.1/24", 1400, [{"base": "10.10.0.0/16", "size": 24}]))
+        run(["nft", "delete", "table", "inet", "berth"])
+        fw = self.info()["firewall"]
+        self.assertFalse(fw["in_sync"])
+        self.assertIn("table inet berth: missing", fw["differences"])
+        self.assertIn(" In Sync:          no (1 differences; berth system reconcile repairs them)",
+                      berth("info").stdout)
+        self.assertNotIn("berth", run(["nft", "list", "tables"]).stdout)  # info only looks
+        berth("system", "reconcile")
+        self.assertTrue(self.info()["firewall"]["in_sync"])
 
 
 class RunFlagsTest(BerthTest):
