@@ -392,7 +392,8 @@ int RunCli(int argc, char** argv) {
   wait->callback([&] { action = [&] { return WaitFor(g, names); }; });
 
   auto* version = app.add_subcommand("version", "Show berth's version");
-  Example(version, "  berth version");
+  AddFormat(version, g, "-f,--format");
+  Example(version, "  berth version\n  berth version --format '{{.Client.Version}}'");
   version->callback([&] {
     action = [&] { return Version(g); };
   });

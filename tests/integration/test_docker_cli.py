@@ -529,6 +529,9 @@ class SurfaceTest(BerthTest):
         self.assertIn("container cannot be disconnected from host network or connected to host "
                       "network", p.stderr)
         self.assertIn("Version:", berth("version").stdout)
+        v = berth_json("version", "--format", "json")["client"]["version"]
+        self.assertEqual(berth("version", "-f", "{{.Client.Version}} {{.Client.Os}}").stdout,
+                         f"{v} linux\n")
 
     def test_every_verb_has_help_with_an_example(self):
         verbs = [[v] for v in ("run", "exec", "ps", "rm", "inspect", "start", "stop", "restart",
