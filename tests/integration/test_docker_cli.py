@@ -566,7 +566,8 @@ class SurfaceTest(BerthTest):
     ZSH_DRIVER = r"""
 zmodload zsh/zpty
 zpty z 'zsh -f -i'
-zpty -w z 'bindkey -e; PS1="%% "; autoload -U compinit; compinit -u; source <(%(berth)s completion zsh) || print LOAD-"FAILED"'
+zpty -w z 'bindkey -e; PS1="%% "; %(setup)s || print LOAD-"FAILED"; print READY-"GO"'
+zpty -r -m z ready '*READY-GO*'  # keys typed before the prompt would be echoed, not completed
 complete() {
   zpty -w -n z "$1"$'\t\x01print -r -- R""ESULT: \n'
   local out="" line
@@ -590,14 +591,21 @@ zpty -d z
         self.assertEqual((p.stdout, p.stderr), ("_berth\n", ""))
         lines = ["berth sto", "berth network conn", "berth stop --ti", "berth run --resta",
                  "berth run -e A=1 --env-f", "berth run -- cat /etc/hostn"]
-        with tempfile.NamedTemporaryFile("w", suffix=".zsh") as f:
-            f.write(self.ZSH_DRIVER % {"berth": shlex.quote(BERTH) + " --root " + ROOT})
-            f.flush()
-            p = run(["timeout", "30", "zsh", "-f", f.name, *lines], timeout=40)
-        self.assertEqual(p.stdout.splitlines(),
-                         ["berth stop", "berth network connect", "berth stop --time",
-                          "berth run --restart", "berth run -e A=1 --env-file",
-                          "berth run -- cat /etc/hostname"], p.stderr)
+        want = ["berth stop", "berth network connect", "berth stop --time", "berth run --restart",
+                "berth run -e A=1 --env-file", "berth run -- cat /etc/hostname"]
+        berth_cmd = shlex.quote(BERTH) + " --root " + ROOT
+        with tempfile.TemporaryDirectory() as fpath:
+            # Both ways the example shows: sourced, and installed as _berth in $fpath.
+            with open(os.path.join(fpath, "_berth"), "w") as f:
+                f.write(berth("completion", "zsh").stdout)
+            for setup in (f"autoload -U compinit; compinit -u; source <({berth_cmd} completion zsh)",
+                          f"fpath=({fpath} $fpath); autoload -U compinit; "
+                          f"compinit -u -d {fpath}/.zcompdump"):
+                driver = os.path.join(fpath, "driver.zsh")
+                with open(driver, "w") as f:
+                    f.write(self.ZSH_DRIVER % {"setup": setup})
+                p = run(["timeout", "30", "zsh", "-f", driver, *lines], timeout=40)
+                self.assertEqual(p.stdout.splitlines(), want, (setup, p.stderr))
 
     def test_man_pages(self):
         page = berth("man", "run").stdout
