@@ -51,6 +51,22 @@ class ForegroundTest(BerthTest):
         self.assertEqual(p.stdout, "got-hello\n")
         self.assertEqual(p.stderr, "err\n")
 
+    def test_foreground_output_is_shown_and_logged(self):
+        # Docker's: `logs` shows what an attached run printed, stdout and stderr apart on ours.
+        p = berth("run", "--name", "f", "--network", "none", "--", "sh", "-c",
+                  "echo out; echo err >&2; exit 3", check=False)
+        self.assertEqual((p.returncode, p.stdout, p.stderr), (3, "out\n", "err\n"))
+        self.assertEqual(sorted(berth("logs", "f").stdout.splitlines()), ["err", "out"])
+        berth("start", "-a", "f", check=False)  # each start adds to it, as Docker's
+        self.assertEqual(len(berth("logs", "f").stdout.splitlines()), 4)
+        # A reader of ours that goes away (`| head -1`) neither kills the container nor stops
+        # its log.
+        out = run(["bash", "-c", f"{BERTH} --root {ROOT} run --name h --network none -- sh -c "
+                   "'echo a; sleep 0.3; echo b; echo done' | head -1"]).stdout
+        self.assertEqual(out, "a\n")
+        self.assertEqual(berth("wait", "h").stdout.strip(), "0")
+        self.assertEqual(berth("logs", "h").stdout, "a\nb\ndone\n")
+
     def test_stdin_reaches_the_container_only_with_i(self):
         # Docker's: without -i the container's stdin is /dev/null, not berth's pipe or terminal.
         def cat(*flags):
