@@ -124,16 +124,16 @@ Result<RunResult> RunForeground(const Starter& s, const RunConfig& cfg, sys::Sub
   if (!recorded.ok() && recorded.error().code() == Code::kNotFound) {
     (void)child->Kill();  // removed while starting: it has no container any more
   }
+  // Docker's: `berth logs` shows what a foreground run printed too.
+  std::string log = LogPath(s.engine.paths(), s.c.id);
+  sys::Fd logfd(::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
   if (pty) {
     pty->slave.Reset();
     RawMode raw(STDIN_FILENO);
     Status relayed = RelayPty(pty->master.get(), child->pid(), cfg.interactive ? STDIN_FILENO : -1,
-                              STDOUT_FILENO);
+                              STDOUT_FILENO, logfd.valid() ? logfd.get() : -1);
     if (!relayed.ok()) (void)child->Kill();
   } else {
-    // Docker's: `berth logs` shows what a foreground run printed too.
-    std::string log = LogPath(s.engine.paths(), s.c.id);
-    sys::Fd logfd(::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
     Status teed = TeeOutput(child->pid(), child->stdout_pipe().get(), child->stderr_pipe().get(),
                             STDOUT_FILENO, STDERR_FILENO, logfd.valid() ? logfd.get() : -1);
     if (!teed.ok()) {

@@ -473,6 +473,13 @@ class InteractiveTest(BerthTest):
         self.assertIn("Ss", lines)  # a session leader with a controlling terminal: job control
         self.assertEqual(berth("ps", "-a", "-q").stdout, "")  # --rm
 
+    def test_an_interactive_session_is_logged(self):
+        status, screen = interactive(
+            [BERTH, "--root", ROOT, "run", "-it", "--name", "s", "--network", "none", "--", "sh"],
+            [(1, "echo $((6*7))\n"), (1, "exit 0\n")])
+        self.assertEqual(status, 0, screen)
+        self.assertIn("42", berth("logs", "s").stdout.replace("\r", "").splitlines())
+
     @unittest.skipUnless(shutil.which("tmux"), "tmux not installed (scripts/bootstrap.sh)")
     def test_window_size_follows_the_terminal_in_tmux(self):
         tmux = ["tmux", "-L", f"berth-test-{os.getpid()}", "-f", "/dev/null"]
