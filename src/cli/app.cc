@@ -392,7 +392,8 @@ int RunCli(int argc, char** argv) {
   wait->callback([&] { action = [&] { return WaitFor(g, names); }; });
 
   auto* version = app.add_subcommand("version", "Show berth's version");
-  Example(version, "  berth version");
+  AddFormat(version, g, "-f,--format");
+  Example(version, "  berth version\n  berth version --format '{{.Client.Version}}'");
   version->callback([&] {
     action = [&] { return Version(g); };
   });
@@ -481,8 +482,10 @@ int RunCli(int argc, char** argv) {
   Example(noderm, "  berth node rm h3");
   noderm->callback([&] { action = [&] { return NodeRemove(g, etcd_flags, names); }; });
 
-  auto* info = app.add_subcommand("info", "Show what berth found on this host (firewall managers)");
+  auto* info = app.add_subcommand(
+      "info", "Show containers, networks, firewall, berthd, kernel features and config");
   AddFormat(info, g);
+  Example(info, "  berth info\n  berth info --format '{{.ContainersRunning}} {{.Firewall.InSync}}'");
   info->callback([&] { action = [&] { return Info(g); }; });
   auto* sys = app.add_subcommand("system", "Repair berth's state: reconcile");
   sys->require_subcommand(1);

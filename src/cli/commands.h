@@ -63,7 +63,8 @@ int Inspect(const Globals& g, const std::vector<std::string>& names);
 /// The monitor's hook (runtime::kContainerExitedVerb): record the exit, honour --rm.
 int ContainerExited(const Globals& g, const std::string& id, int exit_code, int pid);
 
-/// `berth info`: the other firewall managers found and what berth does about each.
+/// `berth info` (info_cmd.cc): what docker info tells, for berth, and the other firewall
+/// managers found with what berth does about each. Reads only.
 int Info(const Globals& g);
 /// Internal `berth system firewall-sync` (berthd's reconcile runs it): makes the traffic of
 /// every network's bridge pass the other firewall managers again, e.g. after Docker restarted.
