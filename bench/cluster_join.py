@@ -227,7 +227,7 @@ def main():
         argv = lambda net, k: ["nsenter", f"--net=/run/netns/{h}", bl.BERTH, "--root",
                                root_of(h), "run", "-d", "--name", f"{net}{k}", "--network",
                                net, "--", "sleep", "100000"]
-        for k in range(args.reps):
+        for k in range(2 * args.reps):
             for net in (("cluster", "loc") if k % 2 == 0 else ("loc", "cluster")):
                 wall, _, _ = bl.timed(argv(net, k))
                 run_ms["cluster" if net == "cluster" else "local"].append(wall)
