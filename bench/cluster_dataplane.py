@@ -18,6 +18,8 @@ Paths (iperf3, TCP, 1 stream, DURATION s, REPS runs each, alternating):
   underlay-routed h1 -> h3 host to host through rt  anchor of vxlan
   vxlan           container on h1 -> container on h3
   vxlan-hand      veth netns on g1 -> hand VXLAN -> veth netns on g3
+  vxlan-hand-ct   the same between g5 and g7 (198.18.0.15, 198.18.1.17) with conntrack on
+                  (diagnostic: no goal)
 Writes cluster_dataplane.json (bench/results/ or --out).
 """
 
@@ -38,28 +40,41 @@ import benchlib as bl  # noqa: E402
 IPERF = "iperf3"
 HOSTS = {"h1": "198.18.0.1", "h2": "198.18.0.2", "h3": "198.18.1.3"}
 HAND = {"g1": ("198.18.0.11", "10.244.250"), "g3": ("198.18.1.13", "10.244.251")}
+# The same again with connection tracking on (one `ct state` rule in forward, as any firewall
+# has): how much of berth's gap to the hand path conntrack alone explains.
+HAND_CT = {"g5": ("198.18.0.15", "10.244.252"), "g7": ("198.18.1.17", "10.244.253")}
+CT_RULES = """table inet hand {
+ chain forward {
+  type filter hook forward priority 0;
+  ct state established,related accept
+ }
+}
+"""
 
 
 def ns_run(ns, *argv):
     return bl.sh("ip", "netns", "exec", ns, *argv)
 
 
-def hand_vxlan(w, mtu, udp_csum):
-    """The anchor: the VXLAN path by hand between g1 and g3, as berth builds its own."""
-    for g, (ip, _) in HAND.items():
+def hand_vxlan(w, pair, mtu, udp_csum, ct=False):
+    """The anchor: the VXLAN path by hand between the two hosts of `pair`, as berth builds its
+    own."""
+    for g, (ip, _) in pair.items():
         w.add_host(g, ip)
         ns_run(g, "sysctl", "-qw", "net.ipv4.ip_forward=1")
-    for g, (ip, net) in HAND.items():
+        if ct:
+            bl.sh("ip", "netns", "exec", g, "nft", "-f", "-", input=CT_RULES)
+    for g, (ip, net) in pair.items():
         ns_run(g, "ip", "link", "add", "vxh", "type", "vxlan", "id", "1", "dstport", "8472",
                "local", ip, "dev", "eth0", "nolearning",
                "udpcsum" if udp_csum else "noudpcsum")
         ns_run(g, "ip", "link", "set", "vxh", "mtu", str(mtu), "up")
         ns_run(g, "ip", "addr", "add", f"{net}.0/32", "dev", "vxh")
     macs = {g: json.loads(bl.sh("ip", "-n", g, "-j", "link", "show", "vxh"))[0]["address"]
-            for g in HAND}
-    for g, (ip, net) in HAND.items():
-        peer = [k for k in HAND if k != g][0]
-        peer_ip, peer_net = HAND[peer]
+            for g in pair}
+    for g, (ip, net) in pair.items():
+        peer = [k for k in pair if k != g][0]
+        peer_ip, peer_net = pair[peer]
         # berth's way: onlink route to the peer's subnet via its VTEP address, a permanent
         # neighbour for that address and an fdb entry sending its MAC to the peer's node IP.
         ns_run(g, "ip", "route", "add", f"{peer_net}.0/24", "via", f"{peer_net}.0", "dev", "vxh",
@@ -130,7 +145,8 @@ def main():
         settings = {"berth.vxlan": {k: vx["linkinfo"]["info_data"].get(k) for k in
                                     ("id", "port", "learning", "udp_csum", "ttl", "tos")},
                     "mtu": mtu}
-        hand_vxlan(w, mtu, settings["berth.vxlan"]["udp_csum"])
+        hand_vxlan(w, HAND, mtu, settings["berth.vxlan"]["udp_csum"])
+        hand_vxlan(w, HAND_CT, mtu, settings["berth.vxlan"]["udp_csum"], ct=True)
         hv = json.loads(bl.sh("ip", "-n", "g1", "-d", "-j", "link", "show", "vxh"))[0]
         settings["vxh"] = {k: hv["linkinfo"]["info_data"].get(k) for k in
                            ("id", "port", "learning", "udp_csum", "ttl", "tos")}
@@ -138,8 +154,9 @@ def main():
                  "host-gw": (cli_ns, cip("h2", "srv")),
                  "underlay-routed": ("/run/netns/h1", HOSTS["h3"]),
                  "vxlan": (cli_ns, cip("h3", "srv")),
-                 "vxlan-hand": ("/run/netns/g1c", f"{HAND['g3'][1]}.2")}
-        for ns in ("h2", "h3", "g3c"):
+                 "vxlan-hand": ("/run/netns/g1c", f"{HAND['g3'][1]}.2"),
+                 "vxlan-hand-ct": ("/run/netns/g5c", f"{HAND_CT['g7'][1]}.2")}
+        for ns in ("h2", "h3", "g3c", "g7c"):
             servers.append(subprocess.Popen(["ip", "netns", "exec", ns, IPERF, "-s"],
                                             stdout=subprocess.DEVNULL,
                                             stderr=subprocess.DEVNULL))
@@ -160,7 +177,8 @@ def main():
     ratio = lambda a, c: med[a] / med[c] if med.get(a) and med.get(c) else None
     ratios = {"host-gw / underlay-l2": (ratio("host-gw", "underlay-l2"), 0.95),
               "vxlan / underlay-routed": (ratio("vxlan", "underlay-routed"), 0.85),
-              "vxlan / vxlan-hand": (ratio("vxlan", "vxlan-hand"), 0.97)}
+              "vxlan / vxlan-hand": (ratio("vxlan", "vxlan-hand"), 0.97),
+              "vxlan / vxlan-hand-ct": (ratio("vxlan", "vxlan-hand-ct"), None)}
     rows = []
     for p, rs in runs.items():
         ok = [r for r in rs if "gbps" in r]
@@ -173,7 +191,8 @@ def main():
     print(bl.table(["path", "Gbit/s", "runs", "retransmits", "error"], rows))
     print()
     print(bl.table(["ratio", "value", "goal", "met"],
-                   [[k, v, f">= {g}", "-" if v is None else ("yes" if v >= g else "no")]
+                   [[k, v, f">= {g}" if g else "-",
+                     "-" if v is None or g is None else ("yes" if v >= g else "no")]
                     for k, (v, g) in ratios.items()]))
     print(f"\nberth.vxlan: {settings.get('berth.vxlan')}\nvxh (by hand): {settings.get('vxh')}")
     path = bl.write_json(bl.results_dir(args.out), "cluster_dataplane.json", {
