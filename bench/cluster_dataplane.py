@@ -9,9 +9,10 @@ real etcd), `berth cluster init --backend auto`:
   h1 198.18.0.1, h2 198.18.0.2 on segment br0 (host-gw between them),
   h3 198.18.1.3 on br1, behind the router rt (vxlan from h1),
   g1 198.18.0.11, g3 198.18.1.13: bare hosts (no berth, no nft) on the same segments for the
-  VXLAN path built by hand: `ip link add vxh type vxlan` with berth's VNI-independent settings
-  (port, learning off, UDP checksums and MTU as berth.vxlan shows them), a Linux bridge and a veth "container" at each
-  end (10.244.250.0/24 -> 10.244.251.0/24), routed over it the way berth routes.
+  VXLAN path built by hand: `ip link add vxh type vxlan` with berth.vxlan's settings (VNI,
+  port, learning off, UDP checksums and MTU as `ip -d link` shows them), a Linux bridge and a
+  veth "container" at each end (10.244.250.0/24 -> 10.244.251.0/24), routed over it the way
+  berth routes (onlink route via the peer's VTEP address, permanent neighbour, fdb entry).
 Paths (iperf3, TCP, 1 stream, DURATION s, REPS runs each, alternating):
   underlay-l2     h1 -> h2 host to host          anchor of host-gw
   host-gw         container on h1 -> container on h2
