@@ -4,8 +4,9 @@ all the others.
 
 Each node is a simulated host of its own (cluster_world: a network namespace, a state root and
 a berthd) on one L2 segment, 198.18.2.1-20 on br2, so the cluster's `auto` backend is host-gw.
-Joins cannot share one netns: the cluster network's bridge, berth.vxlan and the peers' routes
-are per host (one namespace holds one node), so 20 namespaces it is."""
+Not one netns for all: bridge names are per state root, but `berth.vxlan` (made by every join
+with backend auto, its local address the node IP) and the routes to peers are per namespace,
+so 20 agents there would fight over them (not tried); one namespace per node, as on real hosts."""
 
 import ipaddress
 import json
