@@ -62,6 +62,10 @@ def steps(args):
                                                       "--tag", "_berth"] + out),
             ("ports", b("port_scaling.py") + ["--present", "10,1000,10000", "--reps", "30"] + out),
             ("dataplane", b("dataplane.py") + ["--duration", "10", "--reps", "3"] + out),
+            # Multi-host (issue 12): simulated hosts with a real etcd; full runs only (~2 min).
+            ("cluster-dataplane", b("cluster_dataplane.py") + ["--duration", "3", "--reps", "3"]
+             + out),
+            ("cluster-join", b("cluster_join.py") + ["--nodes", "20", "--reps", "10"] + out),
         ]
     # The DNS benchmark has its own smoke test (ctest bench.dns_smoke): full runs only.
     if os.path.exists(DNS_BENCH) and not args.smoke:
@@ -201,7 +205,8 @@ def outside(args):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--smoke", action="store_true", help="tiny N, no waiting for quiet")
-    ap.add_argument("--only", default="", help="steps: attach,attach-berth,ports,dataplane,dns")
+    ap.add_argument("--only", default="", help="steps: attach,attach-berth,ports,dataplane,"
+                    "cluster-dataplane,cluster-join,dns")
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--n-berth", type=int, default=1000)
     ap.add_argument("--quiet", type=float, default=0.3, help="cores of other load to wait for")

@@ -11,78 +11,16 @@ namespace where berth's netns bind mounts live)."""
 
 import json
 import os
-import shutil
 import signal
 import subprocess
-import tempfile
 import time
 import unittest
 
-from harness import BERTH, run, wait_until, ip_json, _gone
+from harness import BERTH, run, wait_until, _gone
+from cluster_world import (CIDR, ETCD, ETCD_IP, World, at, b, berthd_log, berthd_pid, bj,
+                           cip, etcdctl, links, root_of, routes, status)
 
 HOSTS = {"h1": "198.18.0.1", "h2": "198.18.0.2", "h3": "198.18.1.3"}
-ETCD_IP = "198.18.0.254"
-ETCD = f"http://{ETCD_IP}:2379"
-CIDR = "10.244.0.0/16"
-ETCDCTL_ENV = {**os.environ, "ETCDCTL_API": "3"}
-
-
-def root_of(host):
-    return f"/run/berth-cluster-{host}"
-
-
-def at(host, *argv, check=True, timeout=30):
-    """Runs argv on simulated host `host` (its network namespace, the sandbox's mounts)."""
-    return run(["nsenter", f"--net=/run/netns/{host}", *argv], check=check, timeout=timeout)
-
-
-def b(host, *args, check=True, timeout=30):
-    return at(host, BERTH, "--root", root_of(host), *args, check=check, timeout=timeout)
-
-
-def bj(host, *args):
-    return json.loads(b(host, *args).stdout)
-
-
-def etcdctl(*args, check=True):
-    return run(["ip", "netns", "exec", "etcd", "etcdctl", f"--endpoints={ETCD}", *args],
-               check=check, env=ETCDCTL_ENV)
-
-
-def routes(host):
-    out = at(host, "ip", "-j", "route", "show", "proto", "190").stdout.strip()
-    return {r["dst"]: r for r in json.loads(out)} if out else {}
-
-
-def links(host):
-    return {l["ifname"] for l in json.loads(at(host, "ip", "-j", "link").stdout)}
-
-
-def berthd_pid(host):
-    try:
-        with open(os.path.join(root_of(host), "berthd.pid")) as f:
-            pid = int(f.read().strip())
-    except (OSError, ValueError):
-        return None
-    return None if _gone(pid) else pid
-
-
-def berthd_log(host):
-    try:
-        with open(os.path.join(root_of(host), "berthd.log")) as f:
-            return f.read()[-3000:]
-    except OSError as e:
-        return str(e)
-
-
-def status(host):
-    return json.loads(at(host, "curl", "-s", "--unix-socket",
-                         os.path.join(root_of(host), "berthd.sock"),
-                         "http://x/v1/status").stdout)
-
-
-def cip(host, name):
-    return bj(host, "inspect", name)["networks"]["cluster"]["ip"]
 
 
 def ping(host, name, ip):
@@ -112,71 +50,10 @@ def ask(host, name, ip, port=80):
     return None
 
 
-class World:
-    def __init__(self):
-        self.etcd = None
-        self.data = tempfile.mkdtemp(prefix="berth-etcd-")
-        for ns in ("sw", "rt", "etcd", *HOSTS):
-            run(["ip", "netns", "del", ns], check=False)
-            run(["ip", "netns", "add", ns])
-            run(["ip", "-n", ns, "link", "set", "lo", "up"])
-        for br in ("br0", "br1"):
-            run(["ip", "-n", "sw", "link", "add", br, "type", "bridge"])
-            run(["ip", "-n", "sw", "link", "set", br, "up"])
-        self.plug("rt", "eth0", "198.18.0.253/24", "br0")
-        self.plug("rt", "eth1", "198.18.1.253/24", "br1")
-        run(["ip", "netns", "exec", "rt", "sysctl", "-qw", "net.ipv4.ip_forward=1"])
-        self.plug("etcd", "eth0", f"{ETCD_IP}/24", "br0", gw="198.18.0.253")
-        self.plug("h1", "eth0", "198.18.0.1/24", "br0", gw="198.18.0.253")
-        self.plug("h2", "eth0", "198.18.0.2/24", "br0", gw="198.18.0.253")
-        self.plug("h3", "eth0", "198.18.1.3/24", "br1", gw="198.18.1.253")
-        self.start_etcd()
-
-    def plug(self, ns, ifname, addr, bridge, gw=None):
-        port = f"{ns}-{ifname}"[:15]
-        run(["ip", "-n", "sw", "link", "add", port, "type", "veth", "peer", "name", ifname,
-             "netns", ns])
-        run(["ip", "-n", "sw", "link", "set", port, "master", bridge, "up"])
-        run(["ip", "-n", ns, "addr", "add", addr, "dev", ifname])
-        run(["ip", "-n", ns, "link", "set", ifname, "up"])
-        if gw:
-            run(["ip", "-n", ns, "route", "add", "default", "via", gw])
-
-    def start_etcd(self):
-        self.etcd_log = open(os.path.join(self.data, "log"), "a")
-        self.etcd = subprocess.Popen(
-            ["ip", "netns", "exec", "etcd", "/usr/bin/etcd", "--name", "t",
-             "--data-dir", os.path.join(self.data, "data"),
-             "--listen-client-urls", ETCD, "--advertise-client-urls", ETCD,
-             "--listen-peer-urls", "http://127.0.0.1:2380",
-             "--initial-advertise-peer-urls", "http://127.0.0.1:2380",
-             "--initial-cluster", "t=http://127.0.0.1:2380"],
-            stdout=self.etcd_log, stderr=subprocess.STDOUT)
-        assert wait_until(lambda: etcdctl("endpoint", "health", check=False).returncode == 0,
-                          timeout=20), "etcd did not start"
-
-    def stop_etcd(self):
-        if self.etcd:
-            self.etcd.send_signal(signal.SIGTERM)
-            self.etcd.wait(timeout=10)
-            self.etcd = None
-            self.etcd_log.close()
-
-    def close(self):
-        for host in HOSTS:
-            pid = berthd_pid(host)
-            if pid:
-                os.kill(pid, signal.SIGKILL)
-        self.stop_etcd()
-        for ns in ("sw", "rt", "etcd", *HOSTS):
-            run(["ip", "netns", "del", ns], check=False)
-        shutil.rmtree(self.data, ignore_errors=True)
-
-
 class ClusterTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.world = World()
+        cls.world = World(HOSTS)
         b("h1", "cluster", "init", "--etcd", ETCD, "--cidr", CIDR, "--backend", "auto")
         for host, ip in HOSTS.items():
             b(host, "cluster", "join", "--etcd", ETCD, "--node", host, "--node-ip", ip)
