@@ -12,6 +12,10 @@ namespace {
 
 constexpr int kBackoffFirstMs = 200;
 constexpr int kBackoffMaxMs = 5000;
+// etcd 3.4 sends a quiet watch a progress notification every 10 minutes: a watch that heard
+// nothing for longer is on an etcd that hangs with its connection open: the session ends and
+// the agent lists and watches again.
+constexpr int kWatchIdleMs = 11 * 60 * 1000;
 
 bool StartsWith(const std::string& s, std::string_view p) { return s.compare(0, p.size(), p) == 0; }
 
@@ -79,7 +83,9 @@ void Agent::Main() {
 
 berth::Status Agent::Session() {
   if (!client_) {
-    BERTH_ASSIGN_OR_RETURN(client_, etcd::Client::Open(local_.etcd));
+    etcd::Options options = local_.etcd;
+    options.watch_idle_ms = kWatchIdleMs;
+    BERTH_ASSIGN_OR_RETURN(client_, etcd::Client::Open(std::move(options)));
   }
   if (!set_up_) BERTH_TRY(Setup());
   BERTH_TRY(Relist());
@@ -92,6 +98,7 @@ berth::Status Agent::Session() {
     std::lock_guard<std::mutex> lock(mu_);
     from = status_.revision + 1;
   }
+  etcd::WatchEnd end;
   berth::Status st = client_->Watch(
       "", from,
       [this](int64_t revision, const std::vector<etcd::WatchEvent>& events) {
@@ -107,10 +114,10 @@ berth::Status Agent::Session() {
         std::lock_guard<std::mutex> lock(mu_);
         return !stop_ && !status_.fenced;
       },
-      stop_);
+      stop_, &end);
   if (!st.ok() && st.error().code() == Code::kNotFound) {
     log::Info("cluster agent: watch compacted, listing again",
-              {{"compact_revision", std::to_string(client_->CompactRevision())}});
+              {{"compact_revision", std::to_string(end.compact_revision)}});
     return Ok();
   }
   if (st.ok()) {

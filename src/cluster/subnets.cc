@@ -19,6 +19,19 @@ namespace {
 // joiners at once settle in a handful.
 constexpr int kClaimAttempts = 100;
 
+// A claim's transaction. kUnavailable may mean etcd applied it and the answer was lost (the
+// client never sends a request twice): nullopt then, and Claim reads back whether it won,
+// as after a lost race. When etcd is really away, that read fails and Claim with it.
+Result<std::optional<etcd::TxnResult>> ClaimTxn(etcd::Client& client,
+                                                const std::vector<Compare>& compares,
+                                                const std::vector<TxnOp>& success,
+                                                const std::vector<TxnOp>& failure = {}) {
+  auto r = client.Txn(compares, success, failure);
+  if (!r.ok() && r.error().code() == Code::kUnavailable) return std::optional<etcd::TxnResult>();
+  if (!r.ok()) return std::move(r).error();
+  return std::optional<etcd::TxnResult>(*std::move(r));
+}
+
 }  // namespace
 
 std::string ToJson(const NodeInfo& n) {
@@ -113,20 +126,21 @@ Result<NodeInfo> Claim(etcd::Client& client, const ClusterConfig& config, NodeIn
       self.joined = old.joined;
       const std::string skey = SubnetKey(self.subnet);
       Compare node_same = Compare::ModRevisionIs(node_key, mine.kvs[0].mod_revision);
-      BERTH_ASSIGN_OR_RETURN(etcd::TxnResult r,
-                             client.Txn({node_same, Compare::ValueIs(skey, self.name)},
-                                        {TxnOp::Put(node_key, ToJson(self))}, {TxnOp::Get(skey)}));
-      if (r.succeeded) return self;
-      if (!r.gets.empty() && !r.gets[0].kvs.empty()) {
-        const std::string& holder = r.gets[0].kvs[0].value;
+      BERTH_ASSIGN_OR_RETURN(
+          auto r, ClaimTxn(client, {node_same, Compare::ValueIs(skey, self.name)},
+                           {TxnOp::Put(node_key, ToJson(self))}, {TxnOp::Get(skey)}));
+      if (!r) continue;  // outcome unknown: read it back
+      if (r->succeeded) return self;
+      if (!r->gets.empty() && !r->gets[0].kvs.empty()) {
+        const std::string& holder = r->gets[0].kvs[0].value;
         if (holder != self.name) return HeldByOther(self.subnet, holder, self.name);
         continue;  // our record changed under us: read it again
       }
       // The subnet key is gone (deleted by hand): take it back, it is still ours.
       BERTH_ASSIGN_OR_RETURN(
-          r, client.Txn({node_same, Compare::Absent(skey)},
-                        {TxnOp::Put(skey, self.name), TxnOp::Put(node_key, ToJson(self))}));
-      if (r.succeeded) return self;
+          r, ClaimTxn(client, {node_same, Compare::Absent(skey)},
+                      {TxnOp::Put(skey, self.name), TxnOp::Put(node_key, ToJson(self))}));
+      if (r && r->succeeded) return self;
       continue;
     }
 
@@ -159,11 +173,11 @@ Result<NodeInfo> Claim(etcd::Client& client, const ClusterConfig& config, NodeIn
     if (self.joined == 0) self.joined = static_cast<int64_t>(std::time(nullptr));
     const std::string skey = SubnetKey(self.subnet);
     BERTH_ASSIGN_OR_RETURN(
-        etcd::TxnResult r,
-        client.Txn({Compare::Absent(skey), Compare::Absent(node_key)},
-                   {TxnOp::Put(skey, self.name), TxnOp::Put(node_key, ToJson(self))}));
-    if (r.succeeded) return self;
-    // Lost a race: another node took that subnet, or this name joined meanwhile. Look again.
+        auto r, ClaimTxn(client, {Compare::Absent(skey), Compare::Absent(node_key)},
+                         {TxnOp::Put(skey, self.name), TxnOp::Put(node_key, ToJson(self))}));
+    if (r && r->succeeded) return self;
+    // Lost a race (another node took that subnet, or this name joined meanwhile) or the
+    // outcome is unknown. Look again: nodes/NAME says whether it was ours.
   }
   return Error::Unavailable("could not claim a subnet for node " + self.name + " after " +
                             std::to_string(kClaimAttempts) + " attempts");

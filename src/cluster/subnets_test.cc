@@ -3,7 +3,11 @@
 #include "cluster/subnets.h"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 
+#include <atomic>
 #include <set>
 #include <thread>
 
@@ -67,6 +71,74 @@ class ClusterEtcdTest : public ::testing::Test {
 TestEtcd* ClusterEtcdTest::etcd_ = nullptr;
 std::string* ClusterEtcdTest::start_error_ = nullptr;
 
+// A proxy in front of etcd that passes every request on and throws away etcd's answer to the
+// first transaction: etcd applied it, the client hears nothing (the connection just closes).
+class TxnAnswerDropper {
+ public:
+  explicit TxnAnswerDropper(int etcd_port) : etcd_port_(etcd_port) {
+    listener_ = etcd::testing_util::SilentListener(&port_);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~TxnAnswerDropper() {
+    stop_ = true;
+    thread_.join();
+  }
+  std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  int dropped() const { return dropped_; }
+
+ private:
+  // One request per connection: the client's easy handles do not share connections.
+  static std::string ReadRequest(int fd) {
+    std::string in;
+    char buf[8192];
+    while (true) {
+      size_t end = in.find("\r\n\r\n");
+      if (end != std::string::npos) {
+        size_t cl = in.find("Content-Length: ");
+        size_t len = cl == std::string::npos ? 0 : std::stoul(in.substr(cl + 16));
+        if (in.size() >= end + 4 + len) return in;
+      }
+      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) return in;
+      in.append(buf, static_cast<size_t>(n));
+    }
+  }
+
+  void Serve() {
+    while (!stop_) {
+      pollfd p{listener_.get(), POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      sys::Fd conn(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+      std::string request = ReadRequest(conn.get());
+      // etcd closes after its answer, so the answer is everything it sends.
+      request.insert(request.find("\r\n") + 2, "Connection: close\r\n");
+      sys::Fd up(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      a.sin_port = htons(static_cast<uint16_t>(etcd_port_));
+      if (::connect(up.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) continue;
+      (void)::send(up.get(), request.data(), request.size(), MSG_NOSIGNAL);
+      std::string answer;
+      char buf[8192];
+      ssize_t n;
+      while ((n = ::recv(up.get(), buf, sizeof buf, 0)) > 0) answer.append(buf, n);
+      if (request.rfind("POST /v3/kv/txn ", 0) == 0 && dropped_ == 0) {
+        ++dropped_;
+        continue;  // conn closes: the client gets nothing
+      }
+      (void)::send(conn.get(), answer.data(), answer.size(), MSG_NOSIGNAL);
+    }
+  }
+
+  int etcd_port_;
+  int port_ = 0;
+  sys::Fd listener_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> dropped_{0};
+  std::thread thread_;
+};
+
 TEST_F(ClusterEtcdTest, InitTwiceIsANoOpAndADifferentConfigIsRefused) {
   auto again = Init(*client_, config_);
   ASSERT_TRUE(again.ok()) << again.error().message();
@@ -106,6 +178,23 @@ TEST_F(ClusterEtcdTest, TwentyNodesJoiningAtOnceGetDistinctSubnets) {
   }
   EXPECT_EQ(subnets.size(), static_cast<size_t>(kNodes));
   EXPECT_EQ(client_->GetPrefix(kSubnetsPrefix)->kvs.size(), static_cast<size_t>(kNodes));
+}
+
+TEST_F(ClusterEtcdTest, AClaimWhoseAnswerWasLostReadsBackThatItWon) {
+  const std::string& url = etcd_->endpoint();
+  TxnAnswerDropper proxy(std::stoi(url.substr(url.rfind(':') + 1)));
+  etcd::Options o = client_->options();
+  o.endpoints = {proxy.endpoint()};
+  auto c = etcd::Client::Open(o);
+  ASSERT_TRUE(c.ok());
+  auto got = Claim(**c, config_, Node("lost-answer"));
+  ASSERT_TRUE(got.ok()) << got.error().message();
+  EXPECT_EQ(proxy.dropped(), 1);
+  auto held = client_->Get(SubnetKey(got->subnet));
+  ASSERT_TRUE(held.ok());
+  ASSERT_EQ(held->kvs.size(), 1u);
+  EXPECT_EQ(held->kvs[0].value, "lost-answer");
+  EXPECT_EQ(client_->GetPrefix(kSubnetsPrefix)->kvs.size(), 1u);
 }
 
 TEST_F(ClusterEtcdTest, ANodeThatComesBackKeepsItsSubnet) {

@@ -6,13 +6,16 @@
 // Every key a caller passes is relative to the client's prefix (default "/berth"): Get("nodes/a")
 // reads "/berth/nodes/a", and keys in results have the prefix taken off again.
 //
-// Endpoint failover: a request that cannot connect (or times out) to one endpoint is tried on
-// the next; the endpoint that answered last is tried first next time. A request that reached
-// etcd and got an answer is never retried (a txn is not idempotent).
+// Endpoint failover: a request that cannot reach one endpoint (refused, unresolved, TLS
+// failed, or timed out before any of it was sent) is tried on the next; the endpoint that
+// answered last is tried first next time. A request that was sent is never sent again (a txn
+// or a grant is not idempotent): when no answer comes for it, the call fails with
+// kUnavailable saying the outcome is unknown, and the caller reads back whether it happened.
 //
-// Errors: Code::kUnavailable when no endpoint answers; Code::kInvalid for a request etcd
-// refused; Watch reports a compacted start revision as Code::kNotFound with the message
-// "compacted" and CompactRevision() set, so the caller re-lists and watches again.
+// Errors: Code::kUnavailable when no endpoint answers, when a sent request got no answer, and
+// for etcd's "no leader" and timeouts; Code::kInvalid for a request etcd refused; Watch
+// reports a compacted start revision as Code::kNotFound with the message "compacted" and the
+// revision compacted to (WatchEnd), so the caller re-lists and watches again.
 //
 // Thread-safety: one Client may be used by several threads at once (each call uses its own
 // curl easy handle); Watch blocks its calling thread.
@@ -36,6 +39,10 @@ struct Options {
   std::string prefix = "/berth";
   std::string cacert, cert, key;       // TLS files; empty: none
   int timeout_ms = 2000;               // per request, per endpoint (not for Watch)
+  /// Watch: kUnavailable once nothing at all (not even a progress notification) came for this
+  /// long; 0: no bound. etcd 3.4 sends a progress notification on a quiet watch every 10
+  /// minutes, so a bound above that notices an etcd that hangs with its connection open.
+  int watch_idle_ms = 0;
 };
 
 /// "URL[,URL...]" -> endpoints; refuses an empty list or a URL without http(s)://.
@@ -98,6 +105,12 @@ struct WatchEvent {
   KeyValue kv;  // for kDelete: key and mod_revision only
 };
 
+/// How one Watch ended, beyond its Status: per call, so concurrent watches on one Client do
+/// not overwrite each other's.
+struct WatchEnd {
+  int64_t compact_revision = 0;  // set when the Watch failed with "compacted"
+};
+
 class Client {
  public:
   static Result<std::unique_ptr<Client>> Open(Options options);
@@ -120,20 +133,24 @@ class Client {
 
   /// Watches every key under prefix from revision from_revision (0: from now), calling
   /// on_events with each batch, in order, until stop becomes true (checked at least every
-  /// 200 ms), the connection fails (kUnavailable) or the revision was compacted (kNotFound,
-  /// "compacted"; see CompactRevision). Progress notifications are requested so a quiet watch
-  /// notices a dead connection. on_events returns false to stop the watch (then Ok).
-  /// `revision` is the mod_revision of the batch's last event: after a failure, watch again
-  /// from revision + 1 and nothing is lost.
+  /// 200 ms), the connection fails (kUnavailable), the member loses its leader (etcd cancels
+  /// the watch: kUnavailable), nothing came for Options::watch_idle_ms (kUnavailable) or the
+  /// revision was compacted (kNotFound, "compacted"; the revision compacted to in
+  /// end->compact_revision). A connection that dies without a word is noticed by TCP
+  /// keepalive probes (about a minute); etcd's progress notifications come only every 10
+  /// minutes. on_events returns false to stop the watch (then Ok). `revision` is the
+  /// mod_revision of the batch's last event: after a failure, watch again from revision + 1
+  /// and nothing is lost.
   Status Watch(const std::string& prefix, int64_t from_revision,
                const std::function<bool(int64_t revision, const std::vector<WatchEvent>&)>&
                    on_events,
-               const std::atomic<bool>& stop);
+               const std::atomic<bool>& stop, WatchEnd* end = nullptr);
   /// Drops the history before `revision` (etcd's compaction; a Watch from an older revision
   /// then fails with "compacted").
   Status Compact(int64_t revision);
 
-  /// The revision etcd compacted to, set when Watch failed with "compacted".
+  /// The revision etcd compacted to, as the last Watch that failed with "compacted" saw it
+  /// (with several watches at once, use each one's WatchEnd).
   int64_t CompactRevision() const;
 
   const Options& options() const;

@@ -21,7 +21,7 @@ struct Client::Impl {
   const Options options;
   const KeySpace keys;
   Transport transport;  // refers to `options`
-  std::atomic<int64_t> compact_revision{0};
+  std::atomic<int64_t> compact_revision{0};  // the last any Watch saw (CompactRevision)
 };
 
 }  // namespace berth::etcd

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <cstdio>
 #include <chrono>
 #include <thread>
 #include <vector>
@@ -248,15 +249,27 @@ TEST_F(EtcdClientTest, WatchFromACompactedRevisionSaysCompacted) {
   ASSERT_TRUE(c->Compact(last).ok());
   std::atomic<bool> stop{false};
   bool called = false;
+  WatchEnd end;
   Status st = c->Watch("c/", first, [&](int64_t, const std::vector<WatchEvent>&) {
     called = true;
     return true;
-  }, stop);
+  }, stop, &end);
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().code(), Code::kNotFound);
   EXPECT_EQ(st.error().message(), "compacted");
+  EXPECT_EQ(end.compact_revision, last);
   EXPECT_EQ(c->CompactRevision(), last);
   EXPECT_FALSE(called);
+
+  // A second watch that sees a later compaction leaves the first one's revision alone.
+  int64_t later = *c->Put("c/a", "3");
+  ASSERT_TRUE(c->Compact(later).ok());
+  WatchEnd second;
+  st = c->Watch("c/", first, [](int64_t, const std::vector<WatchEvent>&) { return true; }, stop,
+                &second);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(second.compact_revision, later);
+  EXPECT_EQ(end.compact_revision, last);
 }
 
 TEST_F(EtcdClientTest, StopEndsAQuietWatchQuickly) {
@@ -341,6 +354,97 @@ TEST_F(EtcdClientTest, ARequestThatGotAnAnswerIsNotSentAgain) {
   EXPECT_EQ(put.error().code(), Code::kUnavailable);
   EXPECT_EQ(put.error().message(), "etcd: no leader");
   EXPECT_TRUE(Open()->Get("once")->kvs.empty());
+}
+
+// Sent, then no answer: etcd may have applied it, so it must not go to the next endpoint (a
+// txn resent there would find its own put and report failure; a grant would leak a lease).
+TEST_F(EtcdClientTest, ASentRequestWithoutAnAnswerIsNotSentAgain) {
+  // An endpoint that reads the request and closes the connection without a word.
+  int port = 0;
+  sys::Fd listener = testing_util::SilentListener(&port);
+  ASSERT_TRUE(listener.valid());
+  std::thread server([&] {
+    sys::Fd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    char buf[4096];
+    (void)::recv(conn.get(), buf, sizeof buf, 0);
+  });
+  auto c = Open({"http://127.0.0.1:" + std::to_string(port), etcd_->endpoint()});
+  auto put = c->Put("closed", "v");
+  server.join();
+  ASSERT_FALSE(put.ok());
+  EXPECT_EQ(put.error().code(), Code::kUnavailable);
+  EXPECT_NE(put.error().message().find("outcome is unknown"), std::string::npos)
+      << put.error().message();
+  EXPECT_TRUE(Open()->Get("closed")->kvs.empty());
+
+  // An endpoint that takes the request and never answers: the timeout is no reason either.
+  int hung_port = 0;
+  sys::Fd hung = testing_util::SilentListener(&hung_port);
+  ASSERT_TRUE(hung.valid());
+  auto h = Open({"http://127.0.0.1:" + std::to_string(hung_port), etcd_->endpoint()}, 300);
+  auto granted = h->Put("timed-out", "v");
+  ASSERT_FALSE(granted.ok());
+  EXPECT_EQ(granted.error().code(), Code::kUnavailable);
+  EXPECT_NE(granted.error().message().find("outcome is unknown"), std::string::npos)
+      << granted.error().message();
+  EXPECT_TRUE(Open()->Get("timed-out")->kvs.empty());
+}
+
+// An endpoint that creates the watch and then says nothing more, as a hung etcd whose
+// connection stays open would. It keeps what the client sent in `request`.
+struct QuietWatchServer {
+  sys::Fd listener;
+  int port = 0;
+  std::string request;
+  std::thread thread;
+
+  QuietWatchServer() {
+    listener = testing_util::SilentListener(&port);
+    thread = std::thread([this] {
+      sys::Fd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+      char buf[4096];
+      ssize_t n = ::recv(conn.get(), buf, sizeof buf, 0);
+      if (n > 0) request.assign(buf, static_cast<size_t>(n));
+      std::string line = R"({"result":{"header":{"revision":"1"},"created":true}})" "\n";
+      char size[16];
+      std::snprintf(size, sizeof size, "%zx", line.size());
+      std::string answer = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                           "Transfer-Encoding: chunked\r\n\r\n" +
+                           std::string(size) + "\r\n" + line + "\r\n";
+      (void)::send(conn.get(), answer.data(), answer.size(), MSG_NOSIGNAL);
+      while (::recv(conn.get(), buf, sizeof buf, 0) > 0) {}  // until the client goes
+    });
+  }
+  ~QuietWatchServer() { thread.join(); }
+  std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port); }
+};
+
+TEST(EtcdWatch, AsksForALeaderAndEndsWhenIdleTooLong) {
+  QuietWatchServer server;
+  ASSERT_TRUE(server.listener.valid());
+  Options o;
+  o.endpoints = {server.endpoint()};
+  o.watch_idle_ms = 300;
+  auto c = Client::Open(o);
+  ASSERT_TRUE(c.ok());
+  std::atomic<bool> stop{false};
+  std::thread stopper([&] {  // without the idle bound the watch would wait for this
+    for (int i = 0; i < 300 && !stop; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    stop = true;
+  });
+  auto start = Clock::now();
+  Status st = (*c)->Watch("", 0, [](int64_t, const std::vector<WatchEvent>&) { return true; },
+                          stop);
+  long took = MsSince(start);
+  stop = true;
+  stopper.join();
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code(), Code::kUnavailable) << st.error().message();
+  EXPECT_GE(took, 300);
+  EXPECT_LT(took, 2000);
+  EXPECT_NE(server.request.find("Grpc-Metadata-hasleader: true\r\n"), std::string::npos)
+      << server.request;
 }
 
 TEST(EtcdWatch, EndsUnavailableWhenItsEtcdDies) {

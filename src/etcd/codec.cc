@@ -152,8 +152,8 @@ json TxnRequest(const std::vector<Compare>& compares, const std::vector<TxnOp>& 
 }
 
 json WatchCreateRequest(const std::string& prefix, int64_t from_revision) {
-  // progress_notify: etcd sends an empty message now and then on a quiet watch, so a reader
-  // can tell a dead connection from a quiet keyspace.
+  // progress_notify: etcd sends an empty message on a quiet watch (every 10 minutes in etcd
+  // 3.4), which Options::watch_idle_ms can count on.
   json create = WithRange({{"progress_notify", true}}, prefix, true);
   if (from_revision > 0) create["start_revision"] = std::to_string(from_revision);
   return {{"create_request", create}};
@@ -194,12 +194,20 @@ Result<int64_t> DecodeGrant(std::string_view body) {
 }
 
 Result<int64_t> DecodeKeepAlive(std::string_view body) {
-  // A streaming call: the answer is wrapped as {"result":{...}} (or {"error":{...}}).
-  return Guard(body, [](const json& j) -> int64_t {
-    if (auto e = j.find("error"); e != j.end())
-      throw BadMessage("keepalive failed: " + e->dump());
-    return Int(j.at("result"), "TTL");
+  // A streaming call: the answer is wrapped as {"result":{...}}, or {"error":{...}} with HTTP
+  // 200 when etcd could not renew (no leader, a timeout inside etcd): a passing state, not a
+  // broken message, so the lease loop tries again rather than giving up.
+  auto r = Guard(body, [](const json& j) -> std::pair<int64_t, std::optional<json>> {
+    if (auto e = j.find("error"); e != j.end()) return {0, *e};
+    return {Int(j.at("result"), "TTL"), std::nullopt};
   });
+  if (!r.ok()) return std::move(r).error();
+  if (!r->second) return r->first;
+  const json& e = *r->second;
+  std::string what = e.is_object() ? e.value("message", e.dump()) : e.dump();
+  if (e.is_object() && e.value("grpc_code", 0) == 5)  // NOT_FOUND: the lease is gone
+    return Error::NotFound("etcd: keepalive: " + what);
+  return Error::Unavailable("etcd: keepalive: " + what);
 }
 
 Error AnswerError(long http_status, std::string_view body) {

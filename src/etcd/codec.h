@@ -35,7 +35,8 @@ Result<int64_t> DecodeDeleted(std::string_view body);
 Result<TxnResult> DecodeTxn(std::string_view body, const KeySpace& keys);
 /// The lease's ID; kInvalid when etcd put an error in the answer.
 Result<int64_t> DecodeGrant(std::string_view body);
-/// The lease's remaining TTL after a keepalive; 0 when it had expired.
+/// The lease's remaining TTL after a keepalive; 0 when it had expired. etcd's error on the
+/// stream: kUnavailable (kNotFound for NOT_FOUND).
 Result<int64_t> DecodeKeepAlive(std::string_view body);
 
 /// A request etcd refused (any HTTP status but 200; the body {"error","message","code"} with a

@@ -81,6 +81,21 @@ TEST(EtcdCodec, UndecodableAnswersAreInternalErrors) {
   }
 }
 
+TEST(EtcdCodec, KeepAliveErrorsOnTheStreamAreUnavailable) {
+  // A leader election: etcd answers HTTP 200 with the stream's error. The lease loop must retry.
+  auto no_leader = codec::DecodeKeepAlive(
+      R"({"error":{"grpc_code":14,"http_code":503,"message":"etcdserver: no leader"}})");
+  ASSERT_FALSE(no_leader.ok());
+  EXPECT_EQ(no_leader.error().code(), Code::kUnavailable);
+  EXPECT_EQ(no_leader.error().message(), "etcd: keepalive: etcdserver: no leader");
+  auto gone = codec::DecodeKeepAlive(
+      R"({"error":{"grpc_code":5,"message":"etcdserver: requested lease not found"}})");
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(gone.error().code(), Code::kNotFound);
+  EXPECT_EQ(*codec::DecodeKeepAlive(R"({"result":{"ID":"7","TTL":"30"}})"), 30);
+  EXPECT_EQ(codec::DecodeKeepAlive("nope").error().code(), Code::kInternal);
+}
+
 TEST(EtcdCodec, DecodesATxnsGetsOfTheBranchThatRan) {
   std::string body = R"({"header":{"revision":"5"},"responses":[{"response_put":{}},)"
                      R"({"response_range":{"header":{"revision":"5"},"kvs":[{"key":")" +

@@ -3,6 +3,23 @@
 namespace berth::etcd {
 namespace {
 
+// Errors of a request that never left this host: nothing reached etcd, so another endpoint may
+// be asked. A timeout counts only when not one byte of the request was written (the connect
+// or TLS handshake took too long).
+bool NothingSent(CURLcode rc, const CurlRequest& req) {
+  switch (rc) {
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+      return true;
+    case CURLE_OPERATION_TIMEDOUT:
+      return req.RequestSize() == 0;
+    default:
+      return false;
+  }
+}
+
 size_t Collect(char* data, size_t size, size_t n, void* user) {
   static_cast<std::string*>(user)->append(data, size * n);
   return size * n;
@@ -12,6 +29,12 @@ size_t Collect(char* data, size_t size, size_t n, void* user) {
 
 std::string CurlRequest::Describe(CURLcode rc) const {
   return error[0] ? std::string(error) : std::string(Curl().easy_strerror(rc));
+}
+
+long CurlRequest::RequestSize() const {
+  long size = 0;
+  Curl().easy_getinfo(easy.get(), CURLINFO_REQUEST_SIZE, &size);
+  return size;
 }
 
 long CurlRequest::Status() const {
@@ -27,11 +50,18 @@ Result<std::unique_ptr<CurlRequest>> Transport::NewRequest(size_t index, std::st
   r->endpoint = options_.endpoints.at(index);
   r->easy.reset(Curl().easy_init());
   if (!r->easy) return Error::Internal("etcd: curl_easy_init failed");
-  // "Expect:" off: no 100-continue round trip before a large body.
-  curl_slist* h = Curl().slist_append(nullptr, "Content-Type: application/json");
-  if (h) h = Curl().slist_append(h, "Expect:");
-  if (!h) return Error::Internal("etcd: out of memory");
-  r->headers.reset(h);
+  // "Expect:" off: no 100-continue round trip before a large body. A watch asks for a member
+  // that has a leader (gRPC metadata "hasleader", etcd-io/etcd#10819): a member cut off in a
+  // minority partition then cancels the watch instead of keeping it open and silent.
+  std::vector<const char*> headers = {"Content-Type: application/json", "Expect:"};
+  if (streaming) headers.push_back("Grpc-Metadata-hasleader: true");
+  for (const char* header : headers) {
+    // A failed append returns null and leaves the list as it was: `r` owns the list from its
+    // first node on, so nothing leaks.
+    curl_slist* h = Curl().slist_append(r->headers.get(), header);
+    if (!h) return Error::Internal("etcd: out of memory");
+    if (!r->headers) r->headers.reset(h);
+  }
   r->body = std::move(body);
 
   CURL* c = r->easy.get();
@@ -76,7 +106,17 @@ Result<Transport::Answer> Transport::Post(std::string_view path, const std::stri
       // not sent again.
       Answered(i);
       return Error::Unavailable("etcd " + req->endpoint + std::string(path) +
-                                ": answer cut off: " + req->Describe(rc));
+                                ": answer cut off, the outcome is unknown: " + req->Describe(rc));
+    }
+    if (!NothingSent(rc, *req)) {
+      // Sent, and no answer (a timeout, a connection closed or reset): etcd may have applied
+      // it. Sending it to another member could apply it twice (a second Grant, a txn that now
+      // finds its own put and reports failure); the caller reads back what happened instead.
+      failures.push_back(req->endpoint + ": " + req->Describe(rc));
+      std::string m = "etcd " + std::string(path) + ": no answer after the request was sent, " +
+                      "the outcome is unknown (";
+      for (size_t f = 0; f < failures.size(); ++f) m += (f ? "; " : "") + failures[f];
+      return Error::Unavailable(m + ")");
     }
     failures.push_back(req->endpoint + ": " + req->Describe(rc));
   }

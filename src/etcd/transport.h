@@ -1,8 +1,11 @@
 // The HTTP side of the client: POSTs of JSON to etcd's gateway over libcurl, with endpoint
-// failover. A request that gets no HTTP answer from one endpoint (refused, unreachable, timed
-// out, TLS failed) goes to the next; once any endpoint has answered, with whatever status, the
-// request is done: it is never sent twice (a txn is not idempotent). The endpoint that answered
-// last is tried first.
+// failover. A request that never left this host (connection refused, name not resolved, TLS
+// handshake failed, or a timeout before one byte of it was written) goes to the next endpoint.
+// A request that was sent is never sent again, whatever happened next (a txn or a lease grant
+// is not idempotent): an answer with any HTTP status is returned, and no answer (a timeout, the
+// connection closed or reset after the request went out) is kUnavailable saying the outcome is
+// unknown, for the caller to read back what happened. The endpoint that answered last is tried
+// first.
 //
 // Thread-safe: every request has its own easy handle; the only shared state is the index of the
 // last endpoint that answered (atomic).
@@ -47,6 +50,8 @@ struct CurlRequest {
   std::string Describe(CURLcode rc) const;
   /// The HTTP status of the answer; 0 when no answer came.
   long Status() const;
+  /// Bytes of the request written so far (CURLINFO_REQUEST_SIZE); 0: etcd got nothing.
+  long RequestSize() const;
 };
 
 class Transport {
@@ -58,11 +63,13 @@ class Transport {
     std::string body;
   };
   /// POSTs `body` to `path` ("/v3/kv/range"), failing over as described at the top. The answer
-  /// may have any HTTP status. kUnavailable when no endpoint answered (each one named, with why).
+  /// may have any HTTP status. kUnavailable when no endpoint answered (each one named, with why)
+  /// and when one got the request and did not answer (the outcome is unknown).
   Result<Answer> Post(std::string_view path, const std::string& body);
 
   /// A request to endpoint `index` for the caller to perform itself (a watch, on a multi
-  /// handle). timeout_ms bounds the connect, and the whole transfer unless `streaming`.
+  /// handle). timeout_ms bounds the connect, and the whole transfer unless `streaming`; a
+  /// streaming request asks for a member with a leader (Grpc-Metadata-hasleader).
   Result<std::unique_ptr<CurlRequest>> NewRequest(size_t index, std::string_view path,
                                                   std::string body, bool streaming) const;
 

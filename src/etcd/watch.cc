@@ -30,6 +30,7 @@ struct Stream {
   bool done = false;        // the watch is over; `result` says how
   Status result;
   int64_t compact_revision = 0;
+  Clock::time_point last_data = Clock::now();  // anything at all, progress notifications too
 
   void Finish(Status st) {
     done = true;
@@ -58,6 +59,7 @@ struct Stream {
   static size_t OnData(char* data, size_t size, size_t n, void* user) {
     auto* s = static_cast<Stream*>(user);
     if (s->done) return 0;  // ends the transfer
+    s->last_data = Clock::now();
     if (s->req.Status() != 200) {  // a refusal: its body is one JSON error, read it whole
       s->req.answer.append(data, size * n);
       return size * n;
@@ -73,12 +75,13 @@ struct Stream {
   }
 };
 
-enum class Ended { kDone, kStopped, kNoAnswer, kTransferEnded };
+enum class Ended { kDone, kStopped, kNoAnswer, kIdle, kTransferEnded };
 
-// Runs the stream until it is done, `stop`, the transfer ends, or nothing was created within
-// `create_ms` (*rc says why the transfer ended).
+// Runs the stream until it is done, `stop`, the transfer ends, nothing was created within
+// `create_ms`, or (idle_ms > 0) nothing came for idle_ms after that (*rc says why the transfer
+// ended).
 Result<Ended> Run(CurlRequest& req, Stream& s, const std::atomic<bool>& stop, int create_ms,
-                  CURLcode* rc) {
+                  int idle_ms, CURLcode* rc) {
   std::unique_ptr<CURLM, CurlMultiFree> multi(Curl().multi_init());
   if (!multi) return Error::Internal("etcd: curl_multi_init failed");
   Curl().multi_add_handle(multi.get(), req.easy.get());
@@ -107,6 +110,11 @@ Result<Ended> Run(CurlRequest& req, Stream& s, const std::atomic<bool>& stop, in
       ended = Ended::kNoAnswer;
       break;
     }
+    if (s.created && idle_ms > 0 &&
+        Clock::now() - s.last_data > std::chrono::milliseconds(idle_ms)) {
+      ended = Ended::kIdle;
+      break;
+    }
     Curl().multi_poll(multi.get(), nullptr, 0, kPollMs, nullptr);
   }
   Curl().multi_remove_handle(multi.get(), req.easy.get());
@@ -116,7 +124,7 @@ Result<Ended> Run(CurlRequest& req, Stream& s, const std::atomic<bool>& stop, in
 }  // namespace
 
 Status Client::Watch(const std::string& prefix, int64_t from_revision,
-                     const OnEvents& on_events, const std::atomic<bool>& stop) {
+                     const OnEvents& on_events, const std::atomic<bool>& stop, WatchEnd* end) {
   Impl& impl = *impl_;
   const std::string request =
       codec::WatchCreateRequest(impl.keys.Full(prefix), from_revision).dump();
@@ -130,7 +138,8 @@ Status Client::Watch(const std::string& prefix, int64_t from_revision,
     Curl().easy_setopt(req->easy.get(), CURLOPT_WRITEFUNCTION, &Stream::OnData);
     Curl().easy_setopt(req->easy.get(), CURLOPT_WRITEDATA, &s);
     CURLcode rc = CURLE_OK;
-    BERTH_ASSIGN_OR_RETURN(Ended ended, Run(*req, s, stop, impl.options.timeout_ms, &rc));
+    BERTH_ASSIGN_OR_RETURN(Ended ended, Run(*req, s, stop, impl.options.timeout_ms,
+                                               impl.options.watch_idle_ms, &rc));
     if (ended == Ended::kStopped) return Ok();
     long status = req->Status();
     if (status == 0 && !s.created) {  // nobody answered here: the next endpoint
@@ -139,12 +148,19 @@ Status Client::Watch(const std::string& prefix, int64_t from_revision,
     }
     impl.transport.Answered(i);
     if (ended == Ended::kDone) {
-      if (s.compact_revision > 0) impl.compact_revision.store(s.compact_revision);
+      if (s.compact_revision > 0) {
+        if (end) end->compact_revision = s.compact_revision;
+        impl.compact_revision.store(s.compact_revision);
+      }
       return std::move(s.result);
     }
     if (status != 200) return codec::AnswerError(status, req->answer);
     if (ended == Ended::kNoAnswer)
       return Error::Unavailable("etcd watch on " + req->endpoint + ": not created in time");
+    if (ended == Ended::kIdle) {
+      return Error::Unavailable("etcd watch on " + req->endpoint + ": nothing came for " +
+                                std::to_string(impl.options.watch_idle_ms) + " ms");
+    }
     return Error::Unavailable("etcd watch on " + req->endpoint + " ended: " +
                               (rc == CURLE_OK ? std::string("closed by etcd") : req->Describe(rc)));
   }

@@ -1,7 +1,6 @@
 // Apply (overlay.h): read what the kernel holds, diff it against the peers wanted
-// (overlay_diff.h), write only the difference. A failed write does not stop the others: one
-// peer the kernel refuses (a route to its subnet that is somebody else's) must not leave every
-// later peer unreachable; all failures come back together.
+// (overlay_diff.h), write only the difference (RunWrites: a failed write does not stop the
+// others, but a peer whose VXLAN entries failed gets no route).
 #include <type_traits>
 #include <variant>
 
@@ -16,9 +15,8 @@ Result<ApplyStats> Apply(const std::string& vxlan_dev, const std::vector<Peer>& 
   BERTH_ASSIGN_OR_RETURN(NlSocket sock, OpenRouteSocket());
   BERTH_ASSIGN_OR_RETURN(OverlayEntries now, ReadOverlayEntries(sock.get(), vxlan_dev));
   BERTH_ASSIGN_OR_RETURN(OverlayDiff diff, DiffOverlay(now, peers));
-  ErrorList errors;
-  for (const OverlayWrite& w : diff.writes) {
-    Status st = std::visit(
+  BERTH_TRY(RunWrites(diff.writes, [&](const OverlayWrite& w) {
+    return std::visit(
         [&](const auto& entry) -> Status {
           using T = std::decay_t<decltype(entry)>;
           if constexpr (std::is_same_v<T, OverlayRoute>) {
@@ -30,9 +28,7 @@ Result<ApplyStats> Apply(const std::string& vxlan_dev, const std::vector<Peer>& 
           }
         },
         w.entry);
-    if (!st.ok()) errors.Add(std::move(st).error().Wrap(w.peer));
-  }
-  BERTH_TRY(errors.ToStatus("program overlay"));
+  }));
   return diff.stats;
 }
 

@@ -1,6 +1,7 @@
 #include "net/overlay_diff.h"
 
 #include <set>
+#include <type_traits>
 
 namespace berth::net {
 
@@ -63,13 +64,13 @@ Result<OverlayDiff> DiffOverlay(const OverlayEntries& now, const std::vector<Pee
       } else if (f->second != fdb.node_ip) {
         write(fdb, Write::kReplace, name);
       }
+      // A neighbour is always replaced, never added: only berth's permanent neighbours are
+      // read, and the kernel may hold one of its own for the VTEP address (a failed or stale
+      // entry from a lookup before berth wrote it), which an exclusive add would never get
+      // past (flannel's NeighSet does the same).
       NeighEntry neigh{p.subnet.Network(), fdb.mac};
       auto n = now.neighs.find(neigh.ip);
-      if (n == now.neighs.end()) {
-        write(neigh, Write::kAdd, name);
-      } else if (n->second != neigh.mac) {
-        write(neigh, Write::kReplace, name);
-      }
+      if (n == now.neighs.end() || n->second != neigh.mac) write(neigh, Write::kReplace, name);
       wanted_macs.insert(fdb.mac);
       wanted_neighs.insert(neigh.ip);
     }
@@ -104,6 +105,24 @@ Result<OverlayDiff> DiffOverlay(const OverlayEntries& now, const std::vector<Pee
     if (!wanted_macs.count(mac)) write(FdbEntry{mac, ip}, Write::kDelete, "stale FDB entry");
   }
   return diff;
+}
+
+Status RunWrites(const std::vector<OverlayWrite>& writes,
+                 const std::function<Status(const OverlayWrite&)>& write) {
+  ErrorList errors;
+  std::set<std::string> broken;  // wanted peers whose FDB entry or neighbour failed
+  for (const OverlayWrite& w : writes) {
+    const bool route = std::holds_alternative<OverlayRoute>(w.entry);
+    if (route && w.how != Write::kDelete && broken.count(w.peer)) {
+      errors.Add(Error::Unavailable("route not written: its VXLAN entries failed").Wrap(w.peer));
+      continue;
+    }
+    Status st = write(w);
+    if (st.ok()) continue;
+    if (!route && w.how != Write::kDelete) broken.insert(w.peer);
+    errors.Add(std::move(st).error().Wrap(w.peer));
+  }
+  return errors.ToStatus("program overlay");
 }
 
 }  // namespace berth::net

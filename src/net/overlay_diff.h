@@ -3,6 +3,7 @@
 // its decisions are unit-tested without a kernel.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -32,5 +33,12 @@ struct OverlayDiff {
 /// Refuses (kInvalid) vxlan peers without a MAC, or without a VXLAN device to program, and two
 /// peers with the same subnet.
 Result<OverlayDiff> DiffOverlay(const OverlayEntries& now, const std::vector<Peer>& want);
+
+/// Performs `writes` in order through `write`. A failure does not stop the others (one peer
+/// the kernel refuses must not leave every later peer unreachable), except that a peer whose
+/// FDB entry or neighbour failed gets no route: traffic would go to a VTEP the device cannot
+/// reach. Every failure comes back, together.
+Status RunWrites(const std::vector<OverlayWrite>& writes,
+                 const std::function<Status(const OverlayWrite&)>& write);
 
 }  // namespace berth::net

@@ -54,11 +54,41 @@ TEST(OverlayDiffTest, FromNothingAddsEachPeerRouteLast) {
   EXPECT_EQ(std::get<OverlayRoute>(d->writes[0].entry).ifindex, 0);  // the kernel picks
   EXPECT_EQ(std::get<FdbEntry>(d->writes[1].entry).mac, "02:42:0a:f4:03:00");
   EXPECT_EQ(std::get<NeighEntry>(d->writes[2].entry).ip, Ip("10.244.3.0"));
+  // Replaced even when berth has none: the kernel may hold a non-permanent one of its own.
+  EXPECT_EQ(d->writes[2].how, Write::kReplace);
   const auto& route = std::get<OverlayRoute>(d->writes[3].entry);
   EXPECT_EQ(route.via, Ip("10.244.3.0"));
   EXPECT_TRUE(route.onlink);
   EXPECT_EQ(route.ifindex, kVx);
-  EXPECT_EQ(Count(*d, Write::kAdd), 4);
+  EXPECT_EQ(Count(*d, Write::kAdd), 3);
+}
+
+TEST(OverlayDiffTest, APeerWhoseVxlanEntriesFailedGetsNoRoute) {
+  OverlayEntries none;
+  none.vxlan_ifindex = kVx;
+  Peer vx = Vxlan("10.244.3.0/24", "198.18.0.3", "02:42:0a:f4:03:00");
+  vx.node = "b";
+  Peer later = Vxlan("10.244.4.0/24", "198.18.0.4", "02:42:0a:f4:04:00");
+  later.node = "c";
+  auto d = DiffOverlay(none, {vx, later});
+  ASSERT_TRUE(d.ok()) << d.error().message();
+  std::vector<std::string> done;
+  Status st = RunWrites(d->writes, [&](const OverlayWrite& w) -> Status {
+    const char* kind = std::holds_alternative<OverlayRoute>(w.entry) ? "route"
+                       : std::holds_alternative<FdbEntry>(w.entry)   ? "fdb"
+                                                                     : "neigh";
+    done.push_back(w.peer + " " + kind);
+    if (w.peer == "b" && std::holds_alternative<NeighEntry>(w.entry))
+      return Error::Exists("File exists");
+    return Ok();
+  });
+  // b's route is never written; c, after it, is programmed whole.
+  EXPECT_EQ(done, (std::vector<std::string>{"b fdb", "b neigh", "c fdb", "c neigh", "c route"}));
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message().find("b: File exists"), std::string::npos)
+      << st.error().message();
+  EXPECT_NE(st.error().message().find("b: route not written"), std::string::npos)
+      << st.error().message();
 }
 
 TEST(OverlayDiffTest, WhatIsRightIsNotWritten) {

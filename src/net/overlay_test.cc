@@ -334,6 +334,25 @@ TEST_F(OverlayTest, WrongEntriesAreReplacedInPlace) {
   EXPECT_EQ(fdb[0]["dst"], "198.18.0.3");
 }
 
+TEST_F(OverlayTest, AKernelNeighbourForTheVtepAddressIsTakenOver) {
+  LoneUnderlay();
+  ASSERT_TRUE(a_.In([&] { return EnsureVxlan(Spec("198.18.0.1", "10.244.1.0")); }).ok());
+  // What a lookup before berth wrote its entry leaves: not permanent, so not berth's.
+  a_.Ip({"neigh", "add", "10.244.3.0", "lladdr", "02:42:0a:f4:03:99", "dev", "berth.vxlan",
+         "nud", "stale"});
+  std::vector<Peer> peers = {Vxlan("10.244.3.0/24", "198.18.0.3", kMacB)};
+  auto applied = a_.In([&] { return Apply("berth.vxlan", peers); });
+  ASSERT_TRUE(applied.ok()) << applied.error().message();
+  json neighs = Neighs(a_);
+  ASSERT_EQ(neighs.size(), 1u) << neighs;
+  EXPECT_EQ(neighs[0]["lladdr"], kMacB);
+  EXPECT_EQ(neighs[0]["state"][0], "PERMANENT");
+  ASSERT_EQ(Routes(a_).size(), 1u);
+  auto again = a_.In([&] { return Apply("berth.vxlan", peers); });
+  ASSERT_TRUE(again.ok()) << again.error().message();
+  EXPECT_EQ(again->unchanged, 1);
+}
+
 TEST_F(OverlayTest, RemovedPeerTakesItsEntriesWithIt) {
   LoneUnderlay();
   ASSERT_TRUE(a_.In([&] { return EnsureVxlan(Spec("198.18.0.1", "10.244.1.0")); }).ok());
