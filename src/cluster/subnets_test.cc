@@ -20,39 +20,16 @@ namespace {
 
 using etcd::testing_util::TestEtcd;
 
-class ClusterEtcdTest : public ::testing::Test {
+class ClusterEtcdTest : public etcd::testing_util::SharedEtcdTest {
  protected:
-  static void SetUpTestSuite() {
-    auto e = TestEtcd::Start();
-    if (e.ok()) {
-      etcd_ = std::move(*e).release();
-    } else {
-      start_error_ = new std::string(e.error().message());
-    }
-  }
-  static void TearDownTestSuite() {
-    delete etcd_;
-    etcd_ = nullptr;
-    delete start_error_;
-    start_error_ = nullptr;
-  }
   void SetUp() override {
-    ASSERT_NE(etcd_, nullptr) << "etcd: " << (start_error_ ? *start_error_ : "");
+    SharedEtcdTest::SetUp();
+    if (HasFatalFailure()) return;
     client_ = Open();
     ASSERT_NE(client_, nullptr);
     config_.cidr = *Cidr::ParseNetwork("10.244.0.0/16");
     config_.backend = Backend::kAuto;
     ASSERT_TRUE(Init(*client_, config_).ok());
-  }
-
-  std::unique_ptr<etcd::Client> Open() {
-    etcd::Options o;
-    o.endpoints = {etcd_->endpoint()};
-    o.prefix = std::string("/test/") +
-               ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    auto c = etcd::Client::Open(o);
-    EXPECT_TRUE(c.ok()) << c.error().message();
-    return c.ok() ? std::move(*c) : nullptr;
   }
 
   static NodeInfo Node(const std::string& name, const char* ip = "198.18.0.1") {
@@ -62,14 +39,10 @@ class ClusterEtcdTest : public ::testing::Test {
     return n;
   }
 
-  static TestEtcd* etcd_;
-  static std::string* start_error_;
   std::unique_ptr<etcd::Client> client_;
   ClusterConfig config_;
 };
 
-TestEtcd* ClusterEtcdTest::etcd_ = nullptr;
-std::string* ClusterEtcdTest::start_error_ = nullptr;
 
 // A proxy in front of etcd that passes every request on and throws away etcd's answer to the
 // first transaction: etcd applied it, the client hears nothing (the connection just closes).

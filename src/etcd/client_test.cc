@@ -22,48 +22,12 @@ long MsSince(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
 }
 
-class EtcdClientTest : public ::testing::Test {
+class EtcdClientTest : public testing_util::SharedEtcdTest {
  protected:
-  static void SetUpTestSuite() {
-    auto e = TestEtcd::Start();
-    if (e.ok()) {
-      etcd_ = std::move(*e).release();
-    } else {
-      start_error_ = new std::string(e.error().message());
-    }
-  }
-  static void TearDownTestSuite() {
-    delete etcd_;
-    etcd_ = nullptr;
-    delete start_error_;
-    start_error_ = nullptr;
-  }
-  void SetUp() override {
-    ASSERT_NE(etcd_, nullptr) << "etcd: " << (start_error_ ? *start_error_ : "");
-  }
-
-  // A client under a prefix of this test's own.
-  std::unique_ptr<Client> Open(std::vector<std::string> endpoints = {}, int timeout_ms = 2000) {
-    Options o;
-    o.endpoints = endpoints.empty() ? std::vector<std::string>{etcd_->endpoint()} : endpoints;
-    o.prefix = std::string("/test/") +
-               ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    o.timeout_ms = timeout_ms;
-    auto c = Client::Open(o);
-    EXPECT_TRUE(c.ok()) << c.error().message();
-    return c.ok() ? std::move(*c) : nullptr;
-  }
-
   static std::string ClosedEndpoint() {
     return "http://127.0.0.1:" + std::to_string(testing_util::FreePort());
   }
-
-  static TestEtcd* etcd_;
-  static std::string* start_error_;
 };
-
-TestEtcd* EtcdClientTest::etcd_ = nullptr;
-std::string* EtcdClientTest::start_error_ = nullptr;
 
 TEST(EtcdParseEndpoints, SplitsAndRefuses) {
   auto ok = ParseEndpoints(" http://198.18.0.254:2379/ ,https://h:2379");

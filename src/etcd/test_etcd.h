@@ -20,6 +20,8 @@
 #include <thread>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "etcd/client.h"
 #include "sys/fd.h"
 #include "sys/subprocess.h"
@@ -167,6 +169,44 @@ class TestEtcd {
   std::string dir_;
   std::string endpoint_;
   std::unique_ptr<sys::Subprocess> proc_;
+};
+
+/// A test suite sharing one etcd (started once, ~90 ms) whose tests each get clients under a
+/// prefix of their own. A suite whose etcd did not start fails every test, saying why.
+class SharedEtcdTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto e = TestEtcd::Start();
+    if (e.ok()) {
+      etcd_ = std::move(*e).release();
+    } else {
+      start_error_ = new std::string(e.error().message());
+    }
+  }
+  static void TearDownTestSuite() {
+    delete etcd_;
+    etcd_ = nullptr;
+    delete start_error_;
+    start_error_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_NE(etcd_, nullptr) << "etcd: " << (start_error_ ? *start_error_ : "");
+  }
+
+  /// A client of the shared etcd (or of `endpoints`) under "/test/<this test's name>".
+  std::unique_ptr<Client> Open(std::vector<std::string> endpoints = {}, int timeout_ms = 2000) {
+    Options o;
+    o.endpoints = endpoints.empty() ? std::vector<std::string>{etcd_->endpoint()} : endpoints;
+    o.prefix = std::string("/test/") +
+               ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    o.timeout_ms = timeout_ms;
+    auto c = Client::Open(o);
+    EXPECT_TRUE(c.ok()) << c.error().message();
+    return c.ok() ? std::move(*c) : nullptr;
+  }
+
+  static inline TestEtcd* etcd_ = nullptr;
+  static inline std::string* start_error_ = nullptr;
 };
 
 }  // namespace berth::etcd::testing_util
