@@ -355,7 +355,7 @@ int RunCli(int argc, char** argv) {
   auto* logs = app.add_subcommand("logs", "Show what a detached container wrote");
   logs->add_flag("-f,--follow", follow, "Keep printing new output until the container exits");
   logs->add_option("-n,--tail", tail, "Number of lines from the end (default all)");
-  logs->add_flag("-t,--timestamps", timestamps, "Prefix each line with the time it is shown");
+  logs->add_flag("-t,--timestamps", timestamps, "Prefix each line with the time it was written");
   logs->add_option("name", one_name)->required();
   Example(logs, "  berth logs --tail 20 -f web");
   logs->callback([&] {

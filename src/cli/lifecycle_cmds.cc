@@ -83,28 +83,9 @@ int Kill(const Globals& g, const std::vector<std::string>& names, const std::str
 int Logs(const Globals& g, const std::string& name, bool follow, int tail, bool timestamps) {
   auto engine = engine::Engine::Open(g.root, CliWiring(g.root));
   if (!engine.ok()) return Fail(engine.error());
-  runtime::LogOptions options{follow, tail};
-  // --timestamps: the log keeps no time per line; each line is stamped when it is read.
-  bool at_line_start = true;
+  runtime::LogOptions options{follow, tail, timestamps};
   Status st = runtime::Logs(**engine, name, options, [&](std::string_view text) {
-    if (!timestamps) {
-      std::fwrite(text.data(), 1, text.size(), stdout);
-    } else {
-      for (char ch : text) {
-        if (at_line_start) {
-          char stamp[64];
-          timespec ts;
-          clock_gettime(CLOCK_REALTIME, &ts);
-          tm t;
-          gmtime_r(&ts.tv_sec, &t);
-          size_t n = std::strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &t);
-          std::snprintf(stamp + n, sizeof(stamp) - n, ".%09ldZ ", ts.tv_nsec);
-          std::fputs(stamp, stdout);
-        }
-        std::fputc(ch, stdout);
-        at_line_start = ch == '\n';
-      }
-    }
+    std::fwrite(text.data(), 1, text.size(), stdout);
     std::fflush(stdout);
   });
   return st.ok() ? 0 : Fail(st.error());

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "runtime/config.h"
+#include "runtime/container_log.h"
 #include "runtime/run.h"
 #include "sys/fd.h"
 #include "sys/proc.h"
@@ -198,10 +199,47 @@ Result<std::vector<std::vector<std::string>>> Top(engine::Engine& engine, const 
   return out;
 }
 
+namespace {
+
+// Hands the log on from byte `offset`, each line prefixed with when it was written when asked.
+class LogPrinter {
+ public:
+  LogPrinter(std::string path, bool timestamps,
+             const std::function<void(std::string_view)>& out)
+      : path_(std::move(path)), timestamps_(timestamps), out_(out) {}
+
+  void Print(uint64_t offset, std::string_view text) {
+    if (!timestamps_) return out_(text);
+    std::string stamped;
+    for (size_t i = 0; i < text.size(); ++i) {
+      if (line_start_) stamped += FormatTimestamp(WrittenAt(offset + i));
+      stamped += text[i];
+      line_start_ = text[i] == '\n';
+    }
+    out_(stamped);
+  }
+
+ private:
+  int64_t WrittenAt(uint64_t offset) {
+    // Lines written since the times were last read (-f): read them again.
+    if (times_.empty() || times_.back().offset < offset) times_ = ReadLineTimes(path_);
+    return LineWrittenAt(times_, offset);
+  }
+
+  std::string path_;
+  bool timestamps_;
+  const std::function<void(std::string_view)>& out_;
+  std::vector<LineTime> times_;
+  bool line_start_ = true;
+};
+
+}  // namespace
+
 Status Logs(engine::Engine& engine, const std::string& key, const LogOptions& options,
             const std::function<void(std::string_view)>& out) {
   BERTH_ASSIGN_OR_RETURN(Container c, Require(engine, key));
   std::string path = LogPath(engine.paths(), c.id);
+  LogPrinter printer(path, options.timestamps, out);
   sys::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid() && errno != ENOENT) return Error::System("open " + path, errno);
   std::string text;
@@ -219,7 +257,8 @@ Status Logs(engine::Engine& engine, const std::string& key, const LogOptions& op
       --from;
     }
   }
-  out(std::string_view(text).substr(from));
+  printer.Print(from, std::string_view(text).substr(from));
+  uint64_t offset = text.size();
   if (!options.follow) return Ok();
   // Until the container has exited (by the PID it has now: a restart keeps following).
   for (;;) {
@@ -227,7 +266,8 @@ Status Logs(engine::Engine& engine, const std::string& key, const LogOptions& op
     if (!fd.valid()) fd.Reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (fd.valid()) {
       for (ssize_t n; (n = ::read(fd.get(), buf, sizeof(buf))) > 0;) {
-        out(std::string_view(buf, static_cast<size_t>(n)));
+        printer.Print(offset, std::string_view(buf, static_cast<size_t>(n)));
+        offset += static_cast<uint64_t>(n);
         more = true;
       }
     }
@@ -236,7 +276,8 @@ Status Logs(engine::Engine& engine, const std::string& key, const LogOptions& op
     if (!now || !sys::IsAlive(now->pid, now->start_time)) {
       if (!fd.valid()) return Ok();
       for (ssize_t n; (n = ::read(fd.get(), buf, sizeof(buf))) > 0;) {
-        out(std::string_view(buf, static_cast<size_t>(n)));
+        printer.Print(offset, std::string_view(buf, static_cast<size_t>(n)));
+        offset += static_cast<uint64_t>(n);
       }
       return Ok();
     }

@@ -39,6 +39,7 @@ Result<std::vector<std::vector<std::string>>> Top(engine::Engine& engine,
 struct LogOptions {
   bool follow = false;  // -f: keep printing what is written until the container exits
   int tail = -1;        // --tail N: only the last N lines; -1 all
+  bool timestamps = false;  // -t: each line prefixed with when it was written
 };
 
 /// Writes a container's log to `out` (a detached container's output).

@@ -11,6 +11,7 @@
 
 #include "core/log.h"
 #include "engine/intents.h"
+#include "runtime/container_log.h"
 #include "runtime/exited.h"
 #include "runtime/lifecycle.h"
 #include "runtime/tee.h"
@@ -126,17 +127,16 @@ Result<RunResult> RunForeground(const Starter& s, const RunConfig& cfg, sys::Sub
     (void)child->Kill();  // removed while starting: it has no container any more
   }
   // Docker's: `berth logs` shows what a foreground run printed too.
-  std::string log = LogPath(s.engine.paths(), s.c.id);
-  sys::Fd logfd(::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+  LogWriter log(LogPath(s.engine.paths(), s.c.id));
   if (pty) {
     pty->slave.Reset();
     RawMode raw(STDIN_FILENO);
     Status relayed = RelayPty(pty->master.get(), child->pid(), cfg.interactive ? STDIN_FILENO : -1,
-                              STDOUT_FILENO, logfd.valid() ? logfd.get() : -1);
+                              STDOUT_FILENO, &log);
     if (!relayed.ok()) (void)child->Kill();
   } else {
     Status teed = TeeOutput(child->pid(), child->stdout_pipe().get(), child->stderr_pipe().get(),
-                            STDOUT_FILENO, STDERR_FILENO, logfd.valid() ? logfd.get() : -1);
+                            STDOUT_FILENO, STDERR_FILENO, &log);
     if (!teed.ok()) {
       log::Warn(teed.error().message());
       child->stdout_pipe().Reset();  // unread, they would block it once full: EPIPE instead
@@ -168,8 +168,7 @@ void WriteAll(int fd, const std::string& s) {
 // never touches the state store itself (see kContainerExitedVerb).
 int Monitor(const std::string& root, const Container& c, const RunConfig& cfg,
             sys::SubprocessSpec spec) {
-  std::string log = LogPath(engine::Paths{root}, c.id);
-  sys::Fd logfd(::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+  LogWriter log(LogPath(engine::Paths{root}, c.id));
   std::optional<Pty> pty;
   if (cfg.tty) {
     // -d -t: the monitor keeps the terminal's master and writes what comes out to the log.
@@ -183,8 +182,9 @@ int Monitor(const std::string& root, const Container& c, const RunConfig& cfg,
     spec.std_in = spec.std_out = spec.std_err = sys::Stdio::From(pty->slave.get());
     spec.controlling_tty = true;
   } else {
+    // Through a pipe, not straight into the file: the monitor stamps each line's time.
     spec.std_in = sys::Stdio::Null();
-    spec.std_out = logfd.valid() ? sys::Stdio::From(logfd.get()) : sys::Stdio::Null();
+    spec.std_out = log.valid() ? sys::Stdio::Pipe() : sys::Stdio::Null();
     spec.std_err = sys::Stdio::ToStdout();
   }
   signal(SIGINT, SIG_IGN);
@@ -204,7 +204,10 @@ int Monitor(const std::string& root, const Container& c, const RunConfig& cfg,
   if (null >= 0) ::dup2(null, STDOUT_FILENO), ::close(null);
   if (pty) {
     pty->slave.Reset();
-    (void)RelayPty(pty->master.get(), child->pid(), -1, logfd.valid() ? logfd.get() : -1);
+    (void)RelayPty(pty->master.get(), child->pid(), -1, -1, &log);
+  } else if (log.valid()) {
+    (void)TeeOutput(child->pid(), child->stdout_pipe().get(), -1, -1, -1, &log);
+    child->stdout_pipe().Reset();
   }
   auto waited = child->Wait();
   std::string code = std::to_string(waited.ok() ? *waited : 1);

@@ -33,21 +33,21 @@ struct Stream {
 };
 
 // One read of `s`, copied on: how many bytes (0 at its end, -1 with errno set).
-ssize_t Pump(Stream& s, int log) {
+ssize_t Pump(Stream& s, LogWriter* log) {
   char buf[16384];
   ssize_t r = ::read(s.from, buf, sizeof(buf));
   if (r <= 0) return r;
   if (s.to >= 0 && !WriteAll(s.to, buf, static_cast<size_t>(r))) s.to = -1;
-  if (log >= 0) (void)WriteAll(log, buf, static_cast<size_t>(r));
+  if (log) log->Write(buf, static_cast<size_t>(r));
   return r;
 }
 
 }  // namespace
 
-Status TeeOutput(pid_t child, int out_pipe, int err_pipe, int out, int err, int log) {
+Status TeeOutput(pid_t child, int out_pipe, int err_pipe, int out, int err, LogWriter* log) {
   sys::Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, child, 0)));
   if (!pidfd.valid()) return Error::System("watch process " + std::to_string(child), errno);
-  Stream streams[2] = {{out_pipe, out}, {err_pipe, err}};
+  Stream streams[2] = {{out_pipe, out, out_pipe >= 0}, {err_pipe, err, err_pipe >= 0}};
   bool child_gone = false;
   while ((streams[0].open || streams[1].open) && !child_gone) {
     pollfd fds[3] = {{pidfd.get(), POLLIN, 0},

@@ -10,6 +10,8 @@
 
 #include <cerrno>
 
+#include "runtime/container_log.h"
+
 namespace berth::runtime {
 
 namespace {
@@ -76,7 +78,7 @@ RawMode::~RawMode() {
   if (saved_) ::tcsetattr(fd_, TCSADRAIN, &*saved_);
 }
 
-Status RelayPty(int master, pid_t child, int in, int out, int log) {
+Status RelayPty(int master, pid_t child, int in, int out, LogWriter* log) {
   sys::Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, child, 0)));
   if (!pidfd.valid()) return Error::System("watch process " + std::to_string(child), errno);
   sys::Fd winch_rd, winch_wr;
@@ -113,8 +115,8 @@ Status RelayPty(int master, pid_t child, int in, int out, int log) {
     if (fds[1].revents) {
       ssize_t r = ::read(master, buf, sizeof(buf));
       if (r > 0) {
-        WriteAll(out, buf, static_cast<size_t>(r));
-        if (log >= 0) WriteAll(log, buf, static_cast<size_t>(r));
+        if (out >= 0) WriteAll(out, buf, static_cast<size_t>(r));
+        if (log) log->Write(buf, static_cast<size_t>(r));
       } else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
         master_open = false;  // EIO: every holder of the slave has closed it
       }
@@ -139,8 +141,8 @@ Status RelayPty(int master, pid_t child, int in, int out, int log) {
   for (;;) {
     ssize_t r = ::read(master, buf, sizeof(buf));
     if (r > 0) {
-      WriteAll(out, buf, static_cast<size_t>(r));
-      if (log >= 0) WriteAll(log, buf, static_cast<size_t>(r));
+      if (out >= 0) WriteAll(out, buf, static_cast<size_t>(r));
+      if (log) log->Write(buf, static_cast<size_t>(r));
       continue;
     }
     if (r < 0 && errno == EINTR) continue;

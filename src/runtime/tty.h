@@ -14,6 +14,8 @@
 
 namespace berth::runtime {
 
+class LogWriter;
+
 struct Pty {
   sys::Fd master, slave;
 };
@@ -36,8 +38,8 @@ class RawMode {
 
 /// Relays `in` (-1: none) to `master` and `master` to `out` until the process `child` has
 /// exited and what it wrote is drained. `in` reaching its end sends the terminal's EOF (^D).
-/// When `in` is a terminal, its window size follows it (SIGWINCH -> TIOCSWINSZ). What goes
-/// to `out` also goes to `log` (-1: nowhere).
-Status RelayPty(int master, pid_t child, int in, int out, int log = -1);
+/// When `in` is a terminal, its window size follows it (SIGWINCH -> TIOCSWINSZ). What comes
+/// out goes to `out` (-1: nowhere) and to `log` (nullptr: nowhere).
+Status RelayPty(int master, pid_t child, int in, int out, LogWriter* log = nullptr);
 
 }  // namespace berth::runtime
