@@ -2,6 +2,7 @@
 shells on a real pseudo-terminal, private PID and IPC namespaces, the restart policy, shell
 completion and manual pages; each as a user sees it."""
 
+import datetime
 import json
 import os
 import shlex
@@ -84,6 +85,18 @@ class LifecycleTest(BerthTest):
         self.assertEqual([l.split(" ", 1)[1] for l in out], ["line1", "line2", "line3", "line4",
                                                              "late"])
         self.assertRegex(out[0], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z ")
+        # The time a line was written, not read: read again a second later, the same stamps,
+        # and "late" a second after the others.
+        time.sleep(1)
+        again = berth("logs", "--timestamps", "l").stdout.splitlines()
+        self.assertEqual(again, out)
+        def when(line):
+            stamp = line.split(" ", 1)[0]
+            secs = datetime.datetime.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S").replace(
+                tzinfo=datetime.timezone.utc).timestamp()
+            return secs + int(stamp[20:29]) / 1e9
+        self.assertGreaterEqual(when(out[4]) - when(out[3]), 0.9)
+        self.assertLess(time.time() - when(out[0]), 60)
 
     def test_top_port_and_ps_filters(self):
         berth("network", "create", "web")
