@@ -423,6 +423,14 @@ int RunCli(int argc, char** argv) {
   auto* info = app.add_subcommand("info", "Show what berth found on this host (firewall managers)");
   AddFormat(info, g);
   info->callback([&] { action = [&] { return Info(g); }; });
+  std::string why_src, why_dst;
+  auto* why = app.add_subcommand(
+      "why", "Try a connection from SRC (a container or `host`) to DST and explain the outcome");
+  why->add_option("SRC", why_src, "A container, or host")->required();
+  why->add_option("DST", why_dst, "NAME|IP|localhost[:PORT][/udp]")->required();
+  AddFormat(why, g);
+  Example(why, "  berth why web db:5432\n  berth why host web:80 --format json");
+  why->callback([&] { action = [&] { return Why(g, why_src, why_dst); }; });
   auto* sys = app.add_subcommand("system", "Repair berth's state: reconcile");
   sys->require_subcommand(1);
   bool dry_run = false, rebuild_state = false;

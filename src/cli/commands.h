@@ -70,6 +70,9 @@ int FirewallSync(const Globals& g);
 /// berth system reconcile [--dry-run] [--rebuild-state].
 int SystemReconcile(const Globals& g, bool dry_run, bool rebuild_state);
 
+/// `berth why SRC DST[:PORT][/udp]` (why_cmd.cc): can SRC reach DST, and if not, why.
+int Why(const Globals& g, const std::string& src, const std::string& dst);
+
 /// Builds seed 001's topology in throwaway namespaces and narrates it.
 int Demo();
 
