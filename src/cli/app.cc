@@ -431,6 +431,13 @@ int RunCli(int argc, char** argv) {
   AddFormat(why, g);
   Example(why, "  berth why web db:5432\n  berth why host web:80 --format json");
   why->callback([&] { action = [&] { return Why(g, why_src, why_dst); }; });
+  std::string topo_format = "text";
+  auto* topo = app.add_subcommand(
+      "topo", "Show the host's container network: bridges, veth pairs, addresses, ports");
+  topo->add_option("--format", topo_format, "text (default), json or dot (Graphviz)")
+      ->check(CLI::IsMember({"text", "table", "json", "dot"}));
+  Example(topo, "  berth topo\n  berth topo --format dot | dot -Tsvg > topo.svg");
+  topo->callback([&] { action = [&] { return Topo(g, topo_format); }; });
   auto* sys = app.add_subcommand("system", "Repair berth's state: reconcile");
   sys->require_subcommand(1);
   bool dry_run = false, rebuild_state = false;

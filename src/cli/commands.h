@@ -73,6 +73,9 @@ int SystemReconcile(const Globals& g, bool dry_run, bool rebuild_state);
 /// `berth why SRC DST[:PORT][/udp]` (why_cmd.cc): can SRC reach DST, and if not, why.
 int Why(const Globals& g, const std::string& src, const std::string& dst);
 
+/// `berth topo [--format text|json|dot]` (topo_cmd.cc).
+int Topo(const Globals& g, const std::string& format);
+
 /// Builds seed 001's topology in throwaway namespaces and narrates it.
 int Demo();
 
