@@ -20,6 +20,8 @@
 
 #include "api/pid_file.h"
 #include "api/server.h"
+#include "daemon/metrics.h"
+#include "daemon/prometheus.h"
 #include "daemon/upkeep.h"
 #include "core/version.h"
 #include "dns/forwarder.h"
@@ -150,6 +152,7 @@ class Daemon {
     int rc = Loop();
     SdNotify("STOPPING=1");
     api_->Stop();  // before the DNS server: its handlers use it
+    if (metrics_api_) metrics_api_->Stop();
     server_->Stop();
     ::unlink(paths_.berthd_socket().c_str());
     ::unlink(paths_.berthd_pid().c_str());
@@ -176,8 +179,29 @@ class Daemon {
       json body = {{"generation", generation_}, {"records", server_->table()->record_count()}};
       return api::HttpResponse{200, body.dump() + "\n"};
     });
+    routes.Add("GET", "/metrics", [this](const api::HttpRequest&) { return MetricsResponse(); });
     BERTH_ASSIGN_OR_RETURN(api_, api::Server::Start(std::move(fd), std::move(routes)));
+    if (!opts_.metrics_listen.empty()) {
+      BERTH_ASSIGN_OR_RETURN(sys::Fd tcp, ListenTcp(opts_.metrics_listen));
+      api::Routes only;
+      only.Add("GET", "/metrics", [this](const api::HttpRequest&) { return MetricsResponse(); });
+      BERTH_ASSIGN_OR_RETURN(metrics_api_, api::Server::Start(std::move(tcp), std::move(only)));
+    }
     return Ok();
+  }
+
+  api::HttpResponse MetricsResponse() {
+    std::lock_guard<std::mutex> lock(control_mu_);
+    MetricsInputs in;
+    in.dns = server_->Stats();
+    if (upkeep_) in.upkeep = upkeep_->stats();
+    in.reloads = generation_;
+    in.dns_records = server_->table()->record_count();
+    auto usage = AddressUsage(engine_->store());
+    if (usage.ok()) in.networks = std::move(*usage);
+    api::HttpResponse r{200, metrics_.Render(in)};
+    r.content_type = PromText::kContentType;
+    return r;
   }
 
   int Loop() {
@@ -267,6 +291,9 @@ class Daemon {
     size_t records = table->record_count();
     size_t networks = table->networks().size();
     server_->Publish(std::move(table));
+    if (auto keys = EndpointKeys(engine_->store()); keys.ok()) {
+      metrics_.ObserveEndpoints(std::move(*keys));
+    }
     ApplyListeners(true);
     RefreshUpstreams();
     ++generation_;
@@ -365,6 +392,7 @@ class Daemon {
   std::unique_ptr<engine::Engine> engine_;
   std::unique_ptr<dns::Server> server_;
   std::unique_ptr<api::Server> api_;
+  std::unique_ptr<api::Server> metrics_api_;  // --metrics-listen
   sys::Fd signals_;
 
   // The store, the DNS server's control calls and what follows are used by the main loop and
@@ -375,6 +403,7 @@ class Daemon {
   std::set<IpAddr> failed_listeners_;
   uint64_t generation_ = 0;
   std::optional<Upkeep> upkeep_;  // set before the main loop starts
+  Metrics metrics_;
 
   std::mutex reload_mu_;
   std::condition_variable reload_cv_;

@@ -124,8 +124,9 @@ std::string TopoJson(const Topology& t) {
 std::string TopoText(const Topology& t) {
   std::ostringstream out;
   for (const TopoBridge& b : t.bridges) {
-    out << b.bridge << " (network " << b.network << ") " << b.address << " ifindex " << b.ifindex
-        << (b.up ? "" : " DOWN") << (b.internal ? " internal" : "") << (b.icc ? "" : " icc=false")
+    out << b.bridge << " (network " << b.network << ") " << b.address
+        << (b.ifindex ? " ifindex " + std::to_string(b.ifindex) : " (no bridge yet)")
+        << (b.up || !b.ifindex ? "" : " DOWN") << (b.internal ? " internal" : "") << (b.icc ? "" : " icc=false")
         << "\n";
     std::vector<std::pair<const TopoContainer*, const TopoInterface*>> ports;
     for (const TopoContainer& c : t.containers) {

@@ -625,7 +625,9 @@ std::optional<WhyAnswer> Reasoner::Listeners() {
                "make it listen on 0.0.0.0 (or ::) instead of " + loopback_only.front().ip.ToString());
   }
   return Say("no-listener",
-             "Nothing listens on " + at + ". There " + who + " listens on " + ListenerList(*ls) + ".",
+             "Nothing listens on " + at + "; " +
+                 (ls->empty() ? "nothing listens in " + who + " at all."
+                              : who + " listens on " + ListenerList(*ls) + "."),
              t_.container ? "berth logs " + t_.container->container.name : "");
 }
 
