@@ -438,6 +438,14 @@ int RunCli(int argc, char** argv) {
       ->check(CLI::IsMember({"text", "table", "json", "dot"}));
   Example(topo, "  berth topo\n  berth topo --format dot | dot -Tsvg > topo.svg");
   topo->callback([&] { action = [&] { return Topo(g, topo_format); }; });
+  std::string events_since;
+  auto* events = app.add_subcommand(
+      "events", "Show what happened: networks, containers, attaches, ports, firewall restores");
+  events->add_option("--since", events_since, "Only events newer than this: 30s, 10m, 2h, 1d, or unix seconds");
+  events->add_option("--format", g.format, "text (default) or json (one object per line)")
+      ->check(CLI::IsMember({"table", "json"}));
+  Example(events, "  berth events --since 10m\n  berth events --format json");
+  events->callback([&] { action = [&] { return Events(g, events_since); }; });
   auto* sys = app.add_subcommand("system", "Repair berth's state: reconcile");
   sys->require_subcommand(1);
   bool dry_run = false, rebuild_state = false;

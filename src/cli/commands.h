@@ -76,6 +76,9 @@ int Why(const Globals& g, const std::string& src, const std::string& dst);
 /// `berth topo [--format text|json|dot]` (topo_cmd.cc).
 int Topo(const Globals& g, const std::string& format);
 
+/// `berth events [--since DURATION]` (events_cmd.cc): what berthd recorded, oldest first.
+int Events(const Globals& g, const std::string& since);
+
 /// Builds seed 001's topology in throwaway namespaces and narrates it.
 int Demo();
 

@@ -21,6 +21,7 @@
 #include "api/pid_file.h"
 #include "api/server.h"
 #include "daemon/metrics.h"
+#include "diagnose/events.h"
 #include "daemon/prometheus.h"
 #include "daemon/upkeep.h"
 #include "core/version.h"
@@ -233,6 +234,10 @@ class Daemon {
         std::lock_guard<std::mutex> lock(control_mu_);
         if (n > 0 && (fds[1].revents & (POLLIN | POLLERR))) upkeep_->OnEvents();
         upkeep_->RunDue();
+        if (upkeep_->stats().firewall_restores > restores_seen_) {
+          restores_seen_ = upkeep_->stats().firewall_restores;
+          (void)events_.Record({0, "firewall", "restore", "berth", {}});
+        }
       }
       // Safety net: changes committed without a reload request (a berth that could not reach
       // us, a crash between commit and notify), a new resolv.conf, listeners still missing.
@@ -293,6 +298,9 @@ class Daemon {
     server_->Publish(std::move(table));
     if (auto keys = EndpointKeys(engine_->store()); keys.ok()) {
       metrics_.ObserveEndpoints(std::move(*keys));
+    }
+    if (Status ev = events_.Observe(engine_->store()); !ev.ok()) {
+      log::Warn("event log", {{"error", ev.error().message()}});
     }
     ApplyListeners(true);
     RefreshUpstreams();
@@ -404,6 +412,8 @@ class Daemon {
   uint64_t generation_ = 0;
   std::optional<Upkeep> upkeep_;  // set before the main loop starts
   Metrics metrics_;
+  diagnose::EventRecorder events_{paths_.root};
+  uint64_t restores_seen_ = 0;
 
   std::mutex reload_mu_;
   std::condition_variable reload_cv_;
