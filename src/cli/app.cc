@@ -446,6 +446,17 @@ int RunCli(int argc, char** argv) {
       ->check(CLI::IsMember({"table", "json"}));
   Example(events, "  berth events --since 10m\n  berth events --format json");
   events->callback([&] { action = [&] { return Events(g, events_since); }; });
+  std::string trace_src, trace_dst;
+  int trace_watch = 0;
+  auto* trace = app.add_subcommand(
+      "trace", "Follow a packet from SRC to DST through nftables (each rule, NAT, the way out)");
+  trace->add_option("SRC", trace_src, "A container, host, or a netns file")->required();
+  trace->add_option("DST", trace_dst, "NAME|IP|localhost[:PORT][/udp|/icmp]")->required();
+  trace->add_option("--watch", trace_watch, "Follow real traffic to DST for SECONDS instead of a probe")
+      ->check(CLI::Range(1, 3600));
+  AddFormat(trace, g);
+  Example(trace, "  berth trace a b:80\n  berth trace /run/netns/lan 203.0.113.1:8080");
+  trace->callback([&] { action = [&] { return Trace(g, trace_src, trace_dst, trace_watch); }; });
   auto* sys = app.add_subcommand("system", "Repair berth's state: reconcile");
   sys->require_subcommand(1);
   bool dry_run = false, rebuild_state = false;

@@ -79,6 +79,9 @@ int Topo(const Globals& g, const std::string& format);
 /// `berth events [--since DURATION]` (events_cmd.cc): what berthd recorded, oldest first.
 int Events(const Globals& g, const std::string& since);
 
+/// `berth trace SRC DST[:PORT][/udp|/icmp] [--watch SECONDS]` (trace_cmd.cc).
+int Trace(const Globals& g, const std::string& src, const std::string& dst, int watch);
+
 /// Builds seed 001's topology in throwaway namespaces and narrates it.
 int Demo();
 

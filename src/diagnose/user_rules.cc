@@ -21,6 +21,12 @@ std::string Left(const json& l) {
     return key == "iifname" || key == "oifname" ? key : "meta " + key;
   }
   if (l.contains("ct")) return "ct " + l["ct"].value("key", "?");
+  if (l.contains("concat")) {
+    std::string out;
+    for (const json& part : l["concat"]) out += (out.empty() ? "" : " . ") + Left(part);
+    return out;
+  }
+  if (l.contains("fib")) return "fib " + l["fib"].value("result", "?");
   return l.dump();
 }
 
@@ -32,6 +38,11 @@ std::string Right(const json& r) {
   }
   if (r.contains("range") && r["range"].size() == 2) {
     return Right(r["range"][0]) + "-" + Right(r["range"][1]);
+  }
+  if (r.is_array()) {
+    std::string out = "{ ";
+    for (size_t i = 0; i < r.size(); ++i) out += (i ? ", " : "") + Right(r[i]);
+    return out + " }";
   }
   if (r.contains("set")) {
     std::string out = "{ ";
@@ -54,6 +65,9 @@ std::string Text(const json& expr, std::string* verdict) {
     }
   }
   if (expr.contains("jump")) return "jump " + expr["jump"].value("target", "?");
+  if (expr.contains("goto")) return "goto " + expr["goto"].value("target", "?");
+  if (expr.contains("dnat")) return "dnat";
+  if (expr.contains("masquerade")) return "masquerade";
   if (expr.contains("counter")) return "counter";
   if (expr.contains("log")) return "log";
   return expr.begin() != expr.end() ? expr.begin().key() : expr.dump();
@@ -117,6 +131,25 @@ bool Holds(const json& m, const Flow& f) {
 }
 
 }  // namespace
+
+std::map<std::string, UserRule> ParseRules(const std::string& listing) {
+  std::map<std::string, UserRule> out;
+  json doc = json::parse(listing, nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_object() || !doc.contains("nftables")) return out;
+  for (const json& o : doc["nftables"]) {
+    if (!o.contains("rule")) continue;
+    const json& rule = o["rule"];
+    UserRule u;
+    u.handle = rule.value("handle", uint64_t{0});
+    for (const json& e : rule.value("expr", json::array())) {
+      std::string t = Text(e, &u.verdict);
+      u.text += (u.text.empty() ? "" : " ") + t;
+    }
+    out[rule.value("table", "") + " " + rule.value("chain", "") + " " + std::to_string(u.handle)] =
+        std::move(u);
+  }
+  return out;
+}
 
 std::vector<UserRule> ParseUserChain(const std::string& listing) {
   std::vector<UserRule> out;

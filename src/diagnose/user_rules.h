@@ -4,6 +4,7 @@
 // a rule is named as a suspect rather than missed.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,6 +30,9 @@ struct Flow {
 
 /// The rules of `inet berth user`, from the JSON listing libnftables gives (`listing`).
 std::vector<UserRule> ParseUserChain(const std::string& listing);
+
+/// The rules of any chain in an nftables JSON listing, keyed by "table chain handle".
+std::map<std::string, UserRule> ParseRules(const std::string& listing);
 
 /// Reads the chain from the kernel (a listing: changes nothing). Empty when the table is absent.
 Result<std::vector<UserRule>> ReadUserChain();

@@ -254,13 +254,16 @@ class Reasoner {
   Reasoner(engine::Engine& engine, const WhyRequest& req) : engine_(engine), req_(req) {}
 
   Result<WhyAnswer> Run();
+  Result<ProbePlan> Plan();
 
  private:
   std::string Dst() const {
     return req_.dst + (req_.port ? ":" + std::to_string(*req_.port) : "") +
            (req_.protocol == Protocol::kUdp ? "/udp" : "");
   }
-  std::string SrcName() const { return src_ ? src_->container.name : "the host"; }
+  std::string SrcName() const {
+    return src_ ? src_->container.name : lan_ ? "namespace " + req_.src : "the host";
+  }
   std::string PortText(uint16_t port) const {
     return std::to_string(port) + "/" + ProtoName(req_.protocol);
   }
@@ -271,6 +274,7 @@ class Reasoner {
                    "): nothing answers for it and its name does not resolve.",
                "berth start " + c.container.name);
   }
+  Status FindSrc();
   Result<std::optional<WhyAnswer>> ResolveTarget();
   WhyAnswer NameNotResolvable(const std::string& how) const;
   std::optional<WhyAnswer> Explain(const ProbeResult& probe);
@@ -286,6 +290,7 @@ class Reasoner {
   Model m_;
   const ContainerStatus* src_ = nullptr;  // null: the host
   std::string src_ns_;                    // "" : the host's namespace
+  bool lan_ = false;                      // SRC is a namespace file: a client outside berth
   bool by_name_ = false;
   const ContainerStatus* named_ = nullptr;  // DST given as a container's name or alias
   Target t_;
@@ -295,10 +300,32 @@ class Reasoner {
   bool listeners_known_ = false;
 };
 
-Result<WhyAnswer> Reasoner::Run() {
+Result<ProbePlan> Reasoner::Plan() {
   BERTH_ASSIGN_OR_RETURN(m_.containers, engine_.ListContainers());
   BERTH_ASSIGN_OR_RETURN(m_.networks, engine_.ListNetworks());
   host_addrs_ = HostAddresses();
+  BERTH_TRY(FindSrc());
+  BERTH_ASSIGN_OR_RETURN(auto early, ResolveTarget());
+  if (early) return Error::Invalid("cannot trace: " + early->cause + ": " + early->explanation);
+  ProbePlan p;
+  p.src_netns = src_ns_;
+  p.ip = *t_.ip;
+  p.port = t_.probe_port;
+  p.protocol = req_.protocol;
+  if (src_) {
+    const Endpoint* from = t_.endpoint ? On(*src_, t_.endpoint->network_id) : nullptr;
+    if (!from && !src_->endpoints.empty()) from = &src_->endpoints.front().endpoint;
+    if (from) p.src_ip = from->ip;
+  }
+  return p;
+}
+
+Status Reasoner::FindSrc() {
+  if (req_.src.starts_with("/")) {
+    lan_ = true;
+    src_ns_ = req_.src;
+    return Ok();
+  }
   if (req_.src != "host") {
     src_ = m_.Find(req_.src);
     if (!src_) return Error::NotFound("no such container: " + req_.src);
@@ -308,6 +335,14 @@ Result<WhyAnswer> Reasoner::Run() {
     }
     src_ns_ = src_->container.mode == "host" ? "" : src_->netns_path;
   }
+  return Ok();
+}
+
+Result<WhyAnswer> Reasoner::Run() {
+  BERTH_ASSIGN_OR_RETURN(m_.containers, engine_.ListContainers());
+  BERTH_ASSIGN_OR_RETURN(m_.networks, engine_.ListNetworks());
+  host_addrs_ = HostAddresses();
+  BERTH_TRY(FindSrc());
   BERTH_ASSIGN_OR_RETURN(auto early, ResolveTarget());
   if (early) return *early;
 
@@ -315,8 +350,14 @@ Result<WhyAnswer> Reasoner::Run() {
   ProbeResult probe = Probe(src_ns_, *t_.ip, t_.probe_port, req_.protocol, kProbeTimeout);
   std::string to = t_.ip->ToString() + (t_.probe_port ? ":" + PortText(*t_.probe_port) : " (ICMP echo)");
   if (probe.outcome == ProbeOutcome::kConnected) {
+    std::string note;
+    if (!src_ && !lan_ && t_.container && t_.via.empty() && req_.port &&
+        !PublishedContainerPort(*t_.container, *req_.port, req_.protocol)) {
+      note = " The port is not published: only the host reaches it this way, not the LAN.";
+    }
     answer = Say("ok", SrcName() + " reached " + to + t_.via +
-                           (t_.container ? ", which is " + t_.container->container.name : "") + ".");
+                           (t_.container ? ", which is " + t_.container->container.name : "") +
+                           "." + note);
   } else {
     checked_.push_back("the probe to " + to + ": " + ToString(probe.outcome) +
                        (probe.detail.empty() ? "" : " (" + probe.detail + ")"));
@@ -340,6 +381,10 @@ Result<std::optional<WhyAnswer>> Reasoner::ResolveTarget() {
     by_name_ = true;
     named_ = m_.Find(req_.dst);
     if (named_ && !named_->running) return std::optional(Stopped(*named_));
+    if (lan_) {
+      return Error::Invalid("from a namespace, give an address (the host's, for a published "
+                            "port): " + req_.dst);
+    }
     if (!src_) {
       if (named_) {
         // The host (and the LAN) reach a container's service through its published port.
@@ -404,7 +449,9 @@ Result<std::optional<WhyAnswer>> Reasoner::ResolveTarget() {
     t_.endpoint = ep;
   }
   bool loop = IsLoopback(*t_.ip);
-  if (!src_) {
+  if (lan_) {
+    t_.host_local = !loop && std::find(host_addrs_.begin(), host_addrs_.end(), *t_.ip) != host_addrs_.end();
+  } else if (!src_) {
     t_.host_local = loop || std::find(host_addrs_.begin(), host_addrs_.end(), *t_.ip) != host_addrs_.end();
   } else if (!loop && !c) {
     t_.host_local = std::find(host_addrs_.begin(), host_addrs_.end(), *t_.ip) != host_addrs_.end();
@@ -697,6 +744,11 @@ Result<WhyRequest> ParseWhy(const std::string& src, const std::string& target) {
 Result<WhyAnswer> Why(engine::Engine& engine, const WhyRequest& req) {
   Reasoner r(engine, req);
   return r.Run();
+}
+
+Result<ProbePlan> PlanProbe(engine::Engine& engine, const WhyRequest& req) {
+  Reasoner r(engine, req);
+  return r.Plan();
 }
 
 }  // namespace berth::diagnose

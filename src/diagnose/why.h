@@ -23,7 +23,7 @@ inline constexpr const char* kCauses[] = {
     "listening-on-loopback", "no-listener", "user-rule", "service-no-backends", "unknown"};
 
 struct WhyRequest {
-  std::string src;  // a container, or "host"
+  std::string src;  // a container, "host", or a network namespace file ("/run/netns/lan")
   std::string dst;  // a container name or alias, an IP, localhost, or a name SRC resolves
   std::optional<uint16_t> port;  // none: an ICMP echo
   Protocol protocol = Protocol::kTcp;
@@ -41,5 +41,17 @@ struct WhyAnswer {
 };
 
 Result<WhyAnswer> Why(engine::Engine& engine, const WhyRequest& req);
+
+/// Where a probe of `req` goes, as `why` works it out (for `berth trace`): SRC's namespace
+/// ("" the host's), DST's address and port as SRC connects to them. An error when `why` would
+/// answer without a probe (a stopped container, a name SRC cannot resolve...), with its words.
+struct ProbePlan {
+  std::string src_netns;
+  std::optional<IpAddr> src_ip;  // SRC's address towards DST, when SRC is a container
+  IpAddr ip;
+  std::optional<uint16_t> port;
+  Protocol protocol = Protocol::kTcp;
+};
+Result<ProbePlan> PlanProbe(engine::Engine& engine, const WhyRequest& req);
 
 }  // namespace berth::diagnose
