@@ -173,7 +173,12 @@ Resolution ResolveInContainer(const engine::Paths& paths, const ContainerStatus&
     ++asked;
     auto ips = QueryA(c.netns_path, *server, name, kDnsTimeout);
     if (!ips.ok()) {
-      failures.push_back(ips.error().message());
+      bool gateway = false;
+      for (const engine::EndpointStatus& e : c.endpoints) gateway |= e.endpoint.gateway == *server;
+      failures.push_back(ips.error().message() +
+                         (gateway ? " (berthd answers there: is it running? berth starts it "
+                                    "with the next container, or run berthd)"
+                                  : ""));
       continue;
     }
     if (ips->empty()) return {std::nullopt, "its DNS server " + server->ToString() + " has no address for it"};

@@ -5,7 +5,7 @@ import json
 import time
 
 from harness import (BerthTest, berth, berth_json, main, nft_ruleset, run, state_snapshot,
-                     wait_listening)
+                     stop_berthd, wait_listening)
 
 SERVE = "socat TCP-LISTEN:{port},{bind}fork,reuseaddr SYSTEM:'echo hi'"
 
@@ -85,6 +85,15 @@ class WhyTest(BerthTest):
         a = self.assertCause("a", "c:80", "name-not-resolvable")
         self.assertEqual(a["fix"], "berth network connect other a")
         self.assertCause("a", "nosuchname:80", "name-not-resolvable")
+
+    def test_name_not_resolvable_while_berthd_is_down(self):
+        berth("network", "create", "app")
+        sleeper("a", "app")
+        web("b", "app")
+        self.assertCause("a", "b:80", "ok")
+        stop_berthd()
+        a = self.assertCause("a", "b:80", "name-not-resolvable")
+        self.assertIn("berthd", a["explanation"])
 
     def test_no_shared_network(self):
         berth("network", "create", "one")
