@@ -71,9 +71,11 @@ class WhyTest(BerthTest):
         berth("network", "create", "app")
         sleeper("a", "app")
         web("b", "app")
+        b = ip_of("b", "app")
         berth("stop", "-t", "1", "b")
         a = self.assertCause("a", "b:80", "container-stopped")
         self.assertEqual(a["fix"], "berth start b")
+        self.assertCause("a", f"{b}:80", "container-stopped")  # by its last address too
 
     def test_name_not_resolvable(self):
         sleeper("a", "bridge")
@@ -165,6 +167,13 @@ class WhyTest(BerthTest):
         finally:
             run(["nft", "flush", "chain", "inet", "berth", "user"])
         self.assertCause("a", "b:80", "ok")
+
+    def test_unknown_says_what_was_checked(self):
+        berth("network", "create", "app")
+        sleeper("a", "app")
+        a = self.assertCause("a", "198.51.100.99:80", "unknown")
+        self.assertIn("Checked:", a["explanation"])
+        self.assertIn("user chain", a["explanation"])
 
     def test_why_changes_nothing(self):
         berth("network", "create", "app")
