@@ -439,13 +439,16 @@ int RunCli(int argc, char** argv) {
   Example(topo, "  berth topo\n  berth topo --format dot | dot -Tsvg > topo.svg");
   topo->callback([&] { action = [&] { return Topo(g, topo_format); }; });
   std::string events_since;
+  bool events_follow = false;
   auto* events = app.add_subcommand(
       "events", "Show what happened: networks, containers, attaches, ports, firewall restores");
-  events->add_option("--since", events_since, "Only events newer than this: 30s, 10m, 2h, 1d, or unix seconds");
+  events->add_option("--since", events_since,
+                     "Only events newer than this: 30s, 10m, 2h, 1d, or unix seconds");
+  events->add_flag("-f,--follow", events_follow, "Then keep printing new events until Ctrl-C");
   events->add_option("--format", g.format, "text (default) or json (one object per line)")
       ->check(CLI::IsMember({"table", "json"}));
-  Example(events, "  berth events --since 10m\n  berth events --format json");
-  events->callback([&] { action = [&] { return Events(g, events_since); }; });
+  Example(events, "  berth events --since 10m\n  berth events -f --format json");
+  events->callback([&] { action = [&] { return Events(g, events_since, events_follow); }; });
   std::string trace_src, trace_dst;
   int trace_watch = 0;
   auto* trace = app.add_subcommand(

@@ -76,8 +76,9 @@ int Why(const Globals& g, const std::string& src, const std::string& dst);
 /// `berth topo [--format text|json|dot]` (topo_cmd.cc).
 int Topo(const Globals& g, const std::string& format);
 
-/// `berth events [--since DURATION]` (events_cmd.cc): what berthd recorded, oldest first.
-int Events(const Globals& g, const std::string& since);
+/// `berth events [--since DURATION] [--follow]` (events_cmd.cc): what berthd recorded, oldest
+/// first; with `follow`, then what it records from now on, until killed.
+int Events(const Globals& g, const std::string& since, bool follow);
 
 /// `berth trace SRC DST[:PORT][/udp|/icmp] [--watch SECONDS]` (trace_cmd.cc).
 int Trace(const Globals& g, const std::string& src, const std::string& dst, int watch);

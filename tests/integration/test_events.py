@@ -2,9 +2,10 @@
 attaches, ports) and the firewall restores it made, newest last; --since and --format json."""
 
 import json
+import subprocess
 import time
 
-from harness import BerthTest, berth, berthd_pid, main, run, wait_until
+from harness import BERTH, ROOT, BerthTest, berth, berthd_pid, main, run, wait_until
 
 
 def events(*args):
@@ -59,6 +60,23 @@ class EventsTest(BerthTest):
         run(["nft", "flush", "chain", "inet", "berth", "forward"])
         self.assertTrue(wait_until(lambda: has(events(), "firewall", "restore", "berth"),
                                    timeout=10))
+
+    def test_follow_streams_new_events(self):
+        berth("network", "create", "app")
+        berth("run", "-d", "--name", "a", "--network", "app", "--", "sleep", "600")
+        self.assertTrue(wait_until(lambda: has(events(), "daemon", "start", "berthd")))
+        follow = subprocess.Popen([BERTH, "--root", ROOT, "events", "-f", "--format", "json",
+                                   "--since", "1s"], stdout=subprocess.PIPE, text=True)
+        try:
+            time.sleep(0.3)
+            berth("network", "create", "later")
+            line = follow.stdout.readline()
+            while line and json.loads(line)["name"] != "later":
+                line = follow.stdout.readline()
+            self.assertEqual(json.loads(line)["action"], "create")
+        finally:
+            follow.terminate()
+            follow.wait(timeout=5)
 
 
 if __name__ == "__main__":
