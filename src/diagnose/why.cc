@@ -161,7 +161,6 @@ struct Resolution {
 // asked from inside its namespace.
 Resolution ResolveInContainer(const engine::Paths& paths, const ContainerStatus& c,
                               const std::string& name) {
-  std::string id = c.container.netns_owner_id.empty() ? c.container.id : c.container.netns_owner_id;
   std::string dir = paths.container_dir(c.container.id);
   if (auto ip = FromHosts(ReadFile(dir + "/hosts"), name)) return {ip, "from its /etc/hosts"};
   std::vector<std::string> failures;
@@ -184,7 +183,6 @@ Resolution ResolveInContainer(const engine::Paths& paths, const ContainerStatus&
     if (ips->empty()) return {std::nullopt, "its DNS server " + server->ToString() + " has no address for it"};
     return {ips->front(), "from its DNS server " + server->ToString()};
   }
-  (void)id;
   if (asked == 0) return {std::nullopt, "its resolv.conf names no DNS server"};
   return {std::nullopt, Join(failures, "; ")};
 }

@@ -18,9 +18,20 @@ namespace berth::diagnose {
 
 /// In the order they are tested. `service-no-backends` waits for services (issue 13).
 inline constexpr const char* kCauses[] = {
-    "ok",           "loopback",          "container-stopped", "name-not-resolvable",
-    "no-shared-network", "internal-network", "icc-disabled",   "not-published",
-    "listening-on-loopback", "no-listener", "user-rule", "service-no-backends", "unknown"};
+    "ok",
+    "loopback",
+    "container-stopped",
+    "name-not-resolvable",
+    "no-shared-network",
+    "internal-network",
+    "icc-disabled",
+    "not-published",
+    "listening-on-loopback",
+    "no-listener",
+    "user-rule",
+    "service-no-backends",  // TODO(issue 13): answered once DST can be a service
+    "unknown",
+};
 
 struct WhyRequest {
   std::string src;  // a container, "host", or a network namespace file ("/run/netns/lan")
