@@ -49,8 +49,8 @@ check(FALSE "src/engine/engine.cc:2" "engine -> tests")
 file(REMOVE ${WORK}/src/engine/engine.cc)
 
 # A new folder must be given a row in the table.
-write(cluster/agent.cc "#include \"core/ip.h\"\n")
-check(FALSE "src/cluster/: a layer missing from the table")
+write(mesh/agent.cc "#include \"core/ip.h\"\n")
+check(FALSE "src/mesh/: a layer missing from the table")
 
 file(REMOVE_RECURSE ${WORK})
 message(STATUS "layer check: accepts the good tree, refuses upward, sideways, tests/ and unknown")

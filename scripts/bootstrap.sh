@@ -25,6 +25,7 @@ PACKAGES=(
   iproute2 nftables iptables iputils-ping util-linux procps python3
   busybox-static dnsutils socat
   tmux                               # interactive sessions (run -it) in tests, besides script(1)
+  zsh                                # berth completion zsh is loaded by a real zsh in tests
   containernetworking-plugins podman runc netavark
   dnsmasq-base dnsperf aardvark-dns  # DNS: test upstream, benchmark client and anchors
   iperf3                             # the data-plane step of bench.smoke

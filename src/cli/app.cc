@@ -392,7 +392,8 @@ int RunCli(int argc, char** argv) {
   wait->callback([&] { action = [&] { return WaitFor(g, names); }; });
 
   auto* version = app.add_subcommand("version", "Show berth's version");
-  Example(version, "  berth version");
+  AddFormat(version, g, "-f,--format");
+  Example(version, "  berth version\n  berth version --format '{{.Client.Version}}'");
   version->callback([&] {
     action = [&] { return Version(g); };
   });
@@ -420,8 +421,71 @@ int RunCli(int argc, char** argv) {
     action = [&] { return ContainerExited(g, exited_id, exited_code, exited_pid); };
   });
 
-  auto* info = app.add_subcommand("info", "Show what berth found on this host (firewall managers)");
+  // cluster ... and node ...: multi-host networking on etcd.
+  EtcdFlags etcd_flags;
+  auto add_etcd = [&](CLI::App* cmd, bool required) {
+    auto* o = cmd->add_option("--etcd", etcd_flags.endpoints, "etcd endpoints: URL[,URL...]");
+    if (required) o->required();
+    cmd->add_option("--etcd-prefix", etcd_flags.prefix, "Key prefix in etcd (default /berth)");
+    cmd->add_option("--etcd-cacert", etcd_flags.cacert, "CA certificate to verify etcd (TLS)");
+    cmd->add_option("--etcd-cert", etcd_flags.cert, "Client certificate for etcd (TLS)");
+    cmd->add_option("--etcd-key", etcd_flags.key, "Client key for etcd (TLS)");
+  };
+  auto* clus = app.add_subcommand("cluster", "Multi-host networking: per-host subnets from etcd");
+  clus->require_subcommand(1);
+  ClusterInitFlags init_flags;
+  auto* cinit = clus->add_subcommand("init", "Write the cluster's config to etcd (once)");
+  add_etcd(cinit, true);
+  cinit->add_option("--cidr", init_flags.cidr, "The cluster's CIDR, e.g. 10.244.0.0/16")
+      ->required();
+  cinit->add_option("--subnet-len", init_flags.subnet_len, "Prefix length of each node's subnet "
+                                                           "(default 24)");
+  cinit->add_option("--backend", init_flags.backend,
+                    "vxlan (default), host-gw (same L2 only) or auto (host-gw where possible)")
+      ->check(CLI::IsMember({"vxlan", "host-gw", "auto"}));
+  cinit->add_option("--vni", init_flags.vni, "VXLAN network identifier (default 1)");
+  cinit->add_option("--port", init_flags.port, "VXLAN UDP port (default 8472)");
+  Example(cinit, "  berth cluster init --etcd http://10.0.0.5:2379 --cidr 10.244.0.0/16 "
+                 "--backend auto");
+  cinit->callback([&] { action = [&] { return ClusterInit(g, etcd_flags, init_flags); }; });
+  ClusterJoinFlags join_flags;
+  auto* cjoin = clus->add_subcommand(
+      "join", "Join this host: get a subnet, create the network `cluster`, start the agent");
+  add_etcd(cjoin, true);
+  cjoin->add_option("--node", join_flags.node, "This node's name in the cluster")->required();
+  cjoin->add_option("--node-ip", join_flags.node_ip, "This host's address on the underlay")
+      ->required();
+  cjoin->add_option("--iface", join_flags.iface, "Underlay device (default: the one holding "
+                                                 "--node-ip)");
+  cjoin->add_option("--mtu", join_flags.mtu, "MTU of the cluster network (default: the "
+                                             "underlay's, minus 50 for vxlan)");
+  Example(cjoin, "  berth cluster join --etcd http://10.0.0.5:2379 --node h1 --node-ip 10.0.0.1\n"
+                 "  berth run -d --network cluster --name web -- busybox httpd -f -p 80");
+  cjoin->callback([&] { action = [&] { return ClusterJoin(g, etcd_flags, join_flags); }; });
+  auto* cleave = clus->add_subcommand(
+      "leave", "Leave the cluster: give the subnet back, remove the network `cluster`");
+  Example(cleave, "  berth cluster leave");
+  cleave->callback([&] { action = [&] { return ClusterLeave(g); }; });
+
+  auto* node = app.add_subcommand("node", "The nodes of the cluster");
+  node->require_subcommand(1);
+  auto* nodels = node->add_subcommand("ls", "List the nodes: subnet, path from here, readiness")
+                     ->alias("list");
+  add_etcd(nodels, false);
+  AddFormat(nodels, g);
+  Example(nodels, "  berth node ls --format json");
+  nodels->callback([&] { action = [&] { return NodeList(g, etcd_flags); }; });
+  auto* noderm = node->add_subcommand("rm", "Remove dead nodes and free their subnets")
+                     ->alias("remove");
+  add_etcd(noderm, false);
+  noderm->add_option("names", names)->required();
+  Example(noderm, "  berth node rm h3");
+  noderm->callback([&] { action = [&] { return NodeRemove(g, etcd_flags, names); }; });
+
+  auto* info = app.add_subcommand(
+      "info", "Show containers, networks, firewall, berthd, kernel features and config");
   AddFormat(info, g);
+  Example(info, "  berth info\n  berth info --format '{{.ContainersRunning}} {{.Firewall.InSync}}'");
   info->callback([&] { action = [&] { return Info(g); }; });
   std::string why_src, why_dst;
   auto* why = app.add_subcommand(

@@ -2,6 +2,7 @@
 // returns the process exit code. Parsing lives in app.cc (the only file that sees CLI11).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -62,13 +63,40 @@ int Inspect(const Globals& g, const std::vector<std::string>& names);
 /// The monitor's hook (runtime::kContainerExitedVerb): record the exit, honour --rm.
 int ContainerExited(const Globals& g, const std::string& id, int exit_code, int pid);
 
-/// `berth info`: the other firewall managers found and what berth does about each.
+/// `berth info` (info_cmd.cc): what docker info tells, for berth, and the other firewall
+/// managers found with what berth does about each. Reads only.
 int Info(const Globals& g);
 /// Internal `berth system firewall-sync` (berthd's reconcile runs it): makes the traffic of
 /// every network's bridge pass the other firewall managers again, e.g. after Docker restarted.
 int FirewallSync(const Globals& g);
 /// berth system reconcile [--dry-run] [--rebuild-state].
 int SystemReconcile(const Globals& g, bool dry_run, bool rebuild_state);
+
+// Multi-host (cluster_cmds.cc).
+struct EtcdFlags {
+  std::string endpoints;  // --etcd URL[,URL...]
+  std::string prefix = "/berth";
+  std::string cacert, cert, key;
+};
+struct ClusterInitFlags {
+  std::string cidr;
+  int subnet_len = 24;
+  std::string backend = "vxlan";
+  uint32_t vni = 1;
+  uint16_t port = 8472;
+};
+struct ClusterJoinFlags {
+  std::string node, node_ip, iface;
+  int mtu = 0;
+};
+int ClusterInit(const Globals& g, const EtcdFlags& etcd, const ClusterInitFlags& f);
+int ClusterJoin(const Globals& g, const EtcdFlags& etcd, const ClusterJoinFlags& f);
+int ClusterLeave(const Globals& g);
+/// `etcd`: used when this host is not in a cluster (its cluster.json names the etcd otherwise).
+int NodeList(const Globals& g, const EtcdFlags& etcd);
+/// The ip(8)/bridge(8) commands equivalent to this node's overlay, per peer (network explain).
+Result<std::string> ExplainCluster(const Globals& g);
+int NodeRemove(const Globals& g, const EtcdFlags& etcd, const std::vector<std::string>& names);
 
 /// `berth why SRC DST[:PORT][/udp]` (why_cmd.cc): can SRC reach DST, and if not, why.
 int Why(const Globals& g, const std::string& src, const std::string& dst);

@@ -267,6 +267,30 @@ int ContainerExited(const Globals& g, const std::string& id, int exit_code, int 
   return st.ok() ? 0 : Fail(st.error());
 }
 
+namespace {
+
+// The networks a stopped container let go of and gets back on start (engine/release.cc's
+// records): what `docker inspect` still lists for it, without an address unless a static one.
+Result<nlohmann::json> StoppedNetworks(engine::Engine& engine, const std::string& id) {
+  nlohmann::json out = nlohmann::json::object();
+  BERTH_ASSIGN_OR_RETURN(auto rows, engine.store().ReleasedOf(id));
+  for (const auto& [network_id, text] : rows) {
+    BERTH_ASSIGN_OR_RETURN(auto n, engine.store().FindNetwork(network_id));
+    nlohmann::json spec = nlohmann::json::parse(text, nullptr, false);
+    if (!n || !spec.is_object()) continue;
+    bool static_ip = spec.value("static_ip", false);
+    out[n->name] = {{"network_id", n->id},
+                    {"interface", spec.value("ifname", "")},
+                    {"ip", static_ip ? spec.value("ip", "") : ""},
+                    {"static_ip", static_ip},
+                    {"mac", spec.value("mac", "")},
+                    {"aliases", spec.value("aliases", nlohmann::json::array())}};
+  }
+  return out;
+}
+
+}  // namespace
+
 int Inspect(const Globals& g, const std::vector<std::string>& names) {
   auto engine = engine::Engine::Open(g.root, CliWiring(g.root));
   if (!engine.ok()) return Fail(engine.error());
@@ -285,6 +309,7 @@ int Inspect(const Globals& g, const std::vector<std::string>& names) {
                    {"restart", cfg.restart.ToString()},
                    {"restart_count", cfg.restart_count},
                    {"labels", cfg.labels},     {"add_hosts", cfg.add_hosts}};
+    BERTH_ASSIGN_OR_RETURN(j["stopped_networks"], StoppedNetworks(**engine, s.container.id));
     return j;
   });
 }

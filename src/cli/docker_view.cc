@@ -99,6 +99,20 @@ json DockerContainerView(json c) {
       }
     }
   }
+  // A stopped container's networks, as Docker lists them: no address (unless a static one
+  // it gets back), the MAC and aliases it keeps.
+  const json stopped = Get(c, "stopped_networks", json::object());
+  for (const auto& [name, n] : stopped.items()) {
+    if (settings["Networks"].contains(name)) continue;
+    settings["Networks"][name] = {
+        {"NetworkID", Get(n, "network_id", "")}, {"IPAddress", ""},
+        {"IPPrefixLen", 0},                       {"MacAddress", Get(n, "mac", "")},
+        {"Gateway", ""},                          {"Aliases", Get(n, "aliases", json::array())},
+    };
+    if (Get(n, "static_ip", false).get<bool>()) {
+      settings["Networks"][name]["IPAMConfig"] = {{"IPv4Address", Get(n, "ip", "")}};
+    }
+  }
   if (const json* primary = PrimaryNetwork(networks)) {
     settings["IPAddress"] = Get(*primary, "ip", "");
     settings["IPPrefixLen"] = Get(*primary, "prefix_len", 0);

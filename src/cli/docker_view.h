@@ -16,7 +16,8 @@ namespace berth::cli {
 /// `inspect`: .Id, .Name ("/name"), .Created, .State.{Status,Running,Pid,ExitCode},
 /// .Config.{Hostname,Cmd}, .HostConfig.NetworkMode, .NetworkSettings.{SandboxKey,IPAddress,
 /// IPPrefixLen,MacAddress,Gateway,Ports,Networks.NET.{IPAddress,IPPrefixLen,MacAddress,Gateway,
-/// NetworkID,Aliases}} over render.h's ContainerJson.
+/// NetworkID,Aliases}} over render.h's ContainerJson; a stopped container's networks (its
+/// "stopped_networks") listed without an address, as Docker lists them.
 nlohmann::json DockerContainerView(nlohmann::json berth);
 
 /// `network inspect`: .Id, .Name, .Driver, .Scope, .Internal, .EnableIPv6, .Options, .Created,

@@ -67,6 +67,17 @@ TEST(DockerViewTest, StoppedContainer) {
   EXPECT_EQ(Render("{{.State.Pid}} {{.State.ExitCode}} [{{.NetworkSettings.IPAddress}}]", v),
             "0 3 []");
   EXPECT_EQ(Render("{{.Status}} {{.Networks}}", PsRow(c)), "exited (3) web");
+  // The networks it gets back on start are still listed, as Docker lists them: no address.
+  c["stopped_networks"] = json::parse(R"({
+    "web": {"network_id": "n1", "interface": "eth0", "ip": "10.9.0.9", "static_ip": true,
+            "mac": "02:42:0a:09:00:09", "aliases": ["w"]},
+    "db": {"network_id": "n2", "interface": "eth1", "ip": "", "static_ip": false, "mac": "",
+           "aliases": []}})");
+  v = DockerContainerView(c);
+  EXPECT_EQ(Render("{{range $k, $n := .NetworkSettings.Networks}}{{$k}}=[{{$n.IPAddress}}]"
+                   "{{$n.MacAddress}} {{end}}{{.NetworkSettings.Networks.web.IPAMConfig.IPv4Address}}",
+                   v),
+            "db=[] web=[]02:42:0a:09:00:09 10.9.0.9");
 }
 
 TEST(DockerViewTest, PsRow) {

@@ -5,9 +5,12 @@
 #include <cstdio>
 #include <ctime>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/format.h"
 #include "cli/render.h"
+#include "core/template.h"
 #include "core/version.h"
 #include "engine/wiring.h"
 #include "runtime/lifecycle.h"
@@ -171,6 +174,26 @@ int WaitFor(const Globals& g, const std::vector<std::string>& names) {
 int Version(const Globals& g) {
   utsname u = {};
   ::uname(&u);
+  if (g.format == "json" || IsTemplate(g.format)) {
+    // Docker's shape: `{{.Client.Version}}`; berth has no server it needs, berthd is optional.
+    nlohmann::json doc = {{"client",
+                           {{"version", BERTH_VERSION},
+                            {"compiler", __VERSION__},
+                            {"os", "linux"},
+                            {"arch", u.machine},
+                            {"kernel_version", u.release}}},
+                          {"state_root", g.root}};
+    if (g.format == "json") {
+      std::cout << doc.dump(2) << "\n";
+      return 0;
+    }
+    auto t = tmpl::Template::Parse(g.format);
+    if (!t.ok()) return Fail(t.error(), 125);
+    auto out = t->Execute(doc);
+    if (!out.ok()) return Fail(out.error());
+    std::cout << *out << "\n";
+    return 0;
+  }
   std::printf("berth:\n");
   std::printf(" Version:        %s\n", BERTH_VERSION);
   std::printf(" Compiler:       %s\n", __VERSION__);

@@ -1,4 +1,6 @@
 // berth network create | ls | inspect | rm | prune | explain
+#include <unistd.h>
+
 #include <charconv>
 #include <cstdio>
 #include <iostream>
@@ -119,6 +121,11 @@ int NetworkExplain(const Globals& g, const std::string& name) {
   if (!text.ok()) return Fail(text.error());
   std::printf("# What `berth run --network %s` does, as ip(8) commands:\n%s", name.c_str(),
               text->c_str());
+  if (name == "cluster" && ::access((g.root + "/cluster.json").c_str(), F_OK) == 0) {
+    auto peers = ExplainCluster(g);
+    if (!peers.ok()) return Fail(peers.error());
+    std::printf("%s", peers->c_str());
+  }
   return 0;
 }
 

@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -20,9 +21,11 @@
 
 #include "api/pid_file.h"
 #include "api/server.h"
+#include "cluster/agent.h"
+#include "cluster/local.h"
 #include "daemon/metrics.h"
-#include "diagnose/events.h"
 #include "daemon/prometheus.h"
+#include "diagnose/events.h"
 #include "daemon/upkeep.h"
 #include "core/version.h"
 #include "dns/forwarder.h"
@@ -122,6 +125,8 @@ class Daemon {
     ::signal(SIGPIPE, SIG_IGN);
     signals_ = sys::Fd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
     if (!signals_.valid()) return Fatal("signalfd", Error::System("signalfd", errno));
+    cluster_names_ = sys::Fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!cluster_names_.valid()) return Fatal("eventfd", Error::System("eventfd", errno));
 
     dns::ServerOptions so;
     so.port = opts_.port;
@@ -152,6 +157,10 @@ class Daemon {
     }
     int rc = Loop();
     SdNotify("STOPPING=1");
+    {
+      std::lock_guard<std::mutex> lock(control_mu_);
+      agent_.reset();  // its routes stay: a restart must not blip traffic between hosts
+    }
     api_->Stop();  // before the DNS server: its handlers use it
     if (metrics_api_) metrics_api_->Stop();
     server_->Stop();
@@ -207,8 +216,14 @@ class Daemon {
 
   int Loop() {
     for (;;) {
-      pollfd fds[2] = {{signals_.get(), POLLIN, 0}, {upkeep_->fd(), POLLIN, 0}};
-      int n = ::poll(fds, 2, upkeep_->MsUntilDue(kPollMs));
+      pollfd fds[3] = {{signals_.get(), POLLIN, 0}, {upkeep_->fd(), POLLIN, 0},
+                       {cluster_names_.get(), POLLIN, 0}};
+      int n = ::poll(fds, 3, upkeep_->MsUntilDue(kPollMs));
+      if (n > 0 && (fds[2].revents & POLLIN)) {
+        uint64_t count;
+        (void)!::read(cluster_names_.get(), &count, sizeof(count));
+        (void)ReloadCoalesced("cluster names");
+      }
       if (n < 0 && errno != EINTR) {
         log::Error("poll failed", {{"error", std::strerror(errno)}});
         return 1;
@@ -244,6 +259,7 @@ class Daemon {
       bool changed;
       {
         std::lock_guard<std::mutex> lock(control_mu_);
+        SyncAgent();
         changed = DbStamp() != db_stamp_;
         if (!changed && (Stamp(opts_.resolv_conf) != resolv_stamp_ || !failed_listeners_.empty())) {
           RefreshUpstreams();
@@ -287,11 +303,13 @@ class Daemon {
   Status Reload(std::string_view why) {
     auto start = std::chrono::steady_clock::now();
     db_stamp_ = DbStamp();
+    SyncAgent();
     auto spec = engine::DnsRecords(engine_->store());
     if (!spec.ok()) {
       log::Error("reload failed", {{"reason", std::string(why)}, {"error", spec.error().message()}});
       return std::move(spec).error();
     }
+    ClusterNames(*spec);
     auto table = dns::Table::Build(*spec);
     size_t records = table->record_count();
     size_t networks = table->networks().size();
@@ -315,6 +333,69 @@ class Daemon {
                            {"listening", std::to_string(server_->Listening().size())},
                            {"us", std::to_string(us)}});
     return Ok();
+  }
+
+  // The cluster agent runs while ROOT/cluster.json exists (berth cluster join writes it, leave
+  // deletes it), so a restarted berthd or a rebooted host rejoins with no command. Guarded by
+  // control_mu_; a stat per call.
+  void SyncAgent() {
+    FileStamp st = Stamp(paths_.cluster());
+    if (st == cluster_stamp_) return;
+    cluster_stamp_ = st;
+    std::optional<cluster::LocalState> local;
+    if (st.exists) {
+      auto l = cluster::ReadLocalState(paths_.root);
+      if (!l.ok()) {
+        log::Error("cluster: cannot read " + paths_.cluster(), {{"error", l.error().message()}});
+      } else {
+        local = std::move(*l);
+      }
+    }
+    if (agent_ && local && cluster::ToJson(agent_->local()) == cluster::ToJson(*local)) return;
+    if (agent_) {
+      log::Info("cluster agent: stopping", {{"node", agent_->local().node}});
+      agent_.reset();
+    }
+    if (local) {
+      log::Info("cluster agent: starting",
+                {{"node", local->node}, {"subnet", local->subnet.ToString()}});
+      // Names from other nodes wake the main loop, which rebuilds the DNS table (never from
+      // the agent's thread: stopping the agent waits for that thread).
+      int fd = cluster_names_.get();
+      agent_ = cluster::Agent::Start(std::move(*local), [fd] {
+        uint64_t one = 1;
+        (void)!::write(fd, &one, sizeof(one));
+      });
+    }
+  }
+
+  // Names across hosts: this node's containers on the `cluster` network go to etcd (through
+  // the agent), the other nodes' come from the agent's memory into the same DNS network.
+  // Guarded by control_mu_.
+  void ClusterNames(dns::TableSpec& spec) {
+    if (!agent_) return;
+    uint32_t index = 0;
+    for (; index < spec.networks.size(); ++index) {
+      if (spec.networks[index].name == cluster::kNetworkName) break;
+    }
+    if (index == spec.networks.size()) return;
+    std::vector<cluster::NameRecord> mine;
+    for (const auto& e : spec.endpoints) {
+      if (e.network == index) mine.push_back({agent_->local().node, e.ip, e.names});
+    }
+    agent_->SetLocalNames(std::move(mine));
+    for (cluster::NameRecord& r : agent_->RemoteNames()) {
+      std::string owner = "node:" + r.node + "/" + r.ip.ToString();
+      spec.endpoints.push_back({index, r.ip, std::move(r.names), std::move(owner)});
+    }
+  }
+
+  json ClusterJson() {
+    if (!agent_) return nullptr;
+    cluster::AgentStatus a = agent_->Status();
+    return {{"node", a.node},          {"subnet", a.subnet},     {"etcd_reachable", a.etcd_reachable},
+            {"ready", a.ready},        {"fenced", a.fenced},     {"last_error", a.last_error},
+            {"peers", a.peers},        {"revision", a.revision}, {"applies", a.applies}};
   }
 
   // The store is in WAL mode: a commit changes the -wal file, a checkpoint the database.
@@ -373,6 +454,7 @@ class Daemon {
             {"firewall_monitor", upkeep_ && upkeep_->stats().monitoring},
             {"reconcile_runs", upkeep_ ? upkeep_->stats().reconcile_runs : 0},
             {"last_reconcile_repairs", upkeep_ ? upkeep_->stats().last_reconcile_repairs : 0},
+            {"cluster", ClusterJson()},
             {"dns",
              {{"networks", networks},
               {"records", table->record_count()},
@@ -402,6 +484,7 @@ class Daemon {
   std::unique_ptr<api::Server> api_;
   std::unique_ptr<api::Server> metrics_api_;  // --metrics-listen
   sys::Fd signals_;
+  sys::Fd cluster_names_;  // eventfd: the agent saw other nodes' names change
 
   // The store, the DNS server's control calls and what follows are used by the main loop and
   // the API threads: one at a time.
@@ -411,6 +494,8 @@ class Daemon {
   std::set<IpAddr> failed_listeners_;
   uint64_t generation_ = 0;
   std::optional<Upkeep> upkeep_;  // set before the main loop starts
+  FileStamp cluster_stamp_;
+  std::unique_ptr<cluster::Agent> agent_;
   Metrics metrics_;
   diagnose::EventRecorder events_{paths_.root};
   uint64_t restores_seen_ = 0;

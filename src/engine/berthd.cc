@@ -116,6 +116,8 @@ Status EnsureBerthd(const Paths& paths, int timeout_ms) {
 
 Status EnsureBerthdIfWanted(const Paths& paths, store::Store* store, int timeout_ms) {
   if (api::Answers(paths.berthd_socket())) return Ok();
+  // A cluster node: berthd runs its agent (the routes to the other nodes follow etcd).
+  if (::access(paths.cluster().c_str(), F_OK) == 0) return EnsureBerthd(paths, timeout_ms);
   std::unique_ptr<store::Store> own;
   if (!store) {
     if (::access(paths.db().c_str(), F_OK) != 0) return Ok();  // no state: nothing to serve

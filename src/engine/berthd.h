@@ -52,7 +52,7 @@ BerthdProbe ProbeBerthd(const Paths& paths);
 /// committed before the call is served when it returns.
 Status EnsureBerthd(const Paths& paths, int timeout_ms = 5000);
 
-/// EnsureBerthd when berthd is wanted (BerthdWanted; the store is opened only when berthd does
+/// EnsureBerthd when berthd is wanted (the host is a cluster node, or BerthdWanted; the store is opened only when berthd does
 /// not answer, or `store` is used when given). The check every command that relies on berthd
 /// makes: one connect when berthd runs.
 Status EnsureBerthdIfWanted(const Paths& paths, store::Store* store = nullptr,

@@ -16,12 +16,6 @@ namespace berth::engine {
 
 namespace {
 
-int IfIndexOf(const std::string& ifname) {
-  int n = -1;
-  if (ifname.rfind("eth", 0) == 0) std::from_chars(ifname.data() + 3, ifname.data() + ifname.size(), n);
-  return n;
-}
-
 // The endpoint that gives the default route: the first (by ethN) on a non-internal network.
 std::optional<Endpoint> DefaultRouteHolder(store::Store& store, const std::vector<Endpoint>& eps) {
   std::optional<Endpoint> best;
@@ -45,6 +39,12 @@ Result<Container> RequireAttachable(store::Store& store, const std::string& key)
 }
 
 }  // namespace
+
+int IfIndexOf(const std::string& ifname) {
+  int n = -1;
+  if (ifname.rfind("eth", 0) == 0) std::from_chars(ifname.data() + 3, ifname.data() + ifname.size(), n);
+  return n;
+}
 
 EndpointDeps Engine::Deps(net::LinkOps& links) {
   return EndpointDeps{*store_, links, [this] { return Firewall(); },
@@ -90,7 +90,12 @@ Result<Endpoint> Engine::Connect(const std::string& container, const std::string
   }
   for (const std::string& a : aliases) BERTH_TRY(ValidateName("alias", a));
   BERTH_ASSIGN_OR_RETURN(Container c, RequireAttachable(*store_, container));
-  BERTH_ASSIGN_OR_RETURN(sys::Fd netns, sys::OpenNetns(c.netns_path));
+  // Docker's: a stopped container gets the network when it starts; nothing is attached now.
+  const bool stopped = c.state == ContainerState::kExited;
+  sys::Fd netns;
+  if (!stopped) {
+    BERTH_ASSIGN_OR_RETURN(netns, sys::OpenNetns(c.netns_path));
+  }
   BERTH_ASSIGN_OR_RETURN(auto op, Begin(std::move(netns)));
   BERTH_ASSIGN_OR_RETURN(auto n, store_->FindNetwork(network));
   if (!n) return Error::NotFound("network " + network + " not found");
@@ -98,6 +103,7 @@ Result<Endpoint> Engine::Connect(const std::string& container, const std::string
   if (n->is_default && (ip || !aliases.empty())) {
     return Error::Invalid("--ip and --alias are supported on user-defined networks only");
   }
+  if (stopped) return RecordConnect(*op, c, *n, spec.ip, std::move(aliases));
   BERTH_ASSIGN_OR_RETURN(auto eps, store_->EndpointsOfContainer(c.id));
   int next = 0;
   for (const Endpoint& e : eps) {

@@ -5,22 +5,29 @@
 
 namespace berth::engine {
 
-std::string RenderHosts(const std::string& hostname, const std::string& name,
-                        const std::vector<IpAddr>& ips) {
-  std::string out =
-      "127.0.0.1\tlocalhost\n"
-      "::1\tlocalhost ip6-localhost ip6-loopback\n"
-      "fe00::0\tip6-localnet\n"
-      "ff00::0\tip6-mcastprefix\n"
-      "ff02::1\tip6-allnodes\n"
-      "ff02::2\tip6-allrouters\n";
-  std::string names = hostname;
-  if (!name.empty() && name != hostname) names += " " + name;
-  for (const IpAddr& ip : ips) out += ip.ToString() + "\t" + names + "\n";
-  return out;
-}
-
 namespace {
+
+constexpr char kHostsHeader[] =
+    "127.0.0.1\tlocalhost\n"
+    "::1\tlocalhost ip6-localhost ip6-loopback\n"
+    "fe00::0\tip6-localnet\n"
+    "ff00::0\tip6-mcastprefix\n"
+    "ff02::1\tip6-allnodes\n"
+    "ff02::2\tip6-allrouters\n";
+
+// Whether `line` is one berth writes: the header's, or an address naming the container.
+bool OwnHostsLine(std::string_view line, std::string_view names) {
+  std::string_view header = kHostsHeader;
+  for (size_t at = 0; at < header.size();) {
+    size_t nl = header.find('\n', at);
+    if (header.substr(at, nl - at) == line) return true;
+    at = nl + 1;
+  }
+  size_t sep = line.find_first_of(" \t");
+  if (sep == std::string_view::npos) return false;
+  size_t first = line.find_first_not_of(" \t", sep);
+  return first != std::string_view::npos && line.substr(first) == names;
+}
 
 bool IsLoopbackNameserver(std::string_view addr) {
   auto ip = IpAddr::Parse(addr);
@@ -30,6 +37,22 @@ bool IsLoopbackNameserver(std::string_view addr) {
 }
 
 }  // namespace
+
+std::string RenderHosts(const std::string& hostname, const std::string& name,
+                        const std::vector<IpAddr>& ips, std::string_view previous) {
+  std::string out = kHostsHeader;
+  std::string names = hostname;
+  if (!name.empty() && name != hostname) names += " " + name;
+  for (const IpAddr& ip : ips) out += ip.ToString() + "\t" + names + "\n";
+  for (size_t at = 0; at < previous.size();) {
+    size_t nl = previous.find('\n', at);
+    if (nl == std::string_view::npos) nl = previous.size();
+    std::string_view line = previous.substr(at, nl - at);
+    if (!line.empty() && !OwnHostsLine(line, names)) out += std::string(line) + "\n";
+    at = nl + 1;
+  }
+  return out;
+}
 
 std::string RenderResolvConf(std::string_view host_resolv,
                              const std::vector<std::string>& nameservers,
@@ -67,8 +90,11 @@ Status WriteContainerFiles(const std::string& dir, const std::string& hostname,
 
 Status WriteHostsFile(const std::string& dir, const std::string& hostname,
                       const std::string& name, const std::vector<IpAddr>& ips) {
+  // What the user added (--add-host, their own edits) stays, as Docker keeps it.
+  auto previous = sys::ReadFile(dir + "/hosts");
   // In place, not by rename: a running container has this very inode bind-mounted.
-  return sys::WriteFileInPlace(dir + "/hosts", RenderHosts(hostname, name, ips));
+  return sys::WriteFileInPlace(dir + "/hosts",
+                               RenderHosts(hostname, name, ips, previous.ok() ? *previous : ""));
 }
 
 }  // namespace berth::engine

@@ -12,9 +12,11 @@
 
 namespace berth::engine {
 
-/// localhost entries, then one line per address naming the container (hostname and name).
+/// localhost entries, then one line per address naming the container (hostname and name),
+/// then the lines of `previous` (the file being replaced) berth did not write: --add-host
+/// entries and the user's own survive connect, disconnect, stop and start.
 std::string RenderHosts(const std::string& hostname, const std::string& name,
-                        const std::vector<IpAddr>& ips);
+                        const std::vector<IpAddr>& ips, std::string_view previous = {});
 
 /// The host's resolv.conf minus loopback nameservers (127.0.0.0/8, ::1), which mean nothing
 /// inside another network namespace. `nameservers`, when given, replace the host's; `search`,
@@ -29,7 +31,7 @@ struct ResolvSettings {
   std::vector<std::string> search;
 };
 
-/// Rewrites `dir`/hosts; safe while the container runs.
+/// Rewrites `dir`/hosts (keeping what RenderHosts keeps); safe while the container runs.
 Status WriteHostsFile(const std::string& dir, const std::string& hostname,
                       const std::string& name, const std::vector<IpAddr>& ips);
 

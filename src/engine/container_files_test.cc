@@ -13,6 +13,20 @@ TEST(ContainerFiles, HostsNamesTheContainer) {
             std::string::npos);
 }
 
+TEST(ContainerFiles, HostsKeepsWhatBerthDidNotWrite) {
+  std::string before = RenderHosts("h", "web", {*IpAddr::Parse("172.18.0.2")}) +
+                       "10.1.2.3\tdb.local\n203.0.113.9 mine # edited by hand\n";
+  std::string after =
+      RenderHosts("h", "web", {*IpAddr::Parse("172.19.0.5"), *IpAddr::Parse("172.18.0.2")}, before);
+  EXPECT_EQ(after, RenderHosts("h", "web",
+                               {*IpAddr::Parse("172.19.0.5"), *IpAddr::Parse("172.18.0.2")}) +
+                       "10.1.2.3\tdb.local\n203.0.113.9 mine # edited by hand\n");
+  // The container's own lines go with its endpoints; the kept ones are never doubled.
+  std::string released = RenderHosts("h", "web", {}, after);
+  EXPECT_EQ(released.find("172.1"), std::string::npos);
+  EXPECT_EQ(RenderHosts("h", "web", {}, released), released);
+}
+
 TEST(ContainerFiles, ResolvConfDropsLoopbackNameservers) {
   std::string host =
       "# comment\nnameserver 127.0.0.53\nnameserver 203.0.113.53\nnameserver ::1\n"

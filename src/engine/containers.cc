@@ -349,6 +349,10 @@ Status Engine::RemoveContainer(const std::string& key) {
   BERTH_ASSIGN_OR_RETURN(auto op, Begin(sys::Fd()));
   BERTH_ASSIGN_OR_RETURN(auto again, store_->FindContainer(c.id));
   if (!again) return Ok();  // removed meanwhile (its monitor, for --rm)
+  // Started again while we waited for the lock (a restart policy): refused, as above.
+  if (sys::IsAlive(again->pid, again->start_time)) {
+    return Error::InUse("container " + c.name + " is running again: stop it first");
+  }
   BERTH_TRY(CheckNoSharers(*store_, c));  // again, under the lock: one may have joined since
   BERTH_ASSIGN_OR_RETURN(auto eps, store_->EndpointsOfContainer(c.id));
   {

@@ -8,7 +8,12 @@
 namespace berth::engine {
 
 firewall::NetworkRules RulesFor(const Network& net) {
-  return {net.bridge, net.subnet, net.masquerade(), net.icc(), net.internal};
+  firewall::NetworkRules r{net.bridge, net.subnet, net.masquerade(), net.icc(), net.internal};
+  if (auto it = net.options.find("cluster_cidr"); it != net.options.end()) {
+    auto cidr = Cidr::ParseNetwork(it->second);  // validated by ParseNetworkOptions
+    if (cidr.ok()) r.cluster_cidr = *cidr;
+  }
+  return r;
 }
 
 firewall::PortRule RuleFor(const PortMapping& p, const IpAddr& container_ip) {

@@ -54,6 +54,9 @@ Result<Endpoint> AttachEndpoint(EndpointDeps& deps, Rollback& rollback, const At
 /// the endpoint row.
 Status DetachEndpoint(EndpointDeps& deps, const Endpoint& ep);
 
+/// N of "ethN"; -1 for other names.
+int IfIndexOf(const std::string& ifname);
+
 firewall::NetworkRules RulesFor(const Network& net);
 firewall::PortRule RuleFor(const PortMapping& p, const IpAddr& container_ip);
 

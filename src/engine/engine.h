@@ -129,7 +129,9 @@ class Engine {
   /// The shell commands equivalent to attaching a container to `network` (--dry-run).
   Result<std::string> ExplainAttach(const std::string& network);
 
-  /// Adds the container to another network as its next interface (eth1, ...).
+  /// Adds the container to another network as its next interface (eth1, ...). A stopped
+  /// container only records it (no address yet) and gets it on start; its disconnect only
+  /// forgets that record (Docker's).
   Result<Endpoint> Connect(const std::string& container, const std::string& network,
                            std::optional<std::string> ip, std::vector<std::string> aliases);
   Status Disconnect(const std::string& container, const std::string& network);
@@ -239,6 +241,10 @@ class Engine {
   Result<firewall::Firewall*> Firewall();
   /// Rewrites the container's /etc/hosts from its endpoints (in place: it is bind-mounted).
   Status RefreshHosts(const Container& c);
+  /// Connect of a stopped container (release.cc): recorded as a released endpoint, attached
+  /// when it starts (Docker's), under the lock `op` holds.
+  Result<Endpoint> RecordConnect(Operation& op, const Container& c, const Network& n,
+                                 std::optional<IpAddr> ip, std::vector<std::string> aliases);
   /// CreateContainer's start intent, when the caller asked for one (`path`).
   Status RecordStartIntent(const Container& c, std::string* path);
   /// CreateContainer's undo_start step for a network: puts the allocation cursor back to

@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "core/ip.h"
 #include "core/model.h"
 #include "core/names.h"
 
@@ -19,6 +20,9 @@ constexpr OptionKey kKeys[] = {
     {"mtu", "com.docker.network.driver.mtu"},
     {"bridge_name", "com.docker.network.bridge.name"},
     {"dns", "berth.dns"},
+    // A node's share of a multi-host cluster (berth cluster join): routed, not masqueraded,
+    // to and from the rest of this CIDR (firewall::NetworkRules::cluster_cidr).
+    {"cluster_cidr", "berth.cluster_cidr"},
 };
 
 }  // namespace
@@ -61,6 +65,12 @@ Result<NetworkOptions> ParseNetworkOptions(const std::vector<std::string>& items
     if (c == "bridge_name") {
       BERTH_TRY_CTX(ValidateIfName(value), "option bridge_name");
       out.bridge_name = value;
+    } else if (c == "cluster_cidr") {
+      auto cidr = Cidr::ParseNetwork(value);
+      if (!cidr.ok() || !cidr->is_v4()) {
+        return Error::Invalid("option cluster_cidr must be an IPv4 network such as "
+                              "10.244.0.0/16, not \"" + value + "\"");
+      }
     } else if (value != "true" && value != "false") {
       return Error::Invalid("option " + c + " must be true or false, not \"" + value + "\"");
     }

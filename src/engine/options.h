@@ -20,7 +20,7 @@ struct NetworkOptions {
 };
 
 /// "KEY=VALUE" items. Keys: masquerade, icc, dns (true|false), mtu (68-65535), bridge_name (an
-/// interface name), or Docker's com.docker.network.* spelling of the same. Unknown keys are
+/// interface name), cluster_cidr (an IPv4 network: multi-host), or Docker's com.docker.network.* spelling of the same. Unknown keys are
 /// refused with the list of known ones, so a typo never silently does nothing.
 Result<NetworkOptions> ParseNetworkOptions(const std::vector<std::string>& items);
 

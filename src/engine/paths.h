@@ -29,6 +29,8 @@ struct Paths {
   std::string berthd_pid() const { return root + "/berthd.pid"; }
   std::string berthd_socket() const { return root + "/berthd.sock"; }
   std::string berthd_log() const { return root + "/berthd.log"; }
+  /// This host's cluster membership (cluster/local.h); berthd runs the agent while it exists.
+  std::string cluster() const { return root + "/cluster.json"; }
 };
 
 }  // namespace berth::engine

@@ -132,8 +132,10 @@ Status Engine::RestoreEndpoints(const std::string& key) {
   for (size_t i = 0; i < specs.size(); ++i) {
     const Released& r = specs[i];
     const Network& n = nets[i];
-    AttachSpec spec{&c,   &n, r.ip, r.aliases, r.ports, r.ifname, default_route && !n.internal,
-                    r.mac};
+    AttachSpec spec{&c,        &n,       r.ip,
+                    r.aliases, r.ports,  r.ifname,
+                    default_route && !n.internal,
+                    r.mac.empty() ? std::nullopt : std::optional<std::string>(r.mac)};
     if (!n.internal) default_route = false;
     BERTH_ASSIGN_OR_RETURN(Endpoint ep, AttachEndpoint(deps, op->rollback(), spec));
     (void)ep;
@@ -144,6 +146,43 @@ Status Engine::RestoreEndpoints(const std::string& key) {
   BERTH_TRY(op->Commit());
   Notify({Change::kEndpointsAdded, dns});
   return Ok();
+}
+
+Result<Endpoint> Engine::RecordConnect(Operation& op, const Container& c, const Network& n,
+                                       std::optional<IpAddr> ip,
+                                       std::vector<std::string> aliases) {
+  if (ip && !n.subnet.Contains(*ip)) {  // what the start would find: said now
+    return Error::Invalid("address " + ip->ToString() + " is outside subnet " +
+                          n.subnet.ToString() + " of network " + n.name);
+  }
+  BERTH_ASSIGN_OR_RETURN(auto eps, store_->EndpointsOfContainer(c.id));
+  BERTH_ASSIGN_OR_RETURN(auto rows, store_->ReleasedOf(c.id));
+  std::vector<std::string> ifnames;
+  for (const Endpoint& e : eps) {
+    if (e.network_id == n.id) {
+      return Error::Exists("container " + c.name + " is already connected to network " + n.name);
+    }
+    ifnames.push_back(e.ifname);
+  }
+  for (const auto& [network_id, text] : rows) {
+    if (network_id == n.id) {
+      return Error::Exists("container " + c.name + " is already connected to network " + n.name);
+    }
+    BERTH_ASSIGN_OR_RETURN(Released r, ParseSpec(network_id, text));
+    ifnames.push_back(r.ifname);
+  }
+  int next = 0;
+  for (const std::string& name : ifnames) next = std::max(next, IfIndexOf(name) + 1);
+  Endpoint ep;
+  ep.container_id = c.id;
+  ep.network_id = n.id;
+  ep.ifname = "eth" + std::to_string(next);
+  if (ip) ep.ip = *ip;
+  ep.aliases = std::move(aliases);
+  // No MAC: the address it gets on start gives it, as for a new endpoint.
+  BERTH_TRY(store_->InsertReleased(c.id, n.id, SpecJson(ep, ip.has_value()).dump()));
+  BERTH_TRY(op.Commit());
+  return ep;
 }
 
 }  // namespace berth::engine

@@ -77,7 +77,8 @@ Result<std::unique_ptr<Client>> Client::Open(Options options) {
     while (url.back() == '/') url.pop_back();
   }
   if (options.timeout_ms <= 0) return Error::Invalid("etcd timeout must be positive");
-  InitCurlOnce();
+  BERTH_ASSIGN_OR_RETURN(const CurlApi* curl, LoadCurl());
+  (void)curl;  // loaded: Curl() is valid from here on
   return std::unique_ptr<Client>(new Client(std::make_unique<Impl>(std::move(options))));
 }
 

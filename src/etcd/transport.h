@@ -18,17 +18,15 @@
 
 #include "core/error.h"
 #include "etcd/client.h"
+#include "etcd/curl.h"
 
 namespace berth::etcd {
 
-/// curl_global_init, once per process (it is not thread-safe itself, so never lazily per call).
-void InitCurlOnce();
-
 struct CurlEasyFree {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
+  void operator()(CURL* c) const { Curl().easy_cleanup(c); }
 };
 struct CurlSlistFree {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+  void operator()(curl_slist* l) const { Curl().slist_free_all(l); }
 };
 
 /// One POST set up on an easy handle, with everything curl keeps a pointer to. Not movable

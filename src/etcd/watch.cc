@@ -15,7 +15,7 @@ using OnEvents = std::function<bool(int64_t, const std::vector<WatchEvent>&)>;
 constexpr int kPollMs = 100;
 
 struct CurlMultiFree {
-  void operator()(CURLM* m) const { curl_multi_cleanup(m); }
+  void operator()(CURLM* m) const { Curl().multi_cleanup(m); }
 };
 
 // What one watch stream has said so far; fed by curl's write callback.
@@ -79,21 +79,21 @@ enum class Ended { kDone, kStopped, kNoAnswer, kTransferEnded };
 // `create_ms` (*rc says why the transfer ended).
 Result<Ended> Run(CurlRequest& req, Stream& s, const std::atomic<bool>& stop, int create_ms,
                   CURLcode* rc) {
-  std::unique_ptr<CURLM, CurlMultiFree> multi(curl_multi_init());
+  std::unique_ptr<CURLM, CurlMultiFree> multi(Curl().multi_init());
   if (!multi) return Error::Internal("etcd: curl_multi_init failed");
-  curl_multi_add_handle(multi.get(), req.easy.get());
+  Curl().multi_add_handle(multi.get(), req.easy.get());
   const auto create_by = Clock::now() + std::chrono::milliseconds(create_ms);
   Ended ended = Ended::kNoAnswer;
   while (true) {
     int running = 0;
-    curl_multi_perform(multi.get(), &running);
+    Curl().multi_perform(multi.get(), &running);
     if (s.done) {
       ended = Ended::kDone;
       break;
     }
     if (running == 0) {
       int left = 0;
-      while (CURLMsg* msg = curl_multi_info_read(multi.get(), &left))
+      while (CURLMsg* msg = Curl().multi_info_read(multi.get(), &left))
         if (msg->msg == CURLMSG_DONE) *rc = msg->data.result;
       ended = Ended::kTransferEnded;
       break;
@@ -107,9 +107,9 @@ Result<Ended> Run(CurlRequest& req, Stream& s, const std::atomic<bool>& stop, in
       ended = Ended::kNoAnswer;
       break;
     }
-    curl_multi_poll(multi.get(), nullptr, 0, kPollMs, nullptr);
+    Curl().multi_poll(multi.get(), nullptr, 0, kPollMs, nullptr);
   }
-  curl_multi_remove_handle(multi.get(), req.easy.get());
+  Curl().multi_remove_handle(multi.get(), req.easy.get());
   return ended;
 }
 
@@ -127,8 +127,8 @@ Status Client::Watch(const std::string& prefix, int64_t from_revision,
     BERTH_ASSIGN_OR_RETURN(auto req,
                            impl.transport.NewRequest(i, "/v3/watch", request, /*streaming=*/true));
     Stream s(impl.keys, on_events, *req);
-    curl_easy_setopt(req->easy.get(), CURLOPT_WRITEFUNCTION, &Stream::OnData);
-    curl_easy_setopt(req->easy.get(), CURLOPT_WRITEDATA, &s);
+    Curl().easy_setopt(req->easy.get(), CURLOPT_WRITEFUNCTION, &Stream::OnData);
+    Curl().easy_setopt(req->easy.get(), CURLOPT_WRITEDATA, &s);
     CURLcode rc = CURLE_OK;
     BERTH_ASSIGN_OR_RETURN(Ended ended, Run(*req, s, stop, impl.options.timeout_ms, &rc));
     if (ended == Ended::kStopped) return Ok();

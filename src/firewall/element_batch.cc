@@ -14,7 +14,6 @@
 #include <map>
 #include <vector>
 
-#include "sys/detach.h"
 
 namespace berth::firewall {
 
@@ -49,48 +48,26 @@ std::map<std::string, NftSet> Group(const WireDelta& delta, const std::vector<Wi
 
 }  // namespace
 
-ElementBatch::~ElementBatch() {
-  if (!nl_) return;
-  // A duplicate keeps the socket alive past mnl's close, and is then handed off last.
-  int last = deleted_ ? ::dup(mnl_socket_get_fd(nl_)) : -1;
-  mnl_socket_close(nl_);
-  if (last >= 0) sys::CloseInBackground(last);
-}
-
-Status ElementBatch::Open() {
-  nl_ = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
-  if (!nl_) return Error::System("open nfnetlink socket", errno);
-  if (mnl_socket_bind(nl_, 0, MNL_SOCKET_AUTOPID) < 0) {
-    int err = errno;
-    mnl_socket_close(nl_);
-    nl_ = nullptr;
-    return Error::System("bind nfnetlink socket", err);
-  }
-  portid_ = mnl_socket_get_portid(nl_);
-  seq_ = static_cast<uint32_t>(std::time(nullptr));
-  return Ok();
-}
-
-Status ElementBatch::Apply(const WireDelta& delta) {
+Status ApplyElements(NfnlSocket& socket, const WireDelta& delta) {
   if (delta.add.empty() && delta.remove.empty()) return Ok();
   if (delta.add.size() + delta.remove.size() > kMaxBatchElements) {
     return Error::Invalid("nftables: more elements than one element batch takes");
   }
-  if (!nl_) BERTH_TRY(Open());
   // Headers plus, per element, at most a 40-byte key (an IPv6 address, a protocol and a port),
   // a 16-byte value and their attributes.
   std::vector<char> buf(4096 + kMaxBatchElements * 128);
   mnl_nlmsg_batch* batch = mnl_nlmsg_batch_start(buf.data(), buf.size());
-  nftnl_batch_begin(static_cast<char*>(mnl_nlmsg_batch_current(batch)), seq_++);
+  nftnl_batch_begin(static_cast<char*>(mnl_nlmsg_batch_current(batch)), socket.NextSeq());
   mnl_nlmsg_batch_next(batch);
   // Every message asks for an ack, so success is "one ack per message" and a failure names
   // the message that failed; the kernel then aborts the whole batch.
   int expected = 0;
-  uint32_t first_seq = seq_;
+  uint32_t first_seq = socket.NextSeq();  // the first message's
   auto emit = [&](const std::vector<WireElement>& elems, uint16_t type, uint16_t flags) {
     for (auto& [name, set] : Group(delta, elems)) {
+      uint32_t seq = expected == 0 ? first_seq : socket.NextSeq();
       nlmsghdr* nlh = nftnl_nlmsg_build_hdr(static_cast<char*>(mnl_nlmsg_batch_current(batch)),
-                                            type, NfProto(delta.family), flags | NLM_F_ACK, seq_++);
+                                            type, NfProto(delta.family), flags | NLM_F_ACK, seq);
       nftnl_set_elems_nlmsg_build_payload(nlh, set.get());
       if (!mnl_nlmsg_batch_next(batch)) return false;
       ++expected;
@@ -99,20 +76,20 @@ Status ElementBatch::Apply(const WireDelta& delta) {
   };
   bool fits = emit(delta.remove, NFT_MSG_DELSETELEM, 0) &&
               emit(delta.add, NFT_MSG_NEWSETELEM, NLM_F_CREATE);
-  nftnl_batch_end(static_cast<char*>(mnl_nlmsg_batch_current(batch)), seq_++);
+  nftnl_batch_end(static_cast<char*>(mnl_nlmsg_batch_current(batch)), socket.NextSeq());
   mnl_nlmsg_batch_next(batch);
   if (!fits) {
     mnl_nlmsg_batch_stop(batch);
     return Error::Internal("nftables: element batch too large");
   }
-  ssize_t sent = mnl_socket_sendto(nl_, mnl_nlmsg_batch_head(batch), mnl_nlmsg_batch_size(batch));
+  ssize_t sent = mnl_socket_sendto(socket.get(), mnl_nlmsg_batch_head(batch), mnl_nlmsg_batch_size(batch));
   mnl_nlmsg_batch_stop(batch);
   if (sent < 0) return Error::System("nftables: send element batch", errno);
 
   char reply[MNL_SOCKET_BUFFER_SIZE];
   int acked = 0;
   while (acked < expected) {
-    ssize_t n = mnl_socket_recvfrom(nl_, reply, sizeof(reply));
+    ssize_t n = mnl_socket_recvfrom(socket.get(), reply, sizeof(reply));
     if (n < 0) return Error::System("nftables: read acks", errno);
     for (auto* nlh = reinterpret_cast<nlmsghdr*>(reply); mnl_nlmsg_ok(nlh, static_cast<int>(n));
          nlh = mnl_nlmsg_next(nlh, reinterpret_cast<int*>(&n))) {
@@ -126,7 +103,6 @@ Status ElementBatch::Apply(const WireDelta& delta) {
       ++acked;
     }
   }
-  if (!delta.remove.empty()) deleted_ = true;
   return Ok();
 }
 

@@ -45,7 +45,9 @@ std::string Render() {
   State s;
   s.networks = {{"br-a", *Cidr::ParseNetwork("172.18.0.0/16"), true, true, false},
                 {"br-i", *Cidr::ParseNetwork("10.9.0.0/24"), true, true, true},
-                {"br-q", *Cidr::ParseNetwork("10.10.0.0/24"), false, false, false}};
+                {"br-q", *Cidr::ParseNetwork("10.10.0.0/24"), false, false, false},
+                {"br-c", *Cidr::ParseNetwork("10.244.3.0/24"), true, true, false,
+                 *Cidr::ParseNetwork("10.244.0.0/16")}};
   s.ports = {Port("0.0.0.0", Protocol::kTcp, 8080, 1, "172.18.0.2", 80),
              Port("0.0.0.0", Protocol::kUdp, 9000, 1000, "172.18.0.3", 9000),
              Port("127.0.0.1", Protocol::kTcp, 8000, 2, "172.18.0.2", 80),

@@ -65,8 +65,33 @@ Status NfnlSocket::Query(const nlmsghdr* nlh,
     if (n < 0) return Error::System("nfnetlink: receive", errno);
     int rc = mnl_cb_run(buf.data(), static_cast<size_t>(n), nlh->nlmsg_seq, portid_, Trampoline,
                         data);
-    if (rc < 0) return Error::System("nfnetlink", errno);
+    if (rc < 0) {
+      int err = errno;
+      // An interrupted dump (another program changed nftables meanwhile) still has the rest
+      // of its messages queued: read them away, or the next query on this socket would find
+      // them instead of its own answer.
+      if (err == EINTR) Drain(nlh->nlmsg_seq, buf.data(), static_cast<size_t>(n));
+      return Error::System("nfnetlink", err);
+    }
     if (rc == MNL_CB_STOP) return Ok();
+  }
+}
+
+void NfnlSocket::Drain(uint32_t seq, char* buf, size_t len) {
+  std::vector<char> more;
+  for (int reads = 0; reads < 1024; ++reads) {
+    int left = static_cast<int>(len);
+    for (auto* m = reinterpret_cast<nlmsghdr*>(buf); mnl_nlmsg_ok(m, left);
+         m = mnl_nlmsg_next(m, &left)) {
+      if (m->nlmsg_seq == seq && (m->nlmsg_type == NLMSG_DONE || m->nlmsg_type == NLMSG_ERROR)) {
+        return;
+      }
+    }
+    if (more.empty()) more.resize(32768);
+    ssize_t n = mnl_socket_recvfrom(nl_, more.data(), more.size());
+    if (n <= 0) return;
+    buf = more.data();
+    len = static_cast<size_t>(n);
   }
 }
 

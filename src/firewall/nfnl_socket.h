@@ -42,6 +42,9 @@ class NfnlSocket {
 
  private:
   explicit NfnlSocket(mnl_socket* nl) : nl_(nl) {}
+  /// Reads and drops the rest of request `seq`'s answer, starting with the `len` bytes in
+  /// `buf`, up to its end (NLMSG_DONE or an error message).
+  void Drain(uint32_t seq, char* buf, size_t len);
   mnl_socket* nl_ = nullptr;
   unsigned portid_ = 0;
   uint32_t seq_ = 0;

@@ -63,19 +63,24 @@ struct Libnftables {
 
 NftFirewall::NftFirewall() = default;
 NftFirewall::~NftFirewall() {
-  if (gen_socket_ && deleted_) {
-    int last = ::dup(gen_socket_->fd());
-    gen_socket_.reset();
+  if (socket_ && deleted_) {
+    int last = ::dup(socket_->fd());
+    socket_.reset();
     if (last >= 0) sys::CloseInBackground(last);
   }
 }
 
-Result<uint32_t> NftFirewall::Generation() {
-  if (!gen_socket_) {
+Result<NfnlSocket*> NftFirewall::Socket() {
+  if (!socket_) {
     BERTH_ASSIGN_OR_RETURN(NfnlSocket s, NfnlSocket::Open());
-    gen_socket_.emplace(std::move(s));
+    socket_.emplace(std::move(s));
   }
-  return CurrentGeneration(*gen_socket_);
+  return &*socket_;
+}
+
+Result<uint32_t> NftFirewall::Generation() {
+  BERTH_ASSIGN_OR_RETURN(NfnlSocket * socket, Socket());
+  return CurrentGeneration(*socket);
 }
 
 Result<std::unique_ptr<NftFirewall>> NftFirewall::Open(std::string generation_stamp) {
@@ -91,9 +96,10 @@ void NftFirewall::Restamp() {
 }
 
 Result<std::vector<std::string>> NftFirewall::SyncIfChanged(const StateFn& state) {
+  Result<uint32_t> now = Error::Unavailable("no generation stamp");
   if (!stamp_path_.empty()) {
     auto stamped = GenerationStamp(stamp_path_).Load();
-    auto now = Generation();
+    now = Generation();
     if (stamped.ok() && *stamped && now.ok() && **stamped == *now) {
       return std::vector<std::string>();
     }
@@ -101,10 +107,12 @@ Result<std::vector<std::string>> NftFirewall::SyncIfChanged(const StateFn& state
   BERTH_ASSIGN_OR_RETURN(State full, state());
   // Usually someone else's table moved the generation: a few counted queries on the
   // generation socket tell, without loading libnftables and listing the whole ruleset.
-  if (gen_socket_) {
-    auto missing = MissingObjects(*gen_socket_, Expected(full));
+  if (socket_) {
+    auto missing = MissingObjects(*socket_, Expected(full));
     if (missing.ok() && missing->empty()) {
-      Restamp();
+      // The generation the check started from: a change made during or after the check
+      // moves it past the stamp, so the next command checks again.
+      if (now.ok()) (void)GenerationStamp(stamp_path_).Store(*now);
       return std::vector<std::string>();
     }
     // A fresh state root on a host without berth's table: nothing of berth's was lost (the
@@ -140,7 +148,13 @@ Status NftFirewall::Apply(const Delta& delta, const StateFn& state) {
   // The element batch is for the per-container case; a bulk change (hundreds of ports in one
   // command) goes through libnftables, which splits what does not fit one message.
   if (wire && wire->add.size() + wire->remove.size() > kMaxBatchElements) wire.reset();
-  Status first = wire ? elements_.Apply(*wire) : Run(RenderDelta(delta));
+  Status first = Ok();
+  if (wire) {
+    auto socket = Socket();
+    first = socket.ok() ? ApplyElements(**socket, *wire) : Status(std::move(socket).error());
+  } else {
+    first = Run(RenderDelta(delta));
+  }
   if (first.ok()) {
     Restamp();
     return Ok();

@@ -1,5 +1,5 @@
 // NftFirewall: the nftables backend. A published port or a network's bridge entries (hash-set
-// elements) go through ElementBatch: one prebuilt nf_tables batch, one round trip. Everything
+// elements) go through ApplyElements: one prebuilt nf_tables batch, one round trip. Everything
 // else, and the rebuild after a failure, goes through libnftables' JSON input, loaded with
 // dlopen on first use so the common path does not pay for loading it and its dependencies.
 #pragma once
@@ -37,14 +37,15 @@ class NftFirewall final : public Firewall {
   Status Rebuild(const State& state);
   /// After a change of berth's own: the generation it left the kernel in.
   void Restamp();
-  /// nf_tables' generation, on one socket kept for the process: releasing an nfnetlink socket
-  /// after element deletions waits for an RCU grace period (element_batch.h), so it is
-  /// released in the background then.
+  /// The firewall's one nfnetlink socket, for element batches, the generation and the counted
+  /// check: releasing an nfnetlink socket after element deletions waits for an RCU grace
+  /// period, so it is released in the background then, and one socket means one such release.
+  Result<NfnlSocket*> Socket();
+  /// nf_tables' generation, asked on Socket().
   Result<uint32_t> Generation();
   std::string stamp_path_;
-  std::optional<NfnlSocket> gen_socket_;
+  std::optional<NfnlSocket> socket_;
   bool deleted_ = false;
-  ElementBatch elements_;
   std::unique_ptr<Libnftables> nft_;
 };
 

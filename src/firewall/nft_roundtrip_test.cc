@@ -95,9 +95,10 @@ TEST_P(NftRoundTrip, WireAndLibnftablesAgree) {
   ASSERT_TRUE(fw_->Run(JsonCreateBatch(rs)).ok());
   ASSERT_TRUE(fw_->Run(JsonContentBatch(rs, {})).ok());
   std::vector<Element> elems = Sample(GetParam());
-  ElementBatch batch;
+  auto socket = NfnlSocket::Open();
+  ASSERT_TRUE(socket.ok());
   // Added on the wire, read back through libnftables as the same typed elements.
-  ASSERT_TRUE(batch.Apply(Wire(rs, {}, elems)).ok());
+  ASSERT_TRUE(ApplyElements(*socket, Wire(rs, {}, elems)).ok());
   EXPECT_EQ(Sorted(List(rs)), Sorted(elems));
   // Deleted through JSON: the keys libnftables encodes are the ones the wire wrote.
   Status del = fw_->Run(JsonElementBatch(rs, elems, {}));
@@ -105,12 +106,12 @@ TEST_P(NftRoundTrip, WireAndLibnftablesAgree) {
   EXPECT_TRUE(List(rs).empty());
   // And the other way round.
   ASSERT_TRUE(fw_->Run(JsonElementBatch(rs, {}, elems)).ok());
-  Status wire_del = batch.Apply(Wire(rs, elems, {}));
+  Status wire_del = ApplyElements(*socket, Wire(rs, elems, {}));
   ASSERT_TRUE(wire_del.ok()) << wire_del.error().message();
   EXPECT_TRUE(List(rs).empty());
   // A delete of what is not there fails as "not found", changing nothing.
-  ASSERT_TRUE(batch.Apply(Wire(rs, {}, {elems[0]})).ok());
-  Status missing = batch.Apply(Wire(rs, {elems[1]}, {elems[2]}));
+  ASSERT_TRUE(ApplyElements(*socket, Wire(rs, {}, {elems[0]})).ok());
+  Status missing = ApplyElements(*socket, Wire(rs, {elems[1]}, {elems[2]}));
   EXPECT_EQ(missing.error().code(), Code::kNotFound);
   EXPECT_EQ(Sorted(List(rs)), Sorted({elems[0]}));
   ASSERT_TRUE(fw_->Run(R"({"nftables":[{"delete":{"table":{"family":")" +

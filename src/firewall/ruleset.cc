@@ -37,6 +37,9 @@ Ruleset Build() {
       {"internal", {{kIfname}}},
       {"subnets", {{kIpv4Addr}, std::nullopt, true}},
       {"masq_subnets", {{kIpv4Addr}, std::nullopt, true}},
+      // Multi-host: this node's cluster subnets, and the cluster CIDRs they route to as is.
+      {"cluster_subnets", {{kIpv4Addr}, std::nullopt, true}},
+      {"cluster_cidrs", {{kIpv4Addr}, std::nullopt, true}},
       // Published ports. *_port: one port (shifted ranges are expanded: nft NAT has no
       // base-port offset), as twin maps for the address and the port (nft 1.0.6 JSON cannot
       // declare a concatenated map value); *_range: a range onto the same ports, one element.
@@ -71,6 +74,8 @@ Ruleset Build() {
       {"forward", {in_set({oif}, "internal"), drop}},
       // Isolation between networks, and no new flow into a network except published ports.
       {"forward", {in_set({iif}, "bridges"), in_set({oif}, "bridges"), drop}},
+      // ...except containers of other cluster nodes reaching this node's cluster subnet.
+      {"forward", {in_set({saddr}, "cluster_cidrs"), in_set({daddr}, "cluster_subnets"), accept}},
       {"forward", {in_set({oif}, "bridges"), drop}},
       // An internal network's containers reach the host only at their own gateway.
       {"input", {in_set({iif}, "internal"),
@@ -88,7 +93,10 @@ Ruleset Build() {
       {"postrouting", {dnat_status, in_set({oif}, "bridges"),
                        Match{{saddr}, Op::kEq, Value{Cidr(IpAddr::V4(0x7f000000), 8)}},
                        Masquerade{}}},
-      // Egress: leaving the host, containers take the host's address.
+      // Egress: leaving the host, containers take the host's address; not between the
+      // subnets of a cluster (no SNAT between hosts).
+      {"postrouting", {in_set({saddr}, "cluster_subnets"), in_set({daddr}, "cluster_cidrs"),
+                       Verdict{VerdictKind::kReturn}}},
       {"postrouting", {not_in_set({oif}, "bridges"), in_set({saddr}, "masq_subnets"),
                        Masquerade{}}},
   };
@@ -105,6 +113,10 @@ void NetworkElements(const NetworkRules& n, std::vector<Element>& out) {
   if (n.masquerade && !n.internal) out.push_back({"masq_subnets", {n.subnet}});
   if (!n.icc) out.push_back({"icc_off", {br, br}});
   if (n.internal) out.push_back({"internal", {br}});
+  if (n.cluster_cidr) {
+    out.push_back({"cluster_subnets", {n.subnet}});
+    out.push_back({"cluster_cidrs", {*n.cluster_cidr}});
+  }
 }
 
 void PortElements(const PortRule& p, std::vector<Element>& out) {

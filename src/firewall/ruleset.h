@@ -34,6 +34,11 @@ struct NetworkRules {
   bool masquerade = true;
   bool icc = true;
   bool internal = false;
+  /// Set on a node's share of a multi-host cluster (the `cluster` network): traffic between
+  /// this subnet and the cluster's CIDR is routed as it is, neither masqueraded (a server on
+  /// another host sees the client container's own address) nor refused as a new flow into the
+  /// bridge. One cluster per host: networks sharing a CIDR share its element.
+  std::optional<Cidr> cluster_cidr = std::nullopt;
 };
 
 /// One published port or range: host_ip:host_port+i -> container_ip:container_port+i.

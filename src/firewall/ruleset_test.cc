@@ -64,6 +64,22 @@ TEST(Ruleset, InternalNetworksAreNotMasqueraded) {
   EXPECT_EQ(ElementsOf(text, "add", "internal"), json::array({"br-i"}));
 }
 
+TEST(Ruleset, ClusterSubnetIsNotMasqueradedToTheCluster) {
+  Delta d;
+  NetworkRules n = Net("br-c", "10.244.3.0/24");
+  n.cluster_cidr = *Cidr::ParseNetwork("10.244.0.0/16");
+  d.add_networks.push_back(n);
+  std::string text = RenderDelta(d);
+  EXPECT_EQ(ElementsOf(text, "add", "cluster_subnets")[0]["prefix"]["len"], 24);
+  EXPECT_EQ(ElementsOf(text, "add", "cluster_cidrs")[0]["prefix"]["len"], 16);
+  // Still masqueraded to everything else.
+  EXPECT_EQ(ElementsOf(text, "add", "masq_subnets")[0]["prefix"]["len"], 24);
+  // The return before the egress masquerade, in postrouting.
+  std::string rules = RenderState({{n}, {}}).content;
+  EXPECT_NE(rules.find("cluster_cidrs"), std::string::npos);
+  EXPECT_NE(ExplainDelta(d).find("cluster_cidrs"), std::string::npos);
+}
+
 TEST(Ruleset, PortsBecomeMapElements) {
   Delta d;
   d.add_ports = {Port("0.0.0.0", 8080, 1, 80), Port("0.0.0.0", 9000, 1000, 9000, Protocol::kUdp),

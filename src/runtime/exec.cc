@@ -57,6 +57,8 @@ Result<int> Exec(engine::Engine& engine, const std::string& key,
     BERTH_ASSIGN_OR_RETURN(pty, OpenPty(STDIN_FILENO));
     spec.std_in = spec.std_out = spec.std_err = sys::Stdio::From(pty->slave.get());
     spec.controlling_tty = true;
+  } else if (!options.interactive) {
+    spec.std_in = sys::Stdio::Null();  // Docker's: our stdin reaches it only with -i
   }
   if (options.detach) {
     spec.detached = true;

@@ -10,7 +10,7 @@ namespace berth::runtime {
 
 struct ExecOptions {
   bool tty = false;              // -t: a pseudo-terminal relayed to ours
-  bool interactive = false;      // -i: our stdin reaches it (without -t it always does)
+  bool interactive = false;      // -i: our stdin reaches it (without: /dev/null, as Docker)
   bool detach = false;           // -d: started in the background, not waited for
   std::vector<std::string> env;  // -e / --env-file, over the container's environment
   std::string workdir;           // -w; empty: the container's

@@ -116,6 +116,8 @@ Status Remove(engine::Engine& engine, const std::string& key, bool force) {
   BERTH_ASSIGN_OR_RETURN(Container c, Require(engine, key));
   if (force && sys::IsAlive(c.pid, c.start_time)) {
     BERTH_TRY(engine.CheckRemovable(c));  // before killing anything
+    // Or its restart policy would start it again the moment it dies (137 is a failure).
+    if (!c.is_cni()) BERTH_TRY(MarkStopped(engine, c));
     if (::kill(c.pid, SIGKILL) != 0 && errno != ESRCH) {
       return Error::System("kill container " + c.name, errno);
     }

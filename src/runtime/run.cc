@@ -13,6 +13,7 @@
 #include "engine/intents.h"
 #include "runtime/exited.h"
 #include "runtime/lifecycle.h"
+#include "runtime/tee.h"
 #include "runtime/tty.h"
 #include "sys/fd.h"
 #include "sys/netns.h"
@@ -106,9 +107,14 @@ Result<RunResult> RunForeground(const Starter& s, const RunConfig& cfg, sys::Sub
     spec.std_in = spec.std_out = spec.std_err = sys::Stdio::From(pty->slave.get());
     spec.controlling_tty = true;
   } else {
+    // Docker's: without -i the container reads nothing of ours (`echo hi | run cat` is empty).
+    if (!cfg.interactive) spec.std_in = sys::Stdio::Null();
+    // Its output reaches us through pipes, to be shown and logged (TeeOutput).
+    spec.std_out = spec.std_err = sys::Stdio::Pipe();
     // SIGINT/SIGQUIT from a terminal reach the container directly (same process group).
     signal(SIGINT, SIG_IGN);
     signal(SIGQUIT, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);  // a reader of ours gone (`| head -1`): the log still gets it
   }
   ForwardSignals({SIGTERM, SIGHUP});
   auto child = sys::Subprocess::Start(std::move(spec));
@@ -119,12 +125,23 @@ Result<RunResult> RunForeground(const Starter& s, const RunConfig& cfg, sys::Sub
   if (!recorded.ok() && recorded.error().code() == Code::kNotFound) {
     (void)child->Kill();  // removed while starting: it has no container any more
   }
+  // Docker's: `berth logs` shows what a foreground run printed too.
+  std::string log = LogPath(s.engine.paths(), s.c.id);
+  sys::Fd logfd(::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
   if (pty) {
     pty->slave.Reset();
     RawMode raw(STDIN_FILENO);
     Status relayed = RelayPty(pty->master.get(), child->pid(), cfg.interactive ? STDIN_FILENO : -1,
-                              STDOUT_FILENO);
+                              STDOUT_FILENO, logfd.valid() ? logfd.get() : -1);
     if (!relayed.ok()) (void)child->Kill();
+  } else {
+    Status teed = TeeOutput(child->pid(), child->stdout_pipe().get(), child->stderr_pipe().get(),
+                            STDOUT_FILENO, STDERR_FILENO, logfd.valid() ? logfd.get() : -1);
+    if (!teed.ok()) {
+      log::Warn(teed.error().message());
+      child->stdout_pipe().Reset();  // unread, they would block it once full: EPIPE instead
+      child->stderr_pipe().Reset();
+    }
   }
   auto waited = child->Wait();
   int code = waited.ok() ? *waited : 1;

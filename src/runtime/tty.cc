@@ -76,7 +76,7 @@ RawMode::~RawMode() {
   if (saved_) ::tcsetattr(fd_, TCSADRAIN, &*saved_);
 }
 
-Status RelayPty(int master, pid_t child, int in, int out) {
+Status RelayPty(int master, pid_t child, int in, int out, int log) {
   sys::Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, child, 0)));
   if (!pidfd.valid()) return Error::System("watch process " + std::to_string(child), errno);
   sys::Fd winch_rd, winch_wr;
@@ -114,6 +114,7 @@ Status RelayPty(int master, pid_t child, int in, int out) {
       ssize_t r = ::read(master, buf, sizeof(buf));
       if (r > 0) {
         WriteAll(out, buf, static_cast<size_t>(r));
+        if (log >= 0) WriteAll(log, buf, static_cast<size_t>(r));
       } else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
         master_open = false;  // EIO: every holder of the slave has closed it
       }
@@ -139,6 +140,7 @@ Status RelayPty(int master, pid_t child, int in, int out) {
     ssize_t r = ::read(master, buf, sizeof(buf));
     if (r > 0) {
       WriteAll(out, buf, static_cast<size_t>(r));
+      if (log >= 0) WriteAll(log, buf, static_cast<size_t>(r));
       continue;
     }
     if (r < 0 && errno == EINTR) continue;

@@ -36,7 +36,8 @@ class RawMode {
 
 /// Relays `in` (-1: none) to `master` and `master` to `out` until the process `child` has
 /// exited and what it wrote is drained. `in` reaching its end sends the terminal's EOF (^D).
-/// When `in` is a terminal, its window size follows it (SIGWINCH -> TIOCSWINSZ).
-Status RelayPty(int master, pid_t child, int in, int out);
+/// When `in` is a terminal, its window size follows it (SIGWINCH -> TIOCSWINSZ). What goes
+/// to `out` also goes to `log` (-1: nowhere).
+Status RelayPty(int master, pid_t child, int in, int out, int log = -1);
 
 }  // namespace berth::runtime

@@ -170,7 +170,7 @@ def ask(ip, port, container=None, netns=None, proto="TCP", timeout=2):
     argv = ["socat", f"-T{timeout}", "-", target]
     stdin = "hello\n" if proto == "UDP" else ""
     if container:
-        argv = [BERTH, "--root", ROOT, "exec", container, "--", *argv]
+        argv = [BERTH, "--root", ROOT, "exec", "-i", container, "--", *argv]
     elif netns:
         argv = ["ip", "netns", "exec", netns, *argv]
     for _ in range(3):  # a server just started in the background may not listen yet

@@ -11,8 +11,8 @@ import tempfile
 import time
 import unittest
 
-from harness import (BERTH, ROOT, BerthTest, berth, berth_json, in_container, ip_json, main,
-                     read, run, wait_until)
+from harness import (BERTH, ROOT, BerthTest, berth, berth_json, berthd_pid, in_container,
+                     ip_json, main, read, run, wait_until)
 
 
 def names(*args):
@@ -209,6 +209,61 @@ class StoppedReleasesNetworkTest(BerthTest):
         berth("start", "s")
         self.assertEqual(list(berth_json("inspect", "s")["networks"]), ["two"])
 
+    def test_connect_while_stopped_attaches_on_start(self):
+        # Docker's: the network is recorded now and attached by `start`.
+        berth("network", "create", "one")
+        berth("network", "create", "two")
+        berth("run", "-d", "--name", "s", "--network", "one", "--", "sleep", "300")
+        berth("stop", "-t", "0", "s")
+        veths = lambda: [l["ifname"] for l in ip_json("link", "show", "type", "veth")]
+        self.assertTrue(wait_until(lambda: veths() == []), veths())
+        ip = berth_json("network", "inspect", "two")["subnet"].rsplit(".", 2)[0] + ".0.9"
+        berth("network", "connect", "--ip", ip, "--alias", "x", "two", "s")
+        self.assertEqual(veths(), [])
+        self.assertEqual(berth_json("network", "inspect", "two")["containers"], [])
+        self.assertFalse(berth_json("inspect", "s")["running"])
+        self.assertFails("network", "connect", "two", "s", msg="already connected")
+        self.assertFails("network", "connect", "--ip", "203.0.113.9", "one", "s",
+                         msg="outside subnet")
+        berth("start", "s")
+        nets = berth_json("inspect", "s")["networks"]
+        self.assertEqual(sorted(nets), ["one", "two"])
+        self.assertEqual((nets["two"]["ip"], nets["two"]["interface"]), (ip, "eth1"))
+        self.assertIn(f"inet {ip}/", in_container("s", "ip", "-4", "addr", "show", "eth1").stdout)
+        self.assertEqual(len(veths()), 2)
+        # Disconnect while stopped forgets the record: the next start attaches one only.
+        berth("stop", "-t", "0", "s")
+        berth("network", "disconnect", "two", "s")
+        berth("start", "s")
+        self.assertEqual(list(berth_json("inspect", "s")["networks"]), ["one"])
+
+    def test_add_host_and_own_hosts_entries_survive_network_changes(self):
+        berth("network", "create", "web")
+        berth("network", "create", "db")
+        berth("run", "-d", "--name", "h", "--network", "web", "--add-host", "db.local:10.1.2.3",
+              "--", "sleep", "300")
+        in_container("h", "sh", "-c", "echo '203.0.113.7 mine' >> /etc/hosts")
+        hosts = lambda: in_container("h", "cat", "/etc/hosts").stdout
+        berth("network", "connect", "db", "h")
+        nets = berth_json("inspect", "h")["networks"]
+        ips = [n["ip"] for n in nets.values()]
+        text = hosts()
+        self.assertEqual(text.count("10.1.2.3\tdb.local\n"), 1, text)
+        self.assertIn("203.0.113.7 mine\n", text)
+        for a in ips:
+            self.assertIn(f"{a}\t", text)
+        berth("network", "disconnect", "web", "h")
+        berth("stop", "-t", "0", "h")
+        berth("start", "h")
+        text = hosts()
+        self.assertEqual(text.count("10.1.2.3\tdb.local\n"), 1, text)
+        self.assertEqual(text.count("203.0.113.7 mine\n"), 1, text)
+        self.assertEqual(in_container("h", "getent", "hosts", "db.local").stdout.split()[:1],
+                         ["10.1.2.3"])
+        db_ip = berth_json("inspect", "h")["networks"]["db"]["ip"]
+        self.assertIn(f"{db_ip}\t", text)
+        self.assertNotIn(f"{nets['web']['ip']}\t", text)
+
     def test_start_after_its_network_was_removed_says_why(self):
         berth("network", "create", "tmp")
         berth("run", "-d", "--name", "t", "--network", "tmp", "--", "sleep", "300")
@@ -261,6 +316,92 @@ class BridgeConfigTest(BerthTest):
             self.assertIn("config.json: bip 172.26.0.0/16", berth("ps", check=False).stderr)
         finally:
             os.unlink(os.path.join(ROOT, "config.json"))
+
+
+class InfoTest(BerthTest):
+    """`berth info` tells what `docker info` does: containers, networks, the state root, the
+    firewall, berthd, kernel features, the default bridge's config and versions."""
+
+    def info(self):
+        return berth_json("info", "--format", "json")
+
+    def test_info_on_a_fresh_host_then_with_containers(self):
+        d = self.info()
+        self.assertEqual(d["state_root"], ROOT)
+        self.assertEqual(d["server_version"], berth("version").stdout.split("Version:")[1].split()[0])
+        self.assertEqual(d["kernel_version"], os.uname().release)
+        self.assertEqual((d["containers"], d["containers_running"], d["containers_stopped"]),
+                         (0, 0, 0))
+        self.assertEqual(sorted(d["networks"]), ["bridge", "host", "none"])
+        fw = d["firewall"]
+        self.assertEqual((fw["backend"], fw["table"], fw["in_sync"]), ("nftables", "inet berth", True))
+        self.assertFalse(d["berthd"]["running"])
+        kf = d["kernel_features"]
+        for name in ("nftables", "bridge", "veth", "vxlan", "macvlan", "br_netfilter", "ipv6",
+                     "ip_forward"):
+            self.assertIn(name, kf)
+        for used in ("nftables", "bridge", "veth"):  # this very test suite relies on them
+            self.assertTrue(kf[used]["found"], kf[used])
+        self.assertEqual(kf["ipv6"]["found"], read("/proc/sys/net/ipv6/conf/all/disable_ipv6").strip() == "0")
+        br = d["default_bridge"]
+        self.assertEqual((br["config_file"], br["config_present"], br["bip"], br["mtu"]),
+                         (os.path.join(ROOT, "config.json"), False, "172.17.0.1/16", 1500))
+        self.assertEqual(br["default_address_pools"][0], {"base": "172.18.0.0/15", "size": 16})
+        self.assertEqual(br["default_address_pools"][-1], {"base": "192.168.0.0/16", "size": 20})
+        self.assertIn("firewall_managers", d)
+
+        berth("network", "create", "web")
+        berth("run", "-d", "--name", "a", "--network", "web", "--", "sleep", "300")
+        berth("run", "-d", "--name", "b", "--", "sh", "-c", "exit 0")
+        berth("wait", "b")
+        d = self.info()
+        self.assertEqual((d["containers"], d["containers_running"], d["containers_stopped"]),
+                         (2, 1, 1))
+        self.assertEqual(sorted(d["networks"]), ["bridge", "host", "none", "web"])
+        self.assertTrue(d["firewall"]["in_sync"], d["firewall"])
+        b = d["berthd"]
+        self.assertTrue(b["running"])
+        self.assertEqual(b["pid"], berthd_pid())
+        self.assertIn(d["server_version"], b["version"])
+        gw = berth_json("network", "inspect", "web")["gateway"]
+        self.assertIn(gw, b["dns"]["listening"])
+        # berth turned forwarding on for the networks (the sandbox's own /proc/sys/net).
+        self.assertTrue(d["kernel_features"]["ip_forward"]["found"], d["kernel_features"])
+        # Templates see the same document; Docker's spellings through the folded lookup.
+        self.assertEqual(berth("info", "--format", "{{.ContainersRunning}}/{{.Containers}} "
+                               "{{.Firewall.InSync}} {{.StateRoot}} {{len .Networks}}").stdout,
+                         f"1/2 true {ROOT} 4\n")
+        self.assertEqual(berth("info", "--format", "{{json .DefaultBridge.Mtu}}").stdout, "1500\n")
+        text = berth("info").stdout
+        for line in ("Containers: 2", " Running: 1", " Stopped: 1", "Networks: 4",
+                     f" State Root:       {ROOT}", " Backend:          nftables (table inet berth)",
+                     " In Sync:          yes", f" Running:          running (pid {berthd_pid()})",
+                     "Kernel Features:", " vxlan:", " br_netfilter:",
+                     f" Config File:      {ROOT}/config.json (absent: Docker's defaults)",
+                     " bip:              172.17.0.1/16", "Firewall Managers:"):
+            self.assertIn(line, text)
+        self.assertIn(f"listening on {gw}:53", text)
+
+    def test_info_sees_a_deleted_table_and_the_config_file(self):
+        os.makedirs(ROOT, exist_ok=True)
+        with open(os.path.join(ROOT, "config.json"), "w") as f:
+            json.dump({"bip": "10.66.0.1/24", "mtu": 1400,
+                       "default-address-pools": [{"base": "10.10.0.0/16", "size": 24}]}, f)
+        # The default bridge has no DNS: no berthd to restore the table behind our back.
+        berth("run", "-d", "--name", "p", "-p", "8080:80", "--", "sleep", "300")
+        self.assertIsNone(berthd_pid())
+        br = self.info()["default_bridge"]
+        self.assertEqual((br["config_present"], br["bip"], br["mtu"], br["default_address_pools"]),
+                         (True, "10.66.0.1/24", 1400, [{"base": "10.10.0.0/16", "size": 24}]))
+        run(["nft", "delete", "table", "inet", "berth"])
+        fw = self.info()["firewall"]
+        self.assertFalse(fw["in_sync"])
+        self.assertIn("table inet berth: missing", fw["differences"])
+        self.assertIn(" In Sync:          no (1 differences; berth system reconcile repairs them)",
+                      berth("info").stdout)
+        self.assertNotIn("berth", run(["nft", "list", "tables"]).stdout)  # info only looks
+        berth("system", "reconcile")
+        self.assertTrue(self.info()["firewall"]["in_sync"])
 
 
 class RunFlagsTest(BerthTest):
@@ -332,6 +473,13 @@ class InteractiveTest(BerthTest):
         self.assertIn("Ss", lines)  # a session leader with a controlling terminal: job control
         self.assertEqual(berth("ps", "-a", "-q").stdout, "")  # --rm
 
+    def test_an_interactive_session_is_logged(self):
+        status, screen = interactive(
+            [BERTH, "--root", ROOT, "run", "-it", "--name", "s", "--network", "none", "--", "sh"],
+            [(1, "echo $((6*7))\n"), (1, "exit 0\n")])
+        self.assertEqual(status, 0, screen)
+        self.assertIn("42", berth("logs", "s").stdout.replace("\r", "").splitlines())
+
     @unittest.skipUnless(shutil.which("tmux"), "tmux not installed (scripts/bootstrap.sh)")
     def test_window_size_follows_the_terminal_in_tmux(self):
         tmux = ["tmux", "-L", f"berth-test-{os.getpid()}", "-f", "/dev/null"]
@@ -388,6 +536,9 @@ class SurfaceTest(BerthTest):
         self.assertIn("container cannot be disconnected from host network or connected to host "
                       "network", p.stderr)
         self.assertIn("Version:", berth("version").stdout)
+        v = berth_json("version", "--format", "json")["client"]["version"]
+        self.assertEqual(berth("version", "-f", "{{.Client.Version}} {{.Client.Os}}").stdout,
+                         f"{v} linux\n")
 
     def test_every_verb_has_help_with_an_example(self):
         verbs = [[v] for v in ("run", "exec", "ps", "rm", "inspect", "start", "stop", "restart",
@@ -416,6 +567,52 @@ class SurfaceTest(BerthTest):
         self.assertEqual(complete("berth run -- sh "), [])  # the container's command: files
         zsh = berth("completion", "zsh").stdout
         self.assertTrue(zsh.startswith("#compdef berth"))
+
+    # A real interactive zsh on a pseudo-terminal (zsh/zpty): the line is typed with a TAB, then
+    # ^A and `print -r -- RESULT: ` prefix it, so Enter prints what completion made of it.
+    ZSH_DRIVER = r"""
+zmodload zsh/zpty
+zpty z 'zsh -f -i'
+zpty -w z 'bindkey -e; PS1="%% "; %(setup)s || print LOAD-"FAILED"; print READY-"GO"'
+zpty -r -m z ready '*READY-GO*'  # keys typed before the prompt would be echoed, not completed
+complete() {
+  zpty -w -n z "$1"$'\t\x01print -r -- R""ESULT: \n'
+  local out="" line
+  while zpty -r -t z line 2>/dev/null || { sleep 0.05; zpty -r -t z line; }; do
+    out+=$line
+    [[ $out == *LOAD-FAILED* ]] && { print LOAD-FAILED; return; }
+    [[ $out == *$'\n'RESULT:\ *$'\r'* ]] && break
+  done
+  out=${out##*$'\n'RESULT: }
+  print -r -- "${out%%$'\r'*}"
+}
+for line in "$@"; do complete "$line"; done
+zpty -d z
+"""
+
+    def test_zsh_completion_loads_and_completes_in_a_real_zsh(self):
+        # What a zsh user does: compinit, then the generated script; nothing may be printed.
+        p = run(["zsh", "-c", f"autoload -U compinit; compinit -u; "
+                 f"source <({shlex.quote(BERTH)} --root {ROOT} completion zsh); "
+                 "print -r -- $_comps[berth]"])
+        self.assertEqual((p.stdout, p.stderr), ("_berth\n", ""))
+        lines = ["berth sto", "berth network conn", "berth stop --ti", "berth run --resta",
+                 "berth run -e A=1 --env-f", "berth run -- cat /etc/hostn"]
+        want = ["berth stop", "berth network connect", "berth stop --time", "berth run --restart",
+                "berth run -e A=1 --env-file", "berth run -- cat /etc/hostname"]
+        berth_cmd = shlex.quote(BERTH) + " --root " + ROOT
+        with tempfile.TemporaryDirectory() as fpath:
+            # Both ways the example shows: sourced, and installed as _berth in $fpath.
+            with open(os.path.join(fpath, "_berth"), "w") as f:
+                f.write(berth("completion", "zsh").stdout)
+            for setup in (f"autoload -U compinit; compinit -u; source <({berth_cmd} completion zsh)",
+                          f"fpath=({fpath} $fpath); autoload -U compinit; "
+                          f"compinit -u -d {fpath}/.zcompdump"):
+                driver = os.path.join(fpath, "driver.zsh")
+                with open(driver, "w") as f:
+                    f.write(self.ZSH_DRIVER % {"setup": setup})
+                p = run(["timeout", "30", "zsh", "-f", driver, *lines], timeout=40)
+                self.assertEqual(p.stdout.splitlines(), want, (setup, p.stderr))
 
     def test_man_pages(self):
         page = berth("man", "run").stdout

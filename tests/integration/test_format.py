@@ -29,6 +29,26 @@ class FormatTest(BerthTest):
                                "{{.State.Status}} {{.Name}} {{.Id}}", "c1").stdout,
                          f"true running /c1 {doc['id']}\n")
 
+    def test_a_stopped_containers_networks_are_still_listed(self):
+        # Docker's: its networks stay in .NetworkSettings.Networks, without an address (it let
+        # go of it), and the one connected while it was stopped is there too.
+        berth("network", "create", "db")
+        berth("run", "-d", "--name", "s", "--network", "web", "--ip", "10.9.0.77", "--",
+              "sleep", "300")
+        berth("stop", "-t", "0", "s")
+        berth("network", "connect", "db", "s")
+        fmt = ("{{range $k, $n := .NetworkSettings.Networks}}{{$k}}=[{{$n.IPAddress}}] {{end}}"
+               "{{.NetworkSettings.Networks.web.IPAMConfig.IPv4Address}}")
+        self.assertEqual(berth("inspect", "-f", fmt, "s").stdout, "db=[] web=[] 10.9.0.77\n")
+        doc = berth_json("inspect", "s")
+        self.assertEqual(doc["networks"], {})  # berth's own key: what it is attached to now
+        self.assertEqual(sorted(doc["stopped_networks"]), ["db", "web"])
+        berth("start", "s")
+        self.assertEqual(berth("inspect", "-f", fmt, "s").stdout.split(" ")[:2],
+                         ["db=[" + berth_json("inspect", "s")["networks"]["db"]["ip"] + "]",
+                          "web=[10.9.0.77]"])
+        self.assertEqual(berth_json("inspect", "s")["stopped_networks"], {})
+
     def test_inspect_network_address_and_json(self):
         doc = berth_json("inspect", "c1")
         ip = doc["networks"]["web"]["ip"]

@@ -45,11 +45,42 @@ class ForegroundTest(BerthTest):
         self.assertEqual(ps(all=True), [])  # and --rm was honoured
 
     def test_output_and_input_pass_through(self):
-        p = run([BERTH, "--root", ROOT, "run", "--rm",
+        p = run([BERTH, "--root", ROOT, "run", "--rm", "-i",
                  "--network", "none", "--", "sh", "-c", "read x; echo got-$x; echo err >&2"],
                 input="hello\n")
         self.assertEqual(p.stdout, "got-hello\n")
         self.assertEqual(p.stderr, "err\n")
+
+    def test_foreground_output_is_shown_and_logged(self):
+        # Docker's: `logs` shows what an attached run printed, stdout and stderr apart on ours.
+        p = berth("run", "--name", "f", "--network", "none", "--", "sh", "-c",
+                  "echo out; echo err >&2; exit 3", check=False)
+        self.assertEqual((p.returncode, p.stdout, p.stderr), (3, "out\n", "err\n"))
+        self.assertEqual(sorted(berth("logs", "f").stdout.splitlines()), ["err", "out"])
+        berth("start", "-a", "f", check=False)  # each start adds to it, as Docker's
+        self.assertEqual(len(berth("logs", "f").stdout.splitlines()), 4)
+        # A reader of ours that goes away (`| head -1`) neither kills the container nor stops
+        # its log.
+        out = run(["bash", "-c", f"{BERTH} --root {ROOT} run --name h --network none -- sh -c "
+                   "'echo a; sleep 0.3; echo b; echo done' | head -1"]).stdout
+        self.assertEqual(out, "a\n")
+        self.assertEqual(berth("wait", "h").stdout.strip(), "0")
+        self.assertEqual(berth("logs", "h").stdout, "a\nb\ndone\n")
+
+    def test_stdin_reaches_the_container_only_with_i(self):
+        # Docker's: without -i the container's stdin is /dev/null, not berth's pipe or terminal.
+        def cat(*flags):
+            return run([BERTH, "--root", ROOT, "run", "--rm", *flags, "--network", "none", "--",
+                        "cat"], input="hi\n").stdout
+        self.assertEqual(cat(), "")
+        self.assertEqual(cat("-i"), "hi\n")
+        self.assertEqual(run(["bash", "-c", f"echo hi | {BERTH} --root {ROOT} run --rm "
+                              "--network none -- cat"]).stdout, "")
+        berth("run", "-d", "--name", "s", "--network", "none", "--", "sleep", "300")
+        exec_cat = lambda *flags: run([BERTH, "--root", ROOT, "exec", *flags, "s", "cat"],
+                                      input="hi\n").stdout
+        self.assertEqual(exec_cat(), "")
+        self.assertEqual(exec_cat("-i"), "hi\n")
 
     def test_rm_releases_everything_after_exit(self):
         berth("network", "create", "web")

@@ -1,0 +1,453 @@
+"""Multi-host networking on etcd (issue 12), as a user sees it: three simulated hosts, each a
+network namespace with its own state root and berthd, and a real etcd (Debian's etcd-server).
+
+    h1 198.18.0.1 --+                              +-- h3 198.18.1.3
+    h2 198.18.0.2 --+-- br0 198.18.0.0/24 -- rt -- br1 198.18.1.0/24
+    etcd 198.18.0.254 -+          (.253 on both segments)
+
+The cluster's backend is `auto`: host-gw between h1 and h2 (one L2 segment), vxlan to h3. Each
+host's berth runs with `nsenter --net=` (never `ip netns exec`: that would leave the mount
+namespace where berth's netns bind mounts live)."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+
+from harness import BERTH, run, wait_until, ip_json, _gone
+
+HOSTS = {"h1": "198.18.0.1", "h2": "198.18.0.2", "h3": "198.18.1.3"}
+ETCD_IP = "198.18.0.254"
+ETCD = f"http://{ETCD_IP}:2379"
+CIDR = "10.244.0.0/16"
+ETCDCTL_ENV = {**os.environ, "ETCDCTL_API": "3"}
+
+
+def root_of(host):
+    return f"/run/berth-cluster-{host}"
+
+
+def at(host, *argv, check=True, timeout=30):
+    """Runs argv on simulated host `host` (its network namespace, the sandbox's mounts)."""
+    return run(["nsenter", f"--net=/run/netns/{host}", *argv], check=check, timeout=timeout)
+
+
+def b(host, *args, check=True, timeout=30):
+    return at(host, BERTH, "--root", root_of(host), *args, check=check, timeout=timeout)
+
+
+def bj(host, *args):
+    return json.loads(b(host, *args).stdout)
+
+
+def etcdctl(*args, check=True):
+    return run(["ip", "netns", "exec", "etcd", "etcdctl", f"--endpoints={ETCD}", *args],
+               check=check, env=ETCDCTL_ENV)
+
+
+def routes(host):
+    out = at(host, "ip", "-j", "route", "show", "proto", "190").stdout.strip()
+    return {r["dst"]: r for r in json.loads(out)} if out else {}
+
+
+def links(host):
+    return {l["ifname"] for l in json.loads(at(host, "ip", "-j", "link").stdout)}
+
+
+def berthd_pid(host):
+    try:
+        with open(os.path.join(root_of(host), "berthd.pid")) as f:
+            pid = int(f.read().strip())
+    except (OSError, ValueError):
+        return None
+    return None if _gone(pid) else pid
+
+
+def berthd_log(host):
+    try:
+        with open(os.path.join(root_of(host), "berthd.log")) as f:
+            return f.read()[-3000:]
+    except OSError as e:
+        return str(e)
+
+
+def status(host):
+    return json.loads(at(host, "curl", "-s", "--unix-socket",
+                         os.path.join(root_of(host), "berthd.sock"),
+                         "http://x/v1/status").stdout)
+
+
+def cip(host, name):
+    return bj(host, "inspect", name)["networks"]["cluster"]["ip"]
+
+
+def ping(host, name, ip):
+    return b(host, "exec", name, "--", "ping", "-c", "1", "-W", "2", ip,
+             check=False).returncode == 0
+
+
+PEER_ECHO = "socat TCP-LISTEN:{port},fork,reuseaddr SYSTEM:'echo $SOCAT_PEERADDR'"
+SERVERS = []
+
+
+def serve(host, name, port=80):
+    argv = ["nsenter", f"--net=/run/netns/{host}", BERTH, "--root", root_of(host), "exec",
+            name, "--", "sh", "-c", PEER_ECHO.format(port=port)]
+    SERVERS.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+
+
+def ask(host, name, ip, port=80):
+    """The address the server at ip:port saw this container at, or None."""
+    for _ in range(20):
+        p = b(host, "exec", name, "--", "socat", "-T2", "-", f"TCP:{ip}:{port},connect-timeout=1",
+              check=False)
+        line = p.stdout.strip().splitlines()
+        if line:
+            return line[0]
+        time.sleep(0.1)  # the server may not listen yet
+    return None
+
+
+class World:
+    def __init__(self):
+        self.etcd = None
+        self.data = tempfile.mkdtemp(prefix="berth-etcd-")
+        for ns in ("sw", "rt", "etcd", *HOSTS):
+            run(["ip", "netns", "del", ns], check=False)
+            run(["ip", "netns", "add", ns])
+            run(["ip", "-n", ns, "link", "set", "lo", "up"])
+        for br in ("br0", "br1"):
+            run(["ip", "-n", "sw", "link", "add", br, "type", "bridge"])
+            run(["ip", "-n", "sw", "link", "set", br, "up"])
+        self.plug("rt", "eth0", "198.18.0.253/24", "br0")
+        self.plug("rt", "eth1", "198.18.1.253/24", "br1")
+        run(["ip", "netns", "exec", "rt", "sysctl", "-qw", "net.ipv4.ip_forward=1"])
+        self.plug("etcd", "eth0", f"{ETCD_IP}/24", "br0", gw="198.18.0.253")
+        self.plug("h1", "eth0", "198.18.0.1/24", "br0", gw="198.18.0.253")
+        self.plug("h2", "eth0", "198.18.0.2/24", "br0", gw="198.18.0.253")
+        self.plug("h3", "eth0", "198.18.1.3/24", "br1", gw="198.18.1.253")
+        self.start_etcd()
+
+    def plug(self, ns, ifname, addr, bridge, gw=None):
+        port = f"{ns}-{ifname}"[:15]
+        run(["ip", "-n", "sw", "link", "add", port, "type", "veth", "peer", "name", ifname,
+             "netns", ns])
+        run(["ip", "-n", "sw", "link", "set", port, "master", bridge, "up"])
+        run(["ip", "-n", ns, "addr", "add", addr, "dev", ifname])
+        run(["ip", "-n", ns, "link", "set", ifname, "up"])
+        if gw:
+            run(["ip", "-n", ns, "route", "add", "default", "via", gw])
+
+    def start_etcd(self):
+        self.etcd_log = open(os.path.join(self.data, "log"), "a")
+        self.etcd = subprocess.Popen(
+            ["ip", "netns", "exec", "etcd", "/usr/bin/etcd", "--name", "t",
+             "--data-dir", os.path.join(self.data, "data"),
+             "--listen-client-urls", ETCD, "--advertise-client-urls", ETCD,
+             "--listen-peer-urls", "http://127.0.0.1:2380",
+             "--initial-advertise-peer-urls", "http://127.0.0.1:2380",
+             "--initial-cluster", "t=http://127.0.0.1:2380"],
+            stdout=self.etcd_log, stderr=subprocess.STDOUT)
+        assert wait_until(lambda: etcdctl("endpoint", "health", check=False).returncode == 0,
+                          timeout=20), "etcd did not start"
+
+    def stop_etcd(self):
+        if self.etcd:
+            self.etcd.send_signal(signal.SIGTERM)
+            self.etcd.wait(timeout=10)
+            self.etcd = None
+            self.etcd_log.close()
+
+    def close(self):
+        for host in HOSTS:
+            pid = berthd_pid(host)
+            if pid:
+                os.kill(pid, signal.SIGKILL)
+        self.stop_etcd()
+        for ns in ("sw", "rt", "etcd", *HOSTS):
+            run(["ip", "netns", "del", ns], check=False)
+        shutil.rmtree(self.data, ignore_errors=True)
+
+
+class ClusterTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.world = World()
+        b("h1", "cluster", "init", "--etcd", ETCD, "--cidr", CIDR, "--backend", "auto")
+        for host, ip in HOSTS.items():
+            b(host, "cluster", "join", "--etcd", ETCD, "--node", host, "--node-ip", ip)
+        cls.subnets = {n["name"]: n["subnet"] for n in bj("h1", "node", "ls", "--format", "json")}
+        for host in HOSTS:
+            b(host, "run", "-d", "--name", f"c-{host}", "--network", "cluster", "--",
+              "sleep", "600")
+        # Every agent programmed its two peers.
+        for host in HOSTS:
+            assert wait_until(lambda: len(routes(host)) == 2, timeout=10), \
+                f"{host}: routes {routes(host)}\n{berthd_log(host)}"
+
+    @classmethod
+    def tearDownClass(cls):
+        for p in SERVERS:
+            p.kill()
+            p.wait()
+        cls.world.close()
+
+    def test_1_nodes_distinct_subnets_and_paths(self):
+        nodes = {n["name"]: n for n in bj("h1", "node", "ls", "--format", "json")}
+        self.assertEqual(set(nodes), set(HOSTS))
+        self.assertEqual(len({n["subnet"] for n in nodes.values()}), 3)
+        for n in nodes.values():
+            self.assertTrue(n["subnet"].startswith("10.244."), n)
+            self.assertTrue(n["ready"], n)
+            self.assertTrue(n["last_seen"], n)
+            for key in ("name", "node_ip", "subnet", "backend", "vtep_mac", "ready", "last_seen"):
+                self.assertIn(key, n)
+        # auto: host-gw on the same L2 segment, vxlan across the router.
+        self.assertEqual(nodes["h2"]["backend"], "host-gw")
+        self.assertEqual(nodes["h3"]["backend"], "vxlan")
+        from_h3 = {n["name"]: n for n in bj("h3", "node", "ls", "--format", "json")}
+        self.assertEqual(from_h3["h1"]["backend"], "vxlan")
+        self.assertEqual(from_h3["h2"]["backend"], "vxlan")
+        # The data plane agrees: a route via h2's node IP, an onlink route into the overlay.
+        r = routes("h1")
+        self.assertEqual(r[nodes["h2"]["subnet"]]["gateway"], HOSTS["h2"])
+        self.assertEqual(r[nodes["h3"]["subnet"]]["dev"], "berth.vxlan")
+        # The table shows etcd's reachability.
+        self.assertIn("etcd: reachable", b("h1", "node", "ls").stdout)
+
+    def test_2_cni_pod_on_the_cluster_network(self):
+        # A runtime's conflist naming the network `cluster` puts a pod on this node's subnet.
+        cni_dir = os.environ.get("BERTH_CNI_DIR",
+                                 os.path.join(os.path.dirname(__file__), "../../build/cni"))
+        run(["ip", "netns", "add", "pod"])
+        conf = json.dumps({"cniVersion": "1.0.0", "name": "cluster", "type": "berth",
+                           "root": root_of("h2")})
+
+        def cni(command):
+            env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+                   "CNI_COMMAND": command, "CNI_CONTAINERID": "pod1",
+                   "CNI_NETNS": "/run/netns/pod", "CNI_IFNAME": "eth0", "CNI_PATH": cni_dir}
+            return subprocess.run(["nsenter", "--net=/run/netns/h2",
+                                   os.path.join(cni_dir, "berth")], input=conf, env=env,
+                                  capture_output=True, text=True, timeout=30)
+        try:
+            p = cni("ADD")
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            ip = json.loads(p.stdout)["ips"][0]["address"].split("/")[0]
+            self.assertTrue(ip.startswith(self.subnets["h2"].rsplit(".", 1)[0]), ip)
+            self.assertTrue(ping("h1", "c-h1", ip))
+            self.assertTrue(ping("h3", "c-h3", ip))
+        finally:
+            cni("DEL")
+            run(["ip", "netns", "del", "pod"], check=False)
+
+    def test_2_mtu_of_the_overlay(self):
+        # auto: the cluster bridge takes the VXLAN overhead off the underlay's 1500.
+        net = bj("h1", "network", "inspect", "cluster")
+        net = net[0] if isinstance(net, list) else net
+        self.assertEqual(net.get("mtu", net.get("network", {}).get("mtu")), 1450, net)
+        self.assertEqual(json.loads(at("h1", "ip", "-j", "link", "show", "berth.vxlan").stdout)[0]
+                         ["mtu"], 1450)
+        # 1400 bytes with DF set cross the overlay (h1 -> h3); 1500 do not fit and are refused
+        # by the sender, never silently dropped on the way.
+        ip3 = cip("h3", "c-h3")
+        ok = b("h1", "exec", "c-h1", "--", "ping", "-c", "1", "-W", "2", "-M", "do", "-s", "1372",
+               ip3, check=False)
+        self.assertEqual(ok.returncode, 0, ok.stdout + ok.stderr)
+        big = b("h1", "exec", "c-h1", "--", "ping", "-c", "1", "-W", "2", "-M", "do", "-s", "1472",
+                ip3, check=False)
+        self.assertNotEqual(big.returncode, 0)
+        self.assertIn("message too long", (big.stdout + big.stderr).lower())
+
+    def test_2_names_resolve_across_hosts(self):
+        def resolves(host, name):
+            p = b(host, "exec", f"c-{host}", "--", "getent", "hosts", name, check=False)
+            return p.stdout.split()[0] if p.returncode == 0 and p.stdout else None
+        b("h1", "run", "-d", "--name", "web", "--alias", "www", "--network", "cluster", "--",
+          "sleep", "600")
+        t0 = time.monotonic()
+        ip = cip("h1", "web")
+        for host in ("h2", "h3"):
+            self.assertTrue(wait_until(lambda: resolves(host, "web") == ip, timeout=3),
+                            f"web from {host}")
+        took = time.monotonic() - t0
+        print(f"\n  cross-host name visible after {took * 1000:.0f} ms (incl. exec)")
+        self.assertEqual(resolves("h3", "www"), ip)
+        self.assertEqual(resolves("h1", "c-h2"), cip("h2", "c-h2"))
+        b("h1", "rm", "-f", "web")
+        for host in ("h2", "h3"):
+            self.assertTrue(wait_until(lambda: resolves(host, "web") is None, timeout=3),
+                            f"web still resolves from {host}")
+
+    def test_2_ping_and_tcp_across_every_pair_keep_the_client_ip(self):
+        ips = {h: cip(h, f"c-{h}") for h in HOSTS}
+        for h in HOSTS:
+            self.assertTrue(ips[h].startswith(self.subnets[h].rsplit(".", 1)[0]), ips)
+            serve(h, f"c-{h}")
+        for src in HOSTS:
+            for dst in HOSTS:
+                if src == dst:
+                    continue
+                self.assertTrue(ping(src, f"c-{src}", ips[dst]), f"ping {src} -> {dst}")
+                # No SNAT between hosts: the server sees the client container's own address.
+                self.assertEqual(ask(src, f"c-{src}", ips[dst]), ips[src], f"tcp {src} -> {dst}")
+
+    def test_2_outside_is_masqueraded_and_published_ports_work(self):
+        # A server outside the cluster (on the underlay) sees the host's node IP: masqueraded.
+        p = subprocess.Popen(["ip", "netns", "exec", "etcd", "sh", "-c",
+                              PEER_ECHO.format(port=9000)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        SERVERS.append(p)
+        self.assertEqual(ask("h1", "c-h1", ETCD_IP, 9000), HOSTS["h1"])
+        # A published port on a cluster node answers from the underlay.
+        b("h2", "run", "-d", "--name", "pub", "--network", "cluster", "-p", "8080:80", "--",
+          "sh", "-c", PEER_ECHO.format(port=80))
+        try:
+            got = None
+            for _ in range(30):
+                q = run(["ip", "netns", "exec", "etcd", "socat", "-T2", "-",
+                         f"TCP:{HOSTS['h2']}:8080,connect-timeout=1"], check=False)
+                got = q.stdout.strip()
+                if got:
+                    break
+                time.sleep(0.1)
+            self.assertEqual(got, ETCD_IP)
+        finally:
+            b("h2", "rm", "-f", "pub")
+
+    def test_3_init_again_is_a_noop_and_a_different_config_is_refused(self):
+        b("h2", "cluster", "init", "--etcd", ETCD, "--cidr", CIDR, "--backend", "auto")
+        p = b("h2", "cluster", "init", "--etcd", ETCD, "--cidr", "10.245.0.0/16", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("different config", p.stderr)
+        self.assertIn("10.244.0.0/16", p.stderr)
+        self.assertIn("10.245.0.0/16", p.stderr)
+
+    def test_4_kill9_of_berthd_keeps_subnet_and_routes(self):
+        before = routes("h2")
+        vxlan = json.loads(at("h2", "ip", "-j", "link", "show", "berth.vxlan").stdout)[0]
+        pid = berthd_pid("h2")
+        self.assertIsNotNone(pid)
+        os.kill(pid, signal.SIGKILL)
+        self.assertTrue(wait_until(lambda: _gone(pid)))
+        self.assertEqual(routes("h2"), before)  # traffic keeps flowing without its agent
+        self.assertTrue(ping("h1", "c-h1", cip("h2", "c-h2")))
+        # Any berth command brings berthd (and its agent) back; same subnet.
+        b("h2", "network", "ls")
+        self.assertTrue(wait_until(lambda: berthd_pid("h2") is not None, timeout=5))
+        self.assertTrue(wait_until(lambda: (status("h2").get("cluster") or {}).get("ready"),
+                                   timeout=10), status("h2"))
+        nodes = {n["name"]: n for n in bj("h1", "node", "ls", "--format", "json")}
+        self.assertEqual(nodes["h2"]["subnet"], self.subnets["h2"])
+        self.assertEqual(routes("h2"), before)
+        # The restarted agent kept the device it found (same ifindex and MAC): no blip.
+        after = json.loads(at("h2", "ip", "-j", "link", "show", "berth.vxlan").stdout)[0]
+        self.assertEqual((after["ifindex"], after["address"]), (vxlan["ifindex"], vxlan["address"]))
+
+    def test_5_fencing_when_another_node_holds_the_subnet(self):
+        key = "/berth/subnets/" + self.subnets["h2"].replace("/", "-")
+        etcdctl("put", key, "intruder")
+        try:
+            self.assertTrue(wait_until(lambda: status("h2")["cluster"]["fenced"], timeout=5),
+                            status("h2"))
+            st = status("h2")["cluster"]
+            self.assertIn("is held by node intruder", st["last_error"])
+            self.assertEqual(routes("h2"), {})  # stopped serving: no routes to peers
+        finally:
+            etcdctl("put", key, "h2")
+        # A restarted agent finds its subnet again.
+        pid = berthd_pid("h2")
+        os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: _gone(pid))
+        b("h2", "network", "ls")
+        self.assertTrue(wait_until(lambda: len(routes("h2")) == 2, timeout=10), routes("h2"))
+
+    def test_6_leave_withdraws_routes_everywhere_within_a_second(self):
+        b("h3", "rm", "-f", "c-h3")
+        sub3 = self.subnets["h3"]
+        p = b("h3", "cluster", "leave")
+        t0 = time.monotonic()
+        self.assertIn("left the cluster", p.stdout)
+        for host in ("h1", "h2"):
+            self.assertTrue(wait_until(lambda: sub3 not in routes(host), timeout=1.0),
+                            f"{host} still routes to {sub3}")
+        self.assertLess(time.monotonic() - t0, 1.5)
+        # Nothing left on h3: no device, no routes, no network, no membership.
+        self.assertNotIn("berth.vxlan", links("h3"))
+        self.assertEqual(routes("h3"), {})
+        self.assertNotIn("cluster", [n["name"] for n in bj("h3", "network", "ls", "--format", "json")])
+        self.assertFalse(os.path.exists(os.path.join(root_of("h3"), "cluster.json")))
+        for name in ("cluster_subnets", "cluster_cidrs"):
+            doc = json.loads(at("h3", "nft", "-j", "list", "set", "inet", "berth", name).stdout)
+            self.assertNotIn("elem", [o for o in doc["nftables"] if "set" in o][0]["set"])
+        self.assertFalse((status("h3").get("cluster")) if berthd_pid("h3") else None)
+        self.assertEqual(etcdctl("get", "--prefix", "/berth/nodes/h3").stdout.strip(), "")
+        self.assertEqual(etcdctl("get", "--prefix", "/berth/subnets/" +
+                                 sub3.replace("/", "-")).stdout.strip(), "")
+
+    def test_7_node_rm_frees_a_dead_nodes_subnet(self):
+        # A node that died for good: its record without an agent.
+        etcdctl("put", "/berth/subnets/10.244.250.0-24", "ghost")
+        etcdctl("put", "/berth/nodes/ghost", json.dumps(
+            {"name": "ghost", "node_ip": "198.18.0.77", "subnet": "10.244.250.0/24",
+             "vtep_mac": "02:00:00:00:00:77", "backend": "auto", "mtu": 1450}))
+        self.assertTrue(wait_until(lambda: "10.244.250.0/24" in routes("h1"), timeout=2))
+        ghost = {n["name"]: n for n in bj("h1", "node", "ls", "--format", "json")}["ghost"]
+        self.assertFalse(ghost["ready"])
+        b("h2", "node", "rm", "ghost")
+        self.assertTrue(wait_until(lambda: "10.244.250.0/24" not in routes("h1"), timeout=1.0))
+        self.assertEqual(etcdctl("get", "--prefix", "/berth/subnets/10.244.250.0").stdout.strip(), "")
+        p = b("h2", "node", "rm", "ghost", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("no node ghost", p.stderr)
+
+    def test_8_leave_is_refused_while_containers_are_attached(self):
+        p = b("h1", "cluster", "leave", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertTrue(os.path.exists(os.path.join(root_of("h1"), "cluster.json")))
+        self.assertEqual(len(routes("h1")) >= 1, True)
+
+    def test_9_etcd_outage_leaves_the_data_plane_alone(self):
+        ip2 = cip("h2", "c-h2")
+        self.world.stop_etcd()
+        try:
+            # Containers come and go on the cluster network; traffic between hosts flows.
+            b("h1", "run", "-d", "--name", "during", "--network", "cluster", "--", "sleep", "600")
+            self.assertTrue(ping("h1", "during", ip2))
+            b("h1", "rm", "-f", "during")
+            b("h1", "run", "-d", "--name", "later", "--network", "cluster", "--", "sleep", "600")
+            self.assertTrue(ping("h1", "c-h1", ip2))
+            self.assertTrue(wait_until(lambda: not status("h1")["cluster"]["etcd_reachable"],
+                                       timeout=10), status("h1"))
+            p = b("h1", "node", "ls", check=False)
+            self.assertNotEqual(p.returncode, 0)
+            self.assertIn("etcd is unreachable", p.stderr)
+            self.assertEqual(len(routes("h1")), 1)  # h2 (h3 left); nothing dropped
+        finally:
+            self.world.start_etcd()
+        for host in ("h1", "h2"):
+            self.assertTrue(wait_until(lambda: status(host)["cluster"]["ready"] and
+                                       status(host)["cluster"]["etcd_reachable"], timeout=15),
+                            status(host))
+        nodes = {n["name"]: n for n in bj("h1", "node", "ls", "--format", "json")}
+        self.assertEqual(nodes["h1"]["subnet"], self.subnets["h1"])
+        self.assertEqual(nodes["h2"]["subnet"], self.subnets["h2"])
+        # A name registered during the outage reaches the other node once etcd is back.
+        later = cip("h1", "later")
+        self.assertTrue(wait_until(
+            lambda: b("h2", "exec", "c-h2", "--", "getent", "hosts", "later",
+                      check=False).stdout.split()[:1] == [later], timeout=5))
+        b("h1", "rm", "-f", "later")
+
+    def test_explain_prints_the_overlay_per_peer(self):
+        out = b("h1", "network", "explain", "cluster").stdout
+        self.assertIn("proto 190", out)
+        self.assertIn("# peer h2 (host-gw)", out)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
