@@ -26,10 +26,13 @@ set(allowed_engine core sys ipam store net firewall dns api)
 # The multi-host control plane (config, subnet leases, peers, the agent): a library beside the
 # engine, never inside it; the front ends join the two.
 set(allowed_cluster core sys ipam net etcd)
+# Explaining the network (berth why, topo, trace, events): reads of the engine's model and the
+# kernel.
+set(allowed_diagnose core sys store net firewall dns engine)
 # Processes of containers, above the engine (they record what they start through it).
 set(allowed_runtime core sys net engine)
 # Front ends: the engine and the runtime, and the lower layers' types they pass through.
-set(allowed_cli core sys ipam store net firewall dns api coexist engine runtime etcd cluster)
+set(allowed_cli core sys ipam store net firewall dns api coexist engine runtime etcd cluster diagnose)
 set(allowed_cni ${allowed_cli})
 set(allowed_daemon ${allowed_cli})
 # Thin mains over the front ends.

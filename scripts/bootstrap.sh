@@ -34,6 +34,7 @@ PACKAGES=(
   docker.io firewalld dbus           # tests/integration/test_coexist.py (other managers)
   libcurl4-openssl-dev etcd-server etcd-client  # src/etcd: transport; its tests run an etcd
   openssl                            # src/etcd's TLS test makes its CA and certificates
+  python3-prometheus-client          # test_metrics.py parses berthd's /metrics with it
 )
 
 # Only for `bench`: the profilers of bench/profile_*.py, which no test runs.

@@ -487,6 +487,43 @@ int RunCli(int argc, char** argv) {
   AddFormat(info, g);
   Example(info, "  berth info\n  berth info --format '{{.ContainersRunning}} {{.Firewall.InSync}}'");
   info->callback([&] { action = [&] { return Info(g); }; });
+  std::string why_src, why_dst;
+  auto* why = app.add_subcommand(
+      "why", "Try a connection from SRC (a container or `host`) to DST and explain the outcome");
+  why->add_option("SRC", why_src, "A container, or host")->required();
+  why->add_option("DST", why_dst, "NAME|IP|localhost[:PORT][/udp]")->required();
+  AddFormat(why, g);
+  Example(why, "  berth why web db:5432\n  berth why host web:80 --format json");
+  why->callback([&] { action = [&] { return Why(g, why_src, why_dst); }; });
+  std::string topo_format = "text";
+  auto* topo = app.add_subcommand(
+      "topo", "Show the host's container network: bridges, veth pairs, addresses, ports");
+  topo->add_option("--format", topo_format, "text (default), json or dot (Graphviz)")
+      ->check(CLI::IsMember({"text", "table", "json", "dot"}));
+  Example(topo, "  berth topo\n  berth topo --format dot | dot -Tsvg > topo.svg");
+  topo->callback([&] { action = [&] { return Topo(g, topo_format); }; });
+  std::string events_since;
+  bool events_follow = false;
+  auto* events = app.add_subcommand(
+      "events", "Show what happened: networks, containers, attaches, ports, firewall restores");
+  events->add_option("--since", events_since,
+                     "Only events newer than this: 30s, 10m, 2h, 1d, or unix seconds");
+  events->add_flag("-f,--follow", events_follow, "Then keep printing new events until Ctrl-C");
+  events->add_option("--format", g.format, "text (default) or json (one object per line)")
+      ->check(CLI::IsMember({"table", "json"}));
+  Example(events, "  berth events --since 10m\n  berth events -f --format json");
+  events->callback([&] { action = [&] { return Events(g, events_since, events_follow); }; });
+  std::string trace_src, trace_dst;
+  int trace_watch = 0;
+  auto* trace = app.add_subcommand(
+      "trace", "Follow a packet from SRC to DST through nftables (each rule, NAT, the way out)");
+  trace->add_option("SRC", trace_src, "A container, host, or a netns file")->required();
+  trace->add_option("DST", trace_dst, "NAME|IP|localhost[:PORT][/udp|/icmp]")->required();
+  trace->add_option("--watch", trace_watch, "Follow real traffic to DST for SECONDS instead of a probe")
+      ->check(CLI::Range(1, 3600));
+  AddFormat(trace, g);
+  Example(trace, "  berth trace a b:80\n  berth trace /run/netns/lan 203.0.113.1:8080");
+  trace->callback([&] { action = [&] { return Trace(g, trace_src, trace_dst, trace_watch); }; });
   auto* sys = app.add_subcommand("system", "Repair berth's state: reconcile");
   sys->require_subcommand(1);
   bool dry_run = false, rebuild_state = false;

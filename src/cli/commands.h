@@ -98,6 +98,19 @@ int NodeList(const Globals& g, const EtcdFlags& etcd);
 Result<std::string> ExplainCluster(const Globals& g);
 int NodeRemove(const Globals& g, const EtcdFlags& etcd, const std::vector<std::string>& names);
 
+/// `berth why SRC DST[:PORT][/udp]` (why_cmd.cc): can SRC reach DST, and if not, why.
+int Why(const Globals& g, const std::string& src, const std::string& dst);
+
+/// `berth topo [--format text|json|dot]` (topo_cmd.cc).
+int Topo(const Globals& g, const std::string& format);
+
+/// `berth events [--since DURATION] [--follow]` (events_cmd.cc): what berthd recorded, oldest
+/// first; with `follow`, then what it records from now on, until killed.
+int Events(const Globals& g, const std::string& since, bool follow);
+
+/// `berth trace SRC DST[:PORT][/udp|/icmp] [--watch SECONDS]` (trace_cmd.cc).
+int Trace(const Globals& g, const std::string& src, const std::string& dst, int watch);
+
 /// Builds seed 001's topology in throwaway namespaces and narrates it.
 int Demo();
 

@@ -23,6 +23,9 @@
 #include "api/server.h"
 #include "cluster/agent.h"
 #include "cluster/local.h"
+#include "daemon/metrics.h"
+#include "daemon/prometheus.h"
+#include "diagnose/events.h"
 #include "daemon/upkeep.h"
 #include "core/version.h"
 #include "dns/forwarder.h"
@@ -159,6 +162,7 @@ class Daemon {
       agent_.reset();  // its routes stay: a restart must not blip traffic between hosts
     }
     api_->Stop();  // before the DNS server: its handlers use it
+    if (metrics_api_) metrics_api_->Stop();
     server_->Stop();
     ::unlink(paths_.berthd_socket().c_str());
     ::unlink(paths_.berthd_pid().c_str());
@@ -185,8 +189,29 @@ class Daemon {
       json body = {{"generation", generation_}, {"records", server_->table()->record_count()}};
       return api::HttpResponse{200, body.dump() + "\n"};
     });
+    routes.Add("GET", "/metrics", [this](const api::HttpRequest&) { return MetricsResponse(); });
     BERTH_ASSIGN_OR_RETURN(api_, api::Server::Start(std::move(fd), std::move(routes)));
+    if (!opts_.metrics_listen.empty()) {
+      BERTH_ASSIGN_OR_RETURN(sys::Fd tcp, ListenTcp(opts_.metrics_listen));
+      api::Routes only;
+      only.Add("GET", "/metrics", [this](const api::HttpRequest&) { return MetricsResponse(); });
+      BERTH_ASSIGN_OR_RETURN(metrics_api_, api::Server::Start(std::move(tcp), std::move(only)));
+    }
     return Ok();
+  }
+
+  api::HttpResponse MetricsResponse() {
+    std::lock_guard<std::mutex> lock(control_mu_);
+    MetricsInputs in;
+    in.dns = server_->Stats();
+    if (upkeep_) in.upkeep = upkeep_->stats();
+    in.reloads = generation_;
+    in.dns_records = server_->table()->record_count();
+    auto usage = AddressUsage(engine_->store());
+    if (usage.ok()) in.networks = std::move(*usage);
+    api::HttpResponse r{200, metrics_.Render(in)};
+    r.content_type = PromText::kContentType;
+    return r;
   }
 
   int Loop() {
@@ -224,6 +249,10 @@ class Daemon {
         std::lock_guard<std::mutex> lock(control_mu_);
         if (n > 0 && (fds[1].revents & (POLLIN | POLLERR))) upkeep_->OnEvents();
         upkeep_->RunDue();
+        if (upkeep_->stats().firewall_restores > restores_seen_) {
+          restores_seen_ = upkeep_->stats().firewall_restores;
+          (void)events_.Record({0, "firewall", "restore", "berth", {}});
+        }
       }
       // Safety net: changes committed without a reload request (a berth that could not reach
       // us, a crash between commit and notify), a new resolv.conf, listeners still missing.
@@ -285,6 +314,12 @@ class Daemon {
     size_t records = table->record_count();
     size_t networks = table->networks().size();
     server_->Publish(std::move(table));
+    if (auto keys = EndpointKeys(engine_->store()); keys.ok()) {
+      metrics_.ObserveEndpoints(std::move(*keys));
+    }
+    if (Status ev = events_.Observe(engine_->store()); !ev.ok()) {
+      log::Warn("event log", {{"error", ev.error().message()}});
+    }
     ApplyListeners(true);
     RefreshUpstreams();
     ++generation_;
@@ -447,6 +482,7 @@ class Daemon {
   std::unique_ptr<engine::Engine> engine_;
   std::unique_ptr<dns::Server> server_;
   std::unique_ptr<api::Server> api_;
+  std::unique_ptr<api::Server> metrics_api_;  // --metrics-listen
   sys::Fd signals_;
   sys::Fd cluster_names_;  // eventfd: the agent saw other nodes' names change
 
@@ -460,6 +496,9 @@ class Daemon {
   std::optional<Upkeep> upkeep_;  // set before the main loop starts
   FileStamp cluster_stamp_;
   std::unique_ptr<cluster::Agent> agent_;
+  Metrics metrics_;
+  diagnose::EventRecorder events_{paths_.root};
+  uint64_t restores_seen_ = 0;
 
   std::mutex reload_mu_;
   std::condition_variable reload_cv_;

@@ -42,6 +42,7 @@ struct Options {
   std::string resolv_conf = "/etc/resolv.conf";
   int reconcile_interval_s = 30;  // 0: reconcile at start only
   log::Level log_level = log::Level::kInfo;
+  std::string metrics_listen;  // "ADDR:PORT": /metrics on TCP too; empty: the API socket only
 };
 
 inline constexpr int kPollMs = 200;

@@ -41,6 +41,9 @@ int ParseArgs(int argc, char** argv, Options* opts) {
       ->envname("BERTHD_RECONCILE_INTERVAL")
       ->check(CLI::Range(0, 86400))
       ->capture_default_str();
+  app.add_option("--metrics-listen", opts->metrics_listen,
+                 "Also serve Prometheus metrics (GET /metrics) on TCP ADDR:PORT, e.g. "
+                 "127.0.0.1:9323");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

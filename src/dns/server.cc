@@ -174,6 +174,7 @@ struct Server::Worker {
   // Counters, written by this worker only (relaxed), read by Stats().
   std::atomic<uint64_t> queries{0}, answered{0}, refused{0}, formerr{0}, truncated{0},
       send_errors{0};
+  std::array<std::atomic<uint64_t>, kQtypeSlots * kRcodeSlots> by_type_rcode{};
 
   void Init() {
     size_t n = static_cast<size_t>(batch);
@@ -310,6 +311,8 @@ struct Server::Worker {
     answered.fetch_add(1, std::memory_order_relaxed);
     if (w.truncated()) truncated.fetch_add(1, std::memory_order_relaxed);
     uint8_t rcode = tx[*out][3] & 0xf;
+    by_type_rcode[QtypeSlot(query.question_parsed ? query.qtype : 0) * kRcodeSlots + rcode]
+        .fetch_add(1, std::memory_order_relaxed);
     if (rcode == static_cast<uint8_t>(Rcode::kRefused)) {
       refused.fetch_add(1, std::memory_order_relaxed);
     }
@@ -490,6 +493,15 @@ std::vector<IpAddr> Server::Listening() const {
   return out;
 }
 
+size_t QtypeSlot(uint16_t qtype) {
+  switch (qtype) {
+    case type::kA: return 0;
+    case type::kAaaa: return 1;
+    case type::kPtr: return 2;
+    default: return 3;
+  }
+}
+
 ServerStats Server::Stats() const {
   ServerStats s;
   for (const auto& w : workers_) {
@@ -499,6 +511,9 @@ ServerStats Server::Stats() const {
     s.formerr += w->formerr.load(std::memory_order_relaxed);
     s.truncated += w->truncated.load(std::memory_order_relaxed);
     s.send_errors += w->send_errors.load(std::memory_order_relaxed);
+    for (size_t i = 0; i < s.by_type_rcode.size(); ++i) {
+      s.by_type_rcode[i] += w->by_type_rcode[i].load(std::memory_order_relaxed);
+    }
   }
   s.tcp_queries = tcp_queries_.load(std::memory_order_relaxed);
   s.tcp_rejected = tcp_rejected_.load(std::memory_order_relaxed);

@@ -22,6 +22,7 @@
 // Listening uses IP_FREEBIND, so an address can be bound before (or while) its bridge has it.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -54,6 +55,11 @@ struct ServerOptions {
   ForwarderOptions forwarder;
 };
 
+/// Local answers are counted by query type (these rows) and rcode (0-15), for berthd's metrics.
+inline constexpr const char* kQtypeNames[] = {"A", "AAAA", "PTR", "other"};
+inline constexpr size_t kQtypeSlots = 4, kRcodeSlots = 16;
+size_t QtypeSlot(uint16_t qtype);
+
 struct ServerStats {
   uint64_t udp_queries = 0;
   uint64_t tcp_queries = 0;
@@ -65,6 +71,8 @@ struct ServerStats {
   uint64_t tcp_rejected = 0;  // closed at accept: a refused source, or over a limit
   uint64_t tcp_timeouts = 0;  // closed for not delivering a whole query in time
   ForwarderStats forwarder;
+  /// [QtypeSlot(qtype) * kRcodeSlots + rcode]: answers given locally over UDP.
+  std::array<uint64_t, kQtypeSlots * kRcodeSlots> by_type_rcode{};
 };
 
 class Server {

@@ -240,7 +240,7 @@ class BerthdTest(BerthTest):
         sleeper("a", "mon")
         code, body = api("GET", "/v1/nope")
         self.assertEqual(code, 404)
-        self.assertEqual(body["endpoints"], ["GET /v1/status", "POST /v1/reload"])
+        self.assertEqual(body["endpoints"], ["GET /v1/status", "POST /v1/reload", "GET /metrics"])
         self.assertEqual(api("GET", "/v1/reload")[0], 405)
         self.assertTrue(raw_api(b"\x16\x03\x01\x00\x00").startswith("HTTP/1.1 400 "))
         big = b"GET /v1/status HTTP/1.1\r\nX: " + b"a" * 20000 + b"\r\n\r\n"
