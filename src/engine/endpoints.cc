@@ -1,5 +1,7 @@
 #include "engine/endpoints.h"
 
+#include "engine/services.h"
+
 #include "core/ids.h"
 #include "ipam/allocator.h"
 #include "net/apply.h"
@@ -41,6 +43,8 @@ Result<Endpoint> AttachEndpoint(EndpointDeps& deps, Rollback& rollback, const At
     return Error::Invalid("ports cannot be published on network " + net.name +
                           ": it is --internal");
   }
+  // The network's services before this endpoint: their backends may change with it.
+  BERTH_ASSIGN_OR_RETURN(auto services_before, ServiceRulesOf(store, net.id));
   ipam::InUseFn in_use = [&](const IpAddr& ip) { return store.IpInUse(net.id, ip); };
   Endpoint ep;
   if (spec.ip) {
@@ -80,12 +84,17 @@ Result<Endpoint> AttachEndpoint(EndpointDeps& deps, Rollback& rollback, const At
   firewall::Delta delta;
   if (!created.empty()) delta.add_networks.push_back(RulesFor(net));
   for (const PortMapping& p : ep.ports) delta.add_ports.push_back(RuleFor(p, ep.ip));
+  if (!services_before.empty()) {
+    BERTH_ASSIGN_OR_RETURN(auto services_after, ServiceRulesOf(store, net.id));
+    AddServiceChanges(services_before, services_after, delta);
+  }
   BERTH_TRY_CTX(ApplyFirewall(deps, rollback, delta), "attach to network " + net.name);
   return ep;
 }
 
 Status DetachEndpoint(EndpointDeps& deps, const Endpoint& ep) {
   std::string what = "detach from network " + ep.network_name;
+  BERTH_ASSIGN_OR_RETURN(auto services_before, ServiceRulesOf(deps.store, ep.network_id));
   BERTH_ASSIGN_OR_RETURN(auto ports, deps.store.PortsOf(ep.container_id, ep.network_id));
   // Rows first: if the firewall has to be rebuilt, it is rebuilt without these ports.
   BERTH_TRY(deps.store.DeletePortsOf(ep.container_id, ep.network_id));
@@ -106,6 +115,16 @@ Status DetachEndpoint(EndpointDeps& deps, const Endpoint& ep) {
   Rollback none;  // deletions have nothing to undo
   BERTH_TRY_CTX(net::Apply(net::DetachPlan(ep), deps.links, none), what);
   BERTH_TRY(deps.store.DeleteEndpoint(ep.container_id, ep.network_id));
+  if (!services_before.empty()) {
+    // The endpoint leaves the backends of the services it was in, in this same operation.
+    BERTH_ASSIGN_OR_RETURN(auto services_after, ServiceRulesOf(deps.store, ep.network_id));
+    firewall::Delta services;
+    AddServiceChanges(services_before, services_after, services);
+    if (!services.empty()) {
+      BERTH_ASSIGN_OR_RETURN(firewall::Firewall * fw, deps.firewall());
+      BERTH_TRY_CTX(fw->Apply(services, deps.state), what);
+    }
+  }
   // The default network's bridge exists while it is used: created by the first attach,
   // removed with the last endpoint, so removing every container leaves nothing behind.
   BERTH_ASSIGN_OR_RETURN(auto net, deps.store.FindNetwork(ep.network_id));
