@@ -81,6 +81,16 @@ Result<Endpoint> AttachEndpoint(EndpointDeps& deps, Rollback& rollback, const At
     }
     return std::move(built).error().Wrap("attach to network " + net.name);
   }
+  if (ep.ports.empty()) {
+    // A labelled container may be a service backend, and one calling its own service is
+    // DNATed back to itself while bridged (br_netfilter): its port needs hairpin mode, as a
+    // published port's does (AttachPlan).
+    BERTH_ASSIGN_OR_RETURN(auto labels, store.LabelsOf(ep.container_id));
+    if (!labels.empty()) {
+      BERTH_TRY_CTX(net::Apply(net::Plan{{net::HairpinOp{ep.host_veth}}}, deps.links, rollback),
+                    "attach to network " + net.name);
+    }
+  }
   firewall::Delta delta;
   if (!created.empty()) delta.add_networks.push_back(RulesFor(net));
   for (const PortMapping& p : ep.ports) delta.add_ports.push_back(RuleFor(p, ep.ip));

@@ -111,6 +111,9 @@ class ServicesTest(BerthTest):
         self.backend("b1")
         svc = self.create("web", "--network", NET, "--selector", "app=web", "--port", "80:8080")
         self.assertEqual(self.answers("b1", svc["vip"], 80, 3), {"b1": 3})  # itself, via the VIP
+        # From the host: as kube-proxy's ClusterIPs, a VIP is not routed anywhere; the host's
+        # default route gets the packet to the output hook, whose DNAT re-routes it.
+        run(["ip", "route", "add", "default", "via", "198.51.100.2"])
         p = run(["socat", "-T2", "-", f"TCP:{svc['vip']}:80,connect-timeout=1"], check=False,
                 input="")
         self.assertEqual(p.stdout.strip(), "b1", p.stderr)
