@@ -33,6 +33,7 @@ PACKAGES=(
   docker.io firewalld dbus           # tests/integration/test_coexist.py (other managers)
   libcurl4-openssl-dev etcd-server etcd-client  # src/etcd: transport; its tests run an etcd
   openssl                            # src/etcd's TLS test makes its CA and certificates
+  libnetfilter-conntrack-dev         # src/firewall/conntrack: a service backend's UDP flows
 )
 
 # Only for `bench`: the profilers of bench/profile_*.py, which no test runs.

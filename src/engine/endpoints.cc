@@ -2,7 +2,10 @@
 
 #include "engine/services.h"
 
+#include <algorithm>
+
 #include "core/ids.h"
+#include "core/log.h"
 #include "ipam/allocator.h"
 #include "net/apply.h"
 #include "net/plan.h"
@@ -133,6 +136,11 @@ Status DetachEndpoint(EndpointDeps& deps, const Endpoint& ep) {
     if (!services.empty()) {
       BERTH_ASSIGN_OR_RETURN(firewall::Firewall * fw, deps.firewall());
       BERTH_TRY_CTX(fw->Apply(services, deps.state), what);
+      // No new flow reaches the endpoint now; UDP flows already pinned to it are forgotten
+      // so their clients move on (TCP ones end with the endpoint's connections).
+      if (Status forgot = fw->ForgetFlows(StaleUdpFlows(services)); !forgot.ok()) {
+        log::Warn("service backend left: " + forgot.error().message());
+      }
     }
   }
   // The default network's bridge exists while it is used: created by the first attach,

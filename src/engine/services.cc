@@ -114,4 +114,23 @@ void AddServiceChanges(const std::vector<firewall::ServiceRules>& before,
   }
 }
 
+std::vector<firewall::StaleFlow> StaleUdpFlows(const firewall::Delta& delta) {
+  std::vector<firewall::StaleFlow> out;
+  for (const firewall::ServiceRules& old : delta.remove_services) {
+    const firewall::ServiceRules* now = nullptr;
+    for (const firewall::ServiceRules& s : delta.add_services) {
+      if (s.id == old.id) now = &s;
+    }
+    for (const IpAddr& b : old.backends) {
+      if (now && std::find(now->backends.begin(), now->backends.end(), b) != now->backends.end()) {
+        continue;
+      }
+      for (const ServicePort& p : old.ports) {
+        if (p.protocol == Protocol::kUdp) out.push_back({old.vip, p.port, b});
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace berth::engine

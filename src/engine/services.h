@@ -14,6 +14,7 @@
 
 #include "core/error.h"
 #include "core/model.h"
+#include "firewall/conntrack.h"
 #include "firewall/ruleset.h"
 #include "store/store.h"
 
@@ -70,5 +71,9 @@ Result<std::vector<firewall::ServiceRules>> ServiceRulesOf(store::Store& store,
 /// whose backends differ, old removed and new added.
 void AddServiceChanges(const std::vector<firewall::ServiceRules>& before,
                        const std::vector<firewall::ServiceRules>& after, firewall::Delta& delta);
+
+/// The UDP flows of the backends that `delta`'s service changes take away (a backend's
+/// address in a removed service and not in its added replacement).
+std::vector<firewall::StaleFlow> StaleUdpFlows(const firewall::Delta& delta);
 
 }  // namespace berth::engine

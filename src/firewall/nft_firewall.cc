@@ -197,6 +197,12 @@ Result<std::vector<std::string>> NftFirewall::Bridges() {
   return out;
 }
 
+Status NftFirewall::ForgetFlows(const std::vector<StaleFlow>& flows) {
+  BERTH_ASSIGN_OR_RETURN(size_t deleted, ForgetUdpFlows(flows));
+  (void)deleted;
+  return Ok();
+}
+
 Result<std::vector<std::string>> NftFirewall::Missing(const Delta& expected) {
   static const std::string kList = JsonListTable(BerthRuleset().table);
   // A missing table is not an error here: everything expected is then missing.
