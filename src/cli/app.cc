@@ -229,6 +229,9 @@ int RunCli(int argc, char** argv) {
                                               "Virtual IP (default: the next free one of the "
                                               "service range)");
   screate_cmd->add_option("--balance", screate.balance, "random | round-robin");
+  screate_cmd->add_option("--publish", screate.publish,
+                          "HOSTPORT:PORT[/udp]: PORT answers on every host address (NodePort)")
+      ->allow_extra_args(false);
   AddFormat(screate_cmd, g);
   Example(screate_cmd, "  berth service create web --network app --selector app=web --port 80:8080");
   screate_cmd->callback([&] {

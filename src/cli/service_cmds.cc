@@ -30,7 +30,13 @@ nlohmann::json ServiceJson(const engine::ServiceStatus& st) {
     backends.push_back({{"container", b.container}, {"ip", b.ip.ToString()}, {"port", b.port},
                         {"protocol", ProtoName(b.protocol)}});
   }
+  nlohmann::json publish = nlohmann::json::array();
+  for (const ServicePublish& p : s.publish) {
+    publish.push_back({{"host_port", p.host_port}, {"port", p.port},
+                       {"protocol", ProtoName(p.protocol)}});
+  }
   return {{"id", s.id},
+          {"publish", std::move(publish)},
           {"name", s.name},
           {"network", s.network_name},
           {"vip", s.vip.ToString()},

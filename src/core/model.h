@@ -79,6 +79,15 @@ struct ServicePort {
   bool operator==(const ServicePort&) const = default;
 };
 
+/// --publish HOSTPORT:PORT[/udp]: the service's PORT also answers on HOSTPORT of every local
+/// address of the host (Kubernetes' NodePort).
+struct ServicePublish {
+  uint16_t host_port = 0;
+  uint16_t port = 0;
+  Protocol protocol = Protocol::kTcp;
+  bool operator==(const ServicePublish&) const = default;
+};
+
 /// A virtual IP in front of the running containers of one network whose labels match the
 /// selector (Kubernetes' ClusterIP service). Backends are not stored: they follow from the
 /// endpoints and labels, so they can never disagree with the containers.
@@ -91,6 +100,7 @@ struct Service {
   std::map<std::string, std::string> selector;
   std::vector<ServicePort> ports;
   bool round_robin = false;  // --balance round-robin; random otherwise
+  std::vector<ServicePublish> publish;
   int64_t created = 0;
 };
 

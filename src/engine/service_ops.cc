@@ -36,6 +36,31 @@ Status CheckServiceRange(const Cidr& range, const std::vector<Network>& networks
   return Ok();
 }
 
+// A host port is one container's (-p) or one service's (--publish), never both.
+Status CheckHostPortFree(store::Store& store, const std::vector<Service>& services,
+                         const ServicePublish& p) {
+  std::string what = std::to_string(p.host_port) + (p.protocol == Protocol::kUdp ? "/udp" : "");
+  BERTH_ASSIGN_OR_RETURN(auto ips, store.PortHostIps(p.protocol));
+  ips.push_back(IpAddr::V4(0));
+  for (const IpAddr& ip : ips) {
+    BERTH_ASSIGN_OR_RETURN(auto held, store.PortOverlap(p.protocol, ip, p.host_port, p.host_port));
+    if (held) {
+      BERTH_ASSIGN_OR_RETURN(auto c, store.GetContainer(held->second));
+      return Error::InUse("--publish: host port " + what + " is published by container " +
+                          (c ? c->name : held->second.substr(0, 12)));
+    }
+  }
+  for (const Service& s : services) {
+    for (const ServicePublish& q : s.publish) {
+      if (q.host_port == p.host_port && q.protocol == p.protocol) {
+        return Error::InUse("--publish: host port " + what + " is published by service " +
+                            s.name);
+      }
+    }
+  }
+  return Ok();
+}
+
 }  // namespace
 
 Result<ServiceStatus> Engine::CreateService(const ServiceCreateRequest& req) {
@@ -57,6 +82,22 @@ Result<ServiceStatus> Engine::CreateService(const ServiceCreateRequest& req) {
     ports.push_back(p);
   }
   BERTH_ASSIGN_OR_RETURN(bool round_robin, ParseBalance(req.balance));
+  std::vector<ServicePublish> publish;
+  for (const std::string& spec : req.publish) {
+    BERTH_ASSIGN_OR_RETURN(ServicePublish p, ParseServicePublish(spec));
+    bool known = false;
+    for (const ServicePort& q : ports) known |= q.port == p.port && q.protocol == p.protocol;
+    if (!known) {
+      return Error::Invalid("invalid --publish " + spec + ": the service has no --port " +
+                            std::to_string(p.port) + (p.protocol == Protocol::kUdp ? "/udp" : ""));
+    }
+    for (const ServicePublish& q : publish) {
+      if (q.host_port == p.host_port && q.protocol == p.protocol) {
+        return Error::Invalid("invalid --publish " + spec + ": host port given twice");
+      }
+    }
+    publish.push_back(p);
+  }
   std::optional<IpAddr> vip;
   if (req.vip) {
     BERTH_ASSIGN_OR_RETURN(IpAddr ip, IpAddr::Parse(*req.vip));
@@ -80,6 +121,7 @@ Result<ServiceStatus> Engine::CreateService(const ServiceCreateRequest& req) {
   BERTH_ASSIGN_OR_RETURN(auto routes, op->links().HostRoutes());
   BERTH_TRY(CheckServiceRange(range, networks, routes));
   BERTH_ASSIGN_OR_RETURN(auto services, store_->ListServices());
+  for (const ServicePublish& p : publish) BERTH_TRY(CheckHostPortFree(*store_, services, p));
   std::set<IpAddr> used;
   for (const Service& s : services) used.insert(s.vip);
   if (vip && used.count(*vip)) {
@@ -108,6 +150,7 @@ Result<ServiceStatus> Engine::CreateService(const ServiceCreateRequest& req) {
   s.selector = std::move(selector);
   s.ports = std::move(ports);
   s.round_robin = round_robin;
+  s.publish = std::move(publish);
   s.created = static_cast<int64_t>(std::time(nullptr));
   BERTH_TRY(store_->InsertService(s));
   BERTH_ASSIGN_OR_RETURN(auto backends, BackendsOf(*store_, s));

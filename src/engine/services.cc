@@ -7,10 +7,15 @@ namespace berth::engine {
 
 namespace {
 
-Result<uint16_t> ParsePortNumber(std::string_view text, const std::string& spec) {
+Result<uint16_t> ParsePortNumber(std::string_view text, const std::string& spec,
+                                 bool publish = false) {
   unsigned v = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc() || end != text.data() + text.size() || v == 0 || v > 65535) {
+    if (publish) {
+      return Error::Invalid("invalid --publish " + spec +
+                            ": use HOSTPORT:PORT[/udp] with ports 1-65535");
+    }
     return Error::Invalid("invalid --port " + spec +
                           ": use PORT[:TARGETPORT][/tcp|/udp] with ports 1-65535");
   }
@@ -20,7 +25,7 @@ Result<uint16_t> ParsePortNumber(std::string_view text, const std::string& spec)
 }  // namespace
 
 firewall::ServiceRules ServiceRulesFor(const Service& s, std::vector<IpAddr> backends) {
-  return {s.id, s.vip, s.ports, std::move(backends), s.round_robin};
+  return {s.id, s.vip, s.ports, std::move(backends), s.round_robin, s.publish};
 }
 
 Cidr DefaultServiceCidr() { return Cidr(IpAddr::V4((10u << 24) | (96u << 16)), 16); }
@@ -44,6 +49,22 @@ Result<ServicePort> ParseServicePort(const std::string& spec) {
     BERTH_ASSIGN_OR_RETURN(p.target_port, ParsePortNumber(s.substr(colon + 1), spec));
   }
   return p;
+}
+
+Result<ServicePublish> ParseServicePublish(const std::string& spec) {
+  size_t colon = spec.find(':');
+  if (colon == std::string::npos) {
+    return Error::Invalid("invalid --publish " + spec + ": use HOSTPORT:PORT[/udp]");
+  }
+  auto parsed = ParseServicePort(spec.substr(colon + 1));
+  if (!parsed.ok() || parsed->target_port != parsed->port) {
+    return Error::Invalid("invalid --publish " + spec + ": use HOSTPORT:PORT[/udp]");
+  }
+  ServicePublish out;
+  out.port = parsed->port;
+  out.protocol = parsed->protocol;
+  BERTH_ASSIGN_OR_RETURN(out.host_port, ParsePortNumber(spec.substr(0, colon), spec, true));
+  return out;
 }
 
 Result<std::map<std::string, std::string>> ParseSelector(const std::vector<std::string>& specs) {

@@ -30,6 +30,7 @@ struct ServiceCreateRequest {
   std::vector<std::string> ports;     // PORT[:TARGETPORT][/tcp|/udp]
   std::optional<std::string> vip;
   std::string balance = "random";  // random | round-robin
+  std::vector<std::string> publish;  // HOSTPORT:PORT[/udp]
 };
 
 /// One backend of one service port.
@@ -47,6 +48,8 @@ struct ServiceStatus {
 
 /// "80", "80:8080", "53/udp", "80:8080/tcp".
 Result<ServicePort> ParseServicePort(const std::string& spec);
+/// "30080:80", "30053:53/udp": PORT must be one of the service's ports.
+Result<ServicePublish> ParseServicePublish(const std::string& spec);
 /// KEY=VALUE pairs; a key given twice is an error.
 Result<std::map<std::string, std::string>> ParseSelector(const std::vector<std::string>& specs);
 /// "random" (false) or "round-robin" (true).

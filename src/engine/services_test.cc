@@ -35,6 +35,22 @@ TEST(ServicePort, BadFormsSayWhy) {
   }
 }
 
+TEST(ServicePublish, Forms) {
+  auto p = ParseServicePublish("30080:80");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->host_port, 30080);
+  EXPECT_EQ(p->port, 80);
+  EXPECT_EQ(p->protocol, Protocol::kTcp);
+  p = ParseServicePublish("30053:53/udp");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->protocol, Protocol::kUdp);
+  for (const char* bad : {"80", "0:80", "99999:80", "30080:80:90", "30080:", "x:80"}) {
+    auto r = ParseServicePublish(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.error().message().find("--publish"), std::string::npos) << r.error().message();
+  }
+}
+
 TEST(Selector, ParsesAndMatches) {
   auto s = ParseSelector({"app=web", "tier=front"});
   ASSERT_TRUE(s.ok());

@@ -48,6 +48,7 @@ Ruleset Build() {
       {"pub_addr_range", {{kIpv4Addr, kInetProto, kInetService}, kIpv4Addr, true}},
       // Services: VIP . protocol . port : goto the service port's chain (ServiceRules).
       {"service_ips", {{kIpv4Addr, kInetProto, kInetService}, kVerdict}},
+      {"service_ports", {{kInetProto, kInetService}, kVerdict}},
   };
 
   Selector iif = Meta{"iifname"}, oif = Meta{"oifname"};
@@ -77,6 +78,7 @@ Ruleset Build() {
       // An internal network's containers reach the host only at their own gateway.
       {"input", {in_set({iif}, "internal"),
                  Match{{Fib{{"daddr", "iif"}}}, Op::kNe, Symbols{{"local"}}}, drop}},
+      {"published", {VerdictMap{proto_port, "service_ports"}}},  // services' --publish
       {"published", {Dnat{Family::kIp, addr_proto_port, "pub_addr_port_addr", "pub_addr_port_port"}}},
       {"published", {Dnat{Family::kIp, addr_proto_port, "pub_addr_range", std::nullopt}}},
       {"published", {Dnat{Family::kIp, proto_port, "pub_port_addr", "pub_port_port"}}},
@@ -142,6 +144,11 @@ std::string PortChain(const ServiceRules& s, const ServicePort& p) {
 void ServiceElements(const ServiceRules& s, std::vector<Element>& out) {
   for (const ServicePort& p : s.ports) {
     out.push_back({"service_ips", {s.vip, p.protocol, Port{p.port}},
+                   Verdict{VerdictKind::kGoto, PortChain(s, p)}});
+  }
+  for (const ServicePublish& pub : s.publish) {
+    ServicePort p{pub.port, pub.port, pub.protocol};
+    out.push_back({"service_ports", {pub.protocol, Port{pub.host_port}},
                    Verdict{VerdictKind::kGoto, PortChain(s, p)}});
   }
 }

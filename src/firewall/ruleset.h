@@ -58,6 +58,9 @@ struct ServiceRules {
   std::vector<ServicePort> ports;
   std::vector<IpAddr> backends;  // in a stable order (the caller sorts)
   bool round_robin = false;
+  /// Host ports leading to a port's chain (NodePort): elements of `service_ports`
+  /// (protocol . host port : goto), looked up for local destinations before published ports.
+  std::vector<ServicePublish> publish = {};
 };
 
 /// The element changes of one operation. Applied as one nftables transaction. A service

@@ -26,6 +26,7 @@ std::string Pretty(const std::string& json) { return nlohmann::json::parse(json)
 std::string Render() {
   ServiceRules three = Web({Ip("172.18.0.2"), Ip("172.18.0.3"), Ip("172.18.0.4")});
   ServiceRules two = Web({Ip("172.18.0.2"), Ip("172.18.0.4")});
+  three.publish = {{30080, 80, Protocol::kTcp}};
   ServiceRules none = Web({});
   ServiceRules random = three;
   random.round_robin = false;

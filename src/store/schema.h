@@ -104,6 +104,7 @@ CREATE TABLE services (
   selector TEXT NOT NULL,
   ports TEXT NOT NULL,
   balance TEXT NOT NULL,
+  publish TEXT NOT NULL,
   created INTEGER NOT NULL
 );
 CREATE INDEX services_by_network ON services(network_id);

@@ -603,7 +603,28 @@ namespace {
 
 constexpr const char kServiceSelect[] =
     "SELECT s.id, s.name, s.network_id, n.name, s.vip, s.selector, s.ports, s.balance, "
-    "s.created FROM services s JOIN networks n ON n.id = s.network_id ";
+    "s.created, s.publish FROM services s JOIN networks n ON n.id = s.network_id ";
+
+std::string PublishJson(const std::vector<ServicePublish>& publish) {
+  json out = json::array();
+  for (const ServicePublish& p : publish) {
+    out.push_back({{"host_port", p.host_port}, {"port", p.port},
+                   {"protocol", p.protocol == Protocol::kUdp ? "udp" : "tcp"}});
+  }
+  return out.dump();
+}
+
+std::vector<ServicePublish> PublishFromJson(const std::string& text) {
+  std::vector<ServicePublish> out;
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_array()) return out;
+  for (const json& p : j) {
+    if (!p.is_object()) continue;
+    out.push_back({p.value("host_port", uint16_t{0}), p.value("port", uint16_t{0}),
+                   p.value("protocol", "tcp") == "udp" ? Protocol::kUdp : Protocol::kTcp});
+  }
+  return out;
+}
 
 std::string PortsJson(const std::vector<ServicePort>& ports) {
   json out = json::array();
@@ -640,6 +661,7 @@ Service ReadService(const Stmt& s) {
   v.ports = PortsFromJson(s.Text(6));
   v.round_robin = s.Text(7) == "round-robin";
   v.created = s.Int(8);
+  v.publish = PublishFromJson(s.Text(9));
   return v;
 }
 
@@ -679,10 +701,12 @@ Status Store::DeleteLabels(const std::string& container_id) {
 Status Store::InsertService(const Service& v) {
   BERTH_ASSIGN_OR_RETURN(
       Stmt s, db_->Prepare("INSERT INTO services (id, name, network_id, vip, selector, ports, "
-                           "balance, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+                           "balance, created, publish) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+                           "?9)"));
   s.Bind(1, v.id).Bind(2, v.name).Bind(3, v.network_id).Bind(4, v.vip.ToString());
   s.Bind(5, ToJson(v.selector)).Bind(6, PortsJson(v.ports));
   s.Bind(7, std::string(v.round_robin ? "round-robin" : "random")).Bind(8, v.created);
+  s.Bind(9, PublishJson(v.publish));
   return s.Run();
 }
 

@@ -127,6 +127,44 @@ class ServicesTest(BerthTest):
                          f"echo hi | socat -T2 - UDP:{svc['vip']}:53", check=False)
         self.assertEqual(p.stdout.strip(), "u1", p.stderr)
 
+    def test_udp_client_moves_on_when_its_backend_leaves(self):
+        """A UDP client keeps its source port (as a resolver does): conntrack pins its flow to
+        one backend; when that backend stops, berth deletes the flow so the next datagram
+        reaches a backend that is there (kube-proxy's stale UDP conntrack bug)."""
+        self.backend("u1", port=5353, udp=True)
+        self.backend("u2", port=5353, udp=True)
+        self.client()
+        svc = self.create("dnsish", "--network", NET, "--selector", "app=web", "--port",
+                          "53:5353/udp")
+        ask = f"echo hi | socat -T1 - UDP:{svc['vip']}:53,sourceport=40000,reuseaddr"
+        first = in_container("client", "sh", "-c", ask, check=False).stdout.strip()
+        self.assertIn(first, ("u1", "u2"))
+        self.assertEqual(in_container("client", "sh", "-c", ask).stdout.strip(), first)  # pinned
+        berth("stop", "-t", "1", first)
+        other = "u2" if first == "u1" else "u1"
+        self.assertEqual(in_container("client", "sh", "-c", ask, check=False).stdout.strip(),
+                         other)
+
+    def test_publish_answers_from_the_lan_and_the_host(self):
+        self.backend("b1")
+        berth("run", "-d", "--name", "p", "--network", NET, "-p", "8088:80", "--", "sleep", "600")
+        self.create("web", "--network", NET, "--selector", "app=web", "--port", "80:8080",
+                    "--publish", "30080:80")
+        p = run(["ip", "netns", "exec", "lan", "socat", "-T2", "-",
+                 "TCP:203.0.113.1:30080,connect-timeout=1"], check=False, input="")
+        self.assertEqual(p.stdout.strip(), "b1", p.stderr)
+        p = run(["socat", "-T2", "-", "TCP:198.51.100.1:30080,connect-timeout=1"], check=False,
+                input="")
+        self.assertEqual(p.stdout.strip(), "b1", p.stderr)
+        self.assertFails("service", "create", "again", "--network", NET, "--selector", "a=b",
+                         "--port", "80", "--publish", "30080:80", msg="published by service web")
+        self.assertFails("service", "create", "again", "--network", NET, "--selector", "a=b",
+                         "--port", "80", "--publish", "8088:80", msg="published by container p")
+        self.assertFails("service", "create", "again", "--network", NET, "--selector", "a=b",
+                         "--port", "80", "--publish", "30081:81", msg="no --port 81")
+        berth("service", "rm", "web")
+        self.assertNotIn("30080", nft_ruleset())
+
     def test_rule_shape_and_rm_leaves_nothing(self):
         for b in ("b1", "b2"):
             self.backend(b)
