@@ -21,7 +21,7 @@ ServiceRules Web(std::vector<IpAddr> backends) {
           {{80, 8080, Protocol::kTcp}, {53, 5353, Protocol::kUdp}}, std::move(backends), true};
 }
 
-std::string Pretty(const std::string& json) { return nlohmann::json::parse(json).dump(1) + "\n"; }
+std::string Compact(const std::string& json) { return nlohmann::json::parse(json).dump() + "\n"; }
 
 std::string Render() {
   ServiceRules three = Web({Ip("172.18.0.2"), Ip("172.18.0.3"), Ip("172.18.0.4")});
@@ -38,17 +38,17 @@ std::string Render() {
   empty.add_services = {none};
   remove.remove_services = {none};
   std::string out;
-  out += "== delta.create\n" + Pretty(RenderDelta(create));
-  out += "== delta.backend_leaves\n" + Pretty(RenderDelta(leave));
-  out += "== delta.last_backend_leaves\n" + Pretty(RenderDelta(empty));
-  out += "== delta.remove\n" + Pretty(RenderDelta(remove));
+  out += "== delta.create\n" + Compact(RenderDelta(create));
+  out += "== delta.backend_leaves\n" + Compact(RenderDelta(leave));
+  out += "== delta.last_backend_leaves\n" + Compact(RenderDelta(empty));
+  out += "== delta.remove\n" + Compact(RenderDelta(remove));
   out += "== explain.create\n" + ExplainDelta(create);
   out += "== explain.backend_leaves\n" + ExplainDelta(leave);
   out += "== explain.random\n" + ExplainServices({random});
   out += "== explain.none\n" + ExplainServices({none});
   State s;
   s.services = {two};
-  out += "== state.content\n" + Pretty(RenderState(s, {"svc-old-tcp80", "forward"}).content);
+  out += "== state.content\n" + Compact(RenderState(s, {"svc-old-tcp80", "forward"}).content);
   return out;
 }
 
