@@ -3,6 +3,7 @@
 #include <set>
 
 #include "core/ids.h"
+#include "core/log.h"
 #include "core/names.h"
 #include "engine/endpoints.h"
 #include "engine/engine.h"
@@ -173,6 +174,11 @@ Status Engine::RemoveService(const std::string& key) {
   EndpointDeps deps = Deps(op->links());
   BERTH_TRY_CTX(ApplyFirewall(deps, op->rollback(), delta), "remove service " + s.name);
   BERTH_TRY(op->Commit());
+  // Its UDP flows would keep reaching the backends through conntrack until they time out.
+  BERTH_ASSIGN_OR_RETURN(firewall::Firewall * fw, Firewall());
+  if (Status forgot = fw->ForgetFlows(StaleUdpFlows(delta)); !forgot.ok()) {
+    log::Warn("service " + s.name + " removed: " + forgot.error().message());
+  }
   BERTH_ASSIGN_OR_RETURN(auto net, store_->FindNetwork(s.network_id));
   Notify({Change::kEndpointsRemoved, net && DnsEnabled(*net)});
   return Ok();
