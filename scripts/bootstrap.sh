@@ -35,6 +35,7 @@ PACKAGES=(
   libcurl4-openssl-dev etcd-server etcd-client  # src/etcd: transport; its tests run an etcd
   openssl                            # src/etcd's TLS test makes its CA and certificates
   python3-prometheus-client          # test_metrics.py parses berthd's /metrics with it
+  libnetfilter-conntrack-dev         # src/firewall/conntrack: a service backend's UDP flows
 )
 
 # Only for `bench`: the profilers of bench/profile_*.py, which no test runs.

@@ -211,6 +211,47 @@ int RunCli(int argc, char** argv) {
   ndisconnect->callback(
       [&] { action = [&] { return NetworkDisconnect(g, conn_net, conn_ctr); }; });
 
+  // service ...
+  auto* service = app.add_subcommand("service", "Manage services (virtual IPs in front of containers)");
+  service->require_subcommand(1);
+  engine::ServiceCreateRequest screate;
+  std::string svc_vip;
+  auto* screate_cmd = service->add_subcommand("create", "Create a service");
+  screate_cmd->add_option("name", screate.name)->required();
+  screate_cmd->add_option("--network,--net", screate.network, "The network of its backends")
+      ->required();
+  screate_cmd->add_option("--selector", screate.selector,
+                          "Backends: running containers with label KEY=VALUE (repeatable)")
+      ->allow_extra_args(false);
+  screate_cmd->add_option("--port", screate.ports, "PORT[:TARGETPORT][/tcp|/udp] (repeatable)")
+      ->allow_extra_args(false);
+  auto* svc_vip_opt = screate_cmd->add_option("--vip", svc_vip,
+                                              "Virtual IP (default: the next free one of the "
+                                              "service range)");
+  screate_cmd->add_option("--balance", screate.balance, "random | round-robin");
+  screate_cmd->add_option("--publish", screate.publish,
+                          "HOSTPORT:PORT[/udp]: PORT answers on every host address (NodePort)")
+      ->allow_extra_args(false);
+  AddFormat(screate_cmd, g);
+  Example(screate_cmd, "  berth service create web --network app --selector app=web --port 80:8080");
+  screate_cmd->callback([&] {
+    if (*svc_vip_opt) screate.vip = svc_vip;
+    action = [&] { return ServiceCreate(g, screate); };
+  });
+  auto* sls = service->add_subcommand("ls", "List services")->alias("list");
+  AddFormat(sls, g);
+  sls->callback([&] { action = [&] { return ServiceList(g); }; });
+  bool svc_explain = false;
+  auto* sinspect = service->add_subcommand("inspect", "Show services and their backends (JSON)");
+  sinspect->add_option("names", names)->required();
+  sinspect->add_flag("--explain", svc_explain, "Print the service's nft commands instead");
+  AddFormat(sinspect, g);
+  sinspect->callback([&] { action = [&] { return ServiceInspect(g, names, svc_explain); }; });
+  auto* srm = service->add_subcommand("rm", "Remove services")->alias("remove");
+  srm->add_option("names", names)->required();
+  AddFormat(srm, g);
+  srm->callback([&] { action = [&] { return ServiceRemove(g, names); }; });
+
   // run
   engine::ContainerCreateRequest run_req;
   std::vector<std::string> publish;
@@ -632,7 +673,7 @@ int RunCli(int argc, char** argv) {
   if (g.format == "table") g.format.clear();
   // Commands that rely on berthd (names resolving, what they show of the DNS) bring it back
   // when it died: one connect when it runs (engine/berthd.h).
-  for (const CLI::App* verb : {network, run, exec, ps, rm, inspect, start, restart}) {
+  for (const CLI::App* verb : {network, service, run, exec, ps, rm, inspect, start, restart}) {
     if (!verb->parsed()) continue;
     Status st = engine::EnsureBerthdIfWanted(engine::Paths{g.root});
     if (!st.ok()) std::fprintf(stderr, "berth: warning: DNS: %s\n", st.error().message().c_str());

@@ -48,6 +48,13 @@ int Exec(const Globals& g, const std::string& name, const std::vector<std::strin
 /// `filters`: Docker's --filter KEY=VALUE (name, network, label, status, id).
 int Ps(const Globals& g, bool all, bool quiet, const std::vector<std::string>& filters);
 
+// Services (service_cmds.cc).
+int ServiceCreate(const Globals& g, const engine::ServiceCreateRequest& req);
+int ServiceList(const Globals& g);
+/// `explain`: the nft commands of each service instead of its JSON.
+int ServiceInspect(const Globals& g, const std::vector<std::string>& names, bool explain);
+int ServiceRemove(const Globals& g, const std::vector<std::string>& names);
+
 // Lifecycle (lifecycle_cmds.cc).
 int Start(const Globals& g, const std::vector<std::string>& names, bool attach);
 int Stop(const Globals& g, const std::vector<std::string>& names, int timeout);

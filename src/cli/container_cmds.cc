@@ -110,6 +110,11 @@ int Run(const Globals& g, engine::ContainerCreateRequest req,
     if (!p.ok()) return Fail(p.error(), 125);
     req.ports.push_back(*p);
   }
+  for (const std::string& l : flags.labels) {
+    size_t eq = l.find('=');
+    if (eq == 0) return Fail(Error::Invalid("invalid --label " + l + ": use KEY=VALUE"), 125);
+    req.labels[l.substr(0, eq)] = eq == std::string::npos ? "" : l.substr(eq + 1);
+  }
   auto exposed = ExposedPorts(flags.expose);
   if (!exposed.ok()) return Fail(exposed.error(), 125);
   if (flags.publish_all) {
@@ -300,6 +305,7 @@ int Inspect(const Globals& g, const std::vector<std::string>& names) {
     nlohmann::json j = ContainerJson(s);
     // How its process runs (runtime/config.h), beside what the engine knows.
     BERTH_ASSIGN_OR_RETURN(auto cfg, runtime::LoadRunConfig((*engine)->paths(), s.container.id));
+    j["labels"] = cfg.labels;
     j["config"] = {{"env", cfg.env},           {"workdir", cfg.workdir},
                    {"user", cfg.user},         {"tty", cfg.tty},
                    {"interactive", cfg.interactive},

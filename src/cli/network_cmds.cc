@@ -126,6 +126,17 @@ int NetworkExplain(const Globals& g, const std::string& name) {
     if (!peers.ok()) return Fail(peers.error());
     std::printf("%s", peers->c_str());
   }
+  // The network's services, as the nft commands that make them (service inspect --explain).
+  auto net = (*engine)->InspectNetwork(name);
+  auto services = (*engine)->ListServices();
+  if (!net.ok() || !services.ok()) return 0;
+  for (const auto& s : *services) {
+    if (s.service.network_id != net->network.id) continue;
+    auto nft = (*engine)->ExplainService(s.service.id);
+    if (!nft.ok()) continue;
+    std::printf("# Service %s (%s), as nft commands:\n%s", s.service.name.c_str(),
+                s.service.vip.ToString().c_str(), nft->c_str());
+  }
   return 0;
 }
 

@@ -71,6 +71,39 @@ struct Endpoint {
 
 enum class ContainerState { kCreated, kRunning, kExited };
 
+/// One port of a service: VIP:port/protocol -> each backend's target_port.
+struct ServicePort {
+  uint16_t port = 0;
+  uint16_t target_port = 0;
+  Protocol protocol = Protocol::kTcp;
+  bool operator==(const ServicePort&) const = default;
+};
+
+/// --publish HOSTPORT:PORT[/udp]: the service's PORT also answers on HOSTPORT of every local
+/// address of the host (Kubernetes' NodePort).
+struct ServicePublish {
+  uint16_t host_port = 0;
+  uint16_t port = 0;
+  Protocol protocol = Protocol::kTcp;
+  bool operator==(const ServicePublish&) const = default;
+};
+
+/// A virtual IP in front of the running containers of one network whose labels match the
+/// selector (Kubernetes' ClusterIP service). Backends are not stored: they follow from the
+/// endpoints and labels, so they can never disagree with the containers.
+struct Service {
+  std::string id;
+  std::string name;
+  std::string network_id;
+  std::string network_name;  // filled by queries that join the networks table
+  IpAddr vip;
+  std::map<std::string, std::string> selector;
+  std::vector<ServicePort> ports;
+  bool round_robin = false;  // --balance round-robin; random otherwise
+  std::vector<ServicePublish> publish;
+  int64_t created = 0;
+};
+
 struct Container {
   std::string id;
   std::string name;

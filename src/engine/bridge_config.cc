@@ -17,6 +17,7 @@ BridgeConfig DefaultBridgeConfig() {
   BridgeConfig c;
   c.gateway = IpAddr::V4((172u << 24) | (17u << 16) | 1);
   c.subnet = Cidr(IpAddr::V4((172u << 24) | (17u << 16)), 16);
+  c.service_cidr = Cidr(IpAddr::V4((10u << 24) | (96u << 16)), 16);
   return c;
 }
 
@@ -69,9 +70,18 @@ Result<BridgeConfig> ParseBridgeConfig(std::string_view text) {
           c.pools.emplace_back(IpAddr::FromU128(false, a), size);
         }
       }
+    } else if (key == "service-cidr") {
+      if (!value.is_string()) {
+        return Error::Invalid("config.json: service-cidr: a string like 10.96.0.0/16");
+      }
+      BERTH_ASSIGN_OR_RETURN(c.service_cidr, Cidr::ParseNetwork(value.get<std::string>()));
+      if (!c.service_cidr.is_v4() || c.service_cidr.prefix() > 30) {
+        return Error::Invalid("config.json: service-cidr " + value.get<std::string>() +
+                              ": an IPv4 network of /30 or larger");
+      }
     } else {
       return Error::Invalid("config.json: unknown key " + key +
-                            " (berth reads bip, mtu and default-address-pools)");
+                            " (berth reads bip, mtu, default-address-pools and service-cidr)");
     }
   }
   return c;

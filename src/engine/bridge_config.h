@@ -4,7 +4,8 @@
 //     "default-address-pools": [ { "base": "10.10.0.0/16", "size": 24 } ] }
 // `bip` is the default bridge's address and prefix (its subnet follows), `mtu` its MTU (and its
 // containers' veths), `default-address-pools` where user networks without --subnet are carved
-// from (replacing berth's pools). Absent keys keep Docker's defaults (172.17.0.1/16, 1500).
+// from (replacing berth's pools), `service-cidr` where service VIPs come from (Kubernetes'
+// 10.96.0.0/16 by default). Absent keys keep Docker's defaults (172.17.0.1/16, 1500).
 #pragma once
 
 #include <optional>
@@ -21,6 +22,7 @@ struct BridgeConfig {
   IpAddr gateway;  // the bridge's address
   int mtu = 1500;
   std::vector<Cidr> pools;  // empty: ipam::DefaultPools()
+  Cidr service_cidr;        // "service-cidr": where service VIPs come from (10.96.0.0/16)
 };
 
 /// Docker's defaults: 172.17.0.1/16, MTU 1500, berth's pools.

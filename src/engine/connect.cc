@@ -71,6 +71,7 @@ Result<firewall::State> Engine::FirewallState() {
   }
   BERTH_ASSIGN_OR_RETURN(auto ports, store_->AllPorts());
   for (const auto& [p, ip] : ports) state.ports.push_back(RuleFor(p, ip));
+  BERTH_ASSIGN_OR_RETURN(state.services, ServiceRulesOf(*store_));
   return state;
 }
 

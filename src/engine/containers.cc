@@ -234,6 +234,7 @@ Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req,
       break;
   }
   BERTH_TRY(store_->InsertContainer(c));
+  BERTH_TRY(store_->SetLabels(c.id, req.labels));
   if (OwnsNetns(c)) {
     Intent intent{"create-container", c.id, "", {}, c.netns_path};
     if (network) intent = AttachIntent("create-container", c.id, *network, "eth0");
@@ -371,6 +372,7 @@ Status Engine::RemoveContainer(const std::string& key) {
     errors.Add(sys::ReleaseSharedMountDir(paths_.netns_dir()));
   }
   errors.Add(sys::RemoveTree(paths_.container_dir(c.id)));
+  errors.Add(store_->DeleteLabels(c.id));
   errors.Add(store_->DeleteContainer(c.id));
   BERTH_TRY(errors.ToStatus("remove container " + c.name));
   BERTH_ASSIGN_OR_RETURN(bool dns, OnDnsNetwork(*store_, eps));

@@ -38,6 +38,16 @@ Result<dns::TableSpec> DnsRecords(store::Store& store) {
       if (!c.hostname.empty()) rec.names.push_back(c.hostname);
       spec.endpoints.push_back(std::move(rec));
     }
+    // A service's name is its VIP on its network (A, and PTR back to the name).
+    BERTH_ASSIGN_OR_RETURN(std::vector<Service> services, store.ServicesOfNetwork(n.id));
+    for (const Service& s : services) {
+      dns::TableSpec::Endpoint rec;
+      rec.network = index;
+      rec.ip = s.vip;
+      rec.owner = "service:" + s.id;
+      rec.names.push_back(s.name);
+      spec.endpoints.push_back(std::move(rec));
+    }
   }
   return spec;
 }

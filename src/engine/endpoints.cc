@@ -1,6 +1,11 @@
 #include "engine/endpoints.h"
 
+#include "engine/services.h"
+
+#include <algorithm>
+
 #include "core/ids.h"
+#include "core/log.h"
 #include "ipam/allocator.h"
 #include "net/apply.h"
 #include "net/plan.h"
@@ -46,6 +51,8 @@ Result<Endpoint> AttachEndpoint(EndpointDeps& deps, Rollback& rollback, const At
     return Error::Invalid("ports cannot be published on network " + net.name +
                           ": it is --internal");
   }
+  // The network's services before this endpoint: their backends may change with it.
+  BERTH_ASSIGN_OR_RETURN(auto services_before, ServiceRulesOf(store, net.id));
   ipam::InUseFn in_use = [&](const IpAddr& ip) { return store.IpInUse(net.id, ip); };
   Endpoint ep;
   if (spec.ip) {
@@ -82,15 +89,30 @@ Result<Endpoint> AttachEndpoint(EndpointDeps& deps, Rollback& rollback, const At
     }
     return std::move(built).error().Wrap("attach to network " + net.name);
   }
+  if (ep.ports.empty()) {
+    // A labelled container may be a service backend, and one calling its own service is
+    // DNATed back to itself while bridged (br_netfilter): its port needs hairpin mode, as a
+    // published port's does (AttachPlan).
+    BERTH_ASSIGN_OR_RETURN(auto labels, store.LabelsOf(ep.container_id));
+    if (!labels.empty()) {
+      BERTH_TRY_CTX(net::Apply(net::Plan{{net::HairpinOp{ep.host_veth}}}, deps.links, rollback),
+                    "attach to network " + net.name);
+    }
+  }
   firewall::Delta delta;
   if (!created.empty()) delta.add_networks.push_back(RulesFor(net));
   for (const PortMapping& p : ep.ports) delta.add_ports.push_back(RuleFor(p, ep.ip));
+  if (!services_before.empty()) {
+    BERTH_ASSIGN_OR_RETURN(auto services_after, ServiceRulesOf(store, net.id));
+    AddServiceChanges(services_before, services_after, delta);
+  }
   BERTH_TRY_CTX(ApplyFirewall(deps, rollback, delta), "attach to network " + net.name);
   return ep;
 }
 
 Status DetachEndpoint(EndpointDeps& deps, const Endpoint& ep) {
   std::string what = "detach from network " + ep.network_name;
+  BERTH_ASSIGN_OR_RETURN(auto services_before, ServiceRulesOf(deps.store, ep.network_id));
   BERTH_ASSIGN_OR_RETURN(auto ports, deps.store.PortsOf(ep.container_id, ep.network_id));
   // Rows first: if the firewall has to be rebuilt, it is rebuilt without these ports.
   BERTH_TRY(deps.store.DeletePortsOf(ep.container_id, ep.network_id));
@@ -111,6 +133,21 @@ Status DetachEndpoint(EndpointDeps& deps, const Endpoint& ep) {
   Rollback none;  // deletions have nothing to undo
   BERTH_TRY_CTX(net::Apply(net::DetachPlan(ep), deps.links, none), what);
   BERTH_TRY(deps.store.DeleteEndpoint(ep.container_id, ep.network_id));
+  if (!services_before.empty()) {
+    // The endpoint leaves the backends of the services it was in, in this same operation.
+    BERTH_ASSIGN_OR_RETURN(auto services_after, ServiceRulesOf(deps.store, ep.network_id));
+    firewall::Delta services;
+    AddServiceChanges(services_before, services_after, services);
+    if (!services.empty()) {
+      BERTH_ASSIGN_OR_RETURN(firewall::Firewall * fw, deps.firewall());
+      BERTH_TRY_CTX(fw->Apply(services, deps.state), what);
+      // No new flow reaches the endpoint now; UDP flows already pinned to it are forgotten
+      // so their clients move on (TCP ones end with the endpoint's connections).
+      if (Status forgot = fw->ForgetFlows(StaleUdpFlows(services)); !forgot.ok()) {
+        log::Warn("service backend left: " + forgot.error().message());
+      }
+    }
+  }
   // The default network's bridge exists while it is used: created by the first attach,
   // removed with the last endpoint, so removing every container leaves nothing behind.
   BERTH_ASSIGN_OR_RETURN(auto net, deps.store.FindNetwork(ep.network_id));

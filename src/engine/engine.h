@@ -11,6 +11,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,6 +28,7 @@
 #include "engine/operation.h"
 #include "engine/paths.h"
 #include "engine/ports.h"
+#include "engine/services.h"
 #include "firewall/firewall.h"
 #include "net/link_ops.h"
 #include "store/store.h"
@@ -58,6 +60,8 @@ struct ContainerCreateRequest {
   /// host's otherwise) and the search list of the container's resolv.conf.
   std::vector<std::string> dns_servers;
   std::vector<std::string> dns_search;
+  /// --label KEY=VALUE: what service selectors match.
+  std::map<std::string, std::string> labels = {};
 };
 
 /// An endpoint with what the kernel says about it now (absent when the link is gone).
@@ -175,6 +179,14 @@ class Engine {
   /// names, MACs, aliases, host ports and static addresses; a dynamic address may change.
   /// All or nothing; kNotFound when a network was removed meanwhile.
   Status RestoreEndpoints(const std::string& name_or_id);
+
+  // Services (service_ops.cc, services.h). Bad input is refused before anything changes.
+  Result<ServiceStatus> CreateService(const ServiceCreateRequest& req);
+  Status RemoveService(const std::string& name_or_id);
+  Result<std::vector<ServiceStatus>> ListServices();
+  Result<ServiceStatus> InspectService(const std::string& name_or_id);
+  /// The service's chains and map elements as nft commands.
+  Result<std::string> ExplainService(const std::string& name_or_id);
 
   // Reconcile (reconcile.cc): the store and the kernel made to agree after crashes, reboots and
   // other people's changes.

@@ -60,6 +60,7 @@ Result<Network> Engine::CreateNetwork(const NetworkCreateRequest& req) {
   BERTH_ASSIGN_OR_RETURN(std::vector<Network> all, store_->ListNetworks());
   std::vector<Cidr> taken;
   for (const Network& n : all) taken.push_back(n.subnet);
+  taken.push_back(bridge_config_.service_cidr);  // VIPs are translated, never routed
   BERTH_ASSIGN_OR_RETURN(ipam::AddressPlan plan, ipam::PlanAddresses(addr_req, taken, routes, bridge_config_.pools));
 
   Network net;
@@ -123,6 +124,11 @@ Status Engine::RemoveNetwork(const std::string& key) {
     }
     return Error::InUse("network " + net.name + " has active endpoints (containers: " + names +
                         "): remove or disconnect them first");
+  }
+  BERTH_ASSIGN_OR_RETURN(auto services, store_->ServicesOfNetwork(net.id));
+  if (!services.empty()) {
+    return Error::InUse("network " + net.name + " has services (" + services.front().name +
+                        (services.size() > 1 ? ", ..." : "") + "): remove them first");
   }
   BERTH_TRY(op->Intend({"remove-network", "", net.id, {net.bridge}, ""}));
   BERTH_TRY(store_->DeleteNetwork(net.id));

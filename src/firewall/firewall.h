@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "firewall/conntrack.h"
 #include "firewall/ruleset.h"
 
 namespace berth::firewall {
@@ -37,6 +38,9 @@ class Firewall {
   /// The bridges berth's table lists now (its `bridges` set); empty when there is no table.
   /// What `system reconcile --rebuild-state` recognises berth's bridges by.
   virtual Result<std::vector<std::string>> Bridges() = 0;
+  /// Deletes the conntrack entries of UDP flows to backends that left a service
+  /// (conntrack.h), so their clients move to a backend that is there. Best effort.
+  virtual Status ForgetFlows(const std::vector<StaleFlow>&) { return Ok(); }
 };
 
 class NoneFirewall final : public Firewall {

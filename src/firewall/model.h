@@ -142,11 +142,45 @@ struct VerdictMap {
 };
 struct Masquerade {};
 struct Counter {};
-using Statement = std::variant<Match, Verdict, Dnat, VerdictMap, Masquerade, Counter>;
+/// `numgen random|inc mod N vmap { 0 : goto chains[0], ... }`: one of `chains` per new flow
+/// (kube-proxy's nftables mode picks a service's endpoint this way).
+struct NumgenGoto {
+  bool random = true;  // false: inc (round robin)
+  std::vector<std::string> chains;
+};
+/// `dnat ip to ADDR:PORT` (after a transport protocol match).
+struct DnatTo {
+  IpAddr addr;
+  uint16_t port = 0;
+};
+/// `reject with tcp reset`, or `reject` (ICMP port unreachable).
+struct Reject {
+  bool tcp_reset = false;
+};
+using Statement =
+    std::variant<Match, Verdict, Dnat, VerdictMap, Masquerade, Counter, NumgenGoto, DnatTo, Reject>;
 
 struct Rule {
   std::string chain;
   std::vector<Statement> statements;
+};
+
+/// A regular chain whose rules change with berth's records (a service's chains), unlike the
+/// fixed chains of a Ruleset: created, refilled and deleted by deltas.
+struct ChainBody {
+  std::string name;
+  std::vector<Rule> rules;
+};
+
+/// The chain changes of one transaction, applied after element deletions and before element
+/// additions: `refill` chains are flushed and get their new rules; `remove` chains are flushed
+/// (all of them first, so no rule still jumps to one) and deleted; `add` chains are created
+/// with their rules.
+struct ChainDelta {
+  std::vector<ChainBody> refill;
+  std::vector<std::string> remove;
+  std::vector<ChainBody> add;
+  bool empty() const { return refill.empty() && remove.empty() && add.empty(); }
 };
 
 /// A table's whole structure. Elements live apart (they change; this does not).

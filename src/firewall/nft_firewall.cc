@@ -117,7 +117,8 @@ Result<std::vector<std::string>> NftFirewall::SyncIfChanged(const StateFn& state
     }
     // A fresh state root on a host without berth's table: nothing of berth's was lost (the
     // first network creates the table), so nobody is told it was restored.
-    if (missing.ok() && full.networks.empty() && full.ports.empty() && missing->size() == 1 &&
+    if (missing.ok() && full.networks.empty() && full.ports.empty() && full.services.empty() &&
+        missing->size() == 1 &&
         missing->front().starts_with("table ")) {
       return std::vector<std::string>();
     }
@@ -143,7 +144,10 @@ Status NftFirewall::Run(const std::string& json, std::string* output) {
 
 Status NftFirewall::Apply(const Delta& delta, const StateFn& state) {
   if (delta.empty()) return Ok();
-  if (!delta.remove_networks.empty() || !delta.remove_ports.empty()) deleted_ = true;
+  if (!delta.remove_networks.empty() || !delta.remove_ports.empty() ||
+      !delta.remove_services.empty()) {
+    deleted_ = true;
+  }
   auto wire = EncodeDelta(delta);
   // The element batch is for the per-container case; a bulk change (hundreds of ports in one
   // command) goes through libnftables, which splits what does not fit one message.
@@ -173,7 +177,11 @@ Status NftFirewall::Apply(const Delta& delta, const StateFn& state) {
 
 Status NftFirewall::Rebuild(const State& state) {
   deleted_ = true;  // a rebuild flushes
-  StateBatches batches = RenderState(state);
+  // Service chains come and go with services: the ones no record explains are deleted.
+  static const std::string kList = JsonListTable(BerthRuleset().table);
+  std::string listing;
+  if (!Run(kList, &listing).ok()) listing.clear();
+  StateBatches batches = RenderState(state, ParseJsonChains(BerthRuleset(), listing));
   BERTH_TRY_CTX(Run(batches.create), "rebuild berth's table");
   BERTH_TRY_CTX(Run(batches.content), "rebuild berth's table");
   return Ok();
@@ -201,6 +209,12 @@ Result<std::vector<std::string>> NftFirewall::Bridges() {
     if (const auto* name = std::get_if<Ifname>(&e.key[0])) out.push_back(name->name);
   }
   return out;
+}
+
+Status NftFirewall::ForgetFlows(const std::vector<StaleFlow>& flows) {
+  BERTH_ASSIGN_OR_RETURN(size_t deleted, ForgetUdpFlows(flows));
+  (void)deleted;
+  return Ok();
 }
 
 Result<std::vector<std::string>> NftFirewall::Missing(const Delta& expected) {

@@ -28,6 +28,7 @@ class NftFirewall final : public Firewall {
   Result<std::vector<std::string>> Sync(const State& state) override;
   Result<std::vector<std::string>> SyncIfChanged(const StateFn& state) override;
   Result<std::vector<std::string>> Bridges() override;
+  Status ForgetFlows(const std::vector<StaleFlow>& flows) override;
   /// Runs one JSON batch through libnftables; exposed for tests and benchmarks. `output`
   /// receives what it printed (a listing) when given.
   Status Run(const std::string& json, std::string* output = nullptr);

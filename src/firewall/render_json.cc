@@ -96,7 +96,26 @@ struct StatementJson {
   }
   json operator()(const Masquerade&) const { return {{"masquerade", nullptr}}; }
   json operator()(const Counter&) const { return {{"counter", nullptr}}; }
+  json operator()(const NumgenGoto& n) const {
+    json data = json::array();
+    for (size_t i = 0; i < n.chains.size(); ++i) {
+      data.push_back(json::array({i, VerdictJson({VerdictKind::kGoto, n.chains[i]})}));
+    }
+    json key = {{"numgen", {{"mode", n.random ? "random" : "inc"},
+                            {"mod", n.chains.size()}, {"offset", 0}}}};
+    return {{"vmap", {{"key", std::move(key)}, {"data", {{"set", std::move(data)}}}}}};
+  }
+  json operator()(const DnatTo& d) const {
+    return {{"dnat", {{"family", d.addr.is_v6() ? "ip6" : "ip"},
+                      {"addr", d.addr.ToString()}, {"port", d.port}}}};
+  }
+  json operator()(const Reject& r) const {
+    if (r.tcp_reset) return {{"reject", {{"type", "tcp reset"}}}};
+    return {{"reject", {{"type", "icmpx"}, {"expr", "port-unreachable"}}}};
+  }
 };
+
+json RuleJson(const Table& t, const Rule& r);
 
 // --- commands ---
 
@@ -106,6 +125,32 @@ json Obj(const Table& t, const char* kind, json body) {
   return {{kind, std::move(body)}};
 }
 json Cmd(const char* verb, json object) { return {{verb, std::move(object)}}; }
+
+json RuleJson(const Table& t, const Rule& r) {
+  json expr = json::array();
+  for (const Statement& st : r.statements) expr.push_back(std::visit(StatementJson{}, st));
+  return Obj(t, "rule", {{"chain", r.chain}, {"expr", std::move(expr)}});
+}
+
+void AddChainCmds(const Table& t, const ChainDelta& chains, json& cmds) {
+  for (const ChainBody& c : chains.refill) {
+    cmds.push_back(Cmd("flush", Obj(t, "chain", {{"name", c.name}})));
+  }
+  for (const std::string& name : chains.remove) {
+    cmds.push_back(Cmd("flush", Obj(t, "chain", {{"name", name}})));
+  }
+  for (const std::string& name : chains.remove) {
+    cmds.push_back(Cmd("delete", Obj(t, "chain", {{"name", name}})));
+  }
+  for (const ChainBody& c : chains.add) {
+    cmds.push_back(Cmd("add", Obj(t, "chain", {{"name", c.name}})));
+  }
+  for (const auto* list : {&chains.refill, &chains.add}) {
+    for (const ChainBody& c : *list) {
+      for (const Rule& r : c.rules) cmds.push_back(Cmd("add", RuleJson(t, r)));
+    }
+  }
+}
 std::string Batch(json cmds) { return json{{"nftables", std::move(cmds)}}.dump(); }
 
 void AddElementCmds(const Table& t, const char* verb, const std::vector<Element>& elems,
@@ -232,14 +277,15 @@ std::optional<Element> ParseElement(const Set& set, const json& raw) {
 }  // namespace
 
 std::string JsonElementBatch(const Ruleset& rs, const std::vector<Element>& remove,
-                             const std::vector<Element>& add) {
+                             const std::vector<Element>& add, const ChainDelta& chains) {
   json cmds = json::array();
   AddElementCmds(rs.table, "delete", remove, /*with_data=*/false, cmds);
+  AddChainCmds(rs.table, chains, cmds);
   AddElementCmds(rs.table, "add", add, /*with_data=*/true, cmds);
   return Batch(std::move(cmds));
 }
 
-std::string JsonCreateBatch(const Ruleset& rs) {
+std::string JsonCreateBatch(const Ruleset& rs, const std::vector<ChainBody>& extra) {
   json cmds = json::array();
   cmds.push_back(Cmd("add", {{"table", {{"family", NftName(rs.table.family)},
                                         {"name", rs.table.name}}}}));
@@ -259,21 +305,35 @@ std::string JsonCreateBatch(const Ruleset& rs) {
     if (s.type.interval) body["flags"] = json::array({"interval"});
     cmds.push_back(Cmd("add", Obj(rs.table, s.is_map() ? "map" : "set", std::move(body))));
   }
+  for (const ChainBody& c : extra) {
+    cmds.push_back(Cmd("add", Obj(rs.table, "chain", {{"name", c.name}})));
+  }
   return Batch(std::move(cmds));
 }
 
-std::string JsonContentBatch(const Ruleset& rs, const std::vector<Element>& elements) {
+std::string JsonContentBatch(const Ruleset& rs, const std::vector<Element>& elements,
+                             const std::vector<ChainBody>& extra,
+                             const std::vector<std::string>& stray) {
   json cmds = json::array();
   for (const Chain& c : rs.chains) {
     if (!c.user_owned) cmds.push_back(Cmd("flush", Obj(rs.table, "chain", {{"name", c.name}})));
   }
+  for (const ChainBody& c : extra) {
+    cmds.push_back(Cmd("flush", Obj(rs.table, "chain", {{"name", c.name}})));
+  }
+  for (const std::string& name : stray) {
+    cmds.push_back(Cmd("flush", Obj(rs.table, "chain", {{"name", name}})));
+  }
   for (const Set& s : rs.sets) {
     cmds.push_back(Cmd("flush", Obj(rs.table, s.is_map() ? "map" : "set", {{"name", s.name}})));
   }
-  for (const Rule& r : rs.rules) {
-    json expr = json::array();
-    for (const Statement& st : r.statements) expr.push_back(std::visit(StatementJson{}, st));
-    cmds.push_back(Cmd("add", Obj(rs.table, "rule", {{"chain", r.chain}, {"expr", std::move(expr)}})));
+  // Only now nothing refers to them any more.
+  for (const std::string& name : stray) {
+    cmds.push_back(Cmd("delete", Obj(rs.table, "chain", {{"name", name}})));
+  }
+  for (const Rule& r : rs.rules) cmds.push_back(Cmd("add", RuleJson(rs.table, r)));
+  for (const ChainBody& c : extra) {
+    for (const Rule& r : c.rules) cmds.push_back(Cmd("add", RuleJson(rs.table, r)));
   }
   AddElementCmds(rs.table, "add", elements, /*with_data=*/true, cmds);
   return Batch(std::move(cmds));
@@ -302,6 +362,23 @@ std::vector<Element> ParseJsonListing(const Ruleset& rs, const std::string& list
         if (auto e = ParseElement(*set, raw)) out.push_back(std::move(*e));
       }
     }
+  }
+  return out;
+}
+
+}  // namespace berth::firewall
+
+namespace berth::firewall {
+
+std::vector<std::string> ParseJsonChains(const Ruleset& rs, const std::string& listing) {
+  std::vector<std::string> out;
+  nlohmann::json doc = nlohmann::json::parse(listing, nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_object() || !doc.contains("nftables") || !doc["nftables"].is_array()) return out;
+  for (const auto& o : doc["nftables"]) {
+    if (!o.is_object() || !o.contains("chain") || !o["chain"].is_object()) continue;
+    const auto& c = o["chain"];
+    if (c.value("table", "") != rs.table.name) continue;
+    out.push_back(c.value("name", ""));
   }
   return out;
 }

@@ -12,16 +12,24 @@
 
 namespace berth::firewall {
 
-/// One transaction deleting `remove` (keys only) and then adding `add`, one command per set.
+/// One transaction deleting `remove` (keys only), then making the chain changes `chains`
+/// (model.h ChainDelta), then adding `add`; one element command per set.
 std::string JsonElementBatch(const Ruleset& rs, const std::vector<Element>& remove,
-                             const std::vector<Element>& add);
+                             const std::vector<Element>& add, const ChainDelta& chains = {});
 
-/// Adds the table and every chain, set and map that is missing (empty: harmless on its own).
-std::string JsonCreateBatch(const Ruleset& rs);
+/// Adds the table and every chain (the fixed ones and `extra`), set and map that is missing
+/// (empty: harmless on its own).
+std::string JsonCreateBatch(const Ruleset& rs, const std::vector<ChainBody>& extra = {});
 
-/// Flushes berth's own chains and sets (never a user-owned chain) and re-adds every rule and
-/// `elements`, atomically.
-std::string JsonContentBatch(const Ruleset& rs, const std::vector<Element>& elements);
+/// Flushes berth's own chains (never a user-owned chain; `extra` too) and sets, deletes the
+/// `stray` chains (flushed first), and re-adds every rule (`extra`'s too) and `elements`,
+/// atomically.
+std::string JsonContentBatch(const Ruleset& rs, const std::vector<Element>& elements,
+                             const std::vector<ChainBody>& extra = {},
+                             const std::vector<std::string>& stray = {});
+
+/// The names of the chains of `rs`'s table listed in `listing` (the JSON of `list table`).
+std::vector<std::string> ParseJsonChains(const Ruleset& rs, const std::string& listing);
 
 /// `list table` for the ruleset's table.
 std::string JsonListTable(const Table& table);

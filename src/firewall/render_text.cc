@@ -65,7 +65,28 @@ struct StatementText {
   std::string operator()(const VerdictMap& v) const { return KeyText(v.key) + " vmap @" + v.map; }
   std::string operator()(const Masquerade&) const { return "masquerade"; }
   std::string operator()(const Counter&) const { return "counter"; }
+  std::string operator()(const NumgenGoto& n) const {
+    std::vector<std::string> entries;
+    for (size_t i = 0; i < n.chains.size(); ++i) {
+      entries.push_back(std::to_string(i) + " : goto " + n.chains[i]);
+    }
+    return std::string("numgen ") + (n.random ? "random" : "inc") + " mod " +
+           std::to_string(n.chains.size()) + " vmap { " + Join(entries, ", ") + " }";
+  }
+  std::string operator()(const DnatTo& d) const {
+    return std::string("dnat ") + (d.addr.is_v6() ? "ip6" : "ip") + " to " + d.addr.ToString() +
+           ":" + std::to_string(d.port);
+  }
+  std::string operator()(const Reject& r) const {
+    return r.tcp_reset ? "reject with tcp reset" : "reject";
+  }
 };
+
+std::string RuleText(const Rule& r) {
+  std::vector<std::string> stmts;
+  for (const Statement& st : r.statements) stmts.push_back(std::visit(StatementText{}, st));
+  return Join(stmts, " ");
+}
 
 std::string TypeText(const SetType& t) {
   std::vector<std::string> parts;
@@ -96,7 +117,8 @@ std::string TextElementCommands(const Table& table, const std::vector<Element>& 
   return out;
 }
 
-std::string TextRuleset(const Ruleset& rs, const std::vector<Element>& elements) {
+std::string TextRuleset(const Ruleset& rs, const std::vector<Element>& elements,
+                        const std::vector<ChainBody>& extra) {
   std::string out = std::string("table ") + NftName(rs.table.family) + " " + rs.table.name + " {\n";
   for (const Set& s : rs.sets) {
     out += std::string("\t") + (s.is_map() ? "map " : "set ") + s.name + " {\n";
@@ -116,14 +138,33 @@ std::string TextRuleset(const Ruleset& rs, const std::vector<Element>& elements)
              std::to_string(c.base->priority) + "; policy " + NftName(c.base->policy) + ";\n";
     }
     for (const Rule& r : rs.rules) {
-      if (r.chain != c.name) continue;
-      std::vector<std::string> stmts;
-      for (const Statement& st : r.statements) stmts.push_back(std::visit(StatementText{}, st));
-      out += "\t\t" + Join(stmts, " ") + "\n";
+      if (r.chain == c.name) out += "\t\t" + RuleText(r) + "\n";
     }
     out += "\t}\n";
   }
+  for (const ChainBody& c : extra) {
+    out += "\n\tchain " + c.name + " {\n";
+    for (const Rule& r : c.rules) out += "\t\t" + RuleText(r) + "\n";
+    out += "\t}\n";
+  }
   return out + "}\n";
+}
+
+std::string TextChainCommands(const Table& table, const ChainDelta& chains) {
+  std::string where = std::string(NftName(table.family)) + " " + table.name + " ";
+  std::string out;
+  for (const ChainBody& c : chains.refill) out += "nft flush chain " + where + c.name + "\n";
+  for (const std::string& n : chains.remove) out += "nft flush chain " + where + n + "\n";
+  for (const std::string& n : chains.remove) out += "nft delete chain " + where + n + "\n";
+  for (const ChainBody& c : chains.add) out += "nft add chain " + where + c.name + "\n";
+  for (const auto* list : {&chains.refill, &chains.add}) {
+    for (const ChainBody& c : *list) {
+      for (const Rule& r : c.rules) {
+        out += "nft add rule " + where + r.chain + " '" + RuleText(r) + "'\n";
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace berth::firewall

@@ -21,7 +21,12 @@ std::string TextElement(const Element& e, bool with_data = true);
 std::string TextElementCommands(const Table& table, const std::vector<Element>& remove,
                                 const std::vector<Element>& add);
 
-/// The whole table with `elements`, as an `nft -f` file.
-std::string TextRuleset(const Ruleset& rs, const std::vector<Element>& elements);
+/// The whole table with `elements` and the chains `extra` (after the fixed ones), as an
+/// `nft -f` file.
+std::string TextRuleset(const Ruleset& rs, const std::vector<Element>& elements,
+                        const std::vector<ChainBody>& extra = {});
+
+/// The chain changes as `nft` commands, in the order JsonElementBatch applies them.
+std::string TextChainCommands(const Table& table, const ChainDelta& chains);
 
 }  // namespace berth::firewall

@@ -49,6 +49,9 @@ Ruleset Build() {
       {"pub_addr_port_addr", {{kIpv4Addr, kInetProto, kInetService}, kIpv4Addr}},
       {"pub_addr_port_port", {{kIpv4Addr, kInetProto, kInetService}, kInetService}},
       {"pub_addr_range", {{kIpv4Addr, kInetProto, kInetService}, kIpv4Addr, true}},
+      // Services: VIP . protocol . port : goto the service port's chain (ServiceRules).
+      {"service_ips", {{kIpv4Addr, kInetProto, kInetService}, kVerdict}},
+      {"service_ports", {{kInetProto, kInetService}, kVerdict}},
   };
 
   Selector iif = Meta{"iifname"}, oif = Meta{"oifname"};
@@ -80,11 +83,15 @@ Ruleset Build() {
       // An internal network's containers reach the host only at their own gateway.
       {"input", {in_set({iif}, "internal"),
                  Match{{Fib{{"daddr", "iif"}}}, Op::kNe, Symbols{{"local"}}}, drop}},
+      {"published", {VerdictMap{proto_port, "service_ports"}}},  // services' --publish
       {"published", {Dnat{Family::kIp, addr_proto_port, "pub_addr_port_addr", "pub_addr_port_port"}}},
       {"published", {Dnat{Family::kIp, addr_proto_port, "pub_addr_range", std::nullopt}}},
       {"published", {Dnat{Family::kIp, proto_port, "pub_port_addr", "pub_port_port"}}},
       {"published", {Dnat{Family::kIp, proto_port, "pub_range", std::nullopt}}},
+      // Services first: a VIP is never local, and dispatch is one lookup whatever their number.
+      {"prerouting", {VerdictMap{addr_proto_port, "service_ips"}}},
       {"prerouting", {local, to_published}},
+      {"output", {VerdictMap{addr_proto_port, "service_ips"}}},
       {"output", {local, to_published}},
       // Hairpin: a container (or the host via 127.0.0.1) reaching a published port that leads
       // back into a bridge must see replies come back the same way.
@@ -139,6 +146,37 @@ void PortElements(const PortRule& p, std::vector<Element>& out) {
   }
 }
 
+constexpr char kServicePrefix[] = "svc-";
+
+std::string PortChain(const ServiceRules& s, const ServicePort& p) {
+  return kServicePrefix + s.id.substr(0, 12) + "-" + NftName(p.protocol) +
+         std::to_string(p.port);
+}
+
+void ServiceElements(const ServiceRules& s, std::vector<Element>& out) {
+  for (const ServicePort& p : s.ports) {
+    out.push_back({"service_ips", {s.vip, p.protocol, Port{p.port}},
+                   Verdict{VerdictKind::kGoto, PortChain(s, p)}});
+  }
+  for (const ServicePublish& pub : s.publish) {
+    ServicePort p{pub.port, pub.port, pub.protocol};
+    out.push_back({"service_ports", {pub.protocol, Port{pub.host_port}},
+                   Verdict{VerdictKind::kGoto, PortChain(s, p)}});
+  }
+}
+
+std::vector<Element> AllElements(const std::vector<NetworkRules>& networks,
+                                 const std::vector<PortRule>& ports,
+                                 const std::vector<ServiceRules>& services) {
+  std::vector<Element> out = Elements(networks, ports);
+  for (const ServiceRules& s : services) ServiceElements(s, out);
+  return out;
+}
+
+std::vector<Element> AllElements(const State& s) {
+  return AllElements(s.networks, s.ports, s.services);
+}
+
 std::optional<std::vector<WireElement>> Encode(const std::vector<Element>& elems, bool with_data) {
   const Ruleset& rs = BerthRuleset();
   std::vector<WireElement> out;
@@ -155,6 +193,55 @@ std::optional<std::vector<WireElement>> Encode(const std::vector<Element>& elems
 
 }  // namespace
 
+std::vector<ChainBody> ServiceChains(const std::vector<ServiceRules>& services) {
+  std::vector<ChainBody> out;
+  for (const ServiceRules& s : services) {
+    for (const ServicePort& p : s.ports) {
+      std::string name = PortChain(s, p);
+      Match proto{{Meta{"l4proto"}}, Op::kEq, Value{p.protocol}};
+      ChainBody port{name, {}};
+      if (s.backends.empty()) {
+        // No backend: refuse at once (kube-proxy's no-endpoints reject), never a timeout.
+        if (p.protocol == Protocol::kTcp) {
+          port.rules.push_back({name, {proto, Reject{true}}});
+        } else {
+          port.rules.push_back({name, {Reject{false}}});
+        }
+        out.push_back(std::move(port));
+        continue;
+      }
+      NumgenGoto pick{!s.round_robin, {}};
+      std::vector<ChainBody> backends;
+      for (size_t i = 0; i < s.backends.size(); ++i) {
+        std::string b = name + "-" + std::to_string(i);
+        pick.chains.push_back(b);
+        backends.push_back({b, {{b, {proto, DnatTo{s.backends[i], p.target_port}}}}});
+      }
+      port.rules.push_back({name, {std::move(pick)}});
+      out.push_back(std::move(port));
+      for (ChainBody& b : backends) out.push_back(std::move(b));
+    }
+  }
+  return out;
+}
+
+ChainDelta ServiceChainDelta(const std::vector<ServiceRules>& remove,
+                             const std::vector<ServiceRules>& add) {
+  ChainDelta out;
+  std::vector<ChainBody> old_chains = ServiceChains(remove);
+  std::vector<ChainBody> new_chains = ServiceChains(add);
+  std::set<std::string> old_names, new_names;
+  for (const ChainBody& c : old_chains) old_names.insert(c.name);
+  for (const ChainBody& c : new_chains) new_names.insert(c.name);
+  for (const ChainBody& c : old_chains) {
+    if (!new_names.count(c.name)) out.remove.push_back(c.name);
+  }
+  for (ChainBody& c : new_chains) {
+    (old_names.count(c.name) ? out.refill : out.add).push_back(std::move(c));
+  }
+  return out;
+}
+
 const Ruleset& BerthRuleset() {
   static const Ruleset rs = Build();
   return rs;
@@ -169,6 +256,8 @@ std::vector<Element> Elements(const std::vector<NetworkRules>& networks,
 }
 
 std::optional<WireDelta> EncodeDelta(const Delta& delta) {
+  // Service changes touch chains: libnftables' JSON carries them.
+  if (!delta.add_services.empty() || !delta.remove_services.empty()) return std::nullopt;
   auto remove = Encode(Elements(delta.remove_networks, delta.remove_ports), /*with_data=*/false);
   if (!remove) return std::nullopt;
   auto add = Encode(Elements(delta.add_networks, delta.add_ports), /*with_data=*/true);
@@ -177,22 +266,51 @@ std::optional<WireDelta> EncodeDelta(const Delta& delta) {
   return WireDelta{t.family, t.name, std::move(*remove), std::move(*add)};
 }
 
+namespace {
+
+// The delta's element removals and additions, without those in both (a service whose
+// backends changed keeps its service_ips elements).
+std::pair<std::vector<Element>, std::vector<Element>> DeltaElements(const Delta& delta) {
+  std::vector<Element> remove =
+      AllElements(delta.remove_networks, delta.remove_ports, delta.remove_services);
+  std::vector<Element> add = AllElements(delta.add_networks, delta.add_ports, delta.add_services);
+  std::vector<Element> r, a;
+  for (const Element& e : remove) {
+    if (std::find(add.begin(), add.end(), e) == add.end()) r.push_back(e);
+  }
+  for (const Element& e : add) {
+    if (std::find(remove.begin(), remove.end(), e) == remove.end()) a.push_back(e);
+  }
+  return {std::move(r), std::move(a)};
+}
+
+}  // namespace
+
 std::string RenderDelta(const Delta& delta) {
   // Deletes first: a port moving from one container to another in one operation must not
   // collide with itself.
-  return JsonElementBatch(BerthRuleset(), Elements(delta.remove_networks, delta.remove_ports),
-                          Elements(delta.add_networks, delta.add_ports));
+  auto [remove, add] = DeltaElements(delta);
+  return JsonElementBatch(BerthRuleset(), remove, add,
+                          ServiceChainDelta(delta.remove_services, delta.add_services));
 }
 
-StateBatches RenderState(const State& state) {
+StateBatches RenderState(const State& state, const std::vector<std::string>& present_chains) {
   const Ruleset& rs = BerthRuleset();
-  return {JsonCreateBatch(rs), JsonContentBatch(rs, Elements(state.networks, state.ports))};
+  std::vector<ChainBody> chains = ServiceChains(state.services);
+  std::set<std::string> wanted;
+  for (const ChainBody& c : chains) wanted.insert(c.name);
+  std::vector<std::string> stray;
+  for (const std::string& name : present_chains) {
+    if (name.starts_with(kServicePrefix) && !wanted.count(name)) stray.push_back(name);
+  }
+  return {JsonCreateBatch(rs, chains), JsonContentBatch(rs, AllElements(state), chains, stray)};
 }
 
 std::vector<std::string> MissingElements(const Delta& expected, const std::string& listing) {
   std::vector<Element> present = ParseJsonListing(BerthRuleset(), listing);
   std::vector<std::string> missing;
-  for (const Element& e : Elements(expected.add_networks, expected.add_ports)) {
+  for (const Element& e :
+       AllElements(expected.add_networks, expected.add_ports, expected.add_services)) {
     if (std::find(present.begin(), present.end(), e) == present.end()) {
       missing.push_back(e.set + ": " + TextElement(e));
     }
@@ -227,6 +345,22 @@ std::vector<std::string> Differences(const State& state, const std::string& list
                     std::to_string(want) + " rules");
     }
   }
+  std::set<std::string> service_chains;
+  for (const ChainBody& c : ServiceChains(state.services)) {
+    service_chains.insert(c.name);
+    auto it = rules.find(c.name);
+    if (it == rules.end()) {
+      out.push_back("chain " + c.name + ": missing");
+    } else if (it->second != c.rules.size()) {
+      out.push_back("chain " + c.name + ": " + std::to_string(it->second) + " of " +
+                    std::to_string(c.rules.size()) + " rules");
+    }
+  }
+  for (const auto& [name, count] : rules) {
+    if (name.starts_with(kServicePrefix) && !service_chains.count(name)) {
+      out.push_back("stray chain " + name);
+    }
+  }
   for (const Set& set : rs.sets) {
     if (!sets.count(set.name)) out.push_back("set " + set.name + ": missing");
   }
@@ -235,7 +369,7 @@ std::vector<std::string> Differences(const State& state, const std::string& list
     for (const Element& e : elements) t.insert(e.set + ": " + TextElement(e));
     return t;
   };
-  std::set<std::string> want = texts(Elements(state.networks, state.ports));
+  std::set<std::string> want = texts(AllElements(state));
   std::set<std::string> have = texts(ParseJsonListing(rs, listing));
   for (const std::string& e : want) {
     if (!have.count(e)) out.push_back("missing " + e);
@@ -255,8 +389,11 @@ ExpectedTable Expected(const State& state) {
     out.chains.push_back({.name = c.name, .min_rules = c.user_owned ? 0 : rules,
                           .exact = !c.user_owned});
   }
+  for (const ChainBody& c : ServiceChains(state.services)) {
+    out.chains.push_back({.name = c.name, .min_rules = c.rules.size(), .exact = true});
+  }
   std::map<std::string, size_t> elements;
-  for (const Element& e : Elements(state.networks, state.ports)) ++elements[e.set];
+  for (const Element& e : AllElements(state)) ++elements[e.set];
   for (const Set& set : rs.sets) {
     out.sets.push_back({.name = set.name, .min_elements = elements[set.name], .exact = true});
   }
@@ -264,13 +401,22 @@ ExpectedTable Expected(const State& state) {
 }
 
 std::string ExplainDelta(const Delta& delta) {
-  return TextElementCommands(BerthRuleset().table,
-                             Elements(delta.remove_networks, delta.remove_ports),
-                             Elements(delta.add_networks, delta.add_ports));
+  auto [remove, add] = DeltaElements(delta);
+  const Table& t = BerthRuleset().table;
+  ChainDelta chains = ServiceChainDelta(delta.remove_services, delta.add_services);
+  // The order JsonElementBatch applies them in.
+  return TextElementCommands(t, remove, {}) + TextChainCommands(t, chains) +
+         TextElementCommands(t, {}, add);
+}
+
+std::string ExplainServices(const std::vector<ServiceRules>& services) {
+  Delta d;
+  d.add_services = services;
+  return ExplainDelta(d);
 }
 
 std::string ExplainState(const State& state) {
-  return TextRuleset(BerthRuleset(), Elements(state.networks, state.ports));
+  return TextRuleset(BerthRuleset(), AllElements(state), ServiceChains(state.services));
 }
 
 }  // namespace berth::firewall

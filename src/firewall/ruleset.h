@@ -51,24 +51,56 @@ struct PortRule {
   uint16_t container_port = 0;
 };
 
-/// The element changes of one operation. Applied as one nftables transaction.
+/// One service (kube-proxy's nftables mode, KEP-3866): an element of the `service_ips` verdict
+/// map per port (VIP . protocol . port : goto the port's chain), and per port a chain that
+/// picks one of the backends with numgen and jumps to that backend's chain, which DNATs to
+/// BACKEND:TARGETPORT. Without backends the port's chain rejects (TCP reset, ICMP port
+/// unreachable) so a client learns at once. Chains are named svc-<id12>-<proto><port> and
+/// svc-<id12>-<proto><port>-<n>.
+struct ServiceRules {
+  std::string id;
+  IpAddr vip;
+  std::vector<ServicePort> ports;
+  std::vector<IpAddr> backends;  // in a stable order (the caller sorts)
+  bool round_robin = false;
+  /// Host ports leading to a port's chain (NodePort): elements of `service_ports`
+  /// (protocol . host port : goto), looked up for local destinations before published ports.
+  std::vector<ServicePublish> publish = {};
+};
+
+/// The element changes of one operation. Applied as one nftables transaction. A service
+/// changing (a backend joins or leaves) is its old rules removed and its new ones added: the
+/// renderer turns that into refilled chains and only the elements that differ.
 struct Delta {
   std::vector<NetworkRules> add_networks, remove_networks;
   std::vector<PortRule> add_ports, remove_ports;
+  std::vector<ServiceRules> add_services = {}, remove_services = {};
 
   bool empty() const {
     return add_networks.empty() && remove_networks.empty() && add_ports.empty() &&
-           remove_ports.empty();
+           remove_ports.empty() && add_services.empty() && remove_services.empty();
   }
   /// What undoes this delta (adds become deletes and the other way round).
-  Delta Inverse() const { return {remove_networks, add_networks, remove_ports, add_ports}; }
+  Delta Inverse() const {
+    return {remove_networks, add_networks, remove_ports, add_ports, remove_services,
+            add_services};
+  }
 };
 
 /// Everything berth's table must hold.
 struct State {
   std::vector<NetworkRules> networks;
   std::vector<PortRule> ports;
+  std::vector<ServiceRules> services = {};
 };
+
+/// The chains of `services` with their rules.
+std::vector<ChainBody> ServiceChains(const std::vector<ServiceRules>& services);
+
+/// The chain changes and element changes that turn `remove` into `add` (what is in both is
+/// left alone; a chain in both is refilled).
+ChainDelta ServiceChainDelta(const std::vector<ServiceRules>& remove,
+                             const std::vector<ServiceRules>& add);
 
 /// The table's structure: chains, sets and maps, rules. Built once.
 const Ruleset& BerthRuleset();
@@ -88,7 +120,9 @@ struct StateBatches {
   std::string create;
   std::string content;
 };
-StateBatches RenderState(const State& state);
+/// `present_chains`: the chains the table holds now (ParseJsonChains); the service chains among
+/// them that `state` has no use for are deleted.
+StateBatches RenderState(const State& state, const std::vector<std::string>& present_chains = {});
 
 /// Which of the elements `expected` adds are absent from `listing` (the JSON of
 /// `list table inet berth`; empty or unparsable: the table is gone), in nft(8) spelling as
@@ -116,6 +150,9 @@ std::optional<WireDelta> EncodeDelta(const Delta& delta);
 
 /// The delta in nft(8) syntax, for people reading --dry-run output. Never executed.
 std::string ExplainDelta(const Delta& delta);
+
+/// A service's chains and elements as `nft` commands (`service inspect --explain`).
+std::string ExplainServices(const std::vector<ServiceRules>& services);
 
 /// The whole table holding `state`, as an `nft -f` file, for people. Never executed.
 std::string ExplainState(const State& state);

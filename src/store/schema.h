@@ -87,6 +87,28 @@ CREATE TABLE released_endpoints (
   PRIMARY KEY (container_id, network_id)
 );
 )sql",
+    // v4: container labels (what service selectors match) and services. A service's
+    // selector and ports are JSON; its backends are derived from endpoints and labels.
+    R"sql(
+CREATE TABLE container_labels (
+  container_id TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (container_id, key)
+);
+CREATE TABLE services (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  network_id TEXT NOT NULL REFERENCES networks(id),
+  vip TEXT NOT NULL UNIQUE,
+  selector TEXT NOT NULL,
+  ports TEXT NOT NULL,
+  balance TEXT NOT NULL,
+  publish TEXT NOT NULL,
+  created INTEGER NOT NULL
+);
+CREATE INDEX services_by_network ON services(network_id);
+)sql",
 };
 
 }  // namespace berth::store

@@ -594,3 +594,148 @@ Status Store::SetMeta(const std::string& key, const std::string& value) {
 }
 
 }  // namespace berth::store
+
+// --- labels and services (v4) ---
+
+namespace berth::store {
+
+namespace {
+
+constexpr const char kServiceSelect[] =
+    "SELECT s.id, s.name, s.network_id, n.name, s.vip, s.selector, s.ports, s.balance, "
+    "s.created, s.publish FROM services s JOIN networks n ON n.id = s.network_id ";
+
+std::string PublishJson(const std::vector<ServicePublish>& publish) {
+  json out = json::array();
+  for (const ServicePublish& p : publish) {
+    out.push_back({{"host_port", p.host_port}, {"port", p.port},
+                   {"protocol", p.protocol == Protocol::kUdp ? "udp" : "tcp"}});
+  }
+  return out.dump();
+}
+
+std::vector<ServicePublish> PublishFromJson(const std::string& text) {
+  std::vector<ServicePublish> out;
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_array()) return out;
+  for (const json& p : j) {
+    if (!p.is_object()) continue;
+    out.push_back({p.value("host_port", uint16_t{0}), p.value("port", uint16_t{0}),
+                   p.value("protocol", "tcp") == "udp" ? Protocol::kUdp : Protocol::kTcp});
+  }
+  return out;
+}
+
+std::string PortsJson(const std::vector<ServicePort>& ports) {
+  json out = json::array();
+  for (const ServicePort& p : ports) {
+    out.push_back({{"port", p.port}, {"target_port", p.target_port},
+                   {"protocol", p.protocol == Protocol::kUdp ? "udp" : "tcp"}});
+  }
+  return out.dump();
+}
+
+std::vector<ServicePort> PortsFromJson(const std::string& text) {
+  std::vector<ServicePort> out;
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_array()) return out;
+  for (const json& p : j) {
+    if (!p.is_object()) continue;
+    ServicePort sp;
+    sp.port = p.value("port", uint16_t{0});
+    sp.target_port = p.value("target_port", sp.port);
+    sp.protocol = p.value("protocol", "tcp") == "udp" ? Protocol::kUdp : Protocol::kTcp;
+    out.push_back(sp);
+  }
+  return out;
+}
+
+Service ReadService(const Stmt& s) {
+  Service v;
+  v.id = s.Text(0);
+  v.name = s.Text(1);
+  v.network_id = s.Text(2);
+  v.network_name = s.Text(3);
+  v.vip = Ip(s.Text(4));
+  v.selector = FromJson<std::map<std::string, std::string>>(s.Text(5));
+  v.ports = PortsFromJson(s.Text(6));
+  v.round_robin = s.Text(7) == "round-robin";
+  v.created = s.Int(8);
+  v.publish = PublishFromJson(s.Text(9));
+  return v;
+}
+
+}  // namespace
+
+Status Store::SetLabels(const std::string& container_id,
+                        const std::map<std::string, std::string>& labels) {
+  BERTH_TRY(DeleteLabels(container_id));
+  for (const auto& [k, v] : labels) {
+    BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare("INSERT INTO container_labels (container_id, "
+                                                "key, value) VALUES (?1, ?2, ?3)"));
+    s.Bind(1, container_id).Bind(2, k).Bind(3, v);
+    BERTH_TRY(s.Run());
+  }
+  return Ok();
+}
+
+Result<std::map<std::string, std::string>> Store::LabelsOf(const std::string& container_id) {
+  BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare("SELECT key, value FROM container_labels WHERE "
+                                              "container_id = ?1"));
+  s.Bind(1, container_id);
+  std::map<std::string, std::string> out;
+  for (;;) {
+    BERTH_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return out;
+    out[s.Text(0)] = s.Text(1);
+  }
+}
+
+Status Store::DeleteLabels(const std::string& container_id) {
+  BERTH_ASSIGN_OR_RETURN(Stmt s,
+                         db_->Prepare("DELETE FROM container_labels WHERE container_id = ?1"));
+  s.Bind(1, container_id);
+  return s.Run();
+}
+
+Status Store::InsertService(const Service& v) {
+  BERTH_ASSIGN_OR_RETURN(
+      Stmt s, db_->Prepare("INSERT INTO services (id, name, network_id, vip, selector, ports, "
+                           "balance, created, publish) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+                           "?9)"));
+  s.Bind(1, v.id).Bind(2, v.name).Bind(3, v.network_id).Bind(4, v.vip.ToString());
+  s.Bind(5, ToJson(v.selector)).Bind(6, PortsJson(v.ports));
+  s.Bind(7, std::string(v.round_robin ? "round-robin" : "random")).Bind(8, v.created);
+  s.Bind(9, PublishJson(v.publish));
+  return s.Run();
+}
+
+Result<std::optional<Service>> Store::FindService(const std::string& key) {
+  static const std::string by_name = std::string(kServiceSelect) + "WHERE s.name = ?1";
+  static const std::string by_id =
+      std::string(kServiceSelect) + "WHERE substr(s.id, 1, length(?1)) = ?1";
+  return FindByNameOrId<Service>(*db_, by_name.c_str(), by_id.c_str(), key, "service",
+                                 ReadService);
+}
+
+Result<std::vector<Service>> Store::ListServices() {
+  static const std::string sql = std::string(kServiceSelect) + "ORDER BY s.name";
+  BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare(sql.c_str()));
+  return ReadAll<Service>(s, ReadService);
+}
+
+Result<std::vector<Service>> Store::ServicesOfNetwork(const std::string& network_id) {
+  static const std::string sql =
+      std::string(kServiceSelect) + "WHERE s.network_id = ?1 ORDER BY s.name";
+  BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare(sql.c_str()));
+  s.Bind(1, network_id);
+  return ReadAll<Service>(s, ReadService);
+}
+
+Status Store::DeleteService(const std::string& id) {
+  BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare("DELETE FROM services WHERE id = ?1"));
+  s.Bind(1, id);
+  return s.Run();
+}
+
+}  // namespace berth::store

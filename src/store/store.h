@@ -8,6 +8,7 @@
 // Not thread-safe: one Store per thread.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,7 +42,7 @@ class Store {
   /// A damaged database, or a missing one while the state root's objects exist, is an error
   /// at once ("state store damaged: ..."; store/integrity.h), never a wait or a fresh start.
   static Result<std::unique_ptr<Store>> Open(const std::string& path);
-  static constexpr int kSchemaVersion = 3;  // the entries of kMigrations (schema.h)
+  static constexpr int kSchemaVersion = 4;  // the entries of kMigrations (schema.h)
 
   /// `system reconcile --rebuild-state`: sets a damaged or lost database aside (its files renamed
   /// "<name>.damaged-<time>", kept for inspection) and creates an empty one in its place, even
@@ -118,6 +119,19 @@ class Store {
       Protocol protocol, const IpAddr& host_ip, uint16_t lo, uint16_t hi);
   /// The host addresses that have mappings of `protocol`.
   Result<std::vector<IpAddr>> PortHostIps(Protocol protocol);
+
+  // Container labels (run --label), what service selectors match.
+  Status SetLabels(const std::string& container_id,
+                   const std::map<std::string, std::string>& labels);
+  Result<std::map<std::string, std::string>> LabelsOf(const std::string& container_id);
+  Status DeleteLabels(const std::string& container_id);
+
+  // Services. FindService looks up by exact name, then by unique id prefix.
+  Status InsertService(const Service& s);
+  Result<std::optional<Service>> FindService(const std::string& name_or_id);
+  Result<std::vector<Service>> ListServices();
+  Result<std::vector<Service>> ServicesOfNetwork(const std::string& network_id);
+  Status DeleteService(const std::string& id);
 
   // Small facts (cursors), as text.
   Result<std::optional<std::string>> GetMeta(const std::string& key);

@@ -1,0 +1,219 @@
+// service create / rm / ls / inspect: the records and their firewall rules, one operation each.
+#include <ctime>
+#include <set>
+
+#include "core/ids.h"
+#include "core/log.h"
+#include "core/names.h"
+#include "engine/endpoints.h"
+#include "engine/engine.h"
+#include "engine/services.h"
+
+namespace berth::engine {
+
+namespace {
+
+Result<Service> RequireService(store::Store& store, const std::string& key) {
+  BERTH_ASSIGN_OR_RETURN(auto s, store.FindService(key));
+  if (!s) return Error::NotFound("no such service: " + key);
+  return std::move(*s);
+}
+
+// The range must not capture traffic meant for a network or a route of the host.
+Status CheckServiceRange(const Cidr& range, const std::vector<Network>& networks,
+                         const std::vector<Cidr>& routes) {
+  for (const Network& n : networks) {
+    if (n.subnet.Overlaps(range)) {
+      return Error::Invalid("the service range " + range.ToString() + " overlaps network " +
+                            n.name + " (" + n.subnet.ToString() +
+                            "): change service-cidr in config.json");
+    }
+  }
+  for (const Cidr& r : routes) {
+    if (r.prefix() == 0 || !r.Overlaps(range)) continue;
+    return Error::Invalid("the service range " + range.ToString() + " overlaps the host route " +
+                          r.ToString() + ": change service-cidr in config.json");
+  }
+  return Ok();
+}
+
+// A host port is one container's (-p) or one service's (--publish), never both.
+Status CheckHostPortFree(store::Store& store, const std::vector<Service>& services,
+                         const ServicePublish& p) {
+  std::string what = std::to_string(p.host_port) + (p.protocol == Protocol::kUdp ? "/udp" : "");
+  BERTH_ASSIGN_OR_RETURN(auto ips, store.PortHostIps(p.protocol));
+  ips.push_back(IpAddr::V4(0));
+  for (const IpAddr& ip : ips) {
+    BERTH_ASSIGN_OR_RETURN(auto held, store.PortOverlap(p.protocol, ip, p.host_port, p.host_port));
+    if (held) {
+      BERTH_ASSIGN_OR_RETURN(auto c, store.GetContainer(held->second));
+      return Error::InUse("--publish: host port " + what + " is published by container " +
+                          (c ? c->name : held->second.substr(0, 12)));
+    }
+  }
+  for (const Service& s : services) {
+    for (const ServicePublish& q : s.publish) {
+      if (q.host_port == p.host_port && q.protocol == p.protocol) {
+        return Error::InUse("--publish: host port " + what + " is published by service " +
+                            s.name);
+      }
+    }
+  }
+  return Ok();
+}
+
+}  // namespace
+
+Result<ServiceStatus> Engine::CreateService(const ServiceCreateRequest& req) {
+  // Everything that needs no state is checked before the lock: bad input changes nothing.
+  BERTH_TRY(ValidateName("service", req.name));
+  BERTH_ASSIGN_OR_RETURN(auto selector, ParseSelector(req.selector));
+  if (selector.empty()) return Error::Invalid("a service needs a --selector KEY=VALUE");
+  if (req.ports.empty()) return Error::Invalid("a service needs a --port PORT[:TARGETPORT]");
+  std::vector<ServicePort> ports;
+  for (const std::string& spec : req.ports) {
+    BERTH_ASSIGN_OR_RETURN(ServicePort p, ParseServicePort(spec));
+    for (const ServicePort& q : ports) {
+      if (q.port == p.port && q.protocol == p.protocol) {
+        return Error::Invalid("invalid --port " + spec + ": port " + std::to_string(p.port) +
+                              "/" + (p.protocol == Protocol::kUdp ? "udp" : "tcp") +
+                              " given twice");
+      }
+    }
+    ports.push_back(p);
+  }
+  BERTH_ASSIGN_OR_RETURN(bool round_robin, ParseBalance(req.balance));
+  std::vector<ServicePublish> publish;
+  for (const std::string& spec : req.publish) {
+    BERTH_ASSIGN_OR_RETURN(ServicePublish p, ParseServicePublish(spec));
+    bool known = false;
+    for (const ServicePort& q : ports) known |= q.port == p.port && q.protocol == p.protocol;
+    if (!known) {
+      return Error::Invalid("invalid --publish " + spec + ": the service has no --port " +
+                            std::to_string(p.port) + (p.protocol == Protocol::kUdp ? "/udp" : ""));
+    }
+    for (const ServicePublish& q : publish) {
+      if (q.host_port == p.host_port && q.protocol == p.protocol) {
+        return Error::Invalid("invalid --publish " + spec + ": host port given twice");
+      }
+    }
+    publish.push_back(p);
+  }
+  std::optional<IpAddr> vip;
+  if (req.vip) {
+    BERTH_ASSIGN_OR_RETURN(IpAddr ip, IpAddr::Parse(*req.vip));
+    if (!ip.is_v4()) return Error::Invalid("--vip " + *req.vip + ": an IPv4 address");
+    vip = ip;
+  }
+  const Cidr& range = bridge_config_.service_cidr;
+  if (vip && (!range.Contains(*vip) || *vip == range.Network() || *vip == range.Last())) {
+    return Error::Invalid("--vip " + vip->ToString() + " is outside the service range " +
+                          range.ToString());
+  }
+
+  BERTH_ASSIGN_OR_RETURN(auto op, Begin(sys::Fd()));
+  BERTH_ASSIGN_OR_RETURN(auto existing, store_->FindService(req.name));
+  if (existing && existing->name == req.name) {
+    return Error::Exists("service " + req.name + " already exists");
+  }
+  BERTH_ASSIGN_OR_RETURN(auto net, store_->FindNetwork(req.network));
+  if (!net) return Error::NotFound("network " + req.network + " not found");
+  BERTH_ASSIGN_OR_RETURN(auto networks, store_->ListNetworks());
+  BERTH_ASSIGN_OR_RETURN(auto routes, op->links().HostRoutes());
+  BERTH_TRY(CheckServiceRange(range, networks, routes));
+  BERTH_ASSIGN_OR_RETURN(auto services, store_->ListServices());
+  for (const ServicePublish& p : publish) BERTH_TRY(CheckHostPortFree(*store_, services, p));
+  std::set<IpAddr> used;
+  for (const Service& s : services) used.insert(s.vip);
+  if (vip && used.count(*vip)) {
+    for (const Service& s : services) {
+      if (s.vip == *vip) {
+        return Error::InUse("--vip " + vip->ToString() + " is used by service " + s.name);
+      }
+    }
+  }
+  if (!vip) {
+    // The first free address of the range (as Kubernetes hands out ClusterIPs).
+    for (IpAddr a = range.Network().Plus(1); a < range.Last(); a = a.Plus(1)) {
+      if (!used.count(a)) {
+        vip = a;
+        break;
+      }
+    }
+    if (!vip) return Error::Unavailable("the service range " + range.ToString() + " is full");
+  }
+  Service s;
+  s.id = NewId();
+  s.name = req.name;
+  s.network_id = net->id;
+  s.network_name = net->name;
+  s.vip = *vip;
+  s.selector = std::move(selector);
+  s.ports = std::move(ports);
+  s.round_robin = round_robin;
+  s.publish = std::move(publish);
+  s.created = static_cast<int64_t>(std::time(nullptr));
+  BERTH_TRY(store_->InsertService(s));
+  BERTH_ASSIGN_OR_RETURN(auto backends, BackendsOf(*store_, s));
+  firewall::Delta delta;
+  delta.add_services.push_back(ServiceRulesFor(s, std::move(backends)));
+  EndpointDeps deps = Deps(op->links());
+  BERTH_TRY_CTX(ApplyFirewall(deps, op->rollback(), delta), "create service " + s.name);
+  BERTH_TRY(op->Commit());
+  Notify({Change::kEndpointsAdded, DnsEnabled(*net)});
+  return InspectService(s.id);
+}
+
+Status Engine::RemoveService(const std::string& key) {
+  BERTH_ASSIGN_OR_RETURN(auto op, Begin(sys::Fd()));
+  BERTH_ASSIGN_OR_RETURN(Service s, RequireService(*store_, key));
+  BERTH_ASSIGN_OR_RETURN(auto backends, BackendsOf(*store_, s));
+  BERTH_TRY(store_->DeleteService(s.id));
+  firewall::Delta delta;
+  delta.remove_services.push_back(ServiceRulesFor(s, std::move(backends)));
+  EndpointDeps deps = Deps(op->links());
+  BERTH_TRY_CTX(ApplyFirewall(deps, op->rollback(), delta), "remove service " + s.name);
+  BERTH_TRY(op->Commit());
+  // Its UDP flows would keep reaching the backends through conntrack until they time out.
+  BERTH_ASSIGN_OR_RETURN(firewall::Firewall * fw, Firewall());
+  if (Status forgot = fw->ForgetFlows(StaleUdpFlows(delta)); !forgot.ok()) {
+    log::Warn("service " + s.name + " removed: " + forgot.error().message());
+  }
+  BERTH_ASSIGN_OR_RETURN(auto net, store_->FindNetwork(s.network_id));
+  Notify({Change::kEndpointsRemoved, net && DnsEnabled(*net)});
+  return Ok();
+}
+
+Result<std::vector<ServiceStatus>> Engine::ListServices() {
+  BERTH_ASSIGN_OR_RETURN(auto services, store_->ListServices());
+  std::vector<ServiceStatus> out;
+  for (const Service& s : services) {
+    BERTH_ASSIGN_OR_RETURN(ServiceStatus st, InspectService(s.id));
+    out.push_back(std::move(st));
+  }
+  return out;
+}
+
+Result<ServiceStatus> Engine::InspectService(const std::string& key) {
+  ServiceStatus out;
+  BERTH_ASSIGN_OR_RETURN(out.service, RequireService(*store_, key));
+  BERTH_ASSIGN_OR_RETURN(auto eps, store_->EndpointsOfNetwork(out.service.network_id));
+  for (const Endpoint& e : eps) {
+    BERTH_ASSIGN_OR_RETURN(auto labels, store_->LabelsOf(e.container_id));
+    if (!SelectorMatches(out.service.selector, labels)) continue;
+    BERTH_ASSIGN_OR_RETURN(auto c, store_->GetContainer(e.container_id));
+    for (const ServicePort& p : out.service.ports) {
+      out.backends.push_back({c ? c->name : e.container_id.substr(0, 12), e.ip, p.target_port,
+                              p.protocol});
+    }
+  }
+  return out;
+}
+
+Result<std::string> Engine::ExplainService(const std::string& key) {
+  BERTH_ASSIGN_OR_RETURN(Service s, RequireService(*store_, key));
+  BERTH_ASSIGN_OR_RETURN(auto backends, BackendsOf(*store_, s));
+  return firewall::ExplainServices({ServiceRulesFor(s, std::move(backends))});
+}
+
+}  // namespace berth::engine

@@ -1,0 +1,82 @@
+// Services (Kubernetes' ClusterIP, kube-proxy's nftables mode): a virtual IP on a network in
+// front of the containers on it whose labels match a selector. The store keeps the service;
+// its backends follow from the network's endpoints and the containers' labels, recomputed in
+// the same operation that attaches or detaches an endpoint (endpoints.cc), so they are
+// current the moment `run`, `stop`, `start` or `rm` returns.
+//
+// Parsing here is pure; the rest reads the store inside the caller's transaction.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/model.h"
+#include "firewall/conntrack.h"
+#include "firewall/ruleset.h"
+#include "store/store.h"
+
+namespace berth::engine {
+
+/// Kubernetes' default ClusterIP range; config.json's "service-cidr" changes it.
+Cidr DefaultServiceCidr();
+
+struct ServiceCreateRequest {
+  std::string name;
+  std::string network;
+  std::vector<std::string> selector;  // KEY=VALUE
+  std::vector<std::string> ports;     // PORT[:TARGETPORT][/tcp|/udp]
+  std::optional<std::string> vip;
+  std::string balance = "random";  // random | round-robin
+  std::vector<std::string> publish;  // HOSTPORT:PORT[/udp]
+};
+
+/// One backend of one service port.
+struct ServiceBackend {
+  std::string container;  // name
+  IpAddr ip;
+  uint16_t port = 0;  // the target port
+  Protocol protocol = Protocol::kTcp;
+};
+
+struct ServiceStatus {
+  Service service;
+  std::vector<ServiceBackend> backends;
+};
+
+/// "80", "80:8080", "53/udp", "80:8080/tcp".
+Result<ServicePort> ParseServicePort(const std::string& spec);
+/// "30080:80", "30053:53/udp": PORT must be one of the service's ports.
+Result<ServicePublish> ParseServicePublish(const std::string& spec);
+/// KEY=VALUE pairs; a key given twice is an error.
+Result<std::map<std::string, std::string>> ParseSelector(const std::vector<std::string>& specs);
+/// "random" (false) or "round-robin" (true).
+Result<bool> ParseBalance(const std::string& spec);
+
+/// The firewall rules of `s` with `backends`.
+firewall::ServiceRules ServiceRulesFor(const Service& s, std::vector<IpAddr> backends);
+
+/// Whether `labels` has every KEY=VALUE of `selector`.
+bool SelectorMatches(const std::map<std::string, std::string>& selector,
+                     const std::map<std::string, std::string>& labels);
+
+/// The backends of `s` now: the endpoints on its network of containers whose labels match,
+/// ordered by address.
+Result<std::vector<IpAddr>> BackendsOf(store::Store& store, const Service& s);
+
+/// The firewall rules of the services on `network_id` (every service when empty).
+Result<std::vector<firewall::ServiceRules>> ServiceRulesOf(store::Store& store,
+                                                           const std::string& network_id = "");
+
+/// The firewall change between two ServiceRulesOf results of the same network: the services
+/// whose backends differ, old removed and new added.
+void AddServiceChanges(const std::vector<firewall::ServiceRules>& before,
+                       const std::vector<firewall::ServiceRules>& after, firewall::Delta& delta);
+
+/// The UDP flows of the backends that `delta`'s service changes take away (a backend's
+/// address in a removed service and not in its added replacement).
+std::vector<firewall::StaleFlow> StaleUdpFlows(const firewall::Delta& delta);
+
+}  // namespace berth::engine
