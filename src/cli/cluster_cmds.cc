@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/render.h"
+#include "core/ids.h"
 #include "cluster/config.h"
 #include "cluster/local.h"
 #include "cluster/peers.h"
@@ -124,7 +125,9 @@ int ClusterJoin(const Globals& g, const EtcdFlags& ef, const ClusterJoinFlags& f
                                 ": run `berth cluster leave` first"));
     }
     local.subnet = before->subnet;
+    local.host_id = before->host_id;
   }
+  if (local.host_id.empty()) local.host_id = NewId();
 
   auto client = etcd::Client::Open(*opts);
   if (!client.ok()) return Fail(client.error());
@@ -146,6 +149,24 @@ int ClusterJoin(const Globals& g, const EtcdFlags& ef, const ClusterJoinFlags& f
   int bridge_mtu = vxlan ? underlay->mtu - net::kVxlanOverhead : underlay->mtu;
   if (f.mtu) bridge_mtu = f.mtu;
   self.mtu = bridge_mtu;
+  self.host_id = local.host_id;
+  // Another host with this node name: refused while it is alive; a dead one is replaced.
+  bool take_over = false;
+  {
+    auto theirs = (*client)->Get(cluster::NodeKey(f.node));
+    if (!theirs.ok()) return Fail(Unreachable(*opts, theirs.error()));
+    auto other = theirs->kvs.empty() ? Result<cluster::NodeInfo>(Error::NotFound(""))
+                                      : cluster::ParseNode(theirs->kvs[0].value);
+    if (other.ok() && !other->host_id.empty() && other->host_id != local.host_id) {
+      auto alive = (*client)->Get(cluster::AliveKey(f.node));
+      if (!alive.ok()) return Fail(Unreachable(*opts, alive.error()));
+      if (!alive->kvs.empty()) {
+        return Fail(Error::Exists("node name " + f.node + " is in use by the live node at " +
+                                  other->node_ip.ToString() + ": choose another --node"));
+      }
+      take_over = true;
+    }
+  }
 
   auto engine = engine::Engine::Open(g.root, CliWiring(g.root));
   if (!engine.ok()) return Fail(engine.error());
@@ -153,7 +174,7 @@ int ClusterJoin(const Globals& g, const EtcdFlags& ef, const ClusterJoinFlags& f
   auto existing = (*engine)->InspectNetwork(cluster::kNetworkName);
   if (existing.ok() && local.subnet.prefix() == 0) local.subnet = self.subnet = existing->network.subnet;
 
-  auto claimed = cluster::Claim(**client, *config, self);
+  auto claimed = cluster::Claim(**client, *config, self, take_over);
   if (!claimed.ok()) {
     if (claimed.error().code() == Code::kUnavailable) return Fail(Unreachable(*opts, claimed.error()));
     return Fail(claimed.error());
@@ -193,6 +214,7 @@ int ClusterJoin(const Globals& g, const EtcdFlags& ef, const ClusterJoinFlags& f
     auto net = (*engine)->CreateNetwork(req);
     if (!net.ok()) return Fail(net.error().Wrap("create network cluster"));
   }
+  (void)cluster::RemoveFence(g.root);
   if (Status st = cluster::WriteLocalState(g.root, local); !st.ok()) return Fail(st.error());
 
   // berthd runs the agent (and brings it back after a restart or reboot: cluster.json).
@@ -226,6 +248,7 @@ int ClusterLeave(const Globals& g) {
   }
   // berthd stops its agent when cluster.json is gone (routes stay until we withdraw them).
   if (Status st = cluster::RemoveLocalState(g.root); !st.ok()) return Fail(st.error());
+  (void)cluster::RemoveFence(g.root);  // a removed node is free to join again
   engine::Paths paths{g.root};
   (void)engine::ReloadBerthd(paths);
   ErrorList errors;

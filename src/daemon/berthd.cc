@@ -330,7 +330,7 @@ class Daemon {
       agent_ = cluster::Agent::Start(std::move(*local), [fd] {
         uint64_t one = 1;
         (void)!::write(fd, &one, sizeof(one));
-      });
+      }, paths_.root);
     }
   }
 

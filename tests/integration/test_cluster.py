@@ -11,6 +11,7 @@ namespace where berth's netns bind mounts live)."""
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -324,6 +325,101 @@ class ClusterTest(unittest.TestCase):
         out = b("h1", "network", "explain", "cluster").stdout
         self.assertIn("proto 190", out)
         self.assertIn("# peer h2 (host-gw)", out)
+
+
+class ClusterRecoveryTest(unittest.TestCase):
+    """What the agents do when the world changes under them (issue 12, "Leases done right"):
+    kernel state changed by hand, a live node removed, etcd wiped. Hosts of their own (r1, r2
+    on one segment, r3 behind the router: host-gw and vxlan)."""
+
+    HOSTS = {"r1": "198.18.0.11", "r2": "198.18.0.12", "r3": "198.18.1.13"}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.world = World(cls.HOSTS)
+        b("r1", "cluster", "init", "--etcd", ETCD, "--cidr", CIDR, "--backend", "auto")
+        for host, ip in cls.HOSTS.items():
+            b(host, "cluster", "join", "--etcd", ETCD, "--node", host, "--node-ip", ip)
+        cls.subnets = {n["name"]: n["subnet"] for n in bj("r1", "node", "ls", "--format", "json")}
+        for host in cls.HOSTS:
+            b(host, "run", "-d", "--name", f"c-{host}", "--network", "cluster", "--",
+              "sleep", "600")
+        for host in cls.HOSTS:
+            assert wait_until(lambda: len(routes(host)) == 2, timeout=10), \
+                f"{host}: routes {routes(host)}\n{berthd_log(host)}"
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.world.close()
+
+    def test_1_kernel_changes_by_hand_are_repaired(self):
+        sub3 = self.subnets["r3"]
+        ip3 = cip("r3", "c-r3")
+        at("r1", "ip", "route", "del", sub3)
+        self.assertTrue(wait_until(lambda: sub3 in routes("r1"), timeout=3), routes("r1"))
+        at("r1", "ip", "neigh", "flush", "dev", "berth.vxlan")
+        at("r1", "ip", "link", "del", "berth.vxlan")
+        self.assertTrue(wait_until(lambda: "berth.vxlan" in links("r1") and
+                                   sub3 in routes("r1"), timeout=3), berthd_log("r1"))
+        self.assertTrue(wait_until(lambda: ping("r1", "c-r1", ip3), timeout=5))
+        self.assertFalse(status("r1")["cluster"]["fenced"])
+
+    def test_2_node_rm_of_a_live_node_fences_it_for_good(self):
+        b("r1", "node", "rm", "r3")
+        self.assertTrue(wait_until(lambda: status("r3")["cluster"]["fenced"], timeout=5))
+        st = status("r3")["cluster"]
+        self.assertIn("removed", st["last_error"])
+        self.assertTrue(st["etcd_reachable"])
+        self.assertEqual(routes("r3"), {})
+        # It no longer serves the cluster network locally.
+        p = b("r3", "run", "-d", "--name", "late", "--network", "cluster", "--", "sleep", "60",
+              check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("removed", p.stderr)
+        time.sleep(1.5)
+        self.assertEqual(etcdctl("get", "--prefix", "/berth/names/r3").stdout.strip(), "")
+        self.assertEqual(etcdctl("get", "/berth/nodes/r3").stdout.strip(), "")
+        # A berthd restart does not bring it back.
+        pid = berthd_pid("r3")
+        os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: _gone(pid))
+        b("r3", "network", "ls")
+        self.assertTrue(wait_until(lambda: status("r3")["cluster"]["fenced"], timeout=5))
+        self.assertEqual(etcdctl("get", "/berth/nodes/r3").stdout.strip(), "")
+
+    def test_3_a_wiped_etcd_is_claimed_again_without_a_blip(self):
+        self.world.stop_etcd()
+        shutil.rmtree(os.path.join(self.world.data, "data"))
+        self.world.start_etcd()
+        time.sleep(3)
+        # No config yet: the agents wait and say why; routes between r1 and r2 stay.
+        st = status("r1")["cluster"]
+        self.assertFalse(st["fenced"], st)
+        self.assertIn("cluster init", st["last_error"])
+        self.assertIn(self.subnets["r2"], routes("r1"))
+        ip2 = cip("r2", "c-r2")
+        self.assertTrue(ping("r1", "c-r1", ip2))
+        b("r1", "cluster", "init", "--etcd", ETCD, "--cidr", CIDR, "--backend", "auto")
+        for host in ("r1", "r2"):
+            self.assertTrue(wait_until(lambda: status(host)["cluster"]["ready"], timeout=10),
+                            status(host))
+        nodes = {n["name"]: n["subnet"] for n in bj("r1", "node", "ls", "--format", "json")}
+        self.assertEqual(nodes, {"r1": self.subnets["r1"], "r2": self.subnets["r2"]})
+        self.assertTrue(ping("r1", "c-r1", ip2))
+        # The removed node never claims its old subnet back, even with its tombstone gone.
+        self.assertTrue(status("r3")["cluster"]["fenced"])
+        self.assertEqual(etcdctl("get", "--prefix", "/berth/subnets/" +
+                                 self.subnets["r3"].replace("/", "-")).stdout.strip(), "")
+
+    def test_4_a_second_host_with_a_live_nodes_name_is_refused(self):
+        self.world.add_host("r4", "198.18.0.14")
+        p = b("r4", "cluster", "join", "--etcd", ETCD, "--node", "r1", "--node-ip", "198.18.0.14",
+              check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("198.18.0.11", p.stderr)
+        self.assertFalse(os.path.exists(os.path.join(root_of("r4"), "cluster.json")))
+        node = json.loads(etcdctl("get", "--print-value-only", "/berth/nodes/r1").stdout)
+        self.assertEqual(node["node_ip"], "198.18.0.11")
 
 
 if __name__ == "__main__":
