@@ -1,9 +1,12 @@
 // berth cluster init | join | leave, berth node ls | rm: the multi-host front end. The control
 // plane is cluster/ (etcd keys, claims, the agent berthd runs); this file joins it to the
 // engine (the local `cluster` network) and to berthd (which runs the agent).
+#include <net/if.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <iostream>
 #include <map>
@@ -18,6 +21,7 @@
 #include "engine/berthd.h"
 #include "engine/paths.h"
 #include "etcd/client.h"
+#include "net/nl_link_ops.h"
 #include "net/overlay.h"
 
 namespace berth::cli {
@@ -31,6 +35,17 @@ Result<etcd::Options> EtcdOptions(const EtcdFlags& f) {
   o.cacert = f.cacert;
   o.cert = f.cert;
   o.key = f.key;
+  if (o.cert.empty() != o.key.empty()) {
+    return Error::Invalid("--etcd-cert and --etcd-key go together: give both or neither");
+  }
+  for (const auto& [flag, path] : {std::pair{"--etcd-cacert", &o.cacert},
+                                   std::pair{"--etcd-cert", &o.cert},
+                                   std::pair{"--etcd-key", &o.key}}) {
+    if (!path->empty() && ::access(path->c_str(), R_OK) != 0) {
+      return Error::Invalid(std::string(flag) + " " + *path + ": cannot read it (" +
+                            std::strerror(errno) + ")");
+    }
+  }
   return o;
 }
 
@@ -139,6 +154,24 @@ int ClusterJoin(const Globals& g, const EtcdFlags& ef, const ClusterJoinFlags& f
   auto underlay = net::FindUnderlay(local.node_ip);
   if (!underlay.ok()) return Fail(underlay.error().Wrap("--node-ip " + f.node_ip));
   std::string dev = f.iface.empty() ? underlay->dev : f.iface;
+  // Everything that can be checked before the claim is: a failed join leaves nothing behind.
+  if (!f.iface.empty() && ::if_nametoindex(f.iface.c_str()) == 0) {
+    return Fail(Error::Invalid("--iface " + f.iface + ": no such device on this host"), 125);
+  }
+  if (config->cidr.Contains(local.node_ip)) {
+    return Fail(Error::Invalid("the cluster CIDR " + config->cidr.ToString() +
+                               " contains this node's IP " + f.node_ip +
+                               ": container subnets would shadow the underlay"), 125);
+  }
+  const bool vxlan_backend = config->backend != cluster::Backend::kHostGw;
+  const int max_mtu = vxlan_backend ? underlay->mtu - net::kVxlanOverhead : underlay->mtu;
+  if (f.mtu > max_mtu) {
+    return Fail(Error::Invalid("--mtu " + std::to_string(f.mtu) + " is larger than the " +
+                               std::to_string(max_mtu) + " the underlay " + underlay->dev +
+                               " (MTU " + std::to_string(underlay->mtu) + ") carries" +
+                               (vxlan_backend ? " with VXLAN's 50 bytes" : "")),
+                125);
+  }
 
   cluster::NodeInfo self;
   self.name = f.node;
@@ -174,13 +207,40 @@ int ClusterJoin(const Globals& g, const EtcdFlags& ef, const ClusterJoinFlags& f
   auto existing = (*engine)->InspectNetwork(cluster::kNetworkName);
   if (existing.ok() && local.subnet.prefix() == 0) local.subnet = self.subnet = existing->network.subnet;
 
-  auto claimed = cluster::Claim(**client, *config, self, take_over);
+  // A new subnet overlaps none of this host's networks and routes.
+  std::vector<Cidr> avoid;
+  if (auto nets = (*engine)->ListNetworks(); nets.ok()) {
+    for (const auto& n : *nets) {
+      if (n.name != cluster::kNetworkName) avoid.push_back(n.subnet);
+    }
+  }
+  if (auto ops = net::NlLinkOps::Open(); ops.ok()) {
+    if (auto host = (*ops)->HostRoutes(); host.ok()) {
+      for (const Cidr& c : *host) {
+        if (c.is_v4() && !config->cidr.Contains(c)) avoid.push_back(c);
+      }
+    }
+  }
+  auto claimed = cluster::Claim(**client, *config, self, take_over, avoid);
   if (!claimed.ok()) {
     if (claimed.error().code() == Code::kUnavailable) return Fail(Unreachable(*opts, claimed.error()));
     return Fail(claimed.error());
   }
   self = *claimed;
   local.subnet = self.subnet;
+  // From here on a failure gives the claim back (a fresh join only) and removes the device.
+  const bool fresh = !before.ok() && !existing.ok() && !take_over;
+  bool made_device = false;
+  auto undo = [&](Error e) {
+    if (fresh) {
+      if (Status st = cluster::Unclaim(**client, self); !st.ok()) {
+        std::fprintf(stderr, "berth: warning: give the subnet back: %s\n",
+                     st.error().message().c_str());
+      }
+    }
+    if (made_device) (void)net::DeleteVxlan(cluster::kVxlanDevice);
+    return Fail(e);
+  };
 
   // The VXLAN device now, so peers learn this node's VTEP MAC with its record.
   if (vxlan) {
@@ -192,15 +252,16 @@ int ClusterJoin(const Globals& g, const EtcdFlags& ef, const ClusterJoinFlags& f
     spec.underlay_dev = dev;
     spec.mtu = underlay->mtu - net::kVxlanOverhead;
     spec.vtep_address = Cidr(self.subnet.Network(), 32);
+    made_device = fresh && ::if_nametoindex(cluster::kVxlanDevice) == 0;
     auto mac = net::EnsureVxlan(spec);
-    if (!mac.ok()) return Fail(mac.error().Wrap("create the VXLAN device"));
+    if (!mac.ok()) return undo(mac.error().Wrap("create the VXLAN device"));
     self.vtep_mac = *mac;
-    if (Status st = cluster::Publish(**client, self); !st.ok()) return Fail(st.error());
+    if (Status st = cluster::Publish(**client, self); !st.ok()) return undo(st.error());
   }
 
   if (existing.ok()) {
     if (existing->network.subnet != self.subnet) {
-      return Fail(Error::Exists("network " + std::string(cluster::kNetworkName) + " exists with subnet " +
+      return undo(Error::Exists("network " + std::string(cluster::kNetworkName) + " exists with subnet " +
                                 existing->network.subnet.ToString() + ", but this node's subnet is " +
                                 self.subnet.ToString() + ": remove the network first"));
     }
@@ -212,10 +273,10 @@ int ClusterJoin(const Globals& g, const EtcdFlags& ef, const ClusterJoinFlags& f
     req.mtu = bridge_mtu;
     req.options = {"cluster_cidr=" + config->cidr.ToString()};
     auto net = (*engine)->CreateNetwork(req);
-    if (!net.ok()) return Fail(net.error().Wrap("create network cluster"));
+    if (!net.ok()) return undo(net.error().Wrap("create network cluster"));
   }
   (void)cluster::RemoveFence(g.root);
-  if (Status st = cluster::WriteLocalState(g.root, local); !st.ok()) return Fail(st.error());
+  if (Status st = cluster::WriteLocalState(g.root, local); !st.ok()) return undo(st.error());
 
   // berthd runs the agent (and brings it back after a restart or reboot: cluster.json).
   engine::Paths paths{g.root};

@@ -1,5 +1,6 @@
 #include "cluster/subnets.h"
 
+#include <algorithm>
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -112,7 +113,7 @@ Error OtherHost(const NodeInfo& theirs, const std::string& self) {
 }
 
 Result<NodeInfo> Claim(etcd::Client& client, const ClusterConfig& config, NodeInfo self,
-                       bool take_over) {
+                       bool take_over, const std::vector<Cidr>& avoid) {
   BERTH_TRY(ValidateNodeName(self.name));
   const std::string node_key = NodeKey(self.name);
   std::optional<Cidr> required;
@@ -186,7 +187,9 @@ Result<NodeInfo> Claim(etcd::Client& client, const ClusterConfig& config, NodeIn
     }
     for (uint64_t i = 0; i < count && !free; ++i) {
       Cidr c = config.SubnetAt((start + i) % count);
-      if (!held.count(SubnetKey(c))) free = c;
+      bool local = std::any_of(avoid.begin(), avoid.end(),
+                               [&](const Cidr& a) { return a.Overlaps(c); });
+      if (!held.count(SubnetKey(c)) && !local) free = c;
     }
     if (!free) {
       return Error::Exists("no free subnet left in the cluster CIDR " + config.cidr.ToString() +
@@ -206,6 +209,17 @@ Result<NodeInfo> Claim(etcd::Client& client, const ClusterConfig& config, NodeIn
   }
   return Error::Unavailable("could not claim a subnet for node " + self.name + " after " +
                             std::to_string(kClaimAttempts) + " attempts");
+}
+
+Status Unclaim(etcd::Client& client, const NodeInfo& self) {
+  const std::string skey = SubnetKey(self.subnet);
+  const std::string node_key = NodeKey(self.name);
+  BERTH_ASSIGN_OR_RETURN(
+      etcd::TxnResult r,
+      client.Txn({Compare::ValueIs(skey, self.name), Compare::ValueIs(node_key, ToJson(self))},
+                 {TxnOp::Delete(skey), TxnOp::Delete(node_key)}));
+  (void)r;  // not ours any more: nothing to undo
+  return Ok();
 }
 
 Status Publish(etcd::Client& client, const NodeInfo& self) {

@@ -73,8 +73,13 @@ uint64_t StartIndex(const std::string& name, uint64_t count);
 /// tombstone is there). A new node (no required subnet) clears its name's tombstone.
 /// A record of another host (its host_id differs) is kExists too, unless `take_over` (a join
 /// that checked that host is no longer alive: a replaced machine keeps the node's subnet).
+/// A new node's subnet overlaps none of `avoid` (the host's networks and routes).
 Result<NodeInfo> Claim(etcd::Client& client, const ClusterConfig& config, NodeInfo self,
-                       bool take_over = false);
+                       bool take_over = false, const std::vector<Cidr>& avoid = {});
+
+/// Undoes a join that failed after its claim: deletes nodes/NAME and the subnet key in one
+/// transaction, only while they still hold what the join wrote (`self`).
+Status Unclaim(etcd::Client& client, const NodeInfo& self);
 
 /// Updates nodes/NAME (the VTEP MAC, MTU...) only while subnets/X still names this node.
 Status Publish(etcd::Client& client, const NodeInfo& self);

@@ -295,6 +295,12 @@ TEST(ClusterConfig, ValidatesAndRoundTrips) {
   c.vni = 1u << 24;
   EXPECT_FALSE(Validate(c).ok());
   EXPECT_FALSE(ParseBackend("udp").ok());
+  c.vni = 1;
+  for (const char* bad : {"127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/8", "0.0.0.0/8",
+                          "240.0.0.0/8"}) {
+    c.cidr = *Cidr::ParseNetwork(bad);
+    EXPECT_FALSE(Validate(c).ok()) << bad;
+  }
 }
 
 TEST(ClusterPeers, PathsFollowTheBackend) {

@@ -421,6 +421,31 @@ class ClusterRecoveryTest(unittest.TestCase):
         node = json.loads(etcdctl("get", "--print-value-only", "/berth/nodes/r1").stdout)
         self.assertEqual(node["node_ip"], "198.18.0.11")
 
+    def test_5_joins_and_inits_that_cannot_work_are_refused_leaving_nothing(self):
+        def refused(host, *args, says):
+            p = b(host, *args, check=False)
+            self.assertNotEqual(p.returncode, 0, p.stdout)
+            self.assertIn(says, p.stderr)
+
+        for cidr in ("127.0.0.0/16", "169.254.0.0/16", "224.0.0.0/8", "0.0.0.0/8"):
+            refused("r4", "cluster", "init", "--etcd", ETCD, "--etcd-prefix", "/bad",
+                    "--cidr", cidr, says="overlaps")
+        join = ["cluster", "join", "--etcd", ETCD, "--node", "r4", "--node-ip", "198.18.0.14"]
+        refused("r4", *join, "--iface", "nosuchdev", says="no such device")
+        refused("r4", *join, "--mtu", "9000", says="larger than")
+        refused("r4", *join, "--etcd-cert", "/nonexistent.pem", says="--etcd-key")
+        refused("r4", *join, "--etcd-cert", "/nonexistent.pem", "--etcd-key", "/nonexistent.key",
+                says="cannot read")
+        b("r4", "cluster", "init", "--etcd", ETCD, "--etcd-prefix", "/under",
+          "--cidr", "198.18.0.0/16")
+        refused("r4", "cluster", "join", "--etcd", ETCD, "--etcd-prefix", "/under", "--node", "r4",
+                "--node-ip", "198.18.0.14", says="contains this node's IP")
+        # Nothing claimed, no device, no membership.
+        self.assertEqual(etcdctl("get", "--prefix", "/berth/nodes/r4").stdout.strip(), "")
+        self.assertEqual(etcdctl("get", "--prefix", "/under/subnets").stdout.strip(), "")
+        self.assertNotIn("berth.vxlan", links("r4"))
+        self.assertFalse(os.path.exists(os.path.join(root_of("r4"), "cluster.json")))
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
