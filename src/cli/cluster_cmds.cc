@@ -324,6 +324,20 @@ int ClusterLeave(const Globals& g) {
   return 0;
 }
 
+// The nodes berthd's agent knew last: what `node ls` shows while etcd is unreachable.
+std::vector<cluster::NodeInfo> NodesFromAgent(const Globals& g) {
+  std::vector<cluster::NodeInfo> nodes;
+  engine::Paths paths{g.root};
+  auto body = engine::BerthdRequest(paths, "GET", "/v1/status", 1000);
+  if (!body.ok()) return nodes;
+  nlohmann::json j = nlohmann::json::parse(*body, nullptr, false);
+  if (!j.is_object() || !j.contains("cluster") || !j["cluster"].is_object()) return nodes;
+  for (const auto& n : j["cluster"].value("nodes", nlohmann::json::array())) {
+    if (auto info = cluster::ParseNode(n.dump()); info.ok()) nodes.push_back(*info);
+  }
+  return nodes;
+}
+
 int NodeList(const Globals& g, const EtcdFlags& ef) {
   auto opts = EtcdOf(g, ef);
   if (!opts.ok()) return Fail(opts.error());
@@ -331,23 +345,28 @@ int NodeList(const Globals& g, const EtcdFlags& ef) {
   auto client = etcd::Client::Open(*opts);
   if (!client.ok()) return Fail(client.error());
   auto all = (*client)->GetPrefix("");
-  if (!all.ok()) return Fail(Unreachable(*opts, all.error()));
   std::optional<cluster::ClusterConfig> config;
   std::vector<cluster::NodeInfo> nodes;
   std::map<std::string, int64_t> alive;
-  for (const auto& kv : all->kvs) {
-    if (kv.key == cluster::kConfigKey) {
-      auto c = cluster::ParseConfig(kv.value);
-      if (c.ok()) config = *c;
-    } else if (kv.key.rfind(cluster::kNodesPrefix, 0) == 0) {
-      auto n = cluster::ParseNode(kv.value);
-      if (n.ok()) nodes.push_back(*n);
-    } else if (kv.key.rfind(cluster::kAlivePrefix, 0) == 0) {
-      alive[kv.key.substr(std::string_view(cluster::kAlivePrefix).size())] =
-          std::atoll(kv.value.c_str());
+  const bool reachable = all.ok();
+  if (!reachable && all.error().code() != Code::kUnavailable) return Fail(all.error());
+  if (reachable) {
+    for (const auto& kv : all->kvs) {
+      if (kv.key == cluster::kConfigKey) {
+        auto c = cluster::ParseConfig(kv.value);
+        if (c.ok()) config = *c;
+      } else if (kv.key.rfind(cluster::kNodesPrefix, 0) == 0) {
+        auto n = cluster::ParseNode(kv.value);
+        if (n.ok()) nodes.push_back(*n);
+      } else if (kv.key.rfind(cluster::kAlivePrefix, 0) == 0) {
+        alive[kv.key.substr(std::string_view(cluster::kAlivePrefix).size())] =
+            std::atoll(kv.value.c_str());
+      }
     }
+    if (!config) return Fail(Error::NotFound("no cluster config under " + opts->prefix));
+  } else {
+    nodes = NodesFromAgent(g);  // as this node's agent knew them last
   }
-  if (!config) return Fail(Error::NotFound("no cluster config under " + opts->prefix));
   // The path from this node (when it is one) to each other node.
   std::string dev;
   if (local.ok()) {
@@ -365,12 +384,11 @@ int NodeList(const Globals& g, const EtcdFlags& ef) {
   std::vector<std::vector<std::string>> rows;
   for (const auto& n : nodes) {
     bool self = local.ok() && local->node == n.name;
-    std::string path = "-";
-    if (!self) {
+    // The path this node uses to reach it; itself: the backend it joined with.
+    std::string path = n.backend.empty() ? "-" : n.backend;
+    if (!self && config) {
       auto p = cluster::PathTo(config->backend, n, on_link);
       path = p.ok() ? cluster::PathName(*p) : "?";
-    } else {
-      path = "local";
     }
     auto a = alive.find(n.name);
     bool ready = a != alive.end();
@@ -385,17 +403,23 @@ int NodeList(const Globals& g, const EtcdFlags& ef) {
                    {"mtu", n.mtu},
                    {"self", self}});
     rows.push_back({n.name + (self ? " (this node)" : ""), n.node_ip.ToString(), n.subnet.ToString(),
-                    path, n.vtep_mac.empty() ? "-" : n.vtep_mac, ready ? "Ready" : "NotReady",
-                    ready ? Ago(seen) : "expired"});
+                    path, n.vtep_mac.empty() ? "-" : n.vtep_mac,
+                    !reachable ? "Unknown" : ready ? "Ready" : "NotReady",
+                    !reachable ? "-" : ready ? Ago(seen) : "expired"});
   }
   if (g.format == "json") {
-    std::cout << out.dump(2) << "\n";
+    std::cout << nlohmann::json{{"etcd_reachable", reachable}, {"nodes", out}}.dump(2) << "\n";
     return 0;
   }
   std::cout << Table({"NAME", "NODE IP", "SUBNET", "BACKEND", "VTEP MAC", "STATUS", "LAST SEEN"},
                      rows);
   std::string list;
   for (const auto& ep : opts->endpoints) list += (list.empty() ? "" : ",") + ep;
+  if (!reachable) {
+    std::printf("etcd: UNREACHABLE at %s (%s): nodes as this node's agent knew them last\n",
+                list.c_str(), all.error().message().c_str());
+    return 0;
+  }
   std::printf("etcd: reachable at %s (revision %lld); cluster %s, backend %s\n", list.c_str(),
               static_cast<long long>(all->revision), config->cidr.ToString().c_str(),
               cluster::BackendName(config->backend));

@@ -407,6 +407,7 @@ void Agent::Reprogram() {
   }
   status_.peers = static_cast<int>(peers->size());
   ++status_.applies;
+  status_.nodes = nodes;
   if (stats->added || stats->replaced || stats->removed) {
     log::Info("cluster agent: peers programmed",
               {{"peers", std::to_string(peers->size())},

@@ -66,6 +66,7 @@ struct AgentStatus {
   int peers = 0;        // programmed
   int64_t revision = 0; // etcd revision last seen
   int64_t applies = 0;  // how many times the peers were reprogrammed
+  std::vector<NodeInfo> nodes;  // the nodes last known (`node ls` while etcd is away)
 };
 
 /// A container's names on the cluster network, as every node's berthd serves them.

@@ -58,7 +58,7 @@ class ClusterTest(unittest.TestCase):
         b("h1", "cluster", "init", "--etcd", ETCD, "--cidr", CIDR, "--backend", "auto")
         for host, ip in HOSTS.items():
             b(host, "cluster", "join", "--etcd", ETCD, "--node", host, "--node-ip", ip)
-        cls.subnets = {n["name"]: n["subnet"] for n in bj("h1", "node", "ls", "--format", "json")}
+        cls.subnets = {n["name"]: n["subnet"] for n in bj("h1", "node", "ls", "--format", "json")["nodes"]}
         for host in HOSTS:
             b(host, "run", "-d", "--name", f"c-{host}", "--network", "cluster", "--",
               "sleep", "600")
@@ -75,7 +75,7 @@ class ClusterTest(unittest.TestCase):
         cls.world.close()
 
     def test_1_nodes_distinct_subnets_and_paths(self):
-        nodes = {n["name"]: n for n in bj("h1", "node", "ls", "--format", "json")}
+        nodes = {n["name"]: n for n in bj("h1", "node", "ls", "--format", "json")["nodes"]}
         self.assertEqual(set(nodes), set(HOSTS))
         self.assertEqual(len({n["subnet"] for n in nodes.values()}), 3)
         for n in nodes.values():
@@ -87,7 +87,7 @@ class ClusterTest(unittest.TestCase):
         # auto: host-gw on the same L2 segment, vxlan across the router.
         self.assertEqual(nodes["h2"]["backend"], "host-gw")
         self.assertEqual(nodes["h3"]["backend"], "vxlan")
-        from_h3 = {n["name"]: n for n in bj("h3", "node", "ls", "--format", "json")}
+        from_h3 = {n["name"]: n for n in bj("h3", "node", "ls", "--format", "json")["nodes"]}
         self.assertEqual(from_h3["h1"]["backend"], "vxlan")
         self.assertEqual(from_h3["h2"]["backend"], "vxlan")
         # The data plane agrees: a route via h2's node IP, an onlink route into the overlay.
@@ -96,6 +96,9 @@ class ClusterTest(unittest.TestCase):
         self.assertEqual(r[nodes["h3"]["subnet"]]["dev"], "berth.vxlan")
         # The table shows etcd's reachability.
         self.assertIn("etcd: reachable", b("h1", "node", "ls").stdout)
+        doc = bj("h1", "node", "ls", "--format", "json")
+        self.assertTrue(doc["etcd_reachable"])
+        self.assertEqual(nodes["h1"]["backend"], "auto")  # itself: the cluster's backend
 
     def test_2_cni_pod_on_the_cluster_network(self):
         # A runtime's conflist naming the network `cluster` puts a pod on this node's subnet.
@@ -219,7 +222,7 @@ class ClusterTest(unittest.TestCase):
         self.assertTrue(wait_until(lambda: berthd_pid("h2") is not None, timeout=5))
         self.assertTrue(wait_until(lambda: (status("h2").get("cluster") or {}).get("ready"),
                                    timeout=10), status("h2"))
-        nodes = {n["name"]: n for n in bj("h1", "node", "ls", "--format", "json")}
+        nodes = {n["name"]: n for n in bj("h1", "node", "ls", "--format", "json")["nodes"]}
         self.assertEqual(nodes["h2"]["subnet"], self.subnets["h2"])
         self.assertEqual(routes("h2"), before)
         # The restarted agent kept the device it found (same ifindex and MAC): no blip.
@@ -274,7 +277,7 @@ class ClusterTest(unittest.TestCase):
             {"name": "ghost", "node_ip": "198.18.0.77", "subnet": "10.244.250.0/24",
              "vtep_mac": "02:00:00:00:00:77", "backend": "auto", "mtu": 1450}))
         self.assertTrue(wait_until(lambda: "10.244.250.0/24" in routes("h1"), timeout=2))
-        ghost = {n["name"]: n for n in bj("h1", "node", "ls", "--format", "json")}["ghost"]
+        ghost = {n["name"]: n for n in bj("h1", "node", "ls", "--format", "json")["nodes"]}["ghost"]
         self.assertFalse(ghost["ready"])
         b("h2", "node", "rm", "ghost")
         self.assertTrue(wait_until(lambda: "10.244.250.0/24" not in routes("h1"), timeout=1.0))
@@ -301,9 +304,12 @@ class ClusterTest(unittest.TestCase):
             self.assertTrue(ping("h1", "c-h1", ip2))
             self.assertTrue(wait_until(lambda: not status("h1")["cluster"]["etcd_reachable"],
                                        timeout=10), status("h1"))
-            p = b("h1", "node", "ls", check=False)
-            self.assertNotEqual(p.returncode, 0)
-            self.assertIn("etcd is unreachable", p.stderr)
+            p = b("h1", "node", "ls")  # the nodes the agent knew, etcd said unreachable
+            self.assertIn("etcd: UNREACHABLE", p.stdout)
+            self.assertIn(self.subnets["h2"], p.stdout)
+            down = bj("h1", "node", "ls", "--format", "json")
+            self.assertFalse(down["etcd_reachable"])
+            self.assertIn("h2", {n["name"] for n in down["nodes"]})
             self.assertEqual(len(routes("h1")), 1)  # h2 (h3 left); nothing dropped
         finally:
             self.world.start_etcd()
@@ -311,7 +317,7 @@ class ClusterTest(unittest.TestCase):
             self.assertTrue(wait_until(lambda: status(host)["cluster"]["ready"] and
                                        status(host)["cluster"]["etcd_reachable"], timeout=15),
                             status(host))
-        nodes = {n["name"]: n for n in bj("h1", "node", "ls", "--format", "json")}
+        nodes = {n["name"]: n for n in bj("h1", "node", "ls", "--format", "json")["nodes"]}
         self.assertEqual(nodes["h1"]["subnet"], self.subnets["h1"])
         self.assertEqual(nodes["h2"]["subnet"], self.subnets["h2"])
         # A name registered during the outage reaches the other node once etcd is back.
@@ -340,7 +346,7 @@ class ClusterRecoveryTest(unittest.TestCase):
         b("r1", "cluster", "init", "--etcd", ETCD, "--cidr", CIDR, "--backend", "auto")
         for host, ip in cls.HOSTS.items():
             b(host, "cluster", "join", "--etcd", ETCD, "--node", host, "--node-ip", ip)
-        cls.subnets = {n["name"]: n["subnet"] for n in bj("r1", "node", "ls", "--format", "json")}
+        cls.subnets = {n["name"]: n["subnet"] for n in bj("r1", "node", "ls", "--format", "json")["nodes"]}
         for host in cls.HOSTS:
             b(host, "run", "-d", "--name", f"c-{host}", "--network", "cluster", "--",
               "sleep", "600")
@@ -403,7 +409,7 @@ class ClusterRecoveryTest(unittest.TestCase):
         for host in ("r1", "r2"):
             self.assertTrue(wait_until(lambda: status(host)["cluster"]["ready"], timeout=10),
                             status(host))
-        nodes = {n["name"]: n["subnet"] for n in bj("r1", "node", "ls", "--format", "json")}
+        nodes = {n["name"]: n["subnet"] for n in bj("r1", "node", "ls", "--format", "json")["nodes"]}
         self.assertEqual(nodes, {"r1": self.subnets["r1"], "r2": self.subnets["r2"]})
         self.assertTrue(ping("r1", "c-r1", ip2))
         # The removed node never claims its old subnet back, even with its tombstone gone.
