@@ -7,6 +7,8 @@
 
 #include "cluster/peers.h"
 #include "core/log.h"
+#include "net/nl_link_ops.h"
+#include "net/observe.h"
 
 namespace berth::cluster {
 
@@ -24,6 +26,25 @@ constexpr int kRepairEveryMs = 1000;
 constexpr int kStaleGraceMs = 120 * 1000;
 
 bool StartsWith(const std::string& s, std::string_view p) { return s.compare(0, p.size(), p) == 0; }
+
+// Routes of others (any protocol but berth's) into a peer's subnet: said, never deleted.
+std::vector<std::string> RouteConflicts(const std::vector<net::Peer>& peers) {
+  std::vector<std::string> out;
+  if (peers.empty()) return out;
+  auto ops = net::NlLinkOps::Open();
+  if (!ops.ok()) return out;
+  auto routes = (*ops)->Routes(net::Where::kHost);
+  if (!routes.ok()) return out;
+  for (const net::RouteInfo& r : *routes) {
+    if (!r.dst || r.protocol == net::kRouteProtocol) continue;
+    for (const net::Peer& p : peers) {
+      if (!p.subnet.Contains(*r.dst)) continue;
+      out.push_back(r.dst->ToString() + " (proto " + std::to_string(r.protocol) +
+                    ", not berth's) shadows peer " + p.node + "'s " + p.subnet.ToString());
+    }
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -499,10 +520,16 @@ void Agent::RepairMain() {
       }
     }
     auto stats = net::Apply(kVxlanDevice, applied_);
-    if (!stats.ok()) {
-      log::Debug("cluster agent: repair: " + stats.error().message());
-      continue;
+    std::vector<std::string> conflicts = RouteConflicts(applied_);
+    if (!stats.ok()) conflicts.push_back("program peers: " + stats.error().message());
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (conflicts != status_.conflicts) {
+        for (const auto& c : conflicts) log::Warn("cluster agent: route conflict: " + c);
+        status_.conflicts = conflicts;
+      }
     }
+    if (!stats.ok()) continue;
     if (stats->added || stats->replaced || stats->removed) {
       log::Warn("cluster agent: kernel state changed by hand: programmed the peers again",
                 {{"added", std::to_string(stats->added)},

@@ -67,6 +67,9 @@ struct AgentStatus {
   int64_t revision = 0; // etcd revision last seen
   int64_t applies = 0;  // how many times the peers were reprogrammed
   std::vector<NodeInfo> nodes;  // the nodes last known (`node ls` while etcd is away)
+  // Routes berth does not own into a peer's subnet (left alone: not ours to delete), and what
+  // the repair could not program: "10.244.3.0/25 (proto 4) shadows peer h3's 10.244.3.0/24".
+  std::vector<std::string> conflicts;
 };
 
 /// A container's names on the cluster network, as every node's berthd serves them.

@@ -361,6 +361,7 @@ class Daemon {
     return {{"node", a.node},          {"subnet", a.subnet},     {"etcd_reachable", a.etcd_reachable},
             {"ready", a.ready},        {"fenced", a.fenced},     {"last_error", a.last_error},
             {"peers", a.peers},        {"revision", a.revision}, {"applies", a.applies},
+            {"conflicts", a.conflicts},
             {"nodes", [&] {
                json nodes = json::array();
                for (const auto& n : a.nodes) nodes.push_back(json::parse(cluster::ToJson(n)));

@@ -369,6 +369,17 @@ class ClusterRecoveryTest(unittest.TestCase):
                                    sub3 in routes("r1"), timeout=3), berthd_log("r1"))
         self.assertTrue(wait_until(lambda: ping("r1", "c-r1", ip3), timeout=5))
         self.assertFalse(status("r1")["cluster"]["fenced"])
+        # A more-specific route of someone else's: said in the status, left alone.
+        half = sub3.replace(".0/24", ".0/25")
+        at("r1", "ip", "route", "add", half, "via", "198.18.0.253")
+        try:
+            self.assertTrue(wait_until(lambda: any(half in c for c in
+                                                   status("r1")["cluster"]["conflicts"]),
+                                       timeout=3), status("r1"))
+            self.assertIn(half, at("r1", "ip", "route", "show", half).stdout)
+        finally:
+            at("r1", "ip", "route", "del", half)
+        self.assertTrue(wait_until(lambda: not status("r1")["cluster"]["conflicts"], timeout=3))
 
     def test_2_node_rm_of_a_live_node_fences_it_for_good(self):
         b("r1", "node", "rm", "r3")
