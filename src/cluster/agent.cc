@@ -95,7 +95,8 @@ void Agent::SetError(const Error& e) {
   std::lock_guard<std::mutex> lock(mu_);
   status_.last_error = e.message();
   status_.ready = false;
-  if (e.code() == Code::kUnavailable) status_.etcd_reachable = false;
+  // Any other error is an answer from etcd (or comes after one): it is reachable.
+  status_.etcd_reachable = e.code() != Code::kUnavailable;
 }
 
 void Agent::Main() {
@@ -324,9 +325,9 @@ berth::Status Agent::CheckMembership(bool tombstone) {
     was_fenced = status_.fenced;
     status_.fenced = false;
   }
+  if (!root_.empty()) (void)RemoveFence(root_);  // also one a previous berthd left
   if (was_fenced) {
     // Someone repaired etcd (the subnet names this node again): serve again.
-    if (!root_.empty()) (void)RemoveFence(root_);
     log::Warn("cluster agent: subnet " + self_.subnet.ToString() +
               " is this node's again: serving the cluster network");
   }

@@ -423,6 +423,10 @@ class ClusterRecoveryTest(unittest.TestCase):
         nodes = {n["name"]: n["subnet"] for n in bj("r1", "node", "ls", "--format", "json")["nodes"]}
         self.assertEqual(nodes, {"r1": self.subnets["r1"], "r2": self.subnets["r2"]})
         self.assertTrue(ping("r1", "c-r1", ip2))
+        # Their names are registered again.
+        self.assertTrue(wait_until(lambda: etcdctl("get", "--prefix", "--keys-only",
+                                                   "/berth/names/r2/").stdout.strip(),
+                                   timeout=5))
         # The removed node never claims its old subnet back, even with its tombstone gone.
         self.assertTrue(status("r3")["cluster"]["fenced"])
         self.assertEqual(etcdctl("get", "--prefix", "/berth/subnets/" +
@@ -437,6 +441,19 @@ class ClusterRecoveryTest(unittest.TestCase):
         self.assertFalse(os.path.exists(os.path.join(root_of("r4"), "cluster.json")))
         node = json.loads(etcdctl("get", "--print-value-only", "/berth/nodes/r1").stdout)
         self.assertEqual(node["node_ip"], "198.18.0.11")
+        # An agent that finds its record written by another host fences itself, loudly.
+        theirs = dict(node, host_id="another-host", node_ip="198.18.0.99")
+        etcdctl("put", "/berth/nodes/r1", json.dumps(theirs))
+        try:
+            self.assertTrue(wait_until(lambda: status("r1")["cluster"]["fenced"], timeout=5))
+            self.assertIn("198.18.0.99", status("r1")["cluster"]["last_error"])
+            self.assertTrue(status("r1")["cluster"]["etcd_reachable"])
+            self.assertTrue(os.path.exists(os.path.join(root_of("r1"), "cluster.fenced")))
+        finally:
+            etcdctl("put", "/berth/nodes/r1", json.dumps(node))
+        self.assertTrue(wait_until(lambda: status("r1")["cluster"]["ready"], timeout=10),
+                        status("r1"))
+        self.assertFalse(os.path.exists(os.path.join(root_of("r1"), "cluster.fenced")))
 
     def test_5_joins_and_inits_that_cannot_work_are_refused_leaving_nothing(self):
         def refused(host, *args, says):
