@@ -343,6 +343,7 @@ class ClusterRecoveryTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.world = World(cls.HOSTS)
+        cls.world.add_host("r4", "198.18.0.14")  # a host that never gets into the cluster
         b("r1", "cluster", "init", "--etcd", ETCD, "--cidr", CIDR, "--backend", "auto")
         for host, ip in cls.HOSTS.items():
             b(host, "cluster", "join", "--etcd", ETCD, "--node", host, "--node-ip", ip)
@@ -433,7 +434,6 @@ class ClusterRecoveryTest(unittest.TestCase):
                                  self.subnets["r3"].replace("/", "-")).stdout.strip(), "")
 
     def test_4_a_second_host_with_a_live_nodes_name_is_refused(self):
-        self.world.add_host("r4", "198.18.0.14")
         p = b("r4", "cluster", "join", "--etcd", ETCD, "--node", "r1", "--node-ip", "198.18.0.14",
               check=False)
         self.assertNotEqual(p.returncode, 0)
@@ -474,6 +474,12 @@ class ClusterRecoveryTest(unittest.TestCase):
           "--cidr", "198.18.0.0/16")
         refused("r4", "cluster", "join", "--etcd", ETCD, "--etcd-prefix", "/under", "--node", "r4",
                 "--node-ip", "198.18.0.14", says="contains this node's IP")
+        # A failure after the claim (a device of another kind in the way) gives it back.
+        at("r4", "ip", "link", "add", "berth.vxlan", "type", "bridge")
+        try:
+            refused("r4", *join, says="not vxlan")
+        finally:
+            at("r4", "ip", "link", "del", "berth.vxlan")
         # Nothing claimed, no device, no membership.
         self.assertEqual(etcdctl("get", "--prefix", "/berth/nodes/r4").stdout.strip(), "")
         self.assertEqual(etcdctl("get", "--prefix", "/under/subnets").stdout.strip(), "")
