@@ -7,6 +7,7 @@
 
 #include "cluster/peers.h"
 #include "core/log.h"
+#include "net/kernel_events.h"
 #include "net/nl_link_ops.h"
 #include "net/observe.h"
 
@@ -21,7 +22,11 @@ constexpr int kBackoffMaxMs = 5000;
 // the agent lists and watches again.
 constexpr int kWatchIdleMs = 11 * 60 * 1000;
 // How often the repair thread programs the kernel again (undoing changes made by hand).
-constexpr int kRepairEveryMs = 1000;
+constexpr int kRepairEveryMs = 2000;
+// ... and at once (after kDebounceMs of quiet) when the kernel says routes, neighbours or
+// links changed; kStopPollMs bounds how long Stop waits for the repair thread.
+constexpr int kDebounceMs = 50;
+constexpr int kStopPollMs = 200;
 // How long routes to the peers known before etcd was wiped stay while they claim again.
 constexpr int kStaleGraceMs = 120 * 1000;
 
@@ -316,6 +321,7 @@ berth::Status Agent::CheckMembership(bool tombstone) {
     {
       std::lock_guard<std::mutex> lock(sleep_mu_);
       names_dirty_ = true;
+      beat_now_ = true;
     }
     sleep_cv_.notify_all();
   }
@@ -501,12 +507,30 @@ void Agent::HeartbeatMain() {
       wait = 1000;  // etcd is away: try again soon so the node is ready again soon after
       log::Debug("cluster agent: heartbeat: " + st.error().message());
     }
-    if (!SleepFor(wait)) break;
+    std::unique_lock<std::mutex> lock(sleep_mu_);
+    sleep_cv_.wait_for(lock, std::chrono::milliseconds(wait),
+                       [this] { return stop_.load() || beat_now_; });
+    beat_now_ = false;
+    if (stop_) break;
   }
 }
 
 void Agent::RepairMain() {
-  while (SleepFor(kRepairEveryMs)) {
+  // Kernel notifications make a repair immediate; the periodic pass covers what they miss.
+  auto events = net::KernelEvents::Open();
+  if (!events.ok()) log::Warn("cluster agent: repair on kernel events: " + events.error().message());
+  auto last = std::chrono::steady_clock::now();
+  while (!stop_) {
+    bool changed = false;
+    if (events.ok()) {
+      changed = events->Wait(kStopPollMs, kDebounceMs);
+    } else if (!SleepFor(kStopPollMs)) {
+      break;
+    }
+    if (stop_) break;
+    auto now = std::chrono::steady_clock::now();
+    if (!changed && now - last < std::chrono::milliseconds(kRepairEveryMs)) continue;
+    last = now;
     std::lock_guard<std::mutex> apply_lock(apply_mu_);
     if (!have_applied_) continue;  // fenced, or nothing programmed yet
     if (vxlan_) {

@@ -24,9 +24,11 @@
 //   cluster network uses again (the claim transaction of a join, so of two claimants one wins
 //   and the other is fenced) and registers its record and names again. Routes to the peers it
 //   knew stay meanwhile (kStaleGraceMs), so traffic never stops for this.
-// - Repair: every kRepairEveryMs the peers last programmed are applied again (a diff: cheap
-//   when nothing changed) and the VXLAN device is made again when it went, so an `ip route
-//   del` or `ip link del` by hand is undone within a second.
+// - Repair: on every rtnetlink notification of a route, neighbour or link change (debounced)
+//   and every kRepairEveryMs, the peers last programmed are applied again (a diff: cheap when
+//   nothing changed) and the VXLAN device is made again when it went, so an `ip route del` or
+//   `ip link del` by hand is undone at once. Routes of others into a peer's subnet are
+//   reported (status conflicts), never deleted.
 //
 // Stopping the agent (berthd stops or restarts) leaves routes, the device and the heartbeat
 // lease alone: a restart must cause no blip in traffic.
@@ -146,6 +148,7 @@ class Agent {
   std::string root_;
   std::atomic<bool> removed_{false};  // sticky: removed with `node rm`
   std::atomic<bool> names_resync_{false};  // etcd lost our names: read back and put again
+  bool beat_now_ = false;  // guarded by sleep_mu_: claimed again, the heartbeat goes at once
 
   // Programming the kernel: the main thread, Fence and the repair thread, one at a time.
   std::mutex apply_mu_;
