@@ -1,15 +1,19 @@
 // berth cluster init | join | leave, berth node ls | rm: the multi-host front end. The control
 // plane is cluster/ (etcd keys, claims, the agent berthd runs); this file joins it to the
 // engine (the local `cluster` network) and to berthd (which runs the agent).
+#include <net/if.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <iostream>
 #include <map>
 
 #include "cli/commands.h"
 #include "cli/render.h"
+#include "core/ids.h"
 #include "cluster/config.h"
 #include "cluster/local.h"
 #include "cluster/peers.h"
@@ -17,6 +21,7 @@
 #include "engine/berthd.h"
 #include "engine/paths.h"
 #include "etcd/client.h"
+#include "net/nl_link_ops.h"
 #include "net/overlay.h"
 
 namespace berth::cli {
@@ -30,6 +35,17 @@ Result<etcd::Options> EtcdOptions(const EtcdFlags& f) {
   o.cacert = f.cacert;
   o.cert = f.cert;
   o.key = f.key;
+  if (o.cert.empty() != o.key.empty()) {
+    return Error::Invalid("--etcd-cert and --etcd-key go together: give both or neither");
+  }
+  for (const auto& [flag, path] : {std::pair{"--etcd-cacert", &o.cacert},
+                                   std::pair{"--etcd-cert", &o.cert},
+                                   std::pair{"--etcd-key", &o.key}}) {
+    if (!path->empty() && ::access(path->c_str(), R_OK) != 0) {
+      return Error::Invalid(std::string(flag) + " " + *path + ": cannot read it (" +
+                            std::strerror(errno) + ")");
+    }
+  }
   return o;
 }
 
@@ -124,7 +140,9 @@ int ClusterJoin(const Globals& g, const EtcdFlags& ef, const ClusterJoinFlags& f
                                 ": run `berth cluster leave` first"));
     }
     local.subnet = before->subnet;
+    local.host_id = before->host_id;
   }
+  if (local.host_id.empty()) local.host_id = NewId();
 
   auto client = etcd::Client::Open(*opts);
   if (!client.ok()) return Fail(client.error());
@@ -136,6 +154,24 @@ int ClusterJoin(const Globals& g, const EtcdFlags& ef, const ClusterJoinFlags& f
   auto underlay = net::FindUnderlay(local.node_ip);
   if (!underlay.ok()) return Fail(underlay.error().Wrap("--node-ip " + f.node_ip));
   std::string dev = f.iface.empty() ? underlay->dev : f.iface;
+  // Everything that can be checked before the claim is: a failed join leaves nothing behind.
+  if (!f.iface.empty() && ::if_nametoindex(f.iface.c_str()) == 0) {
+    return Fail(Error::Invalid("--iface " + f.iface + ": no such device on this host"), 125);
+  }
+  if (config->cidr.Contains(local.node_ip)) {
+    return Fail(Error::Invalid("the cluster CIDR " + config->cidr.ToString() +
+                               " contains this node's IP " + f.node_ip +
+                               ": container subnets would shadow the underlay"), 125);
+  }
+  const bool vxlan_backend = config->backend != cluster::Backend::kHostGw;
+  const int max_mtu = vxlan_backend ? underlay->mtu - net::kVxlanOverhead : underlay->mtu;
+  if (f.mtu > max_mtu) {
+    return Fail(Error::Invalid("--mtu " + std::to_string(f.mtu) + " is larger than the " +
+                               std::to_string(max_mtu) + " the underlay " + underlay->dev +
+                               " (MTU " + std::to_string(underlay->mtu) + ") carries" +
+                               (vxlan_backend ? " with VXLAN's 50 bytes" : "")),
+                125);
+  }
 
   cluster::NodeInfo self;
   self.name = f.node;
@@ -146,6 +182,24 @@ int ClusterJoin(const Globals& g, const EtcdFlags& ef, const ClusterJoinFlags& f
   int bridge_mtu = vxlan ? underlay->mtu - net::kVxlanOverhead : underlay->mtu;
   if (f.mtu) bridge_mtu = f.mtu;
   self.mtu = bridge_mtu;
+  self.host_id = local.host_id;
+  // Another host with this node name: refused while it is alive; a dead one is replaced.
+  bool take_over = false;
+  {
+    auto theirs = (*client)->Get(cluster::NodeKey(f.node));
+    if (!theirs.ok()) return Fail(Unreachable(*opts, theirs.error()));
+    auto other = theirs->kvs.empty() ? Result<cluster::NodeInfo>(Error::NotFound(""))
+                                      : cluster::ParseNode(theirs->kvs[0].value);
+    if (other.ok() && !other->host_id.empty() && other->host_id != local.host_id) {
+      auto alive = (*client)->Get(cluster::AliveKey(f.node));
+      if (!alive.ok()) return Fail(Unreachable(*opts, alive.error()));
+      if (!alive->kvs.empty()) {
+        return Fail(Error::Exists("node name " + f.node + " is in use by the live node at " +
+                                  other->node_ip.ToString() + ": choose another --node"));
+      }
+      take_over = true;
+    }
+  }
 
   auto engine = engine::Engine::Open(g.root, CliWiring(g.root));
   if (!engine.ok()) return Fail(engine.error());
@@ -153,13 +207,40 @@ int ClusterJoin(const Globals& g, const EtcdFlags& ef, const ClusterJoinFlags& f
   auto existing = (*engine)->InspectNetwork(cluster::kNetworkName);
   if (existing.ok() && local.subnet.prefix() == 0) local.subnet = self.subnet = existing->network.subnet;
 
-  auto claimed = cluster::Claim(**client, *config, self);
+  // A new subnet overlaps none of this host's networks and routes.
+  std::vector<Cidr> avoid;
+  if (auto nets = (*engine)->ListNetworks(); nets.ok()) {
+    for (const auto& n : *nets) {
+      if (n.name != cluster::kNetworkName) avoid.push_back(n.subnet);
+    }
+  }
+  if (auto ops = net::NlLinkOps::Open(); ops.ok()) {
+    if (auto host = (*ops)->HostRoutes(); host.ok()) {
+      for (const Cidr& c : *host) {
+        if (c.is_v4() && !config->cidr.Contains(c)) avoid.push_back(c);
+      }
+    }
+  }
+  auto claimed = cluster::Claim(**client, *config, self, take_over, avoid);
   if (!claimed.ok()) {
     if (claimed.error().code() == Code::kUnavailable) return Fail(Unreachable(*opts, claimed.error()));
     return Fail(claimed.error());
   }
   self = *claimed;
   local.subnet = self.subnet;
+  // From here on a failure gives the claim back (a fresh join only) and removes the device.
+  const bool fresh = !before.ok() && !existing.ok() && !take_over;
+  bool made_device = false;
+  auto undo = [&](Error e) {
+    if (fresh) {
+      if (Status st = cluster::Unclaim(**client, self); !st.ok()) {
+        std::fprintf(stderr, "berth: warning: give the subnet back: %s\n",
+                     st.error().message().c_str());
+      }
+    }
+    if (made_device) (void)net::DeleteVxlan(cluster::kVxlanDevice);
+    return Fail(e);
+  };
 
   // The VXLAN device now, so peers learn this node's VTEP MAC with its record.
   if (vxlan) {
@@ -171,15 +252,16 @@ int ClusterJoin(const Globals& g, const EtcdFlags& ef, const ClusterJoinFlags& f
     spec.underlay_dev = dev;
     spec.mtu = underlay->mtu - net::kVxlanOverhead;
     spec.vtep_address = Cidr(self.subnet.Network(), 32);
+    made_device = fresh && ::if_nametoindex(cluster::kVxlanDevice) == 0;
     auto mac = net::EnsureVxlan(spec);
-    if (!mac.ok()) return Fail(mac.error().Wrap("create the VXLAN device"));
+    if (!mac.ok()) return undo(mac.error().Wrap("create the VXLAN device"));
     self.vtep_mac = *mac;
-    if (Status st = cluster::Publish(**client, self); !st.ok()) return Fail(st.error());
+    if (Status st = cluster::Publish(**client, self); !st.ok()) return undo(st.error());
   }
 
   if (existing.ok()) {
     if (existing->network.subnet != self.subnet) {
-      return Fail(Error::Exists("network " + std::string(cluster::kNetworkName) + " exists with subnet " +
+      return undo(Error::Exists("network " + std::string(cluster::kNetworkName) + " exists with subnet " +
                                 existing->network.subnet.ToString() + ", but this node's subnet is " +
                                 self.subnet.ToString() + ": remove the network first"));
     }
@@ -191,9 +273,10 @@ int ClusterJoin(const Globals& g, const EtcdFlags& ef, const ClusterJoinFlags& f
     req.mtu = bridge_mtu;
     req.options = {"cluster_cidr=" + config->cidr.ToString()};
     auto net = (*engine)->CreateNetwork(req);
-    if (!net.ok()) return Fail(net.error().Wrap("create network cluster"));
+    if (!net.ok()) return undo(net.error().Wrap("create network cluster"));
   }
-  if (Status st = cluster::WriteLocalState(g.root, local); !st.ok()) return Fail(st.error());
+  (void)cluster::RemoveFence(g.root);
+  if (Status st = cluster::WriteLocalState(g.root, local); !st.ok()) return undo(st.error());
 
   // berthd runs the agent (and brings it back after a restart or reboot: cluster.json).
   engine::Paths paths{g.root};
@@ -226,6 +309,7 @@ int ClusterLeave(const Globals& g) {
   }
   // berthd stops its agent when cluster.json is gone (routes stay until we withdraw them).
   if (Status st = cluster::RemoveLocalState(g.root); !st.ok()) return Fail(st.error());
+  (void)cluster::RemoveFence(g.root);  // a removed node is free to join again
   engine::Paths paths{g.root};
   (void)engine::ReloadBerthd(paths);
   ErrorList errors;
@@ -240,6 +324,20 @@ int ClusterLeave(const Globals& g) {
   return 0;
 }
 
+// The nodes berthd's agent knew last: what `node ls` shows while etcd is unreachable.
+std::vector<cluster::NodeInfo> NodesFromAgent(const Globals& g) {
+  std::vector<cluster::NodeInfo> nodes;
+  engine::Paths paths{g.root};
+  auto body = engine::BerthdRequest(paths, "GET", "/v1/status", 1000);
+  if (!body.ok()) return nodes;
+  nlohmann::json j = nlohmann::json::parse(*body, nullptr, false);
+  if (!j.is_object() || !j.contains("cluster") || !j["cluster"].is_object()) return nodes;
+  for (const auto& n : j["cluster"].value("nodes", nlohmann::json::array())) {
+    if (auto info = cluster::ParseNode(n.dump()); info.ok()) nodes.push_back(*info);
+  }
+  return nodes;
+}
+
 int NodeList(const Globals& g, const EtcdFlags& ef) {
   auto opts = EtcdOf(g, ef);
   if (!opts.ok()) return Fail(opts.error());
@@ -247,23 +345,28 @@ int NodeList(const Globals& g, const EtcdFlags& ef) {
   auto client = etcd::Client::Open(*opts);
   if (!client.ok()) return Fail(client.error());
   auto all = (*client)->GetPrefix("");
-  if (!all.ok()) return Fail(Unreachable(*opts, all.error()));
   std::optional<cluster::ClusterConfig> config;
   std::vector<cluster::NodeInfo> nodes;
   std::map<std::string, int64_t> alive;
-  for (const auto& kv : all->kvs) {
-    if (kv.key == cluster::kConfigKey) {
-      auto c = cluster::ParseConfig(kv.value);
-      if (c.ok()) config = *c;
-    } else if (kv.key.rfind(cluster::kNodesPrefix, 0) == 0) {
-      auto n = cluster::ParseNode(kv.value);
-      if (n.ok()) nodes.push_back(*n);
-    } else if (kv.key.rfind(cluster::kAlivePrefix, 0) == 0) {
-      alive[kv.key.substr(std::string_view(cluster::kAlivePrefix).size())] =
-          std::atoll(kv.value.c_str());
+  const bool reachable = all.ok();
+  if (!reachable && all.error().code() != Code::kUnavailable) return Fail(all.error());
+  if (reachable) {
+    for (const auto& kv : all->kvs) {
+      if (kv.key == cluster::kConfigKey) {
+        auto c = cluster::ParseConfig(kv.value);
+        if (c.ok()) config = *c;
+      } else if (kv.key.rfind(cluster::kNodesPrefix, 0) == 0) {
+        auto n = cluster::ParseNode(kv.value);
+        if (n.ok()) nodes.push_back(*n);
+      } else if (kv.key.rfind(cluster::kAlivePrefix, 0) == 0) {
+        alive[kv.key.substr(std::string_view(cluster::kAlivePrefix).size())] =
+            std::atoll(kv.value.c_str());
+      }
     }
+    if (!config) return Fail(Error::NotFound("no cluster config under " + opts->prefix));
+  } else {
+    nodes = NodesFromAgent(g);  // as this node's agent knew them last
   }
-  if (!config) return Fail(Error::NotFound("no cluster config under " + opts->prefix));
   // The path from this node (when it is one) to each other node.
   std::string dev;
   if (local.ok()) {
@@ -281,12 +384,11 @@ int NodeList(const Globals& g, const EtcdFlags& ef) {
   std::vector<std::vector<std::string>> rows;
   for (const auto& n : nodes) {
     bool self = local.ok() && local->node == n.name;
-    std::string path = "-";
-    if (!self) {
+    // The path this node uses to reach it; itself: the backend it joined with.
+    std::string path = n.backend.empty() ? "-" : n.backend;
+    if (!self && config) {
       auto p = cluster::PathTo(config->backend, n, on_link);
       path = p.ok() ? cluster::PathName(*p) : "?";
-    } else {
-      path = "local";
     }
     auto a = alive.find(n.name);
     bool ready = a != alive.end();
@@ -301,17 +403,23 @@ int NodeList(const Globals& g, const EtcdFlags& ef) {
                    {"mtu", n.mtu},
                    {"self", self}});
     rows.push_back({n.name + (self ? " (this node)" : ""), n.node_ip.ToString(), n.subnet.ToString(),
-                    path, n.vtep_mac.empty() ? "-" : n.vtep_mac, ready ? "Ready" : "NotReady",
-                    ready ? Ago(seen) : "expired"});
+                    path, n.vtep_mac.empty() ? "-" : n.vtep_mac,
+                    !reachable ? "Unknown" : ready ? "Ready" : "NotReady",
+                    !reachable ? "-" : ready ? Ago(seen) : "expired"});
   }
   if (g.format == "json") {
-    std::cout << out.dump(2) << "\n";
+    std::cout << nlohmann::json{{"etcd_reachable", reachable}, {"nodes", out}}.dump(2) << "\n";
     return 0;
   }
   std::cout << Table({"NAME", "NODE IP", "SUBNET", "BACKEND", "VTEP MAC", "STATUS", "LAST SEEN"},
                      rows);
   std::string list;
   for (const auto& ep : opts->endpoints) list += (list.empty() ? "" : ",") + ep;
+  if (!reachable) {
+    std::printf("etcd: UNREACHABLE at %s (%s): nodes as this node's agent knew them last\n",
+                list.c_str(), all.error().message().c_str());
+    return 0;
+  }
   std::printf("etcd: reachable at %s (revision %lld); cluster %s, backend %s\n", list.c_str(),
               static_cast<long long>(all->revision), config->cidr.ToString().c_str(),
               cluster::BackendName(config->backend));

@@ -15,8 +15,20 @@
 //   with them, again after an outage. Other nodes' names arrive through the same watch and
 //   are kept in memory (RemoteNames), so berthd answers without an etcd round trip.
 // - Fencing: when etcd says this node's subnet is held by another node (or this node was
-//   removed), the agent withdraws its routes to peers, stops serving and says why in its
-//   status and log, loudly, instead of sharing a subnet.
+//   removed: the tombstone removed/NAME), the agent withdraws its routes to peers, stops
+//   serving and says why in its status, its log and ROOT/cluster.fenced (the engine refuses
+//   attachments to the cluster network while it exists), loudly, instead of sharing a subnet.
+//   A removal is sticky: that node never claims a subnet again until it leaves.
+// - A wiped or restored etcd (its subnet key and node record both gone, no tombstone): the
+//   agent waits for `berth cluster init` if the config went too, then claims the subnet its
+//   cluster network uses again (the claim transaction of a join, so of two claimants one wins
+//   and the other is fenced) and registers its record and names again. Routes to the peers it
+//   knew stay meanwhile (kStaleGraceMs), so traffic never stops for this.
+// - Repair: on every rtnetlink notification of a route, neighbour or link change (debounced)
+//   and every kRepairEveryMs, the peers last programmed are applied again (a diff: cheap when
+//   nothing changed) and the VXLAN device is made again when it went, so an `ip route del` or
+//   `ip link del` by hand is undone at once. Routes of others into a peer's subnet are
+//   reported (status conflicts), never deleted.
 //
 // Stopping the agent (berthd stops or restarts) leaves routes, the device and the heartbeat
 // lease alone: a restart must cause no blip in traffic.
@@ -25,6 +37,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -55,6 +68,10 @@ struct AgentStatus {
   int peers = 0;        // programmed
   int64_t revision = 0; // etcd revision last seen
   int64_t applies = 0;  // how many times the peers were reprogrammed
+  std::vector<NodeInfo> nodes;  // the nodes last known (`node ls` while etcd is away)
+  // Routes berth does not own into a peer's subnet (left alone: not ours to delete), and what
+  // the repair could not program: "10.244.3.0/25 (proto 4) shadows peer h3's 10.244.3.0/24".
+  std::vector<std::string> conflicts;
 };
 
 /// A container's names on the cluster network, as every node's berthd serves them.
@@ -70,8 +87,10 @@ class Agent {
   /// Starts the agent's threads. Never fails because etcd is down: it retries.
   /// `names_changed` is called (on an agent thread; it must not block) whenever the names
   /// registered by other nodes changed: berthd rebuilds its DNS table then.
+  /// `root`: where the fence file goes (FencePath); empty: nowhere.
   static std::unique_ptr<Agent> Start(LocalState local,
-                                      std::function<void()> names_changed = {});
+                                      std::function<void()> names_changed = {},
+                                      std::string root = {});
   ~Agent();
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;
@@ -97,8 +116,11 @@ class Agent {
   berth::Status Relist();
   void OnEvent(const etcd::WatchEvent& ev, bool* nodes_changed, bool* names_changed);
   void OnNameEvent(const etcd::WatchEvent& ev, bool* names_changed);  // agent_names.cc
+  void RepairMain();
+  /// After a relist: claims this node's subnet again when etcd lost it, or fences.
+  berth::Status CheckMembership(bool tombstone);
   void Reprogram();
-  void Fence(const Error& e);
+  void Fence(const Error& e, bool removed = false);
   void SetError(const Error& e);
   /// Sleeps up to `ms`; false when stopping.
   bool SleepFor(int ms);
@@ -117,6 +139,23 @@ class Agent {
   std::string underlay_dev_;
   std::map<std::string, NodeInfo> nodes_;  // by name
   std::map<std::string, std::string> holders_;  // subnet key -> node name
+  std::set<std::string> tombstones_;            // names removed with `node rm`
+  bool recheck_ = false;  // this node's record or subnet key went: list and decide again
+  // The peers known before etcd was wiped or restored: their routes stay until they claimed
+  // their subnets again, or until stale_until_.
+  std::map<std::string, NodeInfo> stale_;
+  std::chrono::steady_clock::time_point stale_until_{};
+  std::string root_;
+  std::atomic<bool> removed_{false};  // sticky: removed with `node rm`
+  std::atomic<bool> names_resync_{false};  // etcd lost our names: read back and put again
+  bool beat_now_ = false;  // guarded by sleep_mu_: claimed again, the heartbeat goes at once
+
+  // Programming the kernel: the main thread, Fence and the repair thread, one at a time.
+  std::mutex apply_mu_;
+  std::vector<net::Peer> applied_;         // guarded by apply_mu_: last programmed
+  bool have_applied_ = false;              // guarded by apply_mu_
+  std::optional<net::VxlanSpec> vxlan_;    // guarded by apply_mu_: the device, when vxlan
+  std::thread repair_;
 
   std::function<void()> names_changed_;
   std::thread names_;

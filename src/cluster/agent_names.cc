@@ -71,6 +71,14 @@ void Agent::NamesMain() {
       if (stop_) break;
       names_dirty_ = false;
     }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (status_.fenced) {  // a fenced node publishes no names
+        retry = true;
+        continue;
+      }
+    }
+    if (names_resync_.exchange(false)) registered_.reset();
     berth::Status st = SyncNames();
     retry = !st.ok();
     if (retry) {

@@ -40,6 +40,18 @@ Status Validate(const ClusterConfig& c) {
                           ": the CIDR's prefix must be 8 or more and shorter than the subnet "
                           "length, which must be 30 or less");
   }
+  // Ranges a host never routes to containers on other hosts.
+  static constexpr std::pair<const char*, const char*> kReserved[] = {
+      {"0.0.0.0/8", "\"this network\""},     {"127.0.0.0/8", "loopback"},
+      {"169.254.0.0/16", "link-local"},      {"224.0.0.0/4", "multicast"},
+      {"240.0.0.0/4", "reserved (class E)"}};
+  for (const auto& [range, what] : kReserved) {
+    Cidr r = *Cidr::ParseNetwork(range);
+    if (c.cidr.Overlaps(r)) {
+      return Error::Invalid("--cidr " + c.cidr.ToString() + " overlaps " + range + " (" + what +
+                            "): choose a private range such as 10.244.0.0/16");
+    }
+  }
   if (c.vni == 0 || c.vni >= (1u << 24)) {
     return Error::Invalid("--vni " + std::to_string(c.vni) + ": must be 1-16777215");
   }

@@ -24,7 +24,8 @@ std::string ToJson(const LocalState& s) {
               {"node_ip", s.node_ip.ToString()},
               {"iface", s.iface},
               {"mtu", s.mtu},
-              {"subnet", s.subnet.ToString()}}
+              {"subnet", s.subnet.ToString()},
+              {"host_id", s.host_id}}
              .dump(2) +
          "\n";
 }
@@ -45,6 +46,7 @@ Result<LocalState> ParseLocalState(std::string_view text) {
     s.iface = j.value("iface", std::string());
     s.mtu = j.value("mtu", 0);
     BERTH_ASSIGN_OR_RETURN(s.subnet, Cidr::ParseNetwork(j.at("subnet").get<std::string>()));
+    s.host_id = j.value("host_id", std::string());
   } catch (const json::exception& ex) {
     return Error::Invalid(std::string("cluster.json: ") + ex.what());
   }
@@ -69,6 +71,30 @@ Status WriteLocalState(const std::string& root, const LocalState& s) {
 
 Status RemoveLocalState(const std::string& root) {
   std::string path = LocalStatePath(root);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return Error::System("unlink " + path, errno);
+  return Ok();
+}
+
+std::string FencePath(const std::string& root) { return root + "/cluster.fenced"; }
+
+std::optional<FenceRecord> ReadFence(const std::string& root) {
+  auto text = sys::ReadFile(FencePath(root));
+  if (!text.ok()) return std::nullopt;
+  json j = json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return std::nullopt;
+  FenceRecord f;
+  f.reason = j.value("reason", std::string());
+  f.removed = j.value("removed", false);
+  return f;
+}
+
+Status WriteFence(const std::string& root, const FenceRecord& f) {
+  return sys::WriteFileAtomic(FencePath(root),
+                              json{{"reason", f.reason}, {"removed", f.removed}}.dump());
+}
+
+Status RemoveFence(const std::string& root) {
+  std::string path = FencePath(root);
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) return Error::System("unlink " + path, errno);
   return Ok();
 }

@@ -26,6 +26,7 @@ struct LocalState {
   std::string iface;    // the underlay device; empty: the one holding node_ip
   int mtu = 0;          // the cluster bridge's MTU as given by --mtu; 0: derived
   Cidr subnet;          // what the join got (the agent checks etcd still agrees)
+  std::string host_id;  // random, made by the first join: nodes/NAME carries it
 };
 
 std::string LocalStatePath(const std::string& root);
@@ -38,5 +39,19 @@ Result<LocalState> ReadLocalState(const std::string& root);
 Status WriteLocalState(const std::string& root, const LocalState& s);
 /// Absent counts as removed.
 Status RemoveLocalState(const std::string& root);
+
+/// ROOT/cluster.fenced: written by the agent while it does not serve the cluster network, so
+/// the engine refuses attachments to it with the reason: {"reason": "...", "removed": bool}.
+/// `removed` (the node was removed with `berth node rm`) is sticky: the agent never claims a
+/// subnet again until `berth cluster leave` deletes the file.
+struct FenceRecord {
+  std::string reason;
+  bool removed = false;
+};
+std::string FencePath(const std::string& root);
+/// nullopt when the node is not fenced (or the file is unreadable).
+std::optional<FenceRecord> ReadFence(const std::string& root);
+Status WriteFence(const std::string& root, const FenceRecord& f);
+Status RemoveFence(const std::string& root);
 
 }  // namespace berth::cluster

@@ -1,5 +1,6 @@
 #include "cluster/subnets.h"
 
+#include <algorithm>
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -38,7 +39,7 @@ std::string ToJson(const NodeInfo& n) {
   return json{{"name", n.name},          {"node_ip", n.node_ip.ToString()},
               {"subnet", n.subnet.ToString()}, {"vtep_mac", n.vtep_mac},
               {"backend", n.backend},    {"mtu", n.mtu},
-              {"joined", n.joined}}
+              {"joined", n.joined},      {"host_id", n.host_id}}
       .dump();
 }
 
@@ -57,6 +58,7 @@ Result<NodeInfo> ParseNode(std::string_view text) {
     n.backend = j.value("backend", std::string());
     n.mtu = j.value("mtu", 0);
     n.joined = j.value("joined", int64_t{0});
+    n.host_id = j.value("host_id", std::string());
   } catch (const json::exception& e) {
     return Error::Invalid(std::string("node record: ") + e.what());
   }
@@ -69,6 +71,7 @@ std::string SubnetKey(const Cidr& subnet) {
 }
 std::string NodeKey(const std::string& name) { return kNodesPrefix + name; }
 std::string AliveKey(const std::string& name) { return kAlivePrefix + name; }
+std::string RemovedKey(const std::string& name) { return kRemovedPrefix + name; }
 
 Status ValidateNodeName(const std::string& name) {
   BERTH_TRY(ValidateName("node", name));
@@ -94,7 +97,23 @@ Error HeldByOther(const Cidr& subnet, const std::string& holder, const std::stri
           holder + "` if that node is gone.");
 }
 
-Result<NodeInfo> Claim(etcd::Client& client, const ClusterConfig& config, NodeInfo self) {
+Error RemovedError(const std::string& self) {
+  return Error::Exists("node " + self +
+                       " was removed from the cluster (berth node rm): not serving the cluster "
+                       "network")
+      .WithDetails("run `berth cluster leave`, then `berth cluster join` to join again");
+}
+
+Error OtherHost(const NodeInfo& theirs, const std::string& self) {
+  return Error::Exists("node name " + self + " is used by another host (node IP " +
+                       theirs.node_ip.ToString() +
+                       "): not serving the cluster network with it")
+      .WithDetails("two hosts must not share a node name: give this host another one (berth "
+                   "cluster leave, then join --node OTHER)");
+}
+
+Result<NodeInfo> Claim(etcd::Client& client, const ClusterConfig& config, NodeInfo self,
+                       bool take_over, const std::vector<Cidr>& avoid) {
   BERTH_TRY(ValidateNodeName(self.name));
   const std::string node_key = NodeKey(self.name);
   std::optional<Cidr> required;
@@ -111,6 +130,10 @@ Result<NodeInfo> Claim(etcd::Client& client, const ClusterConfig& config, NodeIn
     if (!mine.kvs.empty()) {
       // A known node keeps its subnet, whatever happened meanwhile (#520, #621).
       BERTH_ASSIGN_OR_RETURN(NodeInfo old, ParseNode(mine.kvs[0].value));
+      if (!take_over && !old.host_id.empty() && !self.host_id.empty() &&
+          old.host_id != self.host_id) {
+        return OtherHost(old, self.name);
+      }
       if (!config.cidr.Contains(old.subnet)) {
         return Error::Exists("node " + self.name + " holds subnet " + old.subnet.ToString() +
                              ", outside the cluster CIDR " + config.cidr.ToString() +
@@ -158,11 +181,15 @@ Result<NodeInfo> Claim(etcd::Client& client, const ClusterConfig& config, NodeIn
     std::optional<Cidr> free;
     if (required) {
       if (!required_holder.empty()) return HeldByOther(*required, required_holder, self.name);
+      BERTH_ASSIGN_OR_RETURN(etcd::RangeResult tomb, client.Get(RemovedKey(self.name)));
+      if (!tomb.kvs.empty()) return RemovedError(self.name);
       free = required;
     }
     for (uint64_t i = 0; i < count && !free; ++i) {
       Cidr c = config.SubnetAt((start + i) % count);
-      if (!held.count(SubnetKey(c))) free = c;
+      bool local = std::any_of(avoid.begin(), avoid.end(),
+                               [&](const Cidr& a) { return a.Overlaps(c); });
+      if (!held.count(SubnetKey(c)) && !local) free = c;
     }
     if (!free) {
       return Error::Exists("no free subnet left in the cluster CIDR " + config.cidr.ToString() +
@@ -174,13 +201,25 @@ Result<NodeInfo> Claim(etcd::Client& client, const ClusterConfig& config, NodeIn
     const std::string skey = SubnetKey(self.subnet);
     BERTH_ASSIGN_OR_RETURN(
         auto r, ClaimTxn(client, {Compare::Absent(skey), Compare::Absent(node_key)},
-                         {TxnOp::Put(skey, self.name), TxnOp::Put(node_key, ToJson(self))}));
+                         {TxnOp::Put(skey, self.name), TxnOp::Put(node_key, ToJson(self)),
+                          TxnOp::Delete(RemovedKey(self.name))}));
     if (r && r->succeeded) return self;
     // Lost a race (another node took that subnet, or this name joined meanwhile) or the
     // outcome is unknown. Look again: nodes/NAME says whether it was ours.
   }
   return Error::Unavailable("could not claim a subnet for node " + self.name + " after " +
                             std::to_string(kClaimAttempts) + " attempts");
+}
+
+Status Unclaim(etcd::Client& client, const NodeInfo& self) {
+  const std::string skey = SubnetKey(self.subnet);
+  const std::string node_key = NodeKey(self.name);
+  BERTH_ASSIGN_OR_RETURN(
+      etcd::TxnResult r,
+      client.Txn({Compare::ValueIs(skey, self.name), Compare::ValueIs(node_key, ToJson(self))},
+                 {TxnOp::Delete(skey), TxnOp::Delete(node_key)}));
+  (void)r;  // not ours any more: nothing to undo
+  return Ok();
 }
 
 Status Publish(etcd::Client& client, const NodeInfo& self) {
@@ -214,7 +253,8 @@ Status RemoveNode(etcd::Client& client, const std::string& name) {
   const std::string skey = SubnetKey(node.subnet);
   // The subnet key goes only when it still names this node: never free another node's subnet.
   std::vector<TxnOp> always = {TxnOp::Delete(NodeKey(name)), TxnOp::Delete(AliveKey(name)),
-                               TxnOp::Delete(kNamesPrefix + name + "/", /*prefix=*/true)};
+                               TxnOp::Delete(kNamesPrefix + name + "/", /*prefix=*/true),
+                               TxnOp::Put(RemovedKey(name), node.subnet.ToString())};
   std::vector<TxnOp> with_subnet = always;
   with_subnet.push_back(TxnOp::Delete(skey));
   BERTH_ASSIGN_OR_RETURN(etcd::TxnResult t,

@@ -229,6 +229,59 @@ TEST_F(ClusterEtcdTest, RemoveNodeFreesOnlyItsOwnSubnet) {
   EXPECT_EQ(client_->Get(SubnetKey(b->subnet))->kvs[0].value, "c");
 }
 
+// node rm leaves a tombstone: the removed host cannot claim its subnet back (its cluster
+// network still uses it), where a host of a wiped etcd can; a new join of the name clears it.
+TEST_F(ClusterEtcdTest, ARemovedNodeCannotClaimItsSubnetBack) {
+  auto a = Claim(*client_, config_, Node("a"));
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(RemoveNode(*client_, "a").ok());
+  auto tomb = client_->Get(RemovedKey("a"));
+  ASSERT_EQ(tomb->kvs.size(), 1u);
+  EXPECT_EQ(tomb->kvs[0].value, a->subnet.ToString());
+  auto back = Claim(*client_, config_, *a);  // the subnet required: the removed host's agent
+  ASSERT_FALSE(back.ok());
+  EXPECT_EQ(back.error().code(), Code::kExists);
+  EXPECT_NE(back.error().message().find("was removed"), std::string::npos);
+  auto fresh = Claim(*client_, config_, Node("a"));  // a new join of the name
+  ASSERT_TRUE(fresh.ok()) << fresh.error().message();
+  EXPECT_TRUE(client_->Get(RemovedKey("a"))->kvs.empty());
+}
+
+// Two hosts of a wiped etcd asking for one subnet: one gets it, the other is fenced.
+TEST_F(ClusterEtcdTest, TwoClaimantsOfOneSubnetAfterAWipeGetOneWinner) {
+  NodeInfo x = Node("x"), y = Node("y", "198.18.0.2");
+  x.subnet = y.subnet = *Cidr::ParseNetwork("10.244.9.0/24");
+  std::atomic<int> won{0}, fenced{0};
+  auto cx = Open(), cy = Open();
+  auto claim = [&](etcd::Client* c, NodeInfo n) {
+    auto r = Claim(*c, config_, n);
+    if (r.ok()) ++won;
+    if (!r.ok() && r.error().code() == Code::kExists) ++fenced;
+  };
+  std::thread tx(claim, cx.get(), x), ty(claim, cy.get(), y);
+  tx.join();
+  ty.join();
+  EXPECT_EQ(won, 1);
+  EXPECT_EQ(fenced, 1);
+}
+
+// Two hosts with one node name: the second one's claim is refused unless it takes over.
+TEST_F(ClusterEtcdTest, AnotherHostWithTheSameNameIsRefused) {
+  NodeInfo first = Node("a");
+  first.host_id = "host-1";
+  auto a = Claim(*client_, config_, first);
+  ASSERT_TRUE(a.ok());
+  NodeInfo second = Node("a", "198.18.0.9");
+  second.host_id = "host-2";
+  auto refused = Claim(*client_, config_, second);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code(), Code::kExists);
+  EXPECT_NE(refused.error().message().find("198.18.0.1"), std::string::npos);
+  auto taken = Claim(*client_, config_, second, /*take_over=*/true);
+  ASSERT_TRUE(taken.ok());
+  EXPECT_EQ(taken->subnet, a->subnet);
+}
+
 TEST(ClusterConfig, ValidatesAndRoundTrips) {
   ClusterConfig c;
   c.cidr = *Cidr::ParseNetwork("10.244.0.0/16");
@@ -242,6 +295,12 @@ TEST(ClusterConfig, ValidatesAndRoundTrips) {
   c.vni = 1u << 24;
   EXPECT_FALSE(Validate(c).ok());
   EXPECT_FALSE(ParseBackend("udp").ok());
+  c.vni = 1;
+  for (const char* bad : {"127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/8", "0.0.0.0/8",
+                          "240.0.0.0/8"}) {
+    c.cidr = *Cidr::ParseNetwork(bad);
+    EXPECT_FALSE(Validate(c).ok()) << bad;
+  }
 }
 
 TEST(ClusterPeers, PathsFollowTheBackend) {

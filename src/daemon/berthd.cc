@@ -365,7 +365,7 @@ class Daemon {
       agent_ = cluster::Agent::Start(std::move(*local), [fd] {
         uint64_t one = 1;
         (void)!::write(fd, &one, sizeof(one));
-      });
+      }, paths_.root);
     }
   }
 
@@ -395,7 +395,13 @@ class Daemon {
     cluster::AgentStatus a = agent_->Status();
     return {{"node", a.node},          {"subnet", a.subnet},     {"etcd_reachable", a.etcd_reachable},
             {"ready", a.ready},        {"fenced", a.fenced},     {"last_error", a.last_error},
-            {"peers", a.peers},        {"revision", a.revision}, {"applies", a.applies}};
+            {"peers", a.peers},        {"revision", a.revision}, {"applies", a.applies},
+            {"conflicts", a.conflicts},
+            {"nodes", [&] {
+               json nodes = json::array();
+               for (const auto& n : a.nodes) nodes.push_back(json::parse(cluster::ToJson(n)));
+               return nodes;
+             }()}};
   }
 
   // The store is in WAL mode: a commit changes the -wal file, a checkpoint the database.

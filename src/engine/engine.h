@@ -242,10 +242,12 @@ class Engine {
   /// container is attached to it; otherwise remembers why not (bridge_config_error_).
   Status ApplyBridgeConfig();
   /// The error for attaching to `n` while config.json's change of it is pending.
+  /// ... and the cluster network while the cluster agent fenced this node (cluster.fenced).
   Status CheckBridgeConfig(const Network& n) const {
     if (n.is_default && bridge_config_error_) return *bridge_config_error_;
-    return Ok();
+    return CheckClusterFence(n);
   }
+  Status CheckClusterFence(const Network& n) const;
   void Notify(const Change& change) {
     if (notifier_) notifier_->Changed(change);
   }

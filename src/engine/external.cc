@@ -138,6 +138,7 @@ Result<ExternalAttachment> Engine::AttachExternal(const ExternalAttachRequest& r
 
   bool created = false;
   BERTH_ASSIGN_OR_RETURN(Network net, EnsureNetwork(*this, net_req, &created));
+  BERTH_TRY(CheckClusterFence(net));
 
   auto attach = [&]() -> Result<ExternalAttachment> {
     ExternalAttachment out;

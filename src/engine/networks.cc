@@ -1,5 +1,6 @@
 // Network operations: create, remove, prune, list, inspect.
 #include <ctime>
+#include <nlohmann/json.hpp>
 
 #include "core/ids.h"
 #include "core/log.h"
@@ -10,6 +11,7 @@
 #include "ipam/subnets.h"
 #include "net/apply.h"
 #include "net/plan.h"
+#include "sys/proc.h"
 
 namespace berth::engine {
 
@@ -192,6 +194,23 @@ Result<std::string> Engine::ExplainAttach(const std::string& key) {
   return "ip netns add <container-id>    # berth: a bind mount at " + ns + "\n" +
          net::Explain(net::NewNamespacePlan(), ns) +
          net::Explain(net::AttachPlan(net, ep, true), ns);
+}
+
+}  // namespace berth::engine
+
+namespace berth::engine {
+
+Status Engine::CheckClusterFence(const Network& n) const {
+  // The network `berth cluster join` makes; the agent writes the file while fenced.
+  if (n.name != "cluster") return Ok();
+  auto text = sys::ReadFile(paths_.cluster_fenced());
+  if (!text.ok()) return Ok();
+  nlohmann::json j = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  std::string reason = j.is_object() ? j.value("reason", std::string()) : std::string();
+  return Error::Unavailable("network cluster is not served on this node: " +
+                            (reason.empty() ? std::string("the cluster agent fenced it") : reason))
+      .WithDetails("see `berth cluster status`; a node removed with `berth node rm` must "
+                   "`berth cluster leave` and join again");
 }
 
 }  // namespace berth::engine

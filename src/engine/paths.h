@@ -31,6 +31,9 @@ struct Paths {
   std::string berthd_log() const { return root + "/berthd.log"; }
   /// This host's cluster membership (cluster/local.h); berthd runs the agent while it exists.
   std::string cluster() const { return root + "/cluster.json"; }
+  /// Written by the cluster agent while this node must not serve the cluster network
+  /// (cluster/local.h: FenceRecord).
+  std::string cluster_fenced() const { return root + "/cluster.fenced"; }
 };
 
 }  // namespace berth::engine

@@ -11,6 +11,7 @@ namespace where berth's netns bind mounts live)."""
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -57,7 +58,7 @@ class ClusterTest(unittest.TestCase):
         b("h1", "cluster", "init", "--etcd", ETCD, "--cidr", CIDR, "--backend", "auto")
         for host, ip in HOSTS.items():
             b(host, "cluster", "join", "--etcd", ETCD, "--node", host, "--node-ip", ip)
-        cls.subnets = {n["name"]: n["subnet"] for n in bj("h1", "node", "ls", "--format", "json")}
+        cls.subnets = {n["name"]: n["subnet"] for n in bj("h1", "node", "ls", "--format", "json")["nodes"]}
         for host in HOSTS:
             b(host, "run", "-d", "--name", f"c-{host}", "--network", "cluster", "--",
               "sleep", "600")
@@ -74,7 +75,7 @@ class ClusterTest(unittest.TestCase):
         cls.world.close()
 
     def test_1_nodes_distinct_subnets_and_paths(self):
-        nodes = {n["name"]: n for n in bj("h1", "node", "ls", "--format", "json")}
+        nodes = {n["name"]: n for n in bj("h1", "node", "ls", "--format", "json")["nodes"]}
         self.assertEqual(set(nodes), set(HOSTS))
         self.assertEqual(len({n["subnet"] for n in nodes.values()}), 3)
         for n in nodes.values():
@@ -86,7 +87,7 @@ class ClusterTest(unittest.TestCase):
         # auto: host-gw on the same L2 segment, vxlan across the router.
         self.assertEqual(nodes["h2"]["backend"], "host-gw")
         self.assertEqual(nodes["h3"]["backend"], "vxlan")
-        from_h3 = {n["name"]: n for n in bj("h3", "node", "ls", "--format", "json")}
+        from_h3 = {n["name"]: n for n in bj("h3", "node", "ls", "--format", "json")["nodes"]}
         self.assertEqual(from_h3["h1"]["backend"], "vxlan")
         self.assertEqual(from_h3["h2"]["backend"], "vxlan")
         # The data plane agrees: a route via h2's node IP, an onlink route into the overlay.
@@ -95,6 +96,9 @@ class ClusterTest(unittest.TestCase):
         self.assertEqual(r[nodes["h3"]["subnet"]]["dev"], "berth.vxlan")
         # The table shows etcd's reachability.
         self.assertIn("etcd: reachable", b("h1", "node", "ls").stdout)
+        doc = bj("h1", "node", "ls", "--format", "json")
+        self.assertTrue(doc["etcd_reachable"])
+        self.assertEqual(nodes["h1"]["backend"], "auto")  # itself: the cluster's backend
 
     def test_2_cni_pod_on_the_cluster_network(self):
         # A runtime's conflist naming the network `cluster` puts a pod on this node's subnet.
@@ -218,7 +222,7 @@ class ClusterTest(unittest.TestCase):
         self.assertTrue(wait_until(lambda: berthd_pid("h2") is not None, timeout=5))
         self.assertTrue(wait_until(lambda: (status("h2").get("cluster") or {}).get("ready"),
                                    timeout=10), status("h2"))
-        nodes = {n["name"]: n for n in bj("h1", "node", "ls", "--format", "json")}
+        nodes = {n["name"]: n for n in bj("h1", "node", "ls", "--format", "json")["nodes"]}
         self.assertEqual(nodes["h2"]["subnet"], self.subnets["h2"])
         self.assertEqual(routes("h2"), before)
         # The restarted agent kept the device it found (same ifindex and MAC): no blip.
@@ -273,7 +277,7 @@ class ClusterTest(unittest.TestCase):
             {"name": "ghost", "node_ip": "198.18.0.77", "subnet": "10.244.250.0/24",
              "vtep_mac": "02:00:00:00:00:77", "backend": "auto", "mtu": 1450}))
         self.assertTrue(wait_until(lambda: "10.244.250.0/24" in routes("h1"), timeout=2))
-        ghost = {n["name"]: n for n in bj("h1", "node", "ls", "--format", "json")}["ghost"]
+        ghost = {n["name"]: n for n in bj("h1", "node", "ls", "--format", "json")["nodes"]}["ghost"]
         self.assertFalse(ghost["ready"])
         b("h2", "node", "rm", "ghost")
         self.assertTrue(wait_until(lambda: "10.244.250.0/24" not in routes("h1"), timeout=1.0))
@@ -300,9 +304,12 @@ class ClusterTest(unittest.TestCase):
             self.assertTrue(ping("h1", "c-h1", ip2))
             self.assertTrue(wait_until(lambda: not status("h1")["cluster"]["etcd_reachable"],
                                        timeout=10), status("h1"))
-            p = b("h1", "node", "ls", check=False)
-            self.assertNotEqual(p.returncode, 0)
-            self.assertIn("etcd is unreachable", p.stderr)
+            p = b("h1", "node", "ls")  # the nodes the agent knew, etcd said unreachable
+            self.assertIn("etcd: UNREACHABLE", p.stdout)
+            self.assertIn(self.subnets["h2"], p.stdout)
+            down = bj("h1", "node", "ls", "--format", "json")
+            self.assertFalse(down["etcd_reachable"])
+            self.assertIn("h2", {n["name"] for n in down["nodes"]})
             self.assertEqual(len(routes("h1")), 1)  # h2 (h3 left); nothing dropped
         finally:
             self.world.start_etcd()
@@ -310,7 +317,7 @@ class ClusterTest(unittest.TestCase):
             self.assertTrue(wait_until(lambda: status(host)["cluster"]["ready"] and
                                        status(host)["cluster"]["etcd_reachable"], timeout=15),
                             status(host))
-        nodes = {n["name"]: n for n in bj("h1", "node", "ls", "--format", "json")}
+        nodes = {n["name"]: n for n in bj("h1", "node", "ls", "--format", "json")["nodes"]}
         self.assertEqual(nodes["h1"]["subnet"], self.subnets["h1"])
         self.assertEqual(nodes["h2"]["subnet"], self.subnets["h2"])
         # A name registered during the outage reaches the other node once etcd is back.
@@ -324,6 +331,164 @@ class ClusterTest(unittest.TestCase):
         out = b("h1", "network", "explain", "cluster").stdout
         self.assertIn("proto 190", out)
         self.assertIn("# peer h2 (host-gw)", out)
+
+
+class ClusterRecoveryTest(unittest.TestCase):
+    """What the agents do when the world changes under them (issue 12, "Leases done right"):
+    kernel state changed by hand, a live node removed, etcd wiped. Hosts of their own (r1, r2
+    on one segment, r3 behind the router: host-gw and vxlan)."""
+
+    HOSTS = {"r1": "198.18.0.11", "r2": "198.18.0.12", "r3": "198.18.1.13"}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.world = World(cls.HOSTS)
+        cls.world.add_host("r4", "198.18.0.14")  # a host that never gets into the cluster
+        b("r1", "cluster", "init", "--etcd", ETCD, "--cidr", CIDR, "--backend", "auto")
+        for host, ip in cls.HOSTS.items():
+            b(host, "cluster", "join", "--etcd", ETCD, "--node", host, "--node-ip", ip)
+        cls.subnets = {n["name"]: n["subnet"] for n in bj("r1", "node", "ls", "--format", "json")["nodes"]}
+        for host in cls.HOSTS:
+            b(host, "run", "-d", "--name", f"c-{host}", "--network", "cluster", "--",
+              "sleep", "600")
+        for host in cls.HOSTS:
+            assert wait_until(lambda: len(routes(host)) == 2, timeout=10), \
+                f"{host}: routes {routes(host)}\n{berthd_log(host)}"
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.world.close()
+
+    def test_1_kernel_changes_by_hand_are_repaired(self):
+        sub3 = self.subnets["r3"]
+        ip3 = cip("r3", "c-r3")
+        at("r1", "ip", "route", "del", sub3)
+        t0 = time.monotonic()
+        self.assertTrue(wait_until(lambda: sub3 in routes("r1"), timeout=3), routes("r1"))
+        self.assertLess(time.monotonic() - t0, 1.0)  # on the kernel's notification
+        at("r1", "ip", "neigh", "flush", "dev", "berth.vxlan")
+        at("r1", "ip", "link", "del", "berth.vxlan")
+        self.assertTrue(wait_until(lambda: "berth.vxlan" in links("r1") and
+                                   sub3 in routes("r1"), timeout=3), berthd_log("r1"))
+        self.assertTrue(wait_until(lambda: ping("r1", "c-r1", ip3), timeout=5))
+        self.assertFalse(status("r1")["cluster"]["fenced"])
+        # A more-specific route of someone else's: said in the status, left alone.
+        half = sub3.replace(".0/24", ".0/25")
+        at("r1", "ip", "route", "add", half, "via", "198.18.0.253")
+        try:
+            self.assertTrue(wait_until(lambda: any(half in c for c in
+                                                   status("r1")["cluster"]["conflicts"]),
+                                       timeout=3), status("r1"))
+            self.assertIn(half, at("r1", "ip", "route", "show", half).stdout)
+        finally:
+            at("r1", "ip", "route", "del", half)
+        self.assertTrue(wait_until(lambda: not status("r1")["cluster"]["conflicts"], timeout=3))
+
+    def test_2_node_rm_of_a_live_node_fences_it_for_good(self):
+        b("r1", "node", "rm", "r3")
+        self.assertTrue(wait_until(lambda: status("r3")["cluster"]["fenced"], timeout=5))
+        st = status("r3")["cluster"]
+        self.assertIn("removed", st["last_error"])
+        self.assertTrue(st["etcd_reachable"])
+        self.assertEqual(routes("r3"), {})
+        # It no longer serves the cluster network locally.
+        p = b("r3", "run", "-d", "--name", "late", "--network", "cluster", "--", "sleep", "60",
+              check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("removed", p.stderr)
+        time.sleep(1.5)
+        self.assertEqual(etcdctl("get", "--prefix", "/berth/names/r3").stdout.strip(), "")
+        self.assertEqual(etcdctl("get", "/berth/nodes/r3").stdout.strip(), "")
+        # A berthd restart does not bring it back.
+        pid = berthd_pid("r3")
+        os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: _gone(pid))
+        b("r3", "network", "ls")
+        self.assertTrue(wait_until(lambda: status("r3")["cluster"]["fenced"], timeout=5))
+        self.assertEqual(etcdctl("get", "/berth/nodes/r3").stdout.strip(), "")
+
+    def test_3_a_wiped_etcd_is_claimed_again_without_a_blip(self):
+        self.world.stop_etcd()
+        shutil.rmtree(os.path.join(self.world.data, "data"))
+        self.world.start_etcd()
+        time.sleep(3)
+        # No config yet: the agents wait and say why; routes between r1 and r2 stay.
+        st = status("r1")["cluster"]
+        self.assertFalse(st["fenced"], st)
+        self.assertIn("cluster init", st["last_error"])
+        self.assertIn(self.subnets["r2"], routes("r1"))
+        ip2 = cip("r2", "c-r2")
+        self.assertTrue(ping("r1", "c-r1", ip2))
+        b("r1", "cluster", "init", "--etcd", ETCD, "--cidr", CIDR, "--backend", "auto")
+        for host in ("r1", "r2"):
+            self.assertTrue(wait_until(lambda: status(host)["cluster"]["ready"], timeout=10),
+                            status(host))
+        nodes = {n["name"]: n["subnet"] for n in bj("r1", "node", "ls", "--format", "json")["nodes"]}
+        self.assertEqual(nodes, {"r1": self.subnets["r1"], "r2": self.subnets["r2"]})
+        self.assertTrue(ping("r1", "c-r1", ip2))
+        # Their names are registered again.
+        self.assertTrue(wait_until(lambda: etcdctl("get", "--prefix", "--keys-only",
+                                                   "/berth/names/r2/").stdout.strip(),
+                                   timeout=5))
+        # The removed node never claims its old subnet back, even with its tombstone gone.
+        self.assertTrue(status("r3")["cluster"]["fenced"])
+        self.assertEqual(etcdctl("get", "--prefix", "/berth/subnets/" +
+                                 self.subnets["r3"].replace("/", "-")).stdout.strip(), "")
+
+    def test_4_a_second_host_with_a_live_nodes_name_is_refused(self):
+        self.assertTrue(wait_until(lambda: etcdctl("get", "/berth/alive/r1").stdout.strip(),
+                                   timeout=12))
+        p = b("r4", "cluster", "join", "--etcd", ETCD, "--node", "r1", "--node-ip", "198.18.0.14",
+              check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("198.18.0.11", p.stderr)
+        self.assertFalse(os.path.exists(os.path.join(root_of("r4"), "cluster.json")))
+        node = json.loads(etcdctl("get", "--print-value-only", "/berth/nodes/r1").stdout)
+        self.assertEqual(node["node_ip"], "198.18.0.11")
+        # An agent that finds its record written by another host fences itself, loudly.
+        theirs = dict(node, host_id="another-host", node_ip="198.18.0.99")
+        etcdctl("put", "/berth/nodes/r1", json.dumps(theirs))
+        try:
+            self.assertTrue(wait_until(lambda: status("r1")["cluster"]["fenced"], timeout=5))
+            self.assertIn("198.18.0.99", status("r1")["cluster"]["last_error"])
+            self.assertTrue(status("r1")["cluster"]["etcd_reachable"])
+            self.assertTrue(os.path.exists(os.path.join(root_of("r1"), "cluster.fenced")))
+        finally:
+            etcdctl("put", "/berth/nodes/r1", json.dumps(node))
+        self.assertTrue(wait_until(lambda: status("r1")["cluster"]["ready"], timeout=10),
+                        status("r1"))
+        self.assertFalse(os.path.exists(os.path.join(root_of("r1"), "cluster.fenced")))
+
+    def test_5_joins_and_inits_that_cannot_work_are_refused_leaving_nothing(self):
+        def refused(host, *args, says):
+            p = b(host, *args, check=False)
+            self.assertNotEqual(p.returncode, 0, p.stdout)
+            self.assertIn(says, p.stderr)
+
+        for cidr in ("127.0.0.0/16", "169.254.0.0/16", "224.0.0.0/8", "0.0.0.0/8"):
+            refused("r4", "cluster", "init", "--etcd", ETCD, "--etcd-prefix", "/bad",
+                    "--cidr", cidr, says="overlaps")
+        join = ["cluster", "join", "--etcd", ETCD, "--node", "r4", "--node-ip", "198.18.0.14"]
+        refused("r4", *join, "--iface", "nosuchdev", says="no such device")
+        refused("r4", *join, "--mtu", "9000", says="larger than")
+        refused("r4", *join, "--etcd-cert", "/nonexistent.pem", says="--etcd-key")
+        refused("r4", *join, "--etcd-cert", "/nonexistent.pem", "--etcd-key", "/nonexistent.key",
+                says="cannot read")
+        b("r4", "cluster", "init", "--etcd", ETCD, "--etcd-prefix", "/under",
+          "--cidr", "198.18.0.0/16")
+        refused("r4", "cluster", "join", "--etcd", ETCD, "--etcd-prefix", "/under", "--node", "r4",
+                "--node-ip", "198.18.0.14", says="contains this node's IP")
+        # A failure after the claim (a device of another kind in the way) gives it back.
+        at("r4", "ip", "link", "add", "berth.vxlan", "type", "bridge")
+        try:
+            refused("r4", *join, says="not vxlan")
+        finally:
+            at("r4", "ip", "link", "del", "berth.vxlan")
+        # Nothing claimed, no device, no membership.
+        self.assertEqual(etcdctl("get", "--prefix", "/berth/nodes/r4").stdout.strip(), "")
+        self.assertEqual(etcdctl("get", "--prefix", "/under/subnets").stdout.strip(), "")
+        self.assertNotIn("berth.vxlan", links("r4"))
+        self.assertFalse(os.path.exists(os.path.join(root_of("r4"), "cluster.json")))
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ class ClusterScaleTest(unittest.TestCase):
             out, err = p.communicate(timeout=120)
             self.assertEqual(p.returncode, 0, f"{host}: {out}{err}")
             self.assertIn(f"joined as node {host}", out)
-        nodes = {n["name"]: n for n in bj("s01", "node", "ls", "--format", "json")}
+        nodes = {n["name"]: n for n in bj("s01", "node", "ls", "--format", "json")["nodes"]}
         self.assertEqual(set(nodes), set(HOSTS))
         subnets = [ipaddress.ip_network(n["subnet"]) for n in nodes.values()]
         self.assertEqual(len(set(subnets)), N, subnets)
