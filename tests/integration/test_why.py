@@ -139,6 +139,7 @@ class WhyTest(BerthTest):
         self.assertCause("a", "b:80", "listening-on-loopback")
         berth("run", "-d", "--name", "c", "--network", "app", "-p", "8081:80", "--", "sh", "-c",
               SERVE.format(port=80, bind="bind=127.0.0.1,"))
+        self.assertTrue(wait_listening("c", 80))  # its server starts in the background
         self.assertCause("host", "c:80", "listening-on-loopback")
 
     def test_no_listener_says_what_listens(self):
