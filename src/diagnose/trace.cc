@@ -252,6 +252,8 @@ Result<TraceReport> Trace(engine::Engine& engine, const TraceRequest& req) {
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);   // the terminal closed
+  sigaddset(&set, SIGQUIT);
   ::sigprocmask(SIG_BLOCK, &set, &old);
   sys::Fd sigfd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
   std::map<uint32_t, TracedPacket> packets;

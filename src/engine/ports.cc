@@ -126,6 +126,20 @@ Result<std::vector<PortMapping>> ReservePorts(store::Store& store,
     for (const Network& n : nets) gateways.push_back(n.gateway);
     return gateways;
   });
+  // A host port is one container's (-p) or one service's (--publish), never both: the
+  // services' ports are answered first (the `published` chain), so a container's would be dead.
+  BERTH_ASSIGN_OR_RETURN(std::vector<Service> services, store.ListServices());
+  auto service_holding = [&](const PortMapping& m) -> const Service* {
+    for (const Service& s : services) {
+      for (const ServicePublish& p : s.publish) {
+        if (p.protocol == m.protocol && m.host_port <= p.host_port &&
+            p.host_port <= m.host_port + m.count - 1) {
+          return &s;
+        }
+      }
+    }
+    return nullptr;
+  };
   auto overlaps_earlier = [&](const PortMapping& m) {
     for (const PortMapping& o : out) {
       bool same_ip = o.host_ip == m.host_ip || o.host_ip.IsUnspecified() ||
@@ -153,6 +167,10 @@ Result<std::vector<PortMapping>> ReservePorts(store::Store& store,
                             ProtoName(m.protocol) + " is already published by " + holder +
                             (hit ? " (" + PortText(hit->first) + ")" : ""));
       }
+      if (const Service* s = service_holding(m)) {
+        return Error::InUse("port " + PortText(m).substr(0, PortText(m).find("->")) + "/" +
+                            ProtoName(m.protocol) + " is already published by service " + s->name);
+      }
       BERTH_TRY(host.Check(m.protocol, m.host_ip, m.host_port, m.count));
       out.push_back(m);
       continue;
@@ -169,7 +187,7 @@ Result<std::vector<PortMapping>> ReservePorts(store::Store& store,
       m.host_port = static_cast<uint16_t>(p);
       BERTH_ASSIGN_OR_RETURN(auto hit, Conflict(store, m.protocol, m.host_ip, m.host_port,
                                                 m.host_port + m.count - 1));
-      if (hit || overlaps_earlier(m)) continue;
+      if (hit || overlaps_earlier(m) || service_holding(m)) continue;
       Status free = host.Check(m.protocol, m.host_ip, m.host_port, m.count);
       if (!free.ok() && free.error().code() != Code::kInUse) return std::move(free).error();
       found = free.ok();

@@ -118,6 +118,11 @@ Result<ServiceStatus> Engine::CreateService(const ServiceCreateRequest& req) {
   }
   BERTH_ASSIGN_OR_RETURN(auto net, store_->FindNetwork(req.network));
   if (!net) return Error::NotFound("network " + req.network + " not found");
+  // As `run -p` on such a network: nothing outside may reach an --internal network.
+  if (net->internal && !publish.empty()) {
+    return Error::Invalid("--publish: network " + net->name +
+                          " is --internal: nothing outside may reach it");
+  }
   BERTH_ASSIGN_OR_RETURN(auto networks, store_->ListNetworks());
   BERTH_ASSIGN_OR_RETURN(auto routes, op->links().HostRoutes());
   BERTH_TRY(CheckServiceRange(range, networks, routes));

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <chrono>
 
 namespace berth::net {
 
@@ -43,7 +44,13 @@ bool KernelEvents::Wait(int timeout_ms, int debounce_ms) {
   pollfd p{fd_.get(), POLLIN, 0};
   if (::poll(&p, 1, timeout_ms) <= 0) return false;
   bool changed = Drain();
-  while (changed && ::poll(&p, 1, debounce_ms) > 0) Drain();
+  // Quiet for debounce_ms, or at most kMaxDebounce in all: neighbour churn on a busy host never
+  // stops, and the caller must get back to repairing (and to its stop flag).
+  constexpr auto kMaxDebounce = std::chrono::milliseconds(500);
+  auto until = std::chrono::steady_clock::now() + kMaxDebounce;
+  while (changed && std::chrono::steady_clock::now() < until && ::poll(&p, 1, debounce_ms) > 0) {
+    Drain();
+  }
   return changed;
 }
 

@@ -236,6 +236,22 @@ class ServicesTest(BerthTest):
                          "--port", "80", msg="already exists")
         self.assertFails("network", "rm", NET, msg="has")
 
+    def test_a_host_port_is_one_services_or_one_containers(self):
+        self.backend("b1")
+        self.create("web", "--network", NET, "--selector", "app=web", "--port", "80",
+                    "--publish", "30080:80")
+        before = state_snapshot()
+        # A container cannot take the service's host port, fixed or in a range...
+        self.assertFails("run", "-d", "--name", "x", "--network", NET, "-p", "30080:80", "--",
+                         "sleep", "300", msg="published by service web")
+        self.assertFails("run", "-d", "--name", "x", "--network", NET, "-p", "30070-30090:80-100",
+                         "--", "sleep", "300", msg="published by service web")
+        self.assertUnchanged(before, "run -p on a service's port")
+        # ...and an --internal network publishes nothing, as `run -p` there.
+        berth("network", "create", "--internal", "sealed")
+        self.assertFails("service", "create", "s", "--network", "sealed", "--selector", "a=b",
+                         "--port", "80", "--publish", "30081:80", msg="--internal")
+
 
 if __name__ == "__main__":
     main()
