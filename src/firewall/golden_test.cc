@@ -5,11 +5,8 @@
 // BERTH_UPDATE_GOLDEN=1 and review the diff of testdata/ruleset.golden.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
-
 #include "firewall/ruleset.h"
+#include "firewall/golden_file.h"
 
 namespace berth::firewall {
 namespace {
@@ -75,17 +72,7 @@ std::string Render() {
 }
 
 TEST(Golden, RulesetRenderingsAreUnchanged) {
-  const std::string path = std::string(BERTH_FIREWALL_TESTDATA) + "/ruleset.golden";
-  std::string got = Render();
-  if (std::getenv("BERTH_UPDATE_GOLDEN")) {
-    std::ofstream(path) << got;
-    GTEST_SKIP() << "wrote " << path;
-  }
-  std::ifstream in(path);
-  ASSERT_TRUE(in) << "missing " << path;
-  std::stringstream want;
-  want << in.rdbuf();
-  EXPECT_EQ(got, want.str());
+  testing::ExpectGolden("ruleset.golden", Render());
 }
 
 }  // namespace

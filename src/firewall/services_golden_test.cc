@@ -4,12 +4,10 @@
 // review the diff of testdata/services.golden.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "firewall/ruleset.h"
+#include "firewall/golden_file.h"
 
 namespace berth::firewall {
 namespace {
@@ -53,17 +51,7 @@ std::string Render() {
 }
 
 TEST(ServicesGolden, RenderingsAreUnchanged) {
-  const std::string path = std::string(BERTH_FIREWALL_TESTDATA) + "/services.golden";
-  std::string got = Render();
-  if (std::getenv("BERTH_UPDATE_GOLDEN")) {
-    std::ofstream(path) << got;
-    GTEST_SKIP() << "wrote " << path;
-  }
-  std::ifstream in(path);
-  ASSERT_TRUE(in) << "missing " << path;
-  std::stringstream want;
-  want << in.rdbuf();
-  EXPECT_EQ(got, want.str());
+  testing::ExpectGolden("services.golden", Render());
 }
 
 TEST(Services, ChainDeltaRefillsKeptChainsAndDeletesGoneOnes) {

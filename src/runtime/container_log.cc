@@ -10,6 +10,8 @@
 #include <cstring>
 #include <ctime>
 
+#include "sys/write_all.h"
+
 namespace berth::runtime {
 
 namespace {
@@ -28,17 +30,6 @@ int64_t NowNs() {
   timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
-bool WriteAll(int fd, const char* p, size_t n) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
 }
 
 }  // namespace
@@ -76,11 +67,11 @@ void LogWriter::Write(const char* data, size_t size) {
       }
       line_start_ = data[i] == '\n';
     }
-    if (!records.empty()) (void)WriteAll(times_.get(), records.data(), records.size());
+    if (!records.empty()) (void)sys::WriteAll(times_.get(), records.data(), records.size());
   } else {
     line_start_ = data[size - 1] == '\n';
   }
-  if (WriteAll(log_.get(), data, size)) offset_ += size;
+  if (sys::WriteAll(log_.get(), data, size)) offset_ += size;
 }
 
 std::vector<LineTime> ReadLineTimes(const std::string& log_path) {

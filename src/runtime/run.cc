@@ -20,6 +20,7 @@
 #include "sys/netns.h"
 #include "sys/proc.h"
 #include "sys/subprocess.h"
+#include "sys/write_all.h"
 
 namespace berth::runtime {
 
@@ -151,16 +152,6 @@ Result<RunResult> RunForeground(const Starter& s, const RunConfig& cfg, sys::Sub
   return RunResult{s.c.name, code};
 }
 
-void WriteAll(int fd, const std::string& s) {
-  size_t off = 0;
-  while (off < s.size()) {
-    ssize_t n = ::write(fd, s.data() + off, s.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    off += static_cast<size_t>(n);
-  }
-}
-
 // The monitor, a fork of berth in its own session whose stdout is a pipe to `berth run -d`.
 // Starts the container, reports "ok PID START_TIME" or "E<code> message" on stdout, then
 // lets go of it (the caller reads to EOF), waits for the container, and execs
@@ -174,7 +165,7 @@ int Monitor(const std::string& root, const Container& c, const RunConfig& cfg,
     // -d -t: the monitor keeps the terminal's master and writes what comes out to the log.
     auto opened = OpenPty();
     if (!opened.ok()) {
-      WriteAll(STDOUT_FILENO, "E" + std::to_string(static_cast<int>(opened.error().code())) + " " +
+      sys::WriteAll(STDOUT_FILENO, "E" + std::to_string(static_cast<int>(opened.error().code())) + " " +
                                   opened.error().message());
       return 1;
     }
@@ -191,14 +182,14 @@ int Monitor(const std::string& root, const Container& c, const RunConfig& cfg,
   signal(SIGHUP, SIG_IGN);
   auto child = sys::Subprocess::Start(std::move(spec));
   if (!child.ok()) {
-    WriteAll(STDOUT_FILENO, "E" + std::to_string(static_cast<int>(child.error().code())) + " " +
+    sys::WriteAll(STDOUT_FILENO, "E" + std::to_string(static_cast<int>(child.error().code())) + " " +
                                 child.error().message());
     return 1;
   }
   g_child = child->pid();
   ForwardSignals({SIGTERM});
   auto start = sys::ProcessStartTime(child->pid());
-  WriteAll(STDOUT_FILENO,
+  sys::WriteAll(STDOUT_FILENO,
            "ok " + std::to_string(child->pid()) + " " + std::to_string(start.ok() ? *start : 0));
   int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
   if (null >= 0) ::dup2(null, STDOUT_FILENO), ::close(null);

@@ -9,22 +9,11 @@
 #include <string>
 
 #include "sys/fd.h"
+#include "sys/write_all.h"
 
 namespace berth::runtime {
 
 namespace {
-
-// False once `fd` refuses (EPIPE and the like): its reader is gone.
-bool WriteAll(int fd, const char* p, size_t n) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
-}
 
 struct Stream {
   int from;
@@ -37,7 +26,7 @@ ssize_t Pump(Stream& s, LogWriter* log) {
   char buf[16384];
   ssize_t r = ::read(s.from, buf, sizeof(buf));
   if (r <= 0) return r;
-  if (s.to >= 0 && !WriteAll(s.to, buf, static_cast<size_t>(r))) s.to = -1;
+  if (s.to >= 0 && !sys::WriteAll(s.to, buf, static_cast<size_t>(r))) s.to = -1;
   if (log) log->Write(buf, static_cast<size_t>(r));
   return r;
 }

@@ -11,6 +11,7 @@
 #include <cerrno>
 
 #include "runtime/container_log.h"
+#include "sys/write_all.h"
 
 namespace berth::runtime {
 
@@ -29,22 +30,6 @@ void OnWinch(int) {
 void CopySize(int from, int to) {
   winsize ws;
   if (::ioctl(from, TIOCGWINSZ, &ws) == 0) ::ioctl(to, TIOCSWINSZ, &ws);
-}
-
-bool WriteAll(int fd, const char* p, size_t n) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0 && errno == EAGAIN) {
-      pollfd pfd{fd, POLLOUT, 0};
-      ::poll(&pfd, 1, 100);
-      continue;
-    }
-    if (w <= 0) return false;
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
 }
 
 }  // namespace
@@ -115,7 +100,7 @@ Status RelayPty(int master, pid_t child, int in, int out, LogWriter* log) {
     if (fds[1].revents) {
       ssize_t r = ::read(master, buf, sizeof(buf));
       if (r > 0) {
-        if (out >= 0) WriteAll(out, buf, static_cast<size_t>(r));
+        if (out >= 0) sys::WriteAll(out, buf, static_cast<size_t>(r));
         if (log) log->Write(buf, static_cast<size_t>(r));
       } else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
         master_open = false;  // EIO: every holder of the slave has closed it
@@ -124,10 +109,10 @@ Status RelayPty(int master, pid_t child, int in, int out, LogWriter* log) {
     if (in_at >= 0 && fds[in_at].revents) {
       ssize_t r = ::read(in, buf, sizeof(buf));
       if (r > 0) {
-        WriteAll(master, buf, static_cast<size_t>(r));
+        sys::WriteAll(master, buf, static_cast<size_t>(r));
       } else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
         char eof = 4;  // ^D: the line discipline's end of input
-        WriteAll(master, &eof, 1);
+        sys::WriteAll(master, &eof, 1);
         in = -1;
       }
     }
@@ -141,7 +126,7 @@ Status RelayPty(int master, pid_t child, int in, int out, LogWriter* log) {
   for (;;) {
     ssize_t r = ::read(master, buf, sizeof(buf));
     if (r > 0) {
-      if (out >= 0) WriteAll(out, buf, static_cast<size_t>(r));
+      if (out >= 0) sys::WriteAll(out, buf, static_cast<size_t>(r));
       if (log) log->Write(buf, static_cast<size_t>(r));
       continue;
     }
