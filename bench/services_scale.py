@@ -1,26 +1,33 @@
 #!/usr/bin/env python3
-"""Services at scale (issue 13): the cost of creating and removing one service (3 backends)
-with N services present, berth against kube-proxy's iptables mode in the same run.
+"""Services at scale (issue 13): with N services of 3 backends present, what creating and
+removing one more costs, and what a new connection through one service costs, berth against
+kube-proxy's iptables mode in the same run.
 
-    tests/sandbox.sh /usr/bin/python3 bench/services_scale.py [--present 10,1000] [--reps 10]
+    tests/sandbox.sh /usr/bin/python3 bench/services_scale.py [--present 10,1000,10000] [--reps 7]
 
 berth keeps services in one verdict map (VIP . protocol . port : goto the service's chain)
-plus per-service chains, so one service is one transaction of element and chain updates
+plus per-service chains; one service is one libnftnl batch of chains, rules and elements
 whatever else exists. The anchor is the shape kube-proxy's iptables mode writes: a
 KUBE-SERVICES chain with one rule per service, a KUBE-SVC chain per service with `statistic
 mode random` per endpoint and a KUBE-SEP chain per endpoint, changed with `iptables-restore
 --noflush` rewriting KUBE-SERVICES (as kube-proxy does on each sync).
 
-Every level gets its own netns (berth: state root, network with 3 labelled backend containers,
-N services selecting them, created untimed through the CLI; anchor: the same N services loaded
-once). The probes alternate between levels, so machine noise hits every level alike. Probes,
-wall time around the process:
-  berth create   `berth service create probe ...`      berth rm   `berth service rm probe`
-  ipt create     iptables-restore --noflush adding it   ipt rm     ... removing it
+Every level gets its own netns (berth: state root, network with 3 labelled backend containers
+answering TCP on 8080 and a client container; N services selecting the backends, written to
+the store in bulk by build/bench/services_fill and put in the kernel by one `berth system
+reconcile`; anchor: the same N services loaded once). The probes alternate between levels, so
+machine noise hits every level alike. Per level:
+  berth create / rm   wall time of `berth service create probe ...` / `berth service rm probe`
+  ipt create / rm     wall time of iptables-restore --noflush adding / removing the probe
+  connect             p50 time of a TCP connect (SYN to SYN-ACK, through the DNAT) from the
+                      client to the VIP of service s0: the first-packet latency
+  tx create / rm      the firewall transaction alone (build/bench/nft_service_delta, in
+                      process, its own netns per N)
 Writes bench/results/services_scale.json.
 """
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -29,7 +36,19 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib as bl  # noqa: E402
 
-BERTH = os.environ.get("BERTH_BIN", os.path.join(bl.HERE, "..", "build", "berth"))
+BERTH = os.environ.get("BERTH_BIN", os.path.join(bl.BUILD, "berth"))
+FILL = os.path.join(bl.BUILD, "bench", "services_fill")
+DELTA = os.path.join(bl.BUILD, "bench", "nft_service_delta")
+
+# A backend: accept and close, forever (python: the kernel answers the SYN, so the server's
+# speed does not enter the connect time).
+SERVER = ("import socket\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
+          "s.bind(('',8080))\ns.listen(1024)\nwhile True:\n c,_=s.accept()\n c.close()\n")
+# The client: COUNT connects to VIP:80, each timed from connect() to its return, in us.
+CLIENT = ("import socket,sys,time,json\nvip,count=sys.argv[1],int(sys.argv[2])\nout=[]\n"
+          "for _ in range(count):\n s=socket.socket()\n t=time.perf_counter_ns()\n"
+          " s.connect((vip,80))\n out.append((time.perf_counter_ns()-t)/1000)\n s.close()\n"
+          "print(json.dumps(out))\n")
 
 
 def vip(i):
@@ -82,15 +101,17 @@ class Level:
         bl.sh(*self.berth, "network", "create", "bench", "-o", "dns=false")
         for b in range(3):
             bl.sh(*self.berth, "run", "-d", "--name", f"b{b}", "--network", "bench",
-                  "--label", "app=web", "--", "sleep", "3600")
-        for i in range(n):
-            bl.sh(*self.berth, "service", "create", f"s{i}", "--network", "bench",
-                  "--selector", "app=web", "--port", "80:8080", "--vip", vip(i))
+                  "--label", "app=web", "--", "python3", "-c", SERVER)
+        bl.sh(*self.berth, "run", "-d", "--name", "client", "--network", "bench", "--",
+              "sleep", "3600")
+        bl.sh(FILL, self.root, "bench", n)
+        bl.sh(*self.berth, "system", "reconcile")
         self.ipt_ns = bl.Netns(f"ipt{n}")
         lines, body = ipt_rules(n, False)
         bl.sh("ip", "netns", "exec", self.ipt_ns.name, "iptables-restore",
               input="\n".join(lines + body + ["COMMIT", ""]))
         self.ipt_add, self.ipt_rm = ipt_probe_files(n, tmp)
+        self.connect([])  # warm up: the backends are listening, ARP is resolved
 
     def probe(self):
         out = {}
@@ -103,37 +124,58 @@ class Level:
         out["ipt rm"] = bl.timed(ipt + [self.ipt_rm])[0]
         return out
 
+    def connect(self, into, count=200):
+        out = bl.sh(*self.berth, "exec", "client", "--", "python3", "-c", CLIENT, vip(0), count)
+        into.extend(json.loads(out))
+
     def close(self):
-        bl.sh(*self.berth, "rm", "-f", "b0", "b1", "b2", check=False)
+        bl.sh(*self.berth, "rm", "-f", "b0", "b1", "b2", "client", check=False)
         self.ns.delete()
         self.ipt_ns.delete()
+
+
+def transactions(sizes):
+    """The in-process transaction figures, one netns for all sizes (each size builds its own
+    table over the previous one)."""
+    ns = bl.Netns("svctx")
+    try:
+        out = bl.sh("ip", "netns", "exec", ns.name, DELTA, *sizes)
+    finally:
+        ns.delete()
+    return {r["present"]: r for r in map(json.loads, out.splitlines())}
 
 
 def main():
     bl.assert_sandboxed()
     ap = argparse.ArgumentParser()
-    ap.add_argument("--present", default="10,1000")
-    ap.add_argument("--reps", type=int, default=10)
+    ap.add_argument("--present", default="10,1000,10000")
+    ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--out")
     args = ap.parse_args()
     sizes = [int(x) for x in args.present.split(",")]
+    machine = bl.machine()
     tmp = tempfile.mkdtemp(prefix="svcbench")
     levels = []
+    samples = {n: {} for n in sizes}
+    connects = {n: [] for n in sizes}
     try:
         for n in sizes:
             print(f"filling level {n} ...", file=sys.stderr, flush=True)
             levels.append(Level(n, tmp))
-        samples = {n: {} for n in sizes}
         for _ in range(args.reps):
             for lv in levels:
                 for k, v in lv.probe().items():
                     samples[lv.n].setdefault(k, []).append(v)
+                lv.connect(connects[lv.n])
     finally:
         for lv in levels:
             lv.close()
+    print("transactions in process ...", file=sys.stderr, flush=True)
+    tx = transactions(sizes)
+    base = sizes[0]
+
     kinds = ["berth create", "berth rm", "ipt create", "ipt rm"]
     rows = []
-    base = sizes[0]
     for n in sizes:
         row = [n]
         for k in kinds:
@@ -143,11 +185,36 @@ def main():
     headers = ["present"]
     for k in kinds:
         headers += [f"{k} p50 ms", f"x vs {base}"]
+    print("Whole commands (wall, process start included):")
     print(bl.table(headers, rows))
+
+    rows = []
+    for n in sizes:
+        t, t0 = tx[n], tx[base]
+        rows.append([n, t["create_us"] / 1000, t["create_us"] / t0["create_us"],
+                     t["remove_us"] / 1000, t["remove_us"] / t0["remove_us"],
+                     t["create_affinity_us"] / 1000, t["remove_affinity_us"] / 1000,
+                     t["check_us"] / 1000,
+                     t["libnftables_create_us"] / 1000, t["libnftables_remove_us"] / 1000])
+    print("\nThe firewall transaction alone (in process, p50 ms):")
+    print(bl.table(["present", "create", f"x vs {base}", "remove", f"x vs {base}",
+                    "create (affinity)", "remove (affinity)", "check, nothing moved",
+                    "libnftables create", "libnftables remove"], rows))
+
+    rows = []
+    c0 = statistics.median(connects[base])
+    for n in sizes:
+        c = statistics.median(connects[n])
+        rows.append([n, len(connects[n]), c, bl.pct(connects[n], 95), c / c0])
+    print("\nFirst packet: TCP connect to a service VIP (us):")
+    print(bl.table(["present", "connects", "p50 us", "p95 us", f"x vs {base}"], rows))
+
     path = bl.write_json(bl.results_dir(args.out), "services_scale.json",
-                         {"machine": bl.machine(), "reps": args.reps,
-                          "samples_ms": {str(n): samples[n] for n in sizes}})
-    print(f"wrote {path}")
+                         {"machine": machine, "machine_after": bl.machine(), "reps": args.reps,
+                          "samples_ms": {str(n): samples[n] for n in sizes},
+                          "connect_us": {str(n): connects[n] for n in sizes},
+                          "transactions": {str(n): tx[n] for n in sizes}})
+    print(f"\nmachine: {machine}\nwrote {path}")
 
 
 if __name__ == "__main__":

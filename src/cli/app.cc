@@ -229,6 +229,9 @@ int RunCli(int argc, char** argv) {
                                               "Virtual IP (default: the next free one of the "
                                               "service range)");
   screate_cmd->add_option("--balance", screate.balance, "random | round-robin");
+  screate_cmd->add_option("--affinity", screate.affinity,
+                          "none | client-ip[:SECONDS]: a client keeps its backend (default "
+                          "10800 s)");
   screate_cmd->add_option("--publish", screate.publish,
                           "HOSTPORT:PORT[/udp]: PORT answers on every host address (NodePort)")
       ->allow_extra_args(false);

@@ -43,6 +43,7 @@ nlohmann::json ServiceJson(const engine::ServiceStatus& st) {
           {"selector", s.selector},
           {"ports", std::move(ports)},
           {"balance", s.round_robin ? "round-robin" : "random"},
+          {"affinity", engine::AffinityText(s.affinity)},
           {"backends", std::move(backends)},
           {"created", s.created}};
 }
@@ -84,9 +85,11 @@ int ServiceList(const Globals& g) {
     size_t per_port = st.service.ports.empty() ? 1 : st.service.ports.size();
     rows.push_back({st.service.id.substr(0, 12), st.service.name, st.service.network_name,
                     st.service.vip.ToString(), ports,
-                    std::to_string(st.backends.size() / per_port)});
+                    std::to_string(st.backends.size() / per_port),
+                    engine::AffinityText(st.service.affinity)});
   }
-  std::cout << Table({"SERVICE ID", "NAME", "NETWORK", "VIP", "PORTS", "BACKENDS"}, rows);
+  std::cout << Table({"SERVICE ID", "NAME", "NETWORK", "VIP", "PORTS", "BACKENDS", "AFFINITY"},
+                     rows);
   return 0;
 }
 

@@ -101,6 +101,8 @@ struct Service {
   std::vector<ServicePort> ports;
   bool round_robin = false;  // --balance round-robin; random otherwise
   std::vector<ServicePublish> publish;
+  /// --affinity client-ip[:SECONDS]: how long a client stays with its backend; 0: none.
+  uint32_t affinity = 0;
   int64_t created = 0;
 };
 

@@ -83,6 +83,7 @@ Result<ServiceStatus> Engine::CreateService(const ServiceCreateRequest& req) {
     ports.push_back(p);
   }
   BERTH_ASSIGN_OR_RETURN(bool round_robin, ParseBalance(req.balance));
+  BERTH_ASSIGN_OR_RETURN(uint32_t affinity, ParseAffinity(req.affinity));
   std::vector<ServicePublish> publish;
   for (const std::string& spec : req.publish) {
     BERTH_ASSIGN_OR_RETURN(ServicePublish p, ParseServicePublish(spec));
@@ -156,6 +157,7 @@ Result<ServiceStatus> Engine::CreateService(const ServiceCreateRequest& req) {
   s.selector = std::move(selector);
   s.ports = std::move(ports);
   s.round_robin = round_robin;
+  s.affinity = affinity;
   s.publish = std::move(publish);
   s.created = static_cast<int64_t>(std::time(nullptr));
   BERTH_TRY(store_->InsertService(s));

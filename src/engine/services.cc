@@ -25,7 +25,7 @@ Result<uint16_t> ParsePortNumber(std::string_view text, const std::string& spec,
 }  // namespace
 
 firewall::ServiceRules ServiceRulesFor(const Service& s, std::vector<IpAddr> backends) {
-  return {s.id, s.vip, s.ports, std::move(backends), s.round_robin, s.publish};
+  return {s.id, s.vip, s.ports, std::move(backends), s.round_robin, s.publish, s.affinity};
 }
 
 Cidr DefaultServiceCidr() { return Cidr(IpAddr::V4((10u << 24) | (96u << 16)), 16); }
@@ -86,6 +86,31 @@ Result<bool> ParseBalance(const std::string& spec) {
   if (spec == "random") return false;
   if (spec == "round-robin") return true;
   return Error::Invalid("invalid --balance " + spec + ": random or round-robin");
+}
+
+Result<uint32_t> ParseAffinity(const std::string& spec) {
+  if (spec == "none") return 0u;
+  constexpr std::string_view kClientIp = "client-ip";
+  auto invalid = [&] {
+    return Error::Invalid("invalid --affinity " + spec + ": use none or client-ip[:SECONDS] with "
+                          "SECONDS 1-" + std::to_string(kMaxAffinitySeconds));
+  };
+  if (!std::string_view(spec).starts_with(kClientIp)) return invalid();
+  std::string_view rest = std::string_view(spec).substr(kClientIp.size());
+  if (rest.empty()) return kDefaultAffinitySeconds;
+  if (rest[0] != ':') return invalid();
+  rest.remove_prefix(1);
+  uint32_t v = 0;
+  auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), v);
+  if (ec != std::errc() || end != rest.data() + rest.size() || v == 0 ||
+      v > kMaxAffinitySeconds) {
+    return invalid();
+  }
+  return v;
+}
+
+std::string AffinityText(uint32_t seconds) {
+  return seconds == 0 ? "none" : "client-ip:" + std::to_string(seconds);
 }
 
 bool SelectorMatches(const std::map<std::string, std::string>& selector,

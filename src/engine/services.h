@@ -31,6 +31,7 @@ struct ServiceCreateRequest {
   std::optional<std::string> vip;
   std::string balance = "random";  // random | round-robin
   std::vector<std::string> publish;  // HOSTPORT:PORT[/udp]
+  std::string affinity = "none";     // none | client-ip[:SECONDS]
 };
 
 /// One backend of one service port.
@@ -54,6 +55,15 @@ Result<ServicePublish> ParseServicePublish(const std::string& spec);
 Result<std::map<std::string, std::string>> ParseSelector(const std::vector<std::string>& specs);
 /// "random" (false) or "round-robin" (true).
 Result<bool> ParseBalance(const std::string& spec);
+
+/// Kubernetes' default sessionAffinityConfig.clientIP.timeoutSeconds (3 h), and its most (1 day).
+inline constexpr uint32_t kDefaultAffinitySeconds = 10800;
+inline constexpr uint32_t kMaxAffinitySeconds = 86400;
+/// "none" (0), "client-ip" (kDefaultAffinitySeconds) or "client-ip:SECONDS" (1 to
+/// kMaxAffinitySeconds): the affinity timeout in seconds.
+Result<uint32_t> ParseAffinity(const std::string& spec);
+/// The timeout as the flag spells it: "none", "client-ip:10800".
+std::string AffinityText(uint32_t seconds);
 
 /// The firewall rules of `s` with `backends`.
 firewall::ServiceRules ServiceRulesFor(const Service& s, std::vector<IpAddr> backends);

@@ -35,6 +35,27 @@ TEST(ServicePort, BadFormsSayWhy) {
   }
 }
 
+TEST(ServiceAffinity, Forms) {
+  EXPECT_EQ(*ParseAffinity("none"), 0u);
+  EXPECT_EQ(*ParseAffinity("client-ip"), 10800u);
+  EXPECT_EQ(*ParseAffinity("client-ip:60"), 60u);
+  EXPECT_EQ(*ParseAffinity("client-ip:86400"), 86400u);
+  EXPECT_EQ(AffinityText(0), "none");
+  EXPECT_EQ(AffinityText(10800), "client-ip:10800");
+}
+
+TEST(ServiceAffinity, BadFormsSayWhy) {
+  for (const char* spec : {"", "foo", "client-ip:", "client-ip:0", "client-ip:abc",
+                           "client-ip:86401", "client-ip:-1", "client-ipx", "client-ip:10s",
+                           "None"}) {
+    auto a = ParseAffinity(spec);
+    ASSERT_FALSE(a.ok()) << spec;
+    EXPECT_NE(a.error().message().find("invalid --affinity"), std::string::npos)
+        << a.error().message();
+    EXPECT_NE(a.error().message().find("client-ip[:SECONDS]"), std::string::npos);
+  }
+}
+
 TEST(ServicePublish, Forms) {
   auto p = ParseServicePublish("30080:80");
   ASSERT_TRUE(p.ok());

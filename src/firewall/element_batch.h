@@ -1,6 +1,8 @@
-// ApplyElements: hash-set element changes (WireDelta) as one nf_tables transaction built with
-// libnftnl and sent over a netlink socket (libmnl): a batch, one round trip, no ruleset cache.
-// This is the per-container path; everything else goes through libnftables.
+// ApplyElements: one nf_tables transaction built with libnftnl and sent over a netlink socket
+// (libmnl): hash-set and verdict-map element changes (WireDelta), and a service's chains, rules
+// and affinity sets (WireDelta::chains). A batch, one round trip, no ruleset cache: the cost of
+// one published port or one service does not depend on what else the table holds. This is the
+// per-operation path; rebuilds go through libnftables.
 #pragma once
 
 #include <cstddef>
@@ -16,9 +18,12 @@ namespace berth::firewall {
 /// The most elements one ApplyElements takes (its buffer is sized for them).
 inline constexpr size_t kMaxBatchElements = 256;
 
-/// Deletes `delta.remove`, then adds `delta.add`, atomically, in `delta.table`, over `socket`
-/// (the firewall's one nfnetlink socket). A missing table, set or element fails with
-/// Code::kNotFound (the caller rebuilds); nothing is changed on failure.
+/// Deletes `delta.remove`, makes the chain and set changes of `delta.chains` (model.h
+/// ChainDelta, in its order), then adds `delta.add`, atomically, in `delta.table`, over `socket`
+/// (the firewall's one nfnetlink socket). A missing table, chain, set or element fails with
+/// Code::kNotFound (the caller rebuilds); a rule this encoding does not carry (wire_rules.h)
+/// fails with Code::kInvalid before anything is sent (the caller uses libnftables); nothing is
+/// changed on failure.
 Status ApplyElements(NfnlSocket& socket, const WireDelta& delta);
 
 }  // namespace berth::firewall

@@ -75,6 +75,9 @@ struct SetType {
   std::vector<DataType> key;  // more than one part: a concatenation
   std::optional<DataType> data = std::nullopt;  // a map's value type; nullopt for a set
   bool interval = false;  // prefixes and ranges as elements
+  /// Seconds an element lives (`flags dynamic,timeout`): a set that rules fill as packets
+  /// pass (`update @set`), such as a service's client-IP affinity. 0: a set of berth's records.
+  uint32_t timeout = 0;
 };
 struct Set {
   std::string name;
@@ -157,8 +160,14 @@ struct DnatTo {
 struct Reject {
   bool tcp_reset = false;
 };
-using Statement =
-    std::variant<Match, Verdict, Dnat, VerdictMap, Masquerade, Counter, NumgenGoto, DnatTo, Reject>;
+/// `update @set { KEY }`: adds the packet's key to the dynamic set `set`, or restarts its
+/// timeout when it is there.
+struct SetUpdate {
+  Key key;
+  std::string set;
+};
+using Statement = std::variant<Match, Verdict, Dnat, VerdictMap, Masquerade, Counter, NumgenGoto,
+                               DnatTo, Reject, SetUpdate>;
 
 struct Rule {
   std::string chain;
@@ -174,13 +183,20 @@ struct ChainBody {
 
 /// The chain changes of one transaction, applied after element deletions and before element
 /// additions: `refill` chains are flushed and get their new rules; `remove` chains are flushed
-/// (all of them first, so no rule still jumps to one) and deleted; `add` chains are created
-/// with their rules.
+/// (all of them first, so no rule still jumps to one) and deleted; then `remove_sets` are
+/// deleted (no rule uses them any more), `flush_sets` emptied and `add_sets` created, all
+/// before any rule is added; `add` chains are created with their rules. The sets are the
+/// dynamic ones rules fill (SetType::timeout), which come and go with chains.
 struct ChainDelta {
   std::vector<ChainBody> refill;
   std::vector<std::string> remove;
   std::vector<ChainBody> add;
-  bool empty() const { return refill.empty() && remove.empty() && add.empty(); }
+  std::vector<Set> add_sets = {};
+  std::vector<std::string> remove_sets = {}, flush_sets = {};
+  bool empty() const {
+    return refill.empty() && remove.empty() && add.empty() && add_sets.empty() &&
+           remove_sets.empty() && flush_sets.empty();
+  }
 };
 
 /// A table's whole structure. Elements live apart (they change; this does not).

@@ -156,9 +156,10 @@ Status NftFirewall::Apply(const Delta& delta, const StateFn& state) {
   if (wire) {
     auto socket = Socket();
     first = socket.ok() ? ApplyElements(**socket, *wire) : Status(std::move(socket).error());
-  } else {
-    first = Run(RenderDelta(delta));
+    // Something the batch does not encode (it sent nothing): libnftables carries it.
+    if (!first.ok() && first.error().code() == Code::kInvalid) wire.reset();
   }
+  if (!wire) first = Run(RenderDelta(delta));
   if (first.ok()) {
     Restamp();
     return Ok();
@@ -181,7 +182,8 @@ Status NftFirewall::Rebuild(const State& state) {
   static const std::string kList = JsonListTable(BerthRuleset().table);
   std::string listing;
   if (!Run(kList, &listing).ok()) listing.clear();
-  StateBatches batches = RenderState(state, ParseJsonChains(BerthRuleset(), listing));
+  StateBatches batches = RenderState(state, ParseJsonChains(BerthRuleset(), listing),
+                                     ParseJsonSets(BerthRuleset(), listing));
   BERTH_TRY_CTX(Run(batches.create), "rebuild berth's table");
   BERTH_TRY_CTX(Run(batches.content), "rebuild berth's table");
   return Ok();

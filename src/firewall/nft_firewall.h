@@ -1,7 +1,8 @@
-// NftFirewall: the nftables backend. A published port or a network's bridge entries (hash-set
-// elements) go through ApplyElements: one prebuilt nf_tables batch, one round trip. Everything
-// else, and the rebuild after a failure, goes through libnftables' JSON input, loaded with
-// dlopen on first use so the common path does not pay for loading it and its dependencies.
+// NftFirewall: the nftables backend. A published port, a network's bridge entries (hash-set
+// elements) and a service's chains, rules, sets and map elements go through ApplyElements: one
+// prebuilt nf_tables batch, one round trip. Everything else (interval sets), and the rebuild
+// after a failure, goes through libnftables' JSON input, loaded with dlopen on first use so the
+// common path does not pay for loading it and its dependencies.
 #pragma once
 
 #include <memory>

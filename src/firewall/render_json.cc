@@ -113,9 +113,19 @@ struct StatementJson {
     if (r.tcp_reset) return {{"reject", {{"type", "tcp reset"}}}};
     return {{"reject", {{"type", "icmpx"}, {"expr", "port-unreachable"}}}};
   }
+  json operator()(const SetUpdate& u) const {
+    return {{"set", {{"op", "update"}, {"elem", KeyJson(u.key)}, {"set", "@" + u.set}}}};
+  }
 };
 
 json RuleJson(const Table& t, const Rule& r);
+
+json TypeJson(const std::vector<DataType>& types) {
+  if (types.size() == 1) return NftName(types[0]);
+  json out = json::array();
+  for (DataType t : types) out.push_back(NftName(t));
+  return out;
+}
 
 // --- commands ---
 
@@ -125,6 +135,21 @@ json Obj(const Table& t, const char* kind, json body) {
   return {{kind, std::move(body)}};
 }
 json Cmd(const char* verb, json object) { return {{verb, std::move(object)}}; }
+
+// A set or map declaration (`add set`).
+json SetJson(const Table& t, const Set& s) {
+  json body = {{"name", s.name}, {"type", TypeJson(s.type.key)}};
+  if (s.type.data) body["map"] = NftName(*s.type.data);
+  json flags = json::array();
+  if (s.type.interval) flags.push_back("interval");
+  if (s.type.timeout) {
+    flags.push_back("dynamic");
+    flags.push_back("timeout");
+    body["timeout"] = s.type.timeout;
+  }
+  if (!flags.empty()) body["flags"] = std::move(flags);
+  return Obj(t, s.is_map() ? "map" : "set", std::move(body));
+}
 
 json RuleJson(const Table& t, const Rule& r) {
   json expr = json::array();
@@ -142,6 +167,13 @@ void AddChainCmds(const Table& t, const ChainDelta& chains, json& cmds) {
   for (const std::string& name : chains.remove) {
     cmds.push_back(Cmd("delete", Obj(t, "chain", {{"name", name}})));
   }
+  for (const std::string& name : chains.remove_sets) {
+    cmds.push_back(Cmd("delete", Obj(t, "set", {{"name", name}})));
+  }
+  for (const std::string& name : chains.flush_sets) {
+    cmds.push_back(Cmd("flush", Obj(t, "set", {{"name", name}})));
+  }
+  for (const Set& set : chains.add_sets) cmds.push_back(Cmd("add", SetJson(t, set)));
   for (const ChainBody& c : chains.add) {
     cmds.push_back(Cmd("add", Obj(t, "chain", {{"name", c.name}})));
   }
@@ -171,12 +203,6 @@ void AddElementCmds(const Table& t, const char* verb, const std::vector<Element>
   }
 }
 
-json TypeJson(const std::vector<DataType>& types) {
-  if (types.size() == 1) return NftName(types[0]);
-  json out = json::array();
-  for (DataType t : types) out.push_back(NftName(t));
-  return out;
-}
 
 // --- reading a listing back ---
 
@@ -285,7 +311,8 @@ std::string JsonElementBatch(const Ruleset& rs, const std::vector<Element>& remo
   return Batch(std::move(cmds));
 }
 
-std::string JsonCreateBatch(const Ruleset& rs, const std::vector<ChainBody>& extra) {
+std::string JsonCreateBatch(const Ruleset& rs, const std::vector<ChainBody>& extra,
+                            const std::vector<Set>& extra_sets) {
   json cmds = json::array();
   cmds.push_back(Cmd("add", {{"table", {{"family", NftName(rs.table.family)},
                                         {"name", rs.table.name}}}}));
@@ -299,12 +326,8 @@ std::string JsonCreateBatch(const Ruleset& rs, const std::vector<ChainBody>& ext
     }
     cmds.push_back(Cmd("add", Obj(rs.table, "chain", std::move(body))));
   }
-  for (const Set& s : rs.sets) {
-    json body = {{"name", s.name}, {"type", TypeJson(s.type.key)}};
-    if (s.type.data) body["map"] = NftName(*s.type.data);
-    if (s.type.interval) body["flags"] = json::array({"interval"});
-    cmds.push_back(Cmd("add", Obj(rs.table, s.is_map() ? "map" : "set", std::move(body))));
-  }
+  for (const Set& s : rs.sets) cmds.push_back(Cmd("add", SetJson(rs.table, s)));
+  for (const Set& s : extra_sets) cmds.push_back(Cmd("add", SetJson(rs.table, s)));
   for (const ChainBody& c : extra) {
     cmds.push_back(Cmd("add", Obj(rs.table, "chain", {{"name", c.name}})));
   }
@@ -313,7 +336,8 @@ std::string JsonCreateBatch(const Ruleset& rs, const std::vector<ChainBody>& ext
 
 std::string JsonContentBatch(const Ruleset& rs, const std::vector<Element>& elements,
                              const std::vector<ChainBody>& extra,
-                             const std::vector<std::string>& stray) {
+                             const std::vector<std::string>& stray,
+                             const std::vector<std::string>& stray_sets) {
   json cmds = json::array();
   for (const Chain& c : rs.chains) {
     if (!c.user_owned) cmds.push_back(Cmd("flush", Obj(rs.table, "chain", {{"name", c.name}})));
@@ -330,6 +354,9 @@ std::string JsonContentBatch(const Ruleset& rs, const std::vector<Element>& elem
   // Only now nothing refers to them any more.
   for (const std::string& name : stray) {
     cmds.push_back(Cmd("delete", Obj(rs.table, "chain", {{"name", name}})));
+  }
+  for (const std::string& name : stray_sets) {
+    cmds.push_back(Cmd("delete", Obj(rs.table, "set", {{"name", name}})));
   }
   for (const Rule& r : rs.rules) cmds.push_back(Cmd("add", RuleJson(rs.table, r)));
   for (const ChainBody& c : extra) {
@@ -370,17 +397,31 @@ std::vector<Element> ParseJsonListing(const Ruleset& rs, const std::string& list
 
 namespace berth::firewall {
 
-std::vector<std::string> ParseJsonChains(const Ruleset& rs, const std::string& listing) {
+namespace {
+
+// The names of the objects of kind `kind` ("chain", "set") of `rs`'s table in `listing`.
+std::vector<std::string> ParseJsonNames(const Ruleset& rs, const std::string& listing,
+                                        const char* kind) {
   std::vector<std::string> out;
   nlohmann::json doc = nlohmann::json::parse(listing, nullptr, /*allow_exceptions=*/false);
   if (!doc.is_object() || !doc.contains("nftables") || !doc["nftables"].is_array()) return out;
   for (const auto& o : doc["nftables"]) {
-    if (!o.is_object() || !o.contains("chain") || !o["chain"].is_object()) continue;
-    const auto& c = o["chain"];
+    if (!o.is_object() || !o.contains(kind) || !o[kind].is_object()) continue;
+    const auto& c = o[kind];
     if (c.value("table", "") != rs.table.name) continue;
     out.push_back(c.value("name", ""));
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<std::string> ParseJsonChains(const Ruleset& rs, const std::string& listing) {
+  return ParseJsonNames(rs, listing, "chain");
+}
+
+std::vector<std::string> ParseJsonSets(const Ruleset& rs, const std::string& listing) {
+  return ParseJsonNames(rs, listing, "set");
 }
 
 }  // namespace berth::firewall

@@ -17,19 +17,24 @@ namespace berth::firewall {
 std::string JsonElementBatch(const Ruleset& rs, const std::vector<Element>& remove,
                              const std::vector<Element>& add, const ChainDelta& chains = {});
 
-/// Adds the table and every chain (the fixed ones and `extra`), set and map that is missing
-/// (empty: harmless on its own).
-std::string JsonCreateBatch(const Ruleset& rs, const std::vector<ChainBody>& extra = {});
+/// Adds the table and every chain (the fixed ones and `extra`), set and map (the fixed ones and
+/// `extra_sets`) that is missing (empty: harmless on its own).
+std::string JsonCreateBatch(const Ruleset& rs, const std::vector<ChainBody>& extra = {},
+                            const std::vector<Set>& extra_sets = {});
 
-/// Flushes berth's own chains (never a user-owned chain; `extra` too) and sets, deletes the
-/// `stray` chains (flushed first), and re-adds every rule (`extra`'s too) and `elements`,
-/// atomically.
+/// Flushes berth's own chains (never a user-owned chain; `extra` too) and the ruleset's sets,
+/// deletes the `stray` chains (flushed first) and the `stray_sets`, and re-adds every rule
+/// (`extra`'s too) and `elements`, atomically. Dynamic sets other than the stray ones keep
+/// what rules put in them.
 std::string JsonContentBatch(const Ruleset& rs, const std::vector<Element>& elements,
                              const std::vector<ChainBody>& extra = {},
-                             const std::vector<std::string>& stray = {});
+                             const std::vector<std::string>& stray = {},
+                             const std::vector<std::string>& stray_sets = {});
 
 /// The names of the chains of `rs`'s table listed in `listing` (the JSON of `list table`).
 std::vector<std::string> ParseJsonChains(const Ruleset& rs, const std::string& listing);
+/// The names of its sets (not maps).
+std::vector<std::string> ParseJsonSets(const Ruleset& rs, const std::string& listing);
 
 /// `list table` for the ruleset's table.
 std::string JsonListTable(const Table& table);

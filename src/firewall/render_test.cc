@@ -91,11 +91,16 @@ TEST(RenderWire, ValuesMustHaveTheDeclaredType) {
   EXPECT_TRUE(EncodeElement(bridges, {"bridges", {Ifname{"123456789012345"}}}, true));
   EXPECT_FALSE(EncodeElement(bridges, {"bridges", {Ifname{"1234567890123456"}}}, true))
       << "IFNAMSIZ";
-  // Intervals and verdicts need libnftables.
+  // Intervals need libnftables; a verdict is carried as one, not as bytes.
   EXPECT_FALSE(EncodeElement(*rs.FindSet("subnets6"), {"subnets6", {Net("2001:db8::/64")}}, true));
   Element svc{"services", {Ip("10.96.0.1"), Protocol::kTcp, Port{80}},
               Verdict{VerdictKind::kJump, "svc-1"}};
-  EXPECT_FALSE(EncodeElement(*rs.FindSet("services"), svc, true));
+  auto w = EncodeElement(*rs.FindSet("services"), svc, true);
+  ASSERT_TRUE(w.has_value());
+  EXPECT_TRUE(w->data.empty());
+  EXPECT_EQ(w->verdict, (Verdict{VerdictKind::kJump, "svc-1"}));
+  svc.data = Ip("10.0.0.1");
+  EXPECT_FALSE(EncodeElement(*rs.FindSet("services"), svc, true)) << "not a verdict";
 }
 
 TEST(RenderJson, DeclaresFamiliesAndTypes) {

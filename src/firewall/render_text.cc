@@ -80,6 +80,9 @@ struct StatementText {
   std::string operator()(const Reject& r) const {
     return r.tcp_reset ? "reject with tcp reset" : "reject";
   }
+  std::string operator()(const SetUpdate& u) const {
+    return "update @" + u.set + " { " + KeyText(u.key) + " }";
+  }
 };
 
 std::string RuleText(const Rule& r) {
@@ -94,6 +97,16 @@ std::string TypeText(const SetType& t) {
   std::string out = Join(parts, " . ");
   if (t.data) out += std::string(" : ") + NftName(*t.data);
   return out;
+}
+
+// The declaration's lines after `type`, each ending in `end` ("; " on one line, "\n\t\t" in a
+// file).
+std::string SetOptionsText(const SetType& t, const std::string& end) {
+  if (t.interval) return "flags interval" + end;
+  if (t.timeout) {
+    return "flags dynamic,timeout" + end + "timeout " + std::to_string(t.timeout) + "s" + end;
+  }
+  return "";
 }
 
 }  // namespace
@@ -118,12 +131,15 @@ std::string TextElementCommands(const Table& table, const std::vector<Element>& 
 }
 
 std::string TextRuleset(const Ruleset& rs, const std::vector<Element>& elements,
-                        const std::vector<ChainBody>& extra) {
+                        const std::vector<ChainBody>& extra, const std::vector<Set>& extra_sets) {
   std::string out = std::string("table ") + NftName(rs.table.family) + " " + rs.table.name + " {\n";
-  for (const Set& s : rs.sets) {
+  std::vector<Set> sets = rs.sets;
+  sets.insert(sets.end(), extra_sets.begin(), extra_sets.end());
+  for (const Set& s : sets) {
     out += std::string("\t") + (s.is_map() ? "map " : "set ") + s.name + " {\n";
     out += "\t\ttype " + TypeText(s.type) + "\n";
-    if (s.type.interval) out += "\t\tflags interval\n";
+    std::string options = SetOptionsText(s.type, "\n\t\t");
+    if (!options.empty()) out += "\t\t" + options.substr(0, options.size() - 2);
     std::vector<std::string> elems;
     for (const Element& e : elements) {
       if (e.set == s.name) elems.push_back(TextElement(e));
@@ -156,6 +172,12 @@ std::string TextChainCommands(const Table& table, const ChainDelta& chains) {
   for (const ChainBody& c : chains.refill) out += "nft flush chain " + where + c.name + "\n";
   for (const std::string& n : chains.remove) out += "nft flush chain " + where + n + "\n";
   for (const std::string& n : chains.remove) out += "nft delete chain " + where + n + "\n";
+  for (const std::string& n : chains.remove_sets) out += "nft delete set " + where + n + "\n";
+  for (const std::string& n : chains.flush_sets) out += "nft flush set " + where + n + "\n";
+  for (const Set& s : chains.add_sets) {
+    out += "nft add set " + where + s.name + " '{ type " + TypeText(s.type) + "; " +
+           SetOptionsText(s.type, "; ") + "}'\n";
+  }
   for (const ChainBody& c : chains.add) out += "nft add chain " + where + c.name + "\n";
   for (const auto* list : {&chains.refill, &chains.add}) {
     for (const ChainBody& c : *list) {

@@ -21,10 +21,11 @@ std::string TextElement(const Element& e, bool with_data = true);
 std::string TextElementCommands(const Table& table, const std::vector<Element>& remove,
                                 const std::vector<Element>& add);
 
-/// The whole table with `elements` and the chains `extra` (after the fixed ones), as an
-/// `nft -f` file.
+/// The whole table with `elements`, the chains `extra` (after the fixed ones) and the sets
+/// `extra_sets` (after the fixed ones), as an `nft -f` file.
 std::string TextRuleset(const Ruleset& rs, const std::vector<Element>& elements,
-                        const std::vector<ChainBody>& extra = {});
+                        const std::vector<ChainBody>& extra = {},
+                        const std::vector<Set>& extra_sets = {});
 
 /// The chain changes as `nft` commands, in the order JsonElementBatch applies them.
 std::string TextChainCommands(const Table& table, const ChainDelta& chains);

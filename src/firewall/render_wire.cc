@@ -38,7 +38,7 @@ std::optional<std::string> EncodeValue(DataType type, const Value& v) {
       return std::string{static_cast<char>(p->value >> 8), static_cast<char>(p->value & 0xff)};
     }
     case DataType::kVerdict:
-      return std::nullopt;  // a verdict is NFTA_DATA_VERDICT, not bytes: libnftables' job
+      return std::nullopt;  // a verdict is NFTA_DATA_VERDICT, not bytes (WireElement::verdict)
   }
   return std::nullopt;
 }
@@ -58,6 +58,12 @@ std::optional<WireElement> EncodeElement(const Set& set, const Element& e, bool 
   }
   if (with_data && set.type.data) {
     if (!e.data) return std::nullopt;
+    if (*set.type.data == DataType::kVerdict) {
+      const auto* v = std::get_if<Verdict>(&*e.data);
+      if (!v) return std::nullopt;
+      w.verdict = *v;
+      return w;
+    }
     auto data = EncodeValue(*set.type.data, *e.data);
     if (!data) return std::nullopt;
     w.data = std::move(*data);

@@ -147,10 +147,34 @@ void PortElements(const PortRule& p, std::vector<Element>& out) {
 }
 
 constexpr char kServicePrefix[] = "svc-";
+constexpr char kAffinityPrefix[] = "aff-";
+
+std::string PortSuffix(const ServiceRules& s, const ServicePort& p) {
+  return s.id.substr(0, 12) + "-" + NftName(p.protocol) + std::to_string(p.port);
+}
 
 std::string PortChain(const ServiceRules& s, const ServicePort& p) {
-  return kServicePrefix + s.id.substr(0, 12) + "-" + NftName(p.protocol) +
-         std::to_string(p.port);
+  return kServicePrefix + PortSuffix(s, p);
+}
+
+// The affinity set of the port's backend `i`.
+std::string AffinitySet(const ServiceRules& s, const ServicePort& p, size_t i) {
+  return kAffinityPrefix + PortSuffix(s, p) + "-" + std::to_string(i);
+}
+
+// Each affinity set of `services` with the backend it holds clients of.
+std::vector<std::pair<Set, IpAddr>> AffinitySets(const std::vector<ServiceRules>& services) {
+  std::vector<std::pair<Set, IpAddr>> out;
+  for (const ServiceRules& s : services) {
+    if (s.affinity == 0) continue;
+    for (const ServicePort& p : s.ports) {
+      for (size_t i = 0; i < s.backends.size(); ++i) {
+        SetType type{{DataType::kIpv4Addr}, std::nullopt, false, s.affinity};
+        out.push_back({{AffinitySet(s, p, i), type}, s.backends[i]});
+      }
+    }
+  }
+  return out;
 }
 
 void ServiceElements(const ServiceRules& s, std::vector<Element>& out) {
@@ -194,6 +218,7 @@ std::optional<std::vector<WireElement>> Encode(const std::vector<Element>& elems
 }  // namespace
 
 std::vector<ChainBody> ServiceChains(const std::vector<ServiceRules>& services) {
+  Selector saddr = Payload{"ip", "saddr"};
   std::vector<ChainBody> out;
   for (const ServiceRules& s : services) {
     for (const ServicePort& p : s.ports) {
@@ -215,7 +240,16 @@ std::vector<ChainBody> ServiceChains(const std::vector<ServiceRules>& services) 
       for (size_t i = 0; i < s.backends.size(); ++i) {
         std::string b = name + "-" + std::to_string(i);
         pick.chains.push_back(b);
-        backends.push_back({b, {{b, {proto, DnatTo{s.backends[i], p.target_port}}}}});
+        ChainBody backend{b, {}};
+        if (s.affinity) {
+          // A client seen before goes back to its backend; the backend's chain (re)records it.
+          std::string set = AffinitySet(s, p, i);
+          port.rules.push_back({name, {Match{{saddr}, Op::kEq, SetRef{set}},
+                                       Verdict{VerdictKind::kGoto, b}}});
+          backend.rules.push_back({b, {SetUpdate{{saddr}, set}}});
+        }
+        backend.rules.push_back({b, {proto, DnatTo{s.backends[i], p.target_port}}});
+        backends.push_back(std::move(backend));
       }
       port.rules.push_back({name, {std::move(pick)}});
       out.push_back(std::move(port));
@@ -239,6 +273,28 @@ ChainDelta ServiceChainDelta(const std::vector<ServiceRules>& remove,
   for (ChainBody& c : new_chains) {
     (old_names.count(c.name) ? out.refill : out.add).push_back(std::move(c));
   }
+  auto old_sets = AffinitySets(remove);
+  auto new_sets = AffinitySets(add);
+  for (const auto& [set, backend] : old_sets) {
+    auto now = std::find_if(new_sets.begin(), new_sets.end(),
+                            [&](const auto& n) { return n.first.name == set.name; });
+    if (now == new_sets.end()) {
+      out.remove_sets.push_back(set.name);
+    } else if (now->second != backend) {
+      out.flush_sets.push_back(set.name);  // its clients were another backend's
+    }
+  }
+  for (const auto& [set, backend] : new_sets) {
+    auto was = std::find_if(old_sets.begin(), old_sets.end(),
+                            [&](const auto& o) { return o.first.name == set.name; });
+    if (was == old_sets.end()) out.add_sets.push_back(set);
+  }
+  return out;
+}
+
+std::vector<Set> ServiceSets(const std::vector<ServiceRules>& services) {
+  std::vector<Set> out;
+  for (auto& [set, backend] : AffinitySets(services)) out.push_back(std::move(set));
   return out;
 }
 
@@ -253,17 +309,6 @@ std::vector<Element> Elements(const std::vector<NetworkRules>& networks,
   for (const auto& n : networks) NetworkElements(n, out);
   for (const auto& p : ports) PortElements(p, out);
   return out;
-}
-
-std::optional<WireDelta> EncodeDelta(const Delta& delta) {
-  // Service changes touch chains: libnftables' JSON carries them.
-  if (!delta.add_services.empty() || !delta.remove_services.empty()) return std::nullopt;
-  auto remove = Encode(Elements(delta.remove_networks, delta.remove_ports), /*with_data=*/false);
-  if (!remove) return std::nullopt;
-  auto add = Encode(Elements(delta.add_networks, delta.add_ports), /*with_data=*/true);
-  if (!add) return std::nullopt;
-  const Table& t = BerthRuleset().table;
-  return WireDelta{t.family, t.name, std::move(*remove), std::move(*add)};
 }
 
 namespace {
@@ -286,6 +331,18 @@ std::pair<std::vector<Element>, std::vector<Element>> DeltaElements(const Delta&
 
 }  // namespace
 
+std::optional<WireDelta> EncodeDelta(const Delta& delta) {
+  auto [remove_elems, add_elems] = DeltaElements(delta);
+  auto remove = Encode(remove_elems, /*with_data=*/false);
+  if (!remove) return std::nullopt;
+  auto add = Encode(add_elems, /*with_data=*/true);
+  if (!add) return std::nullopt;
+  const Table& t = BerthRuleset().table;
+  // A service's chains, rules and affinity sets travel in the same batch (wire_rules.h).
+  return WireDelta{t.family, t.name, std::move(*remove), std::move(*add),
+                   ServiceChainDelta(delta.remove_services, delta.add_services)};
+}
+
 std::string RenderDelta(const Delta& delta) {
   // Deletes first: a port moving from one container to another in one operation must not
   // collide with itself.
@@ -294,16 +351,23 @@ std::string RenderDelta(const Delta& delta) {
                           ServiceChainDelta(delta.remove_services, delta.add_services));
 }
 
-StateBatches RenderState(const State& state, const std::vector<std::string>& present_chains) {
+StateBatches RenderState(const State& state, const std::vector<std::string>& present_chains,
+                         const std::vector<std::string>& present_sets) {
   const Ruleset& rs = BerthRuleset();
   std::vector<ChainBody> chains = ServiceChains(state.services);
+  std::vector<Set> sets = ServiceSets(state.services);
   std::set<std::string> wanted;
   for (const ChainBody& c : chains) wanted.insert(c.name);
-  std::vector<std::string> stray;
+  for (const Set& s : sets) wanted.insert(s.name);
+  std::vector<std::string> stray, stray_sets;
   for (const std::string& name : present_chains) {
     if (name.starts_with(kServicePrefix) && !wanted.count(name)) stray.push_back(name);
   }
-  return {JsonCreateBatch(rs, chains), JsonContentBatch(rs, AllElements(state), chains, stray)};
+  for (const std::string& name : present_sets) {
+    if (name.starts_with(kAffinityPrefix) && !wanted.count(name)) stray_sets.push_back(name);
+  }
+  return {JsonCreateBatch(rs, chains, sets),
+          JsonContentBatch(rs, AllElements(state), chains, stray, stray_sets)};
 }
 
 std::vector<std::string> MissingElements(const Delta& expected, const std::string& listing) {
@@ -364,6 +428,16 @@ std::vector<std::string> Differences(const State& state, const std::string& list
   for (const Set& set : rs.sets) {
     if (!sets.count(set.name)) out.push_back("set " + set.name + ": missing");
   }
+  std::set<std::string> affinity_sets;
+  for (const Set& set : ServiceSets(state.services)) {
+    affinity_sets.insert(set.name);
+    if (!sets.count(set.name)) out.push_back("set " + set.name + ": missing");
+  }
+  for (const std::string& name : sets) {
+    if (name.starts_with(kAffinityPrefix) && !affinity_sets.count(name)) {
+      out.push_back("stray set " + name);
+    }
+  }
   auto texts = [](const std::vector<Element>& elements) {
     std::set<std::string> t;
     for (const Element& e : elements) t.insert(e.set + ": " + TextElement(e));
@@ -397,6 +471,10 @@ ExpectedTable Expected(const State& state) {
   for (const Set& set : rs.sets) {
     out.sets.push_back({.name = set.name, .min_elements = elements[set.name], .exact = true});
   }
+  // Affinity sets hold whatever clients came lately: only that they exist counts.
+  for (const Set& set : ServiceSets(state.services)) {
+    out.sets.push_back({.name = set.name, .min_elements = 0, .exact = false});
+  }
   return out;
 }
 
@@ -416,7 +494,8 @@ std::string ExplainServices(const std::vector<ServiceRules>& services) {
 }
 
 std::string ExplainState(const State& state) {
-  return TextRuleset(BerthRuleset(), AllElements(state), ServiceChains(state.services));
+  return TextRuleset(BerthRuleset(), AllElements(state), ServiceChains(state.services),
+                     ServiceSets(state.services));
 }
 
 }  // namespace berth::firewall

@@ -57,6 +57,12 @@ struct PortRule {
 /// BACKEND:TARGETPORT. Without backends the port's chain rejects (TCP reset, ICMP port
 /// unreachable) so a client learns at once. Chains are named svc-<id12>-<proto><port> and
 /// svc-<id12>-<proto><port>-<n>.
+///
+/// Client-IP affinity (`affinity` seconds; kube-proxy's nftables mode): per backend a dynamic
+/// set aff-<id12>-<proto><port>-<n> of client addresses with that timeout; the port's chain
+/// first sends a client found in a backend's set to that backend, and the backend's chain
+/// records (or refreshes) its client before the DNAT. A set is emptied when its backend
+/// changes, so an entry always names the backend it was made for.
 struct ServiceRules {
   std::string id;
   IpAddr vip;
@@ -66,6 +72,8 @@ struct ServiceRules {
   /// Host ports leading to a port's chain (NodePort): elements of `service_ports`
   /// (protocol . host port : goto), looked up for local destinations before published ports.
   std::vector<ServicePublish> publish = {};
+  /// Client-IP affinity timeout in seconds; 0: none.
+  uint32_t affinity = 0;
 };
 
 /// The element changes of one operation. Applied as one nftables transaction. A service
@@ -97,6 +105,9 @@ struct State {
 /// The chains of `services` with their rules.
 std::vector<ChainBody> ServiceChains(const std::vector<ServiceRules>& services);
 
+/// The dynamic sets of `services` (client-IP affinity), in the order of their backends.
+std::vector<Set> ServiceSets(const std::vector<ServiceRules>& services);
+
 /// The chain changes and element changes that turn `remove` into `add` (what is in both is
 /// left alone; a chain in both is refilled).
 ChainDelta ServiceChainDelta(const std::vector<ServiceRules>& remove,
@@ -120,9 +131,11 @@ struct StateBatches {
   std::string create;
   std::string content;
 };
-/// `present_chains`: the chains the table holds now (ParseJsonChains); the service chains among
-/// them that `state` has no use for are deleted.
-StateBatches RenderState(const State& state, const std::vector<std::string>& present_chains = {});
+/// `present_chains` and `present_sets`: the chains and sets the table holds now
+/// (ParseJsonChains, ParseJsonSets); the service chains and affinity sets among them that
+/// `state` has no use for are deleted. Affinity sets that stay keep their clients.
+StateBatches RenderState(const State& state, const std::vector<std::string>& present_chains = {},
+                         const std::vector<std::string>& present_sets = {});
 
 /// Which of the elements `expected` adds are absent from `listing` (the JSON of
 /// `list table inet berth`; empty or unparsable: the table is gone), in nft(8) spelling as
@@ -143,9 +156,10 @@ std::vector<std::string> Differences(const State& state, const std::string& list
 /// periodic full reconcile.
 ExpectedTable Expected(const State& state);
 
-/// The delta as binary elements, when every element it touches lives in a hash set or map
-/// (a published port, a network's bridge entries). Interval sets (subnets, port ranges) need
-/// nft's interval handling: then nullopt, and RenderDelta's JSON goes through libnftables.
+/// The delta as binary elements and service chain changes, when every element it touches
+/// lives in a hash set or map (a published port, a network's bridge entries, a service's map
+/// elements). Interval sets (subnets, port ranges) need nft's interval handling: then nullopt,
+/// and RenderDelta's JSON goes through libnftables.
 std::optional<WireDelta> EncodeDelta(const Delta& delta);
 
 /// The delta in nft(8) syntax, for people reading --dry-run output. Never executed.

@@ -109,6 +109,11 @@ CREATE TABLE services (
 );
 CREATE INDEX services_by_network ON services(network_id);
 )sql",
+    // v5: a service's client-IP affinity timeout in seconds (--affinity client-ip[:SECONDS]);
+    // 0: none.
+    R"sql(
+ALTER TABLE services ADD COLUMN affinity INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 
 }  // namespace berth::store

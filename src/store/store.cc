@@ -603,7 +603,7 @@ namespace {
 
 constexpr const char kServiceSelect[] =
     "SELECT s.id, s.name, s.network_id, n.name, s.vip, s.selector, s.ports, s.balance, "
-    "s.created, s.publish FROM services s JOIN networks n ON n.id = s.network_id ";
+    "s.created, s.publish, s.affinity FROM services s JOIN networks n ON n.id = s.network_id ";
 
 std::string PublishJson(const std::vector<ServicePublish>& publish) {
   json out = json::array();
@@ -662,6 +662,7 @@ Service ReadService(const Stmt& s) {
   v.round_robin = s.Text(7) == "round-robin";
   v.created = s.Int(8);
   v.publish = PublishFromJson(s.Text(9));
+  v.affinity = static_cast<uint32_t>(s.Int(10));
   return v;
 }
 
@@ -701,12 +702,12 @@ Status Store::DeleteLabels(const std::string& container_id) {
 Status Store::InsertService(const Service& v) {
   BERTH_ASSIGN_OR_RETURN(
       Stmt s, db_->Prepare("INSERT INTO services (id, name, network_id, vip, selector, ports, "
-                           "balance, created, publish) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-                           "?9)"));
+                           "balance, created, publish, affinity) VALUES (?1, ?2, ?3, ?4, ?5, "
+                           "?6, ?7, ?8, ?9, ?10)"));
   s.Bind(1, v.id).Bind(2, v.name).Bind(3, v.network_id).Bind(4, v.vip.ToString());
   s.Bind(5, ToJson(v.selector)).Bind(6, PortsJson(v.ports));
   s.Bind(7, std::string(v.round_robin ? "round-robin" : "random")).Bind(8, v.created);
-  s.Bind(9, PublishJson(v.publish));
+  s.Bind(9, PublishJson(v.publish)).Bind(10, static_cast<int64_t>(v.affinity));
   return s.Run();
 }
 

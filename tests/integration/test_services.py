@@ -68,6 +68,98 @@ class ServicesTest(BerthTest):
         got = self.answers("client", rr["vip"], 81, 300)
         self.assertEqual(got, {"b1": 100, "b2": 100, "b3": 100})
 
+    def test_client_ip_affinity_keeps_a_client_on_one_backend(self):
+        for b in ("b1", "b2", "b3"):
+            self.backend(b)
+        self.client("c1")
+        self.client("c2")
+        svc = self.create("web", "--network", NET, "--selector", "app=web", "--port", "80:8080",
+                          "--affinity", "client-ip")
+        self.assertEqual(svc["affinity"], "client-ip:10800")
+        got = self.answers("c1", svc["vip"], 80, 50)
+        self.assertEqual(len(got), 1, got)  # 50 new connections, one backend
+        self.assertIn(list(got)[0], ("b1", "b2", "b3"))
+        self.assertEqual(sum(got.values()), 50, got)
+        got2 = self.answers("c2", svc["vip"], 80, 50)
+        self.assertEqual(len(got2), 1, got2)
+        # Round robin picks a client's backend once: the next client gets the next backend.
+        rr = self.create("rr", "--network", NET, "--selector", "app=web", "--port", "81:8080",
+                         "--balance", "round-robin", "--affinity", "client-ip:60")
+        first = self.answers("c1", rr["vip"], 81, 20)
+        second = self.answers("c2", rr["vip"], 81, 20)
+        self.assertEqual(len(first), 1, first)
+        self.assertEqual(len(second), 1, second)
+        self.assertNotEqual(set(first), set(second))
+        shown = berth_json("service", "inspect", "rr")[0]
+        self.assertEqual(shown["affinity"], "client-ip:60")
+        self.assertIn("client-ip:60", berth("service", "ls").stdout)
+        # The sets hold the clients, with the timeout asked for.
+        c1_ip = berth_json("inspect", "c1")["networks"][NET]["ip"] \
+            if "networks" in berth_json("inspect", "c1") else None
+        doc = json.loads(run(["nft", "-j", "list", "table", "inet", "berth"]).stdout)["nftables"]
+        sets = [o["set"] for o in doc if "set" in o and o["set"]["name"].startswith("aff-")]
+        self.assertEqual(len(sets), 6, sets)  # two services, three backends each
+        self.assertTrue(all(set(x["flags"]) == {"dynamic", "timeout"} for x in sets), sets)
+        self.assertEqual(sorted({x["timeout"] for x in sets}), [60, 10800])
+        held = json.dumps([x.get("elem", []) for x in sets])
+        if c1_ip:
+            self.assertIn(c1_ip, held)
+        explain = berth("service", "inspect", "rr", "--explain").stdout
+        self.assertIn("flags dynamic,timeout; timeout 60s;", explain)
+        self.assertIn("update @aff-", explain)
+        self.assertIn("ip saddr @aff-", explain)
+        # With affinity none the same backends still share the load.
+        spread = self.create("spread", "--network", NET, "--selector", "app=web", "--port",
+                             "82:8080")
+        self.assertEqual(spread["affinity"], "none")
+        self.assertEqual(len(self.answers("c1", spread["vip"], 82, 30)), 3)
+        for name in ("web", "rr", "spread"):
+            berth("service", "rm", name)
+        ruleset = nft_ruleset()
+        self.assertNotIn("aff-", ruleset)
+        self.assertNotIn("svc-", ruleset)
+
+    def test_affinity_follows_a_backend_that_leaves(self):
+        for b in ("b1", "b2"):
+            self.backend(b)
+        self.client()
+        svc = self.create("web", "--network", NET, "--selector", "app=web", "--port", "80:8080",
+                          "--affinity", "client-ip")
+        got = self.answers("client", svc["vip"], 80, 5)
+        self.assertEqual(len(got), 1, got)
+        mine = list(got)[0]
+        berth("stop", "-t", "1", mine)
+        other = "b2" if mine == "b1" else "b1"
+        self.assertEqual(self.answers("client", svc["vip"], 80, 10), {other: 10})
+
+    def test_deleted_affinity_set_is_restored(self):
+        self.backend("b1")
+        self.client()
+        svc = self.create("web", "--network", NET, "--selector", "app=web", "--port", "80:8080",
+                          "--affinity", "client-ip:300")
+        doc = json.loads(run(["nft", "-j", "list", "table", "inet", "berth"]).stdout)["nftables"]
+        chain = [o["map"] for o in doc if "map" in o and o["map"]["name"] == "service_ips"][0][
+            "elem"][0][1]["goto"]["target"]
+        aff = "aff-" + chain[len("svc-"):] + "-0"
+        # Nothing may use a set that is deleted: its rules go first.
+        run(["nft", "flush", "chain", "inet", "berth", chain])
+        run(["nft", "flush", "chain", "inet", "berth", chain + "-0"])
+        run(["nft", "delete", "set", "inet", "berth", aff])
+        berth("network", "ls")  # any command notices and repairs
+        listed = json.loads(run(["nft", "-j", "list", "set", "inet", "berth", aff]).stdout)
+        self.assertEqual(listed["nftables"][1]["set"]["timeout"], 300)
+        self.assertEqual(self.answers("client", svc["vip"], 80, 3), {"b1": 3})
+
+    def test_bad_affinity_changes_nothing(self):
+        before = state_snapshot()
+        ruleset = nft_ruleset()
+        for bad in ("client-ip:0", "client-ip:abc", "foo", "client-ip:86401", "client-ip:"):
+            self.assertFails("service", "create", "bad", "--network", NET, "--selector", "a=b",
+                             "--port", "80", "--affinity", bad,
+                             msg="invalid --affinity " + bad + ": use none or client-ip[:SECONDS]")
+        self.assertUnchanged(before, "bad --affinity")
+        self.assertEqual(nft_ruleset(), ruleset)
+
     def test_stopped_backend_gets_no_new_connection_and_returns_on_start(self):
         for b in ("b1", "b2", "b3"):
             self.backend(b)
