@@ -27,9 +27,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-ServiceRules Service(int i, uint32_t affinity = 0) {
+ServiceRules ServiceN(int i, uint32_t affinity = 0) {
   char id[17];
-  std::snprintf(id, sizeof(id), "%016x", 0x5e000000 + i);
+  std::snprintf(id, sizeof(id), "%08x5e5e5e5e", static_cast<unsigned>(i));  // chains: id[0:12]
   auto vip = IpAddr::V4((10u << 24) | (96u << 16) | static_cast<uint32_t>(i + 1));
   std::vector<IpAddr> backends;
   for (uint32_t b = 2; b <= 4; ++b) backends.push_back(IpAddr::V4(0xac120000 + b));
@@ -38,6 +38,12 @@ ServiceRules Service(int i, uint32_t affinity = 0) {
 
 double Us(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::micro>(b - a).count();
+}
+
+// Says what failed, for the exit code alone would not.
+bool Check(const Status& st, const char* what) {
+  if (!st.ok()) std::fprintf(stderr, "%s: %s\n", what, st.error().message().c_str());
+  return st.ok();
 }
 
 double Median(std::vector<double> v) {
@@ -63,41 +69,45 @@ int main(int argc, char** argv) {
     int n = std::atoi(argv[i]);
     State state;
     state.networks.push_back({"br-bench", *Cidr::ParseNetwork("172.18.0.0/16"), true, true, false});
-    for (int s = 0; s < n; ++s) state.services.push_back(Service(s));
+    for (int s = 0; s < n; ++s) state.services.push_back(ServiceN(s));
     auto t0 = Clock::now();
     StateBatches batches = RenderState(state);
-    if (!(*fw)->Run(batches.create).ok() || !(*fw)->Run(batches.content).ok()) return 1;
+    if (!Check((*fw)->Run(batches.create), "create") ||
+        !Check((*fw)->Run(batches.content), "content")) {
+      return 1;
+    }
     double build_ms = Us(t0, Clock::now()) / 1000;
     StateFn fail = [] { return Result<State>(Error::Internal("no rebuild expected")); };
     std::vector<double> add, del, add_aff, del_aff, add_json, del_json, check;
     for (int r = 0; r < reps; ++r) {
       Delta d;
-      d.add_services.push_back(Service(60000));
+      d.add_services.push_back(ServiceN(60000));
       auto a = Clock::now();
-      if (!(*fw)->Apply(d, fail).ok()) return 1;
+      if (!Check((*fw)->Apply(d, fail), "apply")) return 1;
       auto b = Clock::now();
       // Nothing moved since berth's own change: one generation query.
-      if (!(*fw)->SyncIfChanged(fail).ok()) return 1;
+      auto checked = (*fw)->SyncIfChanged(fail);
+      if (!Check(checked.ok() ? Ok() : Status(checked.error()), "check")) return 1;
       auto c = Clock::now();
-      if (!(*fw)->Apply(d.Inverse(), fail).ok()) return 1;
+      if (!Check((*fw)->Apply(d.Inverse(), fail), "apply inverse")) return 1;
       auto e = Clock::now();
       add.push_back(Us(a, b));
       check.push_back(Us(b, c));
       del.push_back(Us(c, e));
       Delta sticky;
-      sticky.add_services.push_back(Service(60001, 10800));
+      sticky.add_services.push_back(ServiceN(60001, 10800));
       a = Clock::now();
-      if (!(*fw)->Apply(sticky, fail).ok()) return 1;
+      if (!Check((*fw)->Apply(sticky, fail), "apply affinity")) return 1;
       b = Clock::now();
-      if (!(*fw)->Apply(sticky.Inverse(), fail).ok()) return 1;
+      if (!Check((*fw)->Apply(sticky.Inverse(), fail), "apply affinity inverse")) return 1;
       c = Clock::now();
       add_aff.push_back(Us(a, b));
       del_aff.push_back(Us(b, c));
       if (r < 20) {  // the libnftables path, as every service change went before
         a = Clock::now();
-        if (!(*fw)->Run(RenderDelta(d)).ok()) return 1;
+        if (!Check((*fw)->Run(RenderDelta(d)), "json")) return 1;
         b = Clock::now();
-        if (!(*fw)->Run(RenderDelta(d.Inverse())).ok()) return 1;
+        if (!Check((*fw)->Run(RenderDelta(d.Inverse())), "json inverse")) return 1;
         c = Clock::now();
         add_json.push_back(Us(a, b));
         del_json.push_back(Us(b, c));

@@ -5,9 +5,12 @@
 // time would take most of the benchmark's time budget on this machine.
 //
 //   build/bench/services_fill ROOT NET N
+//   build/bench/services_fill ROOT NET clear    (forgets every service: a bench level is then
+//                                               torn down without a change per service)
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <string>
 
 #include "core/ids.h"
 #include "store/store.h"
@@ -24,9 +27,17 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", store.error().message().c_str());
     return 1;
   }
-  int n = std::atoi(argv[3]);
   auto tx = (*store)->Write();
   if (!tx.ok()) return 1;
+  if (std::string(argv[3]) == "clear") {
+    auto all = (*store)->ListServices();
+    if (!all.ok()) return 1;
+    for (const Service& s : *all) {
+      if (!(*store)->DeleteService(s.id).ok()) return 1;
+    }
+    return tx->Commit().ok() ? 0 : 1;
+  }
+  int n = std::atoi(argv[3]);
   auto net = (*store)->FindNetwork(argv[2]);
   if (!net.ok() || !*net) {
     std::fprintf(stderr, "no network %s\n", argv[2]);

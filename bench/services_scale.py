@@ -129,6 +129,9 @@ class Level:
         into.extend(json.loads(out))
 
     def close(self):
+        # The services go first (from the store; the netns takes their nft objects along), so
+        # the backends leaving do not refill N services' chains on the way out.
+        bl.sh(FILL, self.root, "bench", "clear", check=False)
         bl.sh(*self.berth, "rm", "-f", "b0", "b1", "b2", "client", check=False)
         self.ns.delete()
         self.ipt_ns.delete()

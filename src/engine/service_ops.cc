@@ -127,18 +127,19 @@ Result<ServiceStatus> Engine::CreateService(const ServiceCreateRequest& req) {
   BERTH_ASSIGN_OR_RETURN(auto networks, store_->ListNetworks());
   BERTH_ASSIGN_OR_RETURN(auto routes, op->links().HostRoutes());
   BERTH_TRY(CheckServiceRange(range, networks, routes));
-  BERTH_ASSIGN_OR_RETURN(auto services, store_->ListServices());
-  for (const ServicePublish& p : publish) BERTH_TRY(CheckHostPortFree(*store_, services, p));
-  std::set<IpAddr> used;
-  for (const Service& s : services) used.insert(s.vip);
-  if (vip && used.count(*vip)) {
-    for (const Service& s : services) {
-      if (s.vip == *vip) {
-        return Error::InUse("--vip " + vip->ToString() + " is used by service " + s.name);
-      }
-    }
+  // Targeted queries, not every service: a create costs the same with 10 or 10,000 present.
+  if (!publish.empty()) {
+    BERTH_ASSIGN_OR_RETURN(auto publishing, store_->PublishingServices());
+    for (const ServicePublish& p : publish) BERTH_TRY(CheckHostPortFree(*store_, publishing, p));
   }
-  if (!vip) {
+  if (vip) {
+    BERTH_ASSIGN_OR_RETURN(auto holder, store_->ServiceWithVip(*vip));
+    if (holder) {
+      return Error::InUse("--vip " + vip->ToString() + " is used by service " + holder->name);
+    }
+  } else {
+    BERTH_ASSIGN_OR_RETURN(auto vips, store_->ServiceVips());
+    std::set<IpAddr> used(vips.begin(), vips.end());
     // The first free address of the range (as Kubernetes hands out ClusterIPs).
     for (IpAddr a = range.Network().Plus(1); a < range.Last(); a = a.Plus(1)) {
       if (!used.count(a)) {
@@ -168,7 +169,7 @@ Result<ServiceStatus> Engine::CreateService(const ServiceCreateRequest& req) {
   BERTH_TRY_CTX(ApplyFirewall(deps, op->rollback(), delta), "create service " + s.name);
   BERTH_TRY(op->Commit());
   Notify({Change::kEndpointsAdded, DnsEnabled(*net)});
-  return InspectService(s.id);
+  return InspectService(s.name);  // by name: an indexed lookup, an id prefix is a scan
 }
 
 Status Engine::RemoveService(const std::string& key) {

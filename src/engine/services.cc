@@ -122,15 +122,35 @@ bool SelectorMatches(const std::map<std::string, std::string>& selector,
   return true;
 }
 
-Result<std::vector<IpAddr>> BackendsOf(store::Store& store, const Service& s) {
-  std::vector<IpAddr> out;
-  BERTH_ASSIGN_OR_RETURN(auto eps, store.EndpointsOfNetwork(s.network_id));
+namespace {
+
+// The endpoints of a network with their containers' labels.
+using LabelledEndpoints = std::vector<std::pair<IpAddr, std::map<std::string, std::string>>>;
+
+Result<LabelledEndpoints> LabelledEndpointsOf(store::Store& store, const std::string& network_id) {
+  LabelledEndpoints out;
+  BERTH_ASSIGN_OR_RETURN(auto eps, store.EndpointsOfNetwork(network_id));
   for (const Endpoint& e : eps) {
     BERTH_ASSIGN_OR_RETURN(auto labels, store.LabelsOf(e.container_id));
-    if (SelectorMatches(s.selector, labels)) out.push_back(e.ip);
+    out.emplace_back(e.ip, std::move(labels));
+  }
+  return out;
+}
+
+std::vector<IpAddr> Matching(const Service& s, const LabelledEndpoints& eps) {
+  std::vector<IpAddr> out;
+  for (const auto& [ip, labels] : eps) {
+    if (SelectorMatches(s.selector, labels)) out.push_back(ip);
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+}  // namespace
+
+Result<std::vector<IpAddr>> BackendsOf(store::Store& store, const Service& s) {
+  BERTH_ASSIGN_OR_RETURN(auto eps, LabelledEndpointsOf(store, s.network_id));
+  return Matching(s, eps);
 }
 
 Result<std::vector<firewall::ServiceRules>> ServiceRulesOf(store::Store& store,
@@ -141,10 +161,16 @@ Result<std::vector<firewall::ServiceRules>> ServiceRulesOf(store::Store& store,
   } else {
     BERTH_ASSIGN_OR_RETURN(services, store.ServicesOfNetwork(network_id));
   }
+  // Each network's endpoints and labels are read once, however many services it has.
+  std::map<std::string, LabelledEndpoints> networks;
   std::vector<firewall::ServiceRules> out;
   for (const Service& s : services) {
-    BERTH_ASSIGN_OR_RETURN(auto backends, BackendsOf(store, s));
-    out.push_back(ServiceRulesFor(s, std::move(backends)));
+    auto it = networks.find(s.network_id);
+    if (it == networks.end()) {
+      BERTH_ASSIGN_OR_RETURN(auto eps, LabelledEndpointsOf(store, s.network_id));
+      it = networks.emplace(s.network_id, std::move(eps)).first;
+    }
+    out.push_back(ServiceRulesFor(s, Matching(s, it->second)));
   }
   return out;
 }

@@ -167,7 +167,13 @@ Status ApplyElements(NfnlSocket& socket, const WireDelta& delta) {
     return Error::Invalid("nftables: more elements than one element batch takes");
   }
   // Everything is encoded before anything is sent: a rule without an encoding changes nothing.
-  uint32_t set_ids = 0;
+  SetIds set_ids;
+  std::vector<NftnlSet> new_sets;  // before the rules, which refer to them by id
+  for (const Set& s : chains.add_sets) {
+    auto w = EncodeDynamicSet(delta.family, delta.table, s, set_ids);
+    if (!w) return Error::Invalid("nftables: set " + s.name + " has no encoding");
+    new_sets.push_back(std::move(*w));
+  }
   std::vector<WireRule> rules;
   size_t map_elements = 0;
   for (const auto* list : {&chains.refill, &chains.add}) {
@@ -181,12 +187,6 @@ Status ApplyElements(NfnlSocket& socket, const WireDelta& delta) {
         rules.push_back(std::move(*w));
       }
     }
-  }
-  std::vector<NftnlSet> new_sets;
-  for (const Set& s : chains.add_sets) {
-    auto w = EncodeDynamicSet(delta.family, delta.table, s);
-    if (!w) return Error::Invalid("nftables: set " + s.name + " has no encoding");
-    new_sets.push_back(std::move(*w));
   }
   // Headers plus, per element, at most a 40-byte key (an IPv6 address, a protocol and a
   // port), a 16-byte value or a chain name and their attributes; per rule its expressions.

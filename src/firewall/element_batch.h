@@ -17,6 +17,9 @@ namespace berth::firewall {
 
 /// The most elements one ApplyElements takes (its buffer is sized for them).
 inline constexpr size_t kMaxBatchElements = 256;
+/// The most chains it fills (a service port and its backends are a few): a batch of thousands
+/// of rules is libnftables' (NftFirewall::Apply).
+inline constexpr size_t kMaxBatchChains = 256;
 
 /// Deletes `delta.remove`, makes the chain and set changes of `delta.chains` (model.h
 /// ChainDelta, in its order), then adds `delta.add`, atomically, in `delta.table`, over `socket`

@@ -149,9 +149,13 @@ Status NftFirewall::Apply(const Delta& delta, const StateFn& state) {
     deleted_ = true;
   }
   auto wire = EncodeDelta(delta);
-  // The element batch is for the per-container case; a bulk change (hundreds of ports in one
-  // command) goes through libnftables, which splits what does not fit one message.
-  if (wire && wire->add.size() + wire->remove.size() > kMaxBatchElements) wire.reset();
+  // The element batch is for the per-container and per-service case; a bulk change (hundreds
+  // of ports in one command, a backend joining thousands of services) goes through
+  // libnftables, which splits what does not fit one message.
+  if (wire && (wire->add.size() + wire->remove.size() > kMaxBatchElements ||
+               wire->chains.refill.size() + wire->chains.add.size() > kMaxBatchChains)) {
+    wire.reset();
+  }
   Status first = Ok();
   if (wire) {
     auto socket = Socket();

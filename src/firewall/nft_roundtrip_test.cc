@@ -205,5 +205,80 @@ TEST(NftRoundTripText, DualStackTableInTextIsTheTableInJson) {
   ExpectTextMakesTheJsonTable(rs, elems);
 }
 
+// A service's life (created with affinity and --publish, a backend leaving, the last one
+// leaving, removed) through the libnftnl batch lists, step by step, as the same table as
+// through libnftables' JSON.
+TEST(NftRoundTripServices, TheBatchMakesWhatLibnftablesMakes) {
+  if (!InSandbox()) GTEST_SKIP() << "writes nftables: run inside tests/sandbox.sh";
+  auto fw = NftFirewall::Open();
+  ASSERT_TRUE(fw.ok());
+  auto socket = NfnlSocket::Open();
+  ASSERT_TRUE(socket.ok());
+  State base;
+  base.networks = {{"br-a", *Cidr::ParseNetwork("172.18.0.0/16"), true, true, false}};
+  auto sticky = [](std::vector<IpAddr> backends) {
+    return ServiceRules{"4c3e2795e9b0aaaa", Ip("10.96.0.1"),
+                        {{80, 8080, Protocol::kTcp}, {53, 5353, Protocol::kUdp}},
+                        std::move(backends), false, {{30080, 80, Protocol::kTcp}}, 60};
+  };
+  ServiceRules three = sticky({Ip("172.18.0.2"), Ip("172.18.0.3"), Ip("172.18.0.4")});
+  ServiceRules two = sticky({Ip("172.18.0.3"), Ip("172.18.0.4")});
+  ServiceRules none = sticky({});
+  ServiceRules rr = three;
+  rr.id = "77aa000000000000";
+  rr.vip = Ip("10.96.0.2");
+  rr.round_robin = true;
+  rr.affinity = 0;
+  rr.publish = {};
+  std::vector<Delta> steps(5);
+  steps[0].add_services = {three, rr};
+  steps[1].remove_services = {three};
+  steps[1].add_services = {two};
+  steps[2].remove_services = {two};
+  steps[2].add_services = {none};
+  steps[3].remove_services = {none};
+  steps[3].add_services = {two};
+  steps[4].remove_services = {two, rr};
+  auto listing = [&] {
+    std::string out;
+    EXPECT_TRUE((*fw)->Run(JsonListTable(BerthRuleset().table), &out).ok());
+    return WithoutHandles(json::parse(out)).dump(1);
+  };
+  std::string drop = R"({"nftables":[{"delete":{"table":{"family":"inet","name":"berth"}}}]})";
+  auto fresh = [&] {
+    (void)(*fw)->Run(drop);
+    StateBatches b = RenderState(base);
+    ASSERT_TRUE((*fw)->Run(b.create).ok());
+    ASSERT_TRUE((*fw)->Run(b.content).ok());
+  };
+  std::vector<std::string> by_batch, by_json;
+  fresh();
+  for (const Delta& d : steps) {
+    auto wire = EncodeDelta(d);
+    ASSERT_TRUE(wire.has_value());
+    Status st = ApplyElements(*socket, *wire);
+    ASSERT_TRUE(st.ok()) << st.error().message();
+    by_batch.push_back(listing());
+  }
+  fresh();
+  for (const Delta& d : steps) {
+    Status st = (*fw)->Run(RenderDelta(d));
+    ASSERT_TRUE(st.ok()) << st.error().message();
+    by_json.push_back(listing());
+  }
+  (void)(*fw)->Run(drop);
+  for (size_t i = 0; i < steps.size(); ++i) EXPECT_EQ(by_batch[i], by_json[i]) << "step " << i;
+  // A batch on a table whose chain is gone fails whole (the caller rebuilds).
+  fresh();
+  Delta leave = steps[1];
+  Status missing = ApplyElements(*socket, *EncodeDelta(leave));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code(), Code::kNotFound);
+  // Every answer of the failed batch was read: the socket's next batch finds its own.
+  Status again = ApplyElements(*socket, *EncodeDelta(steps[0]));
+  EXPECT_TRUE(again.ok()) << again.error().message();
+  (void)(*fw)->Run(drop);
+}
+
 }  // namespace
 }  // namespace berth::firewall

@@ -143,7 +143,8 @@ json SetJson(const Table& t, const Set& s) {
   json flags = json::array();
   if (s.type.interval) flags.push_back("interval");
   if (s.type.timeout) {
-    flags.push_back("dynamic");
+    // libnftables 1.0.6's JSON has no "dynamic" flag: nft adds it itself when a rule of the
+    // same batch updates the set, and the timeout alone picks a kernel backend that can.
     flags.push_back("timeout");
     body["timeout"] = s.type.timeout;
   }

@@ -21,14 +21,16 @@ namespace {
 // nft's own datatype numbers (src/datatype.h), which `nft list` reads back.
 constexpr uint32_t kNftTypeInteger = 4;
 constexpr uint32_t kNftTypeIpv4Addr = 7;
+// How many clients a dynamic set holds at most: what nft gives one without a size.
+constexpr uint32_t kDynamicSetSize = 65535;
 // Where IPv4's addresses sit in its header.
 constexpr uint32_t kIpv4Saddr = 12, kIpv4Daddr = 16;
 
 // Builds one rule's expressions; false when a statement has no encoding here.
 class RuleBuilder {
  public:
-  RuleBuilder(Family family, const std::string& table, uint32_t& next_set_id)
-      : family_(family), table_(table), next_set_id_(next_set_id) {}
+  RuleBuilder(Family family, const std::string& table, SetIds& ids)
+      : family_(family), table_(table), ids_(ids) {}
 
   bool Add(const Statement& st) { return std::visit([&](const auto& s) { return Do(s); }, st); }
 
@@ -82,6 +84,9 @@ class RuleBuilder {
       nftnl_expr* e = Expr("lookup");
       nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
       nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set->name.c_str());
+      if (auto id = ids_.named.find(set->name); id != ids_.named.end()) {
+        nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, id->second);
+      }
       return true;
     }
     const auto* value = std::get_if<Value>(&m.right);
@@ -110,7 +115,7 @@ class RuleBuilder {
     nftnl_expr_set_u32(ng, NFTNL_EXPR_NG_OFFSET, 0);
     // The anonymous map `{ 0 : goto chains[0], ... }`: the kernel names it, the rule finds it
     // by its id in this transaction.
-    uint32_t id = ++next_set_id_;
+    uint32_t id = ++ids_.last;
     NftnlSet map(nftnl_set_alloc());
     nftnl_set* s = map.get();
     nftnl_set_set_str(s, NFTNL_SET_TABLE, table_.c_str());
@@ -169,6 +174,9 @@ class RuleBuilder {
     nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, NFT_REG_1);
     nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
     nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, u.set.c_str());
+    if (auto id = ids_.named.find(u.set); id != ids_.named.end()) {
+      nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SET_ID, id->second);
+    }
     return true;
   }
   // Not used by a service's chains.
@@ -190,7 +198,7 @@ class RuleBuilder {
 
   Family family_;
   const std::string& table_;
-  uint32_t& next_set_id_;
+  SetIds& ids_;
   NftnlRule rule_{nftnl_rule_alloc()};
   std::vector<NftnlSet> maps_;
 };
@@ -198,15 +206,16 @@ class RuleBuilder {
 }  // namespace
 
 std::optional<WireRule> EncodeRule(Family family, const std::string& table, const Rule& rule,
-                                   uint32_t& next_set_id) {
-  RuleBuilder b(family, table, next_set_id);
+                                   SetIds& ids) {
+  RuleBuilder b(family, table, ids);
   for (const Statement& st : rule.statements) {
     if (!b.Add(st)) return std::nullopt;
   }
   return b.Take(rule.chain);
 }
 
-std::optional<NftnlSet> EncodeDynamicSet(Family family, const std::string& table, const Set& set) {
+std::optional<NftnlSet> EncodeDynamicSet(Family family, const std::string& table, const Set& set,
+                                         SetIds& ids) {
   if (set.type.timeout == 0 || set.type.interval || set.type.data ||
       set.type.key != std::vector<DataType>{DataType::kIpv4Addr}) {
     return std::nullopt;
@@ -220,6 +229,10 @@ std::optional<NftnlSet> EncodeDynamicSet(Family family, const std::string& table
   nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, kNftTypeIpv4Addr);
   nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 4);
   nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, uint64_t{set.type.timeout} * 1000);  // ms
+  nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, kDynamicSetSize);
+  uint32_t id = ++ids.last;
+  ids.named[set.name] = id;
+  nftnl_set_set_u32(s, NFTNL_SET_ID, id);
   return out;
 }
 

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,13 +39,21 @@ struct WireRule {
   NftnlRule rule;
 };
 
-/// `rule` of `table`. `next_set_id` numbers the transaction's anonymous maps. nullopt: a
-/// statement this encoding does not carry.
-std::optional<WireRule> EncodeRule(Family family, const std::string& table, const Rule& rule,
-                                   uint32_t& next_set_id);
+/// The sets one transaction creates: the kernel finds a set made earlier in the same
+/// transaction by its id (a name alone is not enough), anonymous maps only by it.
+struct SetIds {
+  uint32_t last = 0;
+  std::map<std::string, uint32_t> named;
+};
 
-/// The declaration of a dynamic set of single addresses (SetType::timeout); nullopt for any
-/// other set.
-std::optional<NftnlSet> EncodeDynamicSet(Family family, const std::string& table, const Set& set);
+/// `rule` of `table`; its anonymous maps and the sets in `ids` are referred to by id. nullopt:
+/// a statement this encoding does not carry.
+std::optional<WireRule> EncodeRule(Family family, const std::string& table, const Rule& rule,
+                                   SetIds& ids);
+
+/// The declaration of a dynamic set of single addresses (SetType::timeout), given an id of
+/// `ids`; nullopt for any other set.
+std::optional<NftnlSet> EncodeDynamicSet(Family family, const std::string& table, const Set& set,
+                                         SetIds& ids);
 
 }  // namespace berth::firewall

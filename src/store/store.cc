@@ -713,8 +713,11 @@ Status Store::InsertService(const Service& v) {
 
 Result<std::optional<Service>> Store::FindService(const std::string& key) {
   static const std::string by_name = std::string(kServiceSelect) + "WHERE s.name = ?1";
-  static const std::string by_id =
-      std::string(kServiceSelect) + "WHERE substr(s.id, 1, length(?1)) = ?1";
+  // Ids are lowercase hex, all below 'g': the range lets the primary key find the prefix
+  // without a scan of every service.
+  static const std::string by_id = std::string(kServiceSelect) +
+                                   "WHERE s.id >= ?1 AND s.id < ?1 || 'g' AND "
+                                   "substr(s.id, 1, length(?1)) = ?1";
   return FindByNameOrId<Service>(*db_, by_name.c_str(), by_id.c_str(), key, "service",
                                  ReadService);
 }
@@ -730,6 +733,32 @@ Result<std::vector<Service>> Store::ServicesOfNetwork(const std::string& network
       std::string(kServiceSelect) + "WHERE s.network_id = ?1 ORDER BY s.name";
   BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare(sql.c_str()));
   s.Bind(1, network_id);
+  return ReadAll<Service>(s, ReadService);
+}
+
+Result<std::optional<Service>> Store::ServiceWithVip(const IpAddr& vip) {
+  static const std::string sql = std::string(kServiceSelect) + "WHERE s.vip = ?1";
+  BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare(sql.c_str()));
+  s.Bind(1, vip.ToString());
+  BERTH_ASSIGN_OR_RETURN(auto all, ReadAll<Service>(s, ReadService));
+  if (all.empty()) return std::optional<Service>();
+  return std::optional<Service>(std::move(all.front()));
+}
+
+Result<std::vector<IpAddr>> Store::ServiceVips() {
+  BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare("SELECT vip FROM services"));
+  std::vector<IpAddr> out;
+  for (;;) {
+    BERTH_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return out;
+    out.push_back(Ip(s.Text(0)));
+  }
+}
+
+Result<std::vector<Service>> Store::PublishingServices() {
+  static const std::string sql =
+      std::string(kServiceSelect) + "WHERE s.publish != '[]' ORDER BY s.name";
+  BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare(sql.c_str()));
   return ReadAll<Service>(s, ReadService);
 }
 

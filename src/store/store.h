@@ -132,6 +132,11 @@ class Store {
   Result<std::vector<Service>> ListServices();
   Result<std::vector<Service>> ServicesOfNetwork(const std::string& network_id);
   Status DeleteService(const std::string& id);
+  // What `service create` checks, without reading every service: the one holding `vip`,
+  // every VIP in use, and the services with --publish.
+  Result<std::optional<Service>> ServiceWithVip(const IpAddr& vip);
+  Result<std::vector<IpAddr>> ServiceVips();
+  Result<std::vector<Service>> PublishingServices();
 
   // Small facts (cursors), as text.
   Result<std::optional<std::string>> GetMeta(const std::string& key);
