@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
+#include "core/log.h"
 #include "firewall/nft_generation.h"
 #include "firewall/nft_verify.h"
 #include "firewall/ruleset.h"
@@ -160,6 +161,7 @@ Status NftFirewall::Apply(const Delta& delta, const StateFn& state) {
   if (wire) {
     auto socket = Socket();
     first = socket.ok() ? ApplyElements(**socket, *wire) : Status(std::move(socket).error());
+    if (!first.ok()) log::Debug("nftables: element batch: " + first.error().message());
     // Something the batch does not encode (it sent nothing): libnftables carries it.
     if (!first.ok() && first.error().code() == Code::kInvalid) wire.reset();
   }

@@ -5,6 +5,7 @@
 #include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
+#include <libnftnl/udata.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nf_nat.h>
@@ -21,6 +22,7 @@ namespace {
 // nft's own datatype numbers (src/datatype.h), which `nft list` reads back.
 constexpr uint32_t kNftTypeInteger = 4;
 constexpr uint32_t kNftTypeIpv4Addr = 7;
+constexpr uint32_t kNftByteorderHost = 1;  // nft's BYTEORDER_HOST_ENDIAN
 // How many clients a dynamic set holds at most: what nft gives one without a size.
 constexpr uint32_t kDynamicSetSize = 65535;
 // Where IPv4's addresses sit in its header.
@@ -128,6 +130,12 @@ class RuleBuilder {
     nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 0);
     nftnl_set_set_u32(s, NFTNL_SET_ID, id);
     nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, static_cast<uint32_t>(n.chains.size()));
+    // As nft says it, so `nft list` shows the keys as numbers (numgen's are host-endian).
+    nftnl_udata_buf* udata = nftnl_udata_buf_alloc(16);
+    nftnl_udata_put_u32(udata, NFTNL_UDATA_SET_KEYBYTEORDER, kNftByteorderHost);
+    nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(udata),
+                       nftnl_udata_buf_len(udata));
+    nftnl_udata_buf_free(udata);
     for (uint32_t i = 0; i < n.chains.size(); ++i) {
       nftnl_set_elem* e = nftnl_set_elem_alloc();
       nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &i, sizeof(i));  // numgen's host byte order

@@ -101,13 +101,14 @@ class ServicesTest(BerthTest):
         self.assertTrue(all("timeout" in x["flags"] for x in sets), sets)
         self.assertIn("flags dynamic,timeout", run(["nft", "list", "set", "inet", "berth",
                                                     sets[0]["name"]]).stdout)
+        self.assertTrue(all(x["size"] == 65535 for x in sets), sets)
         self.assertEqual(sorted({x["timeout"] for x in sets}), [60, 10800])
         held = json.dumps([x.get("elem", []) for x in sets])
         self.assertIn(f'"{c1_ip}"', held)
         explain = berth("service", "inspect", "rr", "--explain").stdout
         self.assertIn("flags dynamic,timeout; timeout 60s;", explain)
         self.assertIn("update @aff-", explain)
-        self.assertIn("ip saddr @aff-", explain)
+        self.assertIn("ip saddr == @aff-", explain)
         # With affinity none the same backends still share the load.
         spread = self.create("spread", "--network", NET, "--selector", "app=web", "--port",
                              "82:8080")
@@ -145,7 +146,7 @@ class ServicesTest(BerthTest):
         run(["nft", "flush", "chain", "inet", "berth", chain])
         run(["nft", "flush", "chain", "inet", "berth", chain + "-0"])
         run(["nft", "delete", "set", "inet", "berth", aff])
-        berth("network", "ls")  # any command notices and repairs
+        berth("run", "-d", "--name", "other", "--network", NET, "--", "sleep", "600")  # repairs
         listed = json.loads(run(["nft", "-j", "list", "set", "inet", "berth", aff]).stdout)
         self.assertEqual(listed["nftables"][1]["set"]["timeout"], 300)
         self.assertEqual(self.answers("client", svc["vip"], 80, 3), {"b1": 3})
