@@ -104,7 +104,12 @@ Result<std::vector<IpAddr>> BackendsOf(store::Store& store, const Service& s) {
     BERTH_ASSIGN_OR_RETURN(auto labels, store.LabelsOf(e.container_id));
     if (SelectorMatches(s.selector, labels)) out.push_back(e.ip);
   }
+  BERTH_ASSIGN_OR_RETURN(auto remote, store.RemoteEndpointsOfNetwork(s.network_id));
+  for (const RemoteEndpoint& e : remote) {
+    if (SelectorMatches(s.selector, e.labels)) out.push_back(e.ip);
+  }
   std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
 
