@@ -7,7 +7,8 @@ h3 behind a router, vxlan), one backend labelled app=web on each, one service on
 - A client container on each host reaches backends on all three hosts through the VIP, and a
   backend on another host sees the client container's own address (no SNAT between hosts).
 - A backend that stops leaves every node's backends within about a second; `service rm` on
-  one node removes the service (and its nftables chains) everywhere.
+  one node removes the service (and its nftables chains) everywhere; with etcd unreachable a
+  create is refused with a clear error and changes nothing.
 - --publish answers on every node's underlay address, and each host reaches the VIP itself."""
 
 import json
@@ -163,6 +164,19 @@ class ClusterServicesTest(unittest.TestCase):
                             f"{host}: {service_chains(host)}")
             p = b(host, "exec", f"c-{host}", "--", "getent", "hosts", "web", check=False)
             self.assertNotEqual(p.returncode, 0, p.stdout)
+
+    def test_6_etcd_unreachable_is_said_and_changes_nothing(self):
+        self.world.stop_etcd()
+        try:
+            p = b("h1", "service", "create", "db", "--network", "cluster", "--selector",
+                  "app=db", "--port", "5432", check=False)
+            self.assertNotEqual(p.returncode, 0)
+            self.assertIn("etcd is unreachable", p.stderr)
+            self.assertIn("nothing changed", p.stderr)
+            self.assertIsNone(inspect("h1", "db"))
+            self.assertEqual(service_chains("h1"), [])
+        finally:
+            self.world.start_etcd()
 
 
 if __name__ == "__main__":
