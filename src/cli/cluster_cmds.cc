@@ -302,6 +302,9 @@ int ClusterLeave(const Globals& g) {
   }
   auto engine = engine::Engine::Open(g.root, CliWiring(g.root));
   if (!engine.ok()) return Fail(engine.error());
+  // The cluster's services stay in etcd for the other nodes; this node's copies go.
+  engine::ClusterServiceState none{cluster::kNetworkName, local->node, std::vector<Service>{}, {}};
+  if (Status st = (*engine)->SyncClusterServices(none); !st.ok()) return Fail(st.error());
   // Refused while containers are attached, as `network rm` is.
   if (Status st = (*engine)->RemoveNetwork(cluster::kNetworkName);
       !st.ok() && st.error().code() != Code::kNotFound) {

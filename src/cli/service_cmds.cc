@@ -5,6 +5,9 @@
 #include "cli/commands.h"
 #include "cli/format.h"
 #include "cli/render.h"
+#include "cluster/local.h"
+#include "cluster/services.h"
+#include "etcd/client.h"
 
 namespace berth::cli {
 
@@ -27,8 +30,10 @@ nlohmann::json ServiceJson(const engine::ServiceStatus& st) {
   }
   nlohmann::json backends = nlohmann::json::array();
   for (const engine::ServiceBackend& b : st.backends) {
-    backends.push_back({{"container", b.container}, {"ip", b.ip.ToString()}, {"port", b.port},
-                        {"protocol", ProtoName(b.protocol)}});
+    nlohmann::json one = {{"container", b.container}, {"ip", b.ip.ToString()},
+                          {"port", b.port}, {"protocol", ProtoName(b.protocol)}};
+    if (!b.node.empty()) one["node"] = b.node;
+    backends.push_back(std::move(one));
   }
   nlohmann::json publish = nlohmann::json::array();
   for (const ServicePublish& p : s.publish) {
@@ -52,12 +57,32 @@ Result<std::unique_ptr<engine::Engine>> OpenEngine(const Globals& g) {
   return engine::Engine::Open(g.root, CliWiring(g.root));
 }
 
+// On a cluster node, a service of the cluster network lives in etcd (cluster/services.h):
+// the hook writes (or deletes) it there before the local operation commits, so etcd
+// unreachable, or the name or VIP taken elsewhere in the cluster, changes nothing.
+engine::ServiceHook ClusterHook(const Globals& g, bool remove) {
+  auto local = cluster::ReadLocalState(g.root);
+  if (!local.ok()) return {};
+  return [options = local->etcd, remove](const Service& s) -> Status {
+    if (s.network_name != cluster::kNetworkName) return Ok();
+    auto client = etcd::Client::Open(options);
+    if (!client.ok()) return std::move(client).error();
+    Status st = remove ? cluster::DeleteService(**client, s) : cluster::PutService(**client, s);
+    if (!st.ok() && st.error().code() == Code::kUnavailable) {
+      Error e = st.error();
+      return std::move(e).Wrap(std::string("etcd is unreachable: service ") + s.name + " not " +
+                               (remove ? "removed" : "created") + ", nothing changed");
+    }
+    return st;
+  };
+}
+
 }  // namespace
 
 int ServiceCreate(const Globals& g, const engine::ServiceCreateRequest& req) {
   auto engine = OpenEngine(g);
   if (!engine.ok()) return Fail(engine.error());
-  auto st = (*engine)->CreateService(req);
+  auto st = (*engine)->CreateService(req, ClusterHook(g, /*remove=*/false));
   if (!st.ok()) return Fail(st.error());
   if (g.format == "json") {
     std::cout << ServiceJson(*st).dump(2) << "\n";
@@ -127,8 +152,9 @@ int ServiceRemove(const Globals& g, const std::vector<std::string>& names) {
   auto engine = OpenEngine(g);
   if (!engine.ok()) return Fail(engine.error());
   int rc = 0;
+  engine::ServiceHook hook = ClusterHook(g, /*remove=*/true);
   for (const std::string& name : names) {
-    Status st = (*engine)->RemoveService(name);
+    Status st = (*engine)->RemoveService(name, hook);
     if (!st.ok()) {
       rc = Fail(st.error());
     } else {

@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "cluster/peers.h"
+#include "cluster/services.h"
 #include "core/log.h"
 #include "net/kernel_events.h"
 #include "net/nl_link_ops.h"
@@ -256,10 +257,15 @@ berth::Status Agent::Relist() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     remote_names_.clear();
+    services_.clear();
   }
   for (const auto& kv : all.kvs) {
     bool ignored, names;
     OnEvent(etcd::WatchEvent{etcd::WatchEvent::Type::kPut, kv}, &ignored, &names);
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    services_listed_ = true;
   }
   if (names_changed_) names_changed_();
   {
@@ -345,6 +351,10 @@ void Agent::OnEvent(const etcd::WatchEvent& ev, bool* nodes_changed, bool* names
   bool put = ev.type == etcd::WatchEvent::Type::kPut;
   if (StartsWith(key, kNamesPrefix)) {
     OnNameEvent(ev, names_changed);
+    return;
+  }
+  if (StartsWith(key, kServicesPrefix)) {
+    OnServiceEvent(ev, names_changed);
     return;
   }
   if (StartsWith(key, kNodesPrefix)) {

@@ -53,6 +53,7 @@
 #include "cluster/config.h"
 #include "cluster/local.h"
 #include "cluster/subnets.h"
+#include "core/model.h"
 #include "etcd/client.h"
 #include "net/overlay.h"
 
@@ -79,6 +80,8 @@ struct NameRecord {
   std::string node;  // who registered it
   IpAddr ip;
   std::vector<std::string> names;  // container name first, then aliases and hostname
+  std::map<std::string, std::string> labels;  // what service selectors match (absent in
+                                               // records of older berths: none)
   bool operator==(const NameRecord&) const = default;
 };
 
@@ -103,6 +106,10 @@ class Agent {
   void SetLocalNames(std::vector<NameRecord> records);
   /// What the other nodes registered, from memory (no etcd round trip).
   std::vector<NameRecord> RemoteNames() const;
+  /// The cluster's services (agent_services.cc, cluster/services.h), from memory; nullopt
+  /// until etcd was listed once (berthd must not take "none known yet" for "none").
+  /// `names_changed` is called when they change too.
+  std::optional<std::vector<Service>> ClusterServices() const;
   const LocalState& local() const { return local_; }
 
  private:
@@ -116,6 +123,7 @@ class Agent {
   berth::Status Relist();
   void OnEvent(const etcd::WatchEvent& ev, bool* nodes_changed, bool* names_changed);
   void OnNameEvent(const etcd::WatchEvent& ev, bool* names_changed);  // agent_names.cc
+  void OnServiceEvent(const etcd::WatchEvent& ev, bool* changed);    // agent_services.cc
   void RepairMain();
   /// After a relist: claims this node's subnet again when etcd lost it, or fences.
   berth::Status CheckMembership(bool tombstone);
@@ -165,6 +173,8 @@ class Agent {
   AgentStatus status_;  // guarded by mu_
   std::map<std::string, std::string> local_names_;   // guarded by mu_: key -> value wanted
   std::map<std::string, NameRecord> remote_names_;   // guarded by mu_: by key
+  std::map<std::string, Service> services_;          // guarded by mu_: by key
+  bool services_listed_ = false;                     // guarded by mu_
   // Names thread only: what etcd holds under names/SELF/ (unknown after an error).
   std::optional<std::map<std::string, std::string>> registered_;
   std::atomic<bool> heartbeat_armed_{false};  // the main thread set up: the heartbeat may run

@@ -12,6 +12,7 @@ void Agent::SetLocalNames(std::vector<NameRecord> records) {
   std::map<std::string, std::string> wanted;
   for (const NameRecord& r : records) {
     nlohmann::json v = {{"ip", r.ip.ToString()}, {"names", r.names}};
+    if (!r.labels.empty()) v["labels"] = r.labels;
     wanted[kNamesPrefix + local_.node + "/" + r.ip.ToString()] = v.dump();
   }
   {
@@ -54,6 +55,11 @@ void Agent::OnNameEvent(const etcd::WatchEvent& ev, bool* names_changed) {
   r.ip = *ip;
   for (const auto& n : j["names"]) {
     if (n.is_string()) r.names.push_back(n.get<std::string>());
+  }
+  if (j.contains("labels") && j["labels"].is_object()) {
+    for (const auto& [k, v] : j["labels"].items()) {
+      if (v.is_string()) r.labels[k] = v.get<std::string>();
+    }
   }
   auto it = remote_names_.find(key);
   if (it != remote_names_.end() && it->second == r) return;

@@ -106,6 +106,17 @@ struct Service {
   int64_t created = 0;
 };
 
+/// A container of another cluster node on this node's cluster network, as that node
+/// registered it in etcd (names/NODE/IP): what a service's selector may pick as a backend.
+struct RemoteEndpoint {
+  std::string network_id;
+  std::string node;
+  std::string name;  // the container's name
+  IpAddr ip;
+  std::map<std::string, std::string> labels;
+  bool operator==(const RemoteEndpoint&) const = default;
+};
+
 struct Container {
   std::string id;
   std::string name;

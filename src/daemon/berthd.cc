@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <nlohmann/json.hpp>
@@ -302,8 +303,9 @@ class Daemon {
   // Guarded by control_mu_.
   Status Reload(std::string_view why) {
     auto start = std::chrono::steady_clock::now();
-    db_stamp_ = DbStamp();
     SyncAgent();
+    ClusterServices();
+    db_stamp_ = DbStamp();
     auto spec = engine::DnsRecords(engine_->store());
     if (!spec.ok()) {
       log::Error("reload failed", {{"reason", std::string(why)}, {"error", spec.error().message()}});
@@ -381,12 +383,35 @@ class Daemon {
     if (index == spec.networks.size()) return;
     std::vector<cluster::NameRecord> mine;
     for (const auto& e : spec.endpoints) {
-      if (e.network == index) mine.push_back({agent_->local().node, e.ip, e.names});
+      // Services are every node's own (ClusterServices): only containers are registered,
+      // with their labels, so other nodes' services can pick them as backends.
+      if (e.network != index || e.owner.starts_with("service:")) continue;
+      auto labels = engine_->store().LabelsOf(e.owner);
+      mine.push_back({agent_->local().node, e.ip, e.names,
+                      labels.ok() ? std::move(*labels) : std::map<std::string, std::string>{}});
     }
     agent_->SetLocalNames(std::move(mine));
     for (cluster::NameRecord& r : agent_->RemoteNames()) {
       std::string owner = "node:" + r.node + "/" + r.ip.ToString();
       spec.endpoints.push_back({index, r.ip, std::move(r.names), std::move(owner)});
+    }
+  }
+
+  // Services across hosts: the cluster's services (etcd, through the agent) and the other
+  // nodes' containers on the cluster network programmed here, so a VIP reaches backends on
+  // every node. Guarded by control_mu_.
+  void ClusterServices() {
+    if (!agent_) return;
+    engine::ClusterServiceState state;
+    state.network = cluster::kNetworkName;
+    state.node = agent_->local().node;
+    state.services = agent_->ClusterServices();
+    for (cluster::NameRecord& r : agent_->RemoteNames()) {
+      if (r.names.empty()) continue;
+      state.remote.push_back({"", r.node, r.names.front(), r.ip, std::move(r.labels)});
+    }
+    if (Status st = engine_->SyncClusterServices(state); !st.ok()) {
+      log::Error("cluster services", {{"error", st.error().message()}});
     }
   }
 

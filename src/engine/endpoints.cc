@@ -16,7 +16,10 @@ firewall::NetworkRules RulesFor(const Network& net) {
   firewall::NetworkRules r{net.bridge, net.subnet, net.masquerade(), net.icc(), net.internal};
   if (auto it = net.options.find("cluster_cidr"); it != net.options.end()) {
     auto cidr = Cidr::ParseNetwork(it->second);  // validated by ParseNetworkOptions
-    if (cidr.ok()) r.cluster_cidr = *cidr;
+    if (cidr.ok()) {
+      r.cluster_cidr = *cidr;
+      r.cluster_gateway = net.gateway;
+    }
   }
   return r;
 }

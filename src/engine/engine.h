@@ -181,8 +181,15 @@ class Engine {
   Status RestoreEndpoints(const std::string& name_or_id);
 
   // Services (service_ops.cc, services.h). Bad input is refused before anything changes.
-  Result<ServiceStatus> CreateService(const ServiceCreateRequest& req);
-  Status RemoveService(const std::string& name_or_id);
+  /// `before_commit` (the cluster's etcd write) runs once the service is in place, before
+  /// the operation commits; its error undoes everything.
+  Result<ServiceStatus> CreateService(const ServiceCreateRequest& req,
+                                      const ServiceHook& before_commit = {});
+  Status RemoveService(const std::string& name_or_id, const ServiceHook& before_commit = {});
+  /// Clustered (cluster_services.cc): the services of the cluster network and the other
+  /// nodes' containers on it made to match `state`, the firewall of the services that changed
+  /// in one transaction. Writes nothing when nothing changed.
+  Status SyncClusterServices(const ClusterServiceState& state);
   Result<std::vector<ServiceStatus>> ListServices();
   Result<ServiceStatus> InspectService(const std::string& name_or_id);
   /// The service's chains and map elements as nft commands.

@@ -64,7 +64,8 @@ Status CheckHostPortFree(store::Store& store, const std::vector<Service>& servic
 
 }  // namespace
 
-Result<ServiceStatus> Engine::CreateService(const ServiceCreateRequest& req) {
+Result<ServiceStatus> Engine::CreateService(const ServiceCreateRequest& req,
+                                            const ServiceHook& before_commit) {
   // Everything that needs no state is checked before the lock: bad input changes nothing.
   BERTH_TRY(ValidateName("service", req.name));
   BERTH_ASSIGN_OR_RETURN(auto selector, ParseSelector(req.selector));
@@ -167,12 +168,13 @@ Result<ServiceStatus> Engine::CreateService(const ServiceCreateRequest& req) {
   delta.add_services.push_back(ServiceRulesFor(s, std::move(backends)));
   EndpointDeps deps = Deps(op->links());
   BERTH_TRY_CTX(ApplyFirewall(deps, op->rollback(), delta), "create service " + s.name);
+  if (before_commit) BERTH_TRY(before_commit(s));
   BERTH_TRY(op->Commit());
   Notify({Change::kEndpointsAdded, DnsEnabled(*net)});
   return InspectService(s.name);  // by name: an indexed lookup, an id prefix is a scan
 }
 
-Status Engine::RemoveService(const std::string& key) {
+Status Engine::RemoveService(const std::string& key, const ServiceHook& before_commit) {
   BERTH_ASSIGN_OR_RETURN(auto op, Begin(sys::Fd()));
   BERTH_ASSIGN_OR_RETURN(Service s, RequireService(*store_, key));
   BERTH_ASSIGN_OR_RETURN(auto backends, BackendsOf(*store_, s));
@@ -181,6 +183,7 @@ Status Engine::RemoveService(const std::string& key) {
   delta.remove_services.push_back(ServiceRulesFor(s, std::move(backends)));
   EndpointDeps deps = Deps(op->links());
   BERTH_TRY_CTX(ApplyFirewall(deps, op->rollback(), delta), "remove service " + s.name);
+  if (before_commit) BERTH_TRY(before_commit(s));
   BERTH_TRY(op->Commit());
   // Its UDP flows would keep reaching the backends through conntrack until they time out.
   BERTH_ASSIGN_OR_RETURN(firewall::Firewall * fw, Firewall());
@@ -205,6 +208,13 @@ Result<std::vector<ServiceStatus>> Engine::ListServices() {
 Result<ServiceStatus> Engine::InspectService(const std::string& key) {
   ServiceStatus out;
   BERTH_ASSIGN_OR_RETURN(out.service, RequireService(*store_, key));
+  // Clustered: every backend says which node it runs on (this one's name for ours).
+  BERTH_ASSIGN_OR_RETURN(auto net, store_->FindNetwork(out.service.network_id));
+  std::string here;
+  if (net && net->options.count("cluster_cidr")) {
+    BERTH_ASSIGN_OR_RETURN(auto node, store_->GetMeta(kClusterNodeMeta));
+    here = node.value_or("");
+  }
   BERTH_ASSIGN_OR_RETURN(auto eps, store_->EndpointsOfNetwork(out.service.network_id));
   for (const Endpoint& e : eps) {
     BERTH_ASSIGN_OR_RETURN(auto labels, store_->LabelsOf(e.container_id));
@@ -212,7 +222,14 @@ Result<ServiceStatus> Engine::InspectService(const std::string& key) {
     BERTH_ASSIGN_OR_RETURN(auto c, store_->GetContainer(e.container_id));
     for (const ServicePort& p : out.service.ports) {
       out.backends.push_back({c ? c->name : e.container_id.substr(0, 12), e.ip, p.target_port,
-                              p.protocol});
+                              p.protocol, here});
+    }
+  }
+  BERTH_ASSIGN_OR_RETURN(auto remote, store_->RemoteEndpointsOfNetwork(out.service.network_id));
+  for (const RemoteEndpoint& e : remote) {
+    if (!SelectorMatches(out.service.selector, e.labels)) continue;
+    for (const ServicePort& p : out.service.ports) {
+      out.backends.push_back({e.name, e.ip, p.target_port, p.protocol, e.node});
     }
   }
   return out;

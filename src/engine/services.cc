@@ -142,7 +142,12 @@ std::vector<IpAddr> Matching(const Service& s, const LabelledEndpoints& eps) {
   for (const auto& [ip, labels] : eps) {
     if (SelectorMatches(s.selector, labels)) out.push_back(ip);
   }
+  BERTH_ASSIGN_OR_RETURN(auto remote, store.RemoteEndpointsOfNetwork(s.network_id));
+  for (const RemoteEndpoint& e : remote) {
+    if (SelectorMatches(s.selector, e.labels)) out.push_back(e.ip);
+  }
   std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
 

@@ -7,6 +7,7 @@
 // Parsing here is pure; the rest reads the store inside the caller's transaction.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -19,6 +20,9 @@
 #include "store/store.h"
 
 namespace berth::engine {
+
+/// The store's meta key holding this node's cluster name (set by SyncClusterServices).
+inline constexpr char kClusterNodeMeta[] = "cluster.node";
 
 /// Kubernetes' default ClusterIP range; config.json's "service-cidr" changes it.
 Cidr DefaultServiceCidr();
@@ -40,7 +44,24 @@ struct ServiceBackend {
   IpAddr ip;
   uint16_t port = 0;  // the target port
   Protocol protocol = Protocol::kTcp;
+  std::string node;  // the cluster node it runs on; empty when the network is not clustered
 };
+
+/// What the cluster says about this node's cluster network (berthd, from its cluster agent):
+/// SyncClusterServices makes the local copy match it.
+struct ClusterServiceState {
+  std::string network;  // the cluster network's name
+  std::string node;     // this node's name
+  /// Every service of the cluster (as etcd holds them); nullopt while not known yet (the
+  /// agent has not listed etcd): the local services are left as they are.
+  std::optional<std::vector<Service>> services;
+  /// The other nodes' containers on the cluster network.
+  std::vector<RemoteEndpoint> remote;
+};
+
+/// Called inside a service operation before it commits (the cluster's etcd write): an error
+/// undoes the operation.
+using ServiceHook = std::function<Status(const Service&)>;
 
 struct ServiceStatus {
   Service service;
@@ -73,7 +94,7 @@ bool SelectorMatches(const std::map<std::string, std::string>& selector,
                      const std::map<std::string, std::string>& labels);
 
 /// The backends of `s` now: the endpoints on its network of containers whose labels match,
-/// ordered by address.
+/// and (clustered) the other nodes' containers on it whose labels match, ordered by address.
 Result<std::vector<IpAddr>> BackendsOf(store::Store& store, const Service& s);
 
 /// The firewall rules of the services on `network_id` (every service when empty).

@@ -131,12 +131,14 @@ struct Match {
   Operand right;
 };
 /// dnat to the address looked up in `addr_map` by `key`, and to the port from `port_map` when
-/// given (otherwise the destination port is kept).
+/// given (otherwise the destination port is kept); with `snat`, the source is rewritten
+/// instead (no port map then).
 struct Dnat {
   Family family = Family::kIp;  // the address family of the map values
   Key key;
   std::string addr_map;
   std::optional<std::string> port_map = std::nullopt;
+  bool snat = false;
 };
 /// The verdict looked up in the verdict map `map` by `key` (no match: the rule goes on).
 struct VerdictMap {

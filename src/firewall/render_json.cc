@@ -89,7 +89,7 @@ struct StatementJson {
     json key = KeyJson(d.key);
     json body = {{"family", NftName(d.family)}, {"addr", Lookup(key, d.addr_map)}};
     if (d.port_map) body["port"] = Lookup(key, *d.port_map);
-    return {{"dnat", std::move(body)}};
+    return {{d.snat ? "snat" : "dnat", std::move(body)}};
   }
   json operator()(const VerdictMap& v) const {
     return {{"vmap", {{"key", KeyJson(v.key)}, {"data", "@" + v.map}}}};

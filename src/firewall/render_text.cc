@@ -58,7 +58,8 @@ struct StatementText {
   std::string operator()(const Verdict& v) const { return VerdictText(v); }
   std::string operator()(const Dnat& d) const {
     std::string key = KeyText(d.key);
-    std::string out = std::string("dnat ") + NftName(d.family) + " to " + key + " map @" + d.addr_map;
+    std::string out = std::string(d.snat ? "snat " : "dnat ") + NftName(d.family) + " to " + key +
+                      " map @" + d.addr_map;
     if (d.port_map) out += " : " + key + " map @" + *d.port_map;
     return out;
   }

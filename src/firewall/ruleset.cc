@@ -40,6 +40,7 @@ Ruleset Build() {
       // Multi-host: this node's cluster subnets, and the cluster CIDRs they route to as is.
       {"cluster_subnets", {{kIpv4Addr}, std::nullopt, true}},
       {"cluster_cidrs", {{kIpv4Addr}, std::nullopt, true}},
+      {"cluster_snat", {{kIpv4Addr}, kIpv4Addr, true}},  // cluster CIDR : this node's gateway
       // Published ports. *_port: one port (shifted ranges are expanded: nft NAT has no
       // base-port offset), as twin maps for the address and the port (nft 1.0.6 JSON cannot
       // declare a concatenated map value); *_range: a range onto the same ports, one element.
@@ -100,6 +101,10 @@ Ruleset Build() {
       {"postrouting", {dnat_status, in_set({oif}, "bridges"),
                        Match{{saddr}, Op::kEq, Value{Cidr(IpAddr::V4(0x7f000000), 8)}},
                        Masquerade{}}},
+      // DNATed here from outside the cluster to a container on another node: the source
+      // becomes this node's cluster gateway (see NetworkRules::cluster_gateway).
+      {"postrouting", {dnat_status, not_in_set({oif}, "bridges"), not_in_set({saddr}, "cluster_cidrs"),
+                       Dnat{Family::kIp, {daddr}, "cluster_snat", std::nullopt, /*snat=*/true}}},
       // Egress: leaving the host, containers take the host's address; not between the
       // subnets of a cluster (no SNAT between hosts).
       {"postrouting", {in_set({saddr}, "cluster_subnets"), in_set({daddr}, "cluster_cidrs"),
@@ -123,6 +128,7 @@ void NetworkElements(const NetworkRules& n, std::vector<Element>& out) {
   if (n.cluster_cidr) {
     out.push_back({"cluster_subnets", {n.subnet}});
     out.push_back({"cluster_cidrs", {*n.cluster_cidr}});
+    if (n.cluster_gateway) out.push_back({"cluster_snat", {*n.cluster_cidr}, *n.cluster_gateway});
   }
 }
 

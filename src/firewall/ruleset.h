@@ -39,6 +39,11 @@ struct NetworkRules {
   /// another host sees the client container's own address) nor refused as a new flow into the
   /// bridge. One cluster per host: networks sharing a CIDR share its element.
   std::optional<Cidr> cluster_cidr = std::nullopt;
+  /// With cluster_cidr: the bridge's address. Traffic from outside the cluster that this node
+  /// DNATs (a service's --publish, the host reaching a VIP) to a container on another node
+  /// takes it as its source, so the other node accepts it and its replies come back here to
+  /// be translated back (kube-proxy masquerades such traffic too).
+  std::optional<IpAddr> cluster_gateway = std::nullopt;
 };
 
 /// One published port or range: host_ip:host_port+i -> container_ip:container_port+i.

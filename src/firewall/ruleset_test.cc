@@ -80,6 +80,19 @@ TEST(Ruleset, ClusterSubnetIsNotMasqueradedToTheCluster) {
   EXPECT_NE(ExplainDelta(d).find("cluster_cidrs"), std::string::npos);
 }
 
+TEST(Ruleset, TrafficFromOutsideTheClusterToAnotherNodeTakesTheGateway) {
+  Delta d;
+  NetworkRules n = Net("br-c", "10.244.3.0/24");
+  n.cluster_cidr = *Cidr::ParseNetwork("10.244.0.0/16");
+  n.cluster_gateway = *IpAddr::Parse("10.244.3.1");
+  d.add_networks.push_back(n);
+  json elems = ElementsOf(RenderDelta(d), "add", "cluster_snat");
+  ASSERT_EQ(elems.size(), 1u);
+  EXPECT_EQ(elems[0][0]["prefix"]["len"], 16);
+  EXPECT_EQ(elems[0][1], "10.244.3.1");
+  EXPECT_NE(RenderState({{n}, {}}).content.find("\"snat\""), std::string::npos);
+}
+
 TEST(Ruleset, PortsBecomeMapElements) {
   Delta d;
   d.add_ports = {Port("0.0.0.0", 8080, 1, 80), Port("0.0.0.0", 9000, 1000, 9000, Protocol::kUdp),

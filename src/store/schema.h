@@ -114,6 +114,19 @@ CREATE INDEX services_by_network ON services(network_id);
     R"sql(
 ALTER TABLE services ADD COLUMN affinity INTEGER NOT NULL DEFAULT 0;
 )sql",
+    // v6: the containers of other
+    // cluster nodes on this node's cluster network, with their labels (JSON), as the cluster
+    // agent last saw them in etcd: service backends on other nodes.
+    R"sql(
+CREATE TABLE remote_endpoints (
+  network_id TEXT NOT NULL,
+  ip TEXT NOT NULL,
+  node TEXT NOT NULL,
+  name TEXT NOT NULL,
+  labels TEXT NOT NULL,
+  PRIMARY KEY (network_id, ip)
+);
+)sql",
 };
 
 }  // namespace berth::store

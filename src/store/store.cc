@@ -2,11 +2,13 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <tuple>
 
 #include "store/integrity.h"
 #include "store/schema.h"
@@ -322,6 +324,9 @@ Result<std::vector<Network>> Store::ListNetworks() {
 }
 
 Status Store::DeleteNetwork(const std::string& id) {
+  BERTH_ASSIGN_OR_RETURN(Stmt r, db_->Prepare("DELETE FROM remote_endpoints WHERE network_id = ?1"));
+  r.Bind(1, id);
+  BERTH_TRY(r.Run());
   BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare("DELETE FROM networks WHERE id = ?1"));
   s.Bind(1, id);
   return s.Run();
@@ -766,6 +771,55 @@ Status Store::DeleteService(const std::string& id) {
   BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare("DELETE FROM services WHERE id = ?1"));
   s.Bind(1, id);
   return s.Run();
+}
+
+}  // namespace berth::store
+
+// --- remote endpoints (cluster) ---
+
+namespace berth::store {
+
+Result<std::vector<RemoteEndpoint>> Store::RemoteEndpointsOfNetwork(
+    const std::string& network_id) {
+  BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare("SELECT network_id, node, name, ip, labels FROM "
+                                              "remote_endpoints WHERE network_id = ?1 ORDER BY "
+                                              "node, ip"));
+  s.Bind(1, network_id);
+  return ReadAll<RemoteEndpoint>(s, [](const Stmt& r) {
+    RemoteEndpoint e;
+    e.network_id = r.Text(0);
+    e.node = r.Text(1);
+    e.name = r.Text(2);
+    e.ip = Ip(r.Text(3));
+    e.labels = FromJson<std::map<std::string, std::string>>(r.Text(4));
+    return e;
+  });
+}
+
+Result<bool> Store::ReplaceRemoteEndpoints(const std::string& network_id,
+                                           const std::vector<RemoteEndpoint>& endpoints) {
+  BERTH_ASSIGN_OR_RETURN(auto now, RemoteEndpointsOfNetwork(network_id));
+  auto key = [](const RemoteEndpoint& a, const RemoteEndpoint& b) {
+    return std::tie(a.node, a.ip) < std::tie(b.node, b.ip);
+  };
+  std::vector<RemoteEndpoint> wanted = endpoints;
+  for (RemoteEndpoint& e : wanted) e.network_id = network_id;
+  std::sort(wanted.begin(), wanted.end(), key);
+  std::sort(now.begin(), now.end(), key);
+  if (now == wanted) return false;  // unchanged: nothing written, berthd sees no store change
+  BERTH_ASSIGN_OR_RETURN(Stmt del,
+                         db_->Prepare("DELETE FROM remote_endpoints WHERE network_id = ?1"));
+  del.Bind(1, network_id);
+  BERTH_TRY(del.Run());
+  for (const RemoteEndpoint& e : wanted) {
+    BERTH_ASSIGN_OR_RETURN(Stmt s, db_->Prepare("INSERT OR REPLACE INTO remote_endpoints "
+                                                "(network_id, ip, node, name, labels) VALUES "
+                                                "(?1, ?2, ?3, ?4, ?5)"));
+    s.Bind(1, network_id).Bind(2, e.ip.ToString()).Bind(3, e.node).Bind(4, e.name);
+    s.Bind(5, ToJson(e.labels));
+    BERTH_TRY(s.Run());
+  }
+  return true;
 }
 
 }  // namespace berth::store

@@ -42,7 +42,7 @@ class Store {
   /// A damaged database, or a missing one while the state root's objects exist, is an error
   /// at once ("state store damaged: ..."; store/integrity.h), never a wait or a fresh start.
   static Result<std::unique_ptr<Store>> Open(const std::string& path);
-  static constexpr int kSchemaVersion = 5;  // the entries of kMigrations (schema.h)
+  static constexpr int kSchemaVersion = 6;  // the entries of kMigrations (schema.h)
 
   /// `system reconcile --rebuild-state`: sets a damaged or lost database aside (its files renamed
   /// "<name>.damaged-<time>", kept for inspection) and creates an empty one in its place, even
@@ -137,6 +137,12 @@ class Store {
   Result<std::optional<Service>> ServiceWithVip(const IpAddr& vip);
   Result<std::vector<IpAddr>> ServiceVips();
   Result<std::vector<Service>> PublishingServices();
+
+  // Remote endpoints (cluster): other nodes' containers on this node's cluster network.
+  Result<std::vector<RemoteEndpoint>> RemoteEndpointsOfNetwork(const std::string& network_id);
+  /// Makes the network's remote endpoints exactly `endpoints`; returns whether any changed.
+  Result<bool> ReplaceRemoteEndpoints(const std::string& network_id,
+                                      const std::vector<RemoteEndpoint>& endpoints);
 
   // Small facts (cursors), as text.
   Result<std::optional<std::string>> GetMeta(const std::string& key);

@@ -97,6 +97,29 @@ TEST(Store, ExactLookupsNeverMatchAnIdPrefixOrTheOtherKey) {
   EXPECT_FALSE(store->GetContainerByName("ab")->has_value());
 }
 
+TEST(Store, RemoteEndpointsAreReplacedAndGoWithTheirNetwork) {
+  auto store = std::move(*Store::Open(":memory:"));
+  Network n = MakeNetwork("cluster", "10.244.1.0/24");
+  ASSERT_TRUE(store->InsertNetwork(n).ok());
+  RemoteEndpoint a{"", "h2", "web-h2", *IpAddr::Parse("10.244.2.2"), {{"app", "web"}}};
+  RemoteEndpoint b{"", "h3", "web-h3", *IpAddr::Parse("10.244.3.2"), {}};
+  auto changed = store->ReplaceRemoteEndpoints(n.id, {b, a});
+  ASSERT_TRUE(changed.ok());
+  EXPECT_TRUE(*changed);
+  auto got = store->RemoteEndpointsOfNetwork(n.id);
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->size(), 2u);
+  EXPECT_EQ((*got)[0].node, "h2");
+  EXPECT_EQ((*got)[0].labels.at("app"), "web");
+  EXPECT_EQ((*got)[1].name, "web-h3");
+  // The same again writes nothing (berthd must not see a store change).
+  EXPECT_FALSE(*store->ReplaceRemoteEndpoints(n.id, {a, b}));
+  EXPECT_TRUE(*store->ReplaceRemoteEndpoints(n.id, {a}));
+  EXPECT_EQ(store->RemoteEndpointsOfNetwork(n.id)->size(), 1u);
+  ASSERT_TRUE(store->DeleteNetwork(n.id).ok());
+  EXPECT_TRUE(store->RemoteEndpointsOfNetwork(n.id)->empty());
+}
+
 TEST(Store, EndpointsAreUniquePerNetworkAddress) {
   auto store = std::move(*Store::Open(":memory:"));
   Network n = MakeNetwork("web", "172.18.0.0/16");
