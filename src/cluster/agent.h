@@ -7,8 +7,9 @@
 // - Heartbeat: alive/NAME on an etcd lease of kHeartbeatTtl seconds, refreshed every
 //   kHeartbeatEveryMs (a new lease when it expired during an outage).
 // - Data plane: lists everything under the prefix, then watches it from the next revision;
-//   every change of a node record reprograms the peers (net::Apply, a reconcile: what is
-//   right is not touched). A compacted watch re-lists; an etcd error reconnects with backoff
+//   every change of a node record programs what changed for the peers (net::ApplyChanges:
+//   the cost of one event does not grow with the cluster); a relist reconciles them all
+//   (net::Apply: what is right is not touched). A compacted watch re-lists; an etcd error reconnects with backoff
 //   and leaves what is programmed alone, so traffic between nodes survives an etcd outage.
 // - Names across hosts (agent_names.cc): berthd hands it this node's containers on the
 //   cluster network (SetLocalNames); a thread of its own keeps names/NODE/IP in etcd in line
@@ -119,7 +120,9 @@ class Agent {
   void RepairMain();
   /// After a relist: claims this node's subnet again when etcd lost it, or fences.
   berth::Status CheckMembership(bool tombstone);
-  void Reprogram();
+  /// Programs the peers of nodes_: only what changed since the last apply, or (`full`, after
+  /// a relist) a reconcile of everything against what the kernel holds.
+  void Reprogram(bool full = false);
   void Fence(const Error& e, bool removed = false);
   void SetError(const Error& e);
   /// Sleeps up to `ms`; false when stopping.
