@@ -522,6 +522,7 @@ class ClusterRecoveryTest(unittest.TestCase):
         self.assertTrue(wait_until(lambda: etcdctl(
             "get", "--print-value-only", "/berth/subnets/" + sub2.replace("/", "-"),
             check=False).stdout.strip() == "r2", timeout=10))
+        self.assertTrue(wait_until(lambda: status("r1")["cluster"]["ready"], timeout=10))
         b("r1", "node", "rm", "r2")
         self.assertTrue(wait_until(lambda: sub2 not in routes("r1"), timeout=2), routes("r1"))
         self.assertEqual(etcdctl("get", "--prefix", "/berth/subnets/" +
