@@ -25,8 +25,9 @@
 //   cluster network uses again (the claim transaction of a join, so of two claimants one wins
 //   and the other is fenced) and registers its record and names again. Routes to the peers it
 //   knew stay meanwhile (kStaleGraceMs), so traffic never stops for this.
-// - Repair: on every rtnetlink notification of a route, neighbour or link change (debounced)
-//   and every kRepairEveryMs, the peers last programmed are applied again (a diff: cheap when
+// - Repair: on every rtnetlink notification of a route, neighbour or link change made by
+//   somebody else (debounced; net/kernel_events.h: not the agent's own writes) and every
+//   kRepairEveryMs, the peers last programmed are applied again (a diff: cheap when
 //   nothing changed) and the VXLAN device is made again when it went, so an `ip route del` or
 //   `ip link del` by hand is undone at once. Routes of others into a peer's subnet are
 //   reported (status conflicts), never deleted.
