@@ -11,6 +11,11 @@ berthd each) at 198.18.2.1-NODES on one segment, a real etcd at 198.18.0.254 beh
             kernel of every node already joined (`ip -t monitor route` on each, kernel time)
   name      `berth run --name wK` on node 1 -> node 2's berthd answers wK (a DNS poller in a
             container on node 2, a query every ~5 ms)
+  event     one node event (a node record put, then deleted, in etcd by hand: a vxlan peer
+            with a route, an FDB entry and a neighbour) when 5, 20, 50 (up to NODES) nodes are
+            in: put -> route in node 1's kernel, and the CPU every agent spends on it (all
+            berthds' threads, /proc/PID/task/*/schedstat, less their idle rate measured just
+            before), per agent per event: flat when an event costs the same at any size
   rss       VmRSS of every node's berthd with all NODES nodes joined
   run       `berth run -d` on the cluster network vs on a local network (alternating)
   etcd      the anchor: there is no flannel (nor any other overlay agent) here, so the floor
@@ -119,10 +124,120 @@ def etcd_floor(etcd_host, a, b_, reps):
     return lat, put
 
 
+
+def cpu_ns(pids):
+    """CPU time (ns) every thread of `pids` ran so far."""
+    total = 0
+    for pid in pids:
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for t in tasks:
+            try:
+                with open(f"/proc/{pid}/task/{t}/schedstat") as f:
+                    total += int(f.read().split()[0])
+            except (OSError, ValueError, IndexError):
+                pass
+    return total
+
+
+def smaps_by_file(pid):
+    """Resident kB of one process by what backs it: each file, [anon] (heap, stacks, anonymous
+    mappings and the private dirty pages of relocated libraries count where smaps puts them)."""
+    out, name = {}, None
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            parts = line.split()
+            if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+                name = parts[5] if len(parts) > 5 and parts[5].startswith("/") else "[anon]"
+                if len(parts) > 5 and parts[5].startswith("["):
+                    name = "[anon]"
+            elif parts[0] in ("Rss:",):
+                out.setdefault(name, {"rss": 0, "anon": 0})["rss"] += int(parts[1])
+            elif parts[0] == "Anonymous:":
+                out.setdefault(name, {"rss": 0, "anon": 0})["anon"] += int(parts[1])
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]["rss"]))
+
+
+def put_json(c, key, value=None):
+    """A put (value) or a delete (None) over etcd's HTTP gateway on kept-alive connection c."""
+    k = base64.b64encode(key.encode()).decode()
+    if value is None:
+        c.request("POST", "/v3/kv/deleterange", json.dumps({"key": k}))
+    else:
+        c.request("POST", "/v3/kv/put", json.dumps(
+            {"key": k, "value": base64.b64encode(value.encode()).decode()}))
+    r = c.getresponse()
+    body = r.read()
+    if r.status != 200:
+        raise RuntimeError(f"etcd {r.status}: {body!r}")
+
+
+def route_event_time(path, subnet, deleted, after):
+    """Kernel time of the first `ip -t monitor route` line adding (or deleting) `subnet`
+    stamped after `after`."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError:
+        return None
+    ts = None
+    want = ("Deleted " if deleted else "") + subnet + " "
+    for line in text.splitlines():
+        m = re.match(r"Timestamp: (.+?) (\d+) usec", line)
+        if m:
+            ts = time.mktime(time.strptime(m.group(1), "%a %b %d %H:%M:%S %Y")) + \
+                int(m.group(2)) / 1e6
+        elif line.startswith(want) and ts is not None and ts >= after:
+            return ts
+    return None
+
+
+def node_events(etcd_host, first, mon, pids, taken, k_events):
+    """k_events node records put and deleted by hand (each a vxlan peer) while `pids` (every
+    joined node's berthd) run: put -> route on `first`, and the agents' CPU per event."""
+    free = [f"10.244.{i}.0/24" for i in range(255, 0, -1) if f"10.244.{i}.0/24" not in taken]
+    with At(f"/run/netns/{first}"):
+        c = http.client.HTTPConnection(etcd_host, 2379, timeout=10)
+        put_json(c, "/bench/warm", "1")
+        # The agents' idle rate (heartbeats, the periodic repair), measured just before.
+        time.sleep(0.5)
+        c0, t0 = cpu_ns(pids), time.perf_counter()
+        time.sleep(3)
+        idle_rate = (cpu_ns(pids) - c0) / (time.perf_counter() - t0)
+        lat_add, lat_del = [], []
+        c0, t0 = cpu_ns(pids), time.perf_counter()
+        for k in range(k_events):
+            subnet = free[k]
+            rec = {"name": f"ev{k}", "node_ip": f"198.18.9.{k + 1}", "subnet": subnet,
+                   "vtep_mac": "02:00:00:00:09:%02x" % (k + 1), "backend": "auto", "mtu": 1450}
+            for deleted in (False, True):
+                t_put = time.time()
+                put_json(c, f"/berth/nodes/ev{k}", None if deleted else json.dumps(rec))
+                end = t_put + 10
+                ts = None
+                while ts is None and time.time() < end:
+                    time.sleep(0.005)
+                    ts = route_event_time(mon, subnet, deleted, t_put - 0.001)
+                if ts is None:
+                    raise RuntimeError(f"node event ev{k}: no route {'del' if deleted else 'add'}")
+                (lat_del if deleted else lat_add).append((ts - t_put) * 1000)
+            # Every agent has had this event too (they run on the same 2 cores).
+            time.sleep(0.15)
+        busy = cpu_ns(pids) - c0 - idle_rate * (time.perf_counter() - t0)
+    n_ev = 2 * k_events
+    return {"agents": len(pids), "events": n_ev, "put_to_route_ms": lat_add,
+            "delete_to_route_gone_ms": lat_del,
+            "cpu_ms_per_agent_per_event": busy / 1e6 / n_ev / len(pids),
+            "idle_cpu_ms_per_agent_per_s": idle_rate / 1e6 / len(pids)}
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--nodes", type=int, default=20)
     ap.add_argument("--reps", type=int, default=10)
+    ap.add_argument("--events", type=int, default=10, help="node events per size (put + delete)")
+    ap.add_argument("--sizes", default="5,20,50", help="cluster sizes the events are measured at")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     bl.assert_sandboxed()
@@ -138,7 +253,8 @@ def main():
     names = list(hosts)
     w = World(hosts)
     mon_dir = tempfile.mkdtemp(prefix="cj-mon-")
-    monitors, res = [], {"nodes": n}
+    monitors, res = [], {"nodes": n, "events": []}
+    sizes = sorted({min(int(x), n) for x in args.sizes.split(",") if int(x) >= 2})
     try:
         for h in names:
             f = open(os.path.join(mon_dir, h), "w")
@@ -171,6 +287,14 @@ def main():
                 last = max(seen.values())
                 join_lat.append((last - t0) * 1000)
                 join_exit.append((last - t1) * 1000)
+            if i + 1 in sizes:
+                taken = {nd["subnet"] for nd in bj(h, "node", "ls", "--format", "json")["nodes"]}
+                ev = node_events(ETCD_IP, names[0], os.path.join(mon_dir, names[0]),
+                                 [berthd_pid(x) for x in names[:i + 1]], taken, args.events)
+                res["events"].append(ev)
+                print(f"  {i + 1} nodes: one node event {ev['cpu_ms_per_agent_per_event']:.2f} "
+                      f"ms CPU per agent, put -> route p50 "
+                      f"{statistics.median(ev['put_to_route_ms']):.1f} ms", flush=True)
         res["join_ms"] = {"all_peers_from_start": join_lat, "all_peers_from_exit": join_exit,
                           "join_command": join_cmd}
 
@@ -183,6 +307,7 @@ def main():
             rss[h] = {k: int(re.search(rf"{k}:\s+(\d+) kB", st).group(1))
                       for k in ("VmRSS", "RssAnon", "RssFile")}
         res["berthd_rss_kb"] = rss
+        res["berthd_smaps_kb"] = smaps_by_file(berthd_pid(names[0]))
 
         # Cross-host name: a poller in a container on node 2 asks node 2's berthd.
         a, z = names[0], names[1]
@@ -280,6 +405,21 @@ def report(res, args):
                     for a, v, g, m in goals]))
     path = bl.write_json(bl.results_dir(args.out), "cluster_join.json",
                          {"machine": bl.machine(), **res, "summary": s})
+    sm = res["berthd_smaps_kb"]
+    print("\n### berthd of node 1: resident kB by mapping (file pages / anonymous)\n")
+    print(bl.table(["mapping", "rss kB", "of which anon kB"],
+                   [[os.path.basename(k) or k, v["rss"], v["anon"]]
+                    for k, v in list(sm.items())[:15]]))
+    print(f"({len(sm)} mappings, {sum(v['rss'] for v in sm.values())} kB in all)")
+    if res["events"]:
+        print("\n### One node event, by cluster size\n")
+        rows = []
+        for ev in res["events"]:
+            rows.append([ev["agents"], ev["events"], statistics.median(ev["put_to_route_ms"]),
+                         statistics.median(ev["delete_to_route_gone_ms"]),
+                         ev["cpu_ms_per_agent_per_event"], ev["idle_cpu_ms_per_agent_per_s"]])
+        print(bl.table(["nodes", "events", "put->route p50 (ms)", "delete->gone p50 (ms)",
+                        "CPU/agent/event (ms)", "idle CPU/agent (ms/s)"], rows))
     print(f"\nJSON: {path}")
 
 

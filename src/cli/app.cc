@@ -508,8 +508,13 @@ int RunCli(int argc, char** argv) {
   cjoin->callback([&] { action = [&] { return ClusterJoin(g, etcd_flags, join_flags); }; });
   auto* cleave = clus->add_subcommand(
       "leave", "Leave the cluster: give the subnet back, remove the network `cluster`");
-  Example(cleave, "  berth cluster leave");
-  cleave->callback([&] { action = [&] { return ClusterLeave(g); }; });
+  bool leave_force = false;
+  cleave->add_flag("--force", leave_force,
+                   "Leave this host even when etcd is unreachable: the subnet stays held in "
+                   "etcd until `berth node rm NAME` is run from a node that reaches it");
+  Example(cleave, "  berth cluster leave\n"
+                  "  berth cluster leave --force   # etcd is gone for good");
+  cleave->callback([&] { action = [&] { return ClusterLeave(g, leave_force); }; });
 
   auto* node = app.add_subcommand("node", "The nodes of the cluster");
   node->require_subcommand(1);

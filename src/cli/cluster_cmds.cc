@@ -291,14 +291,23 @@ int ClusterJoin(const Globals& g, const EtcdFlags& ef, const ClusterJoinFlags& f
   return 0;
 }
 
-int ClusterLeave(const Globals& g) {
+int ClusterLeave(const Globals& g, bool force) {
   auto local = cluster::ReadLocalState(g.root);
   if (!local.ok()) return Fail(local.error());
-  // etcd first: leaving without giving the subnet back would strand it.
+  // etcd first: leaving without giving the subnet back would strand it (unless --force).
   auto client = etcd::Client::Open(local->etcd);
   if (!client.ok()) return Fail(client.error());
+  bool reachable = true;
   if (auto r = (*client)->Get(cluster::NodeKey(local->node)); !r.ok()) {
-    return Fail(Unreachable(local->etcd, r.error()).Wrap("cannot give the subnet back"));
+    Error e = Unreachable(local->etcd, r.error());
+    if (!force) {
+      return Fail(e.Wrap("cannot give the subnet back (`berth cluster leave --force` leaves "
+                         "this host anyway; the subnet stays held until `berth node rm " +
+                         local->node + "` is run from a node that reaches etcd)"));
+    }
+    reachable = false;
+    std::fprintf(stderr, "berth: warning: %s: leaving this host only (--force)\n",
+                 e.message().c_str());
   }
   auto engine = engine::Engine::Open(g.root, CliWiring(g.root));
   if (!engine.ok()) return Fail(engine.error());
@@ -319,9 +328,17 @@ int ClusterLeave(const Globals& g) {
   auto applied = net::Apply(cluster::kVxlanDevice, {});
   if (!applied.ok()) errors.Add(std::move(applied).error());
   errors.Add(net::DeleteVxlan(cluster::kVxlanDevice));
-  Status removed = cluster::RemoveNode(**client, local->node);
-  if (!removed.ok() && removed.error().code() != Code::kNotFound) errors.Add(removed);
+  if (reachable) {
+    Status removed = cluster::RemoveNode(**client, local->node);
+    if (!removed.ok() && removed.error().code() != Code::kNotFound) errors.Add(removed);
+  }
   if (Status st = errors.ToStatus("leave"); !st.ok()) return Fail(st.error());
+  if (!reachable) {
+    std::printf("node %s left the cluster on this host only: subnet %s stays held in etcd until "
+                "`berth node rm %s` is run from a node that reaches etcd\n",
+                local->node.c_str(), local->subnet.ToString().c_str(), local->node.c_str());
+    return 0;
+  }
   std::printf("node %s left the cluster: subnet %s given back\n", local->node.c_str(),
               local->subnet.ToString().c_str());
   return 0;

@@ -98,7 +98,8 @@ struct ClusterJoinFlags {
 };
 int ClusterInit(const Globals& g, const EtcdFlags& etcd, const ClusterInitFlags& f);
 int ClusterJoin(const Globals& g, const EtcdFlags& etcd, const ClusterJoinFlags& f);
-int ClusterLeave(const Globals& g);
+/// `force`: leave this host even when etcd is unreachable (the subnet stays held there).
+int ClusterLeave(const Globals& g, bool force);
 /// `etcd`: used when this host is not in a cluster (its cluster.json names the etcd otherwise).
 int NodeList(const Globals& g, const EtcdFlags& etcd);
 /// The ip(8)/bridge(8) commands equivalent to this node's overlay, per peer (network explain).

@@ -286,7 +286,7 @@ berth::Status Agent::Relist() {
     status_.ready = true;
     status_.last_error.clear();
   }
-  Reprogram();
+  Reprogram(/*full=*/true);
   return Ok();
 }
 
@@ -403,7 +403,7 @@ void Agent::OnEvent(const etcd::WatchEvent& ev, bool* nodes_changed, bool* names
   }
 }
 
-void Agent::Reprogram() {
+void Agent::Reprogram(bool full) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (status_.fenced) return;
@@ -418,10 +418,16 @@ void Agent::Reprogram() {
     }
     nodes.push_back(n);
   }
+  // The underlay's subnets are read once, not once per peer (auto backend).
+  std::optional<Result<std::vector<Cidr>>> underlay;
+  auto on_link = [&](const IpAddr& ip) -> Result<bool> {
+    if (!underlay) underlay = net::LinkSubnets(underlay_dev_);
+    if (!underlay->ok()) return underlay->error();
+    return std::any_of((*underlay)->begin(), (*underlay)->end(),
+                       [&](const Cidr& s) { return s.Contains(ip); });
+  };
   std::vector<std::string> skipped;
-  auto peers = PeersOf(
-      self_.name, nodes, config_.backend,
-      [this](const IpAddr& ip) { return net::OnLink(underlay_dev_, ip); }, &skipped);
+  auto peers = PeersOf(self_.name, nodes, config_.backend, on_link, &skipped);
   if (!peers.ok()) {
     SetError(peers.error().Wrap("peers"));
     return;
@@ -431,7 +437,19 @@ void Agent::Reprogram() {
     std::lock_guard<std::mutex> lock(mu_);
     if (status_.fenced) return;  // fenced meanwhile (by the repair thread's view: never)
   }
-  auto stats = net::Apply(kVxlanDevice, *peers);
+  // A node event writes only what changed since the last apply: applied_ is what the kernel
+  // holds (changes by hand are the repair thread's), so the cost of one event does not grow
+  // with the number of peers. A relist, and any failure of the short way (an entry changed
+  // by hand meanwhile), run the full reconcile, which reads the kernel.
+  Result<net::ApplyStats> stats = Error::Internal("not applied");
+  if (!full && have_applied_) {
+    stats = net::ApplyChanges(kVxlanDevice, applied_, *peers);
+    if (!stats.ok()) {
+      log::Info("cluster agent: programming the changed peers failed, reconciling them all",
+                {{"error", stats.error().message()}});
+    }
+  }
+  if (!stats.ok()) stats = net::Apply(kVxlanDevice, *peers);
   if (stats.ok()) {
     applied_ = *peers;
     have_applied_ = true;

@@ -7,8 +7,9 @@
 // - Heartbeat: alive/NAME on an etcd lease of kHeartbeatTtl seconds, refreshed every
 //   kHeartbeatEveryMs (a new lease when it expired during an outage).
 // - Data plane: lists everything under the prefix, then watches it from the next revision;
-//   every change of a node record reprograms the peers (net::Apply, a reconcile: what is
-//   right is not touched). A compacted watch re-lists; an etcd error reconnects with backoff
+//   every change of a node record programs what changed for the peers (net::ApplyChanges:
+//   the cost of one event does not grow with the cluster); a relist reconciles them all
+//   (net::Apply: what is right is not touched). A compacted watch re-lists; an etcd error reconnects with backoff
 //   and leaves what is programmed alone, so traffic between nodes survives an etcd outage.
 // - Names across hosts (agent_names.cc): berthd hands it this node's containers on the
 //   cluster network (SetLocalNames); a thread of its own keeps names/NODE/IP in etcd in line
@@ -24,8 +25,9 @@
 //   cluster network uses again (the claim transaction of a join, so of two claimants one wins
 //   and the other is fenced) and registers its record and names again. Routes to the peers it
 //   knew stay meanwhile (kStaleGraceMs), so traffic never stops for this.
-// - Repair: on every rtnetlink notification of a route, neighbour or link change (debounced)
-//   and every kRepairEveryMs, the peers last programmed are applied again (a diff: cheap when
+// - Repair: on every rtnetlink notification of a route, neighbour or link change made by
+//   somebody else (debounced; net/kernel_events.h: not the agent's own writes) and every
+//   kRepairEveryMs, the peers last programmed are applied again (a diff: cheap when
 //   nothing changed) and the VXLAN device is made again when it went, so an `ip route del` or
 //   `ip link del` by hand is undone at once. Routes of others into a peer's subnet are
 //   reported (status conflicts), never deleted.
@@ -127,7 +129,9 @@ class Agent {
   void RepairMain();
   /// After a relist: claims this node's subnet again when etcd lost it, or fences.
   berth::Status CheckMembership(bool tombstone);
-  void Reprogram();
+  /// Programs the peers of nodes_: only what changed since the last apply, or (`full`, after
+  /// a relist) a reconcile of everything against what the kernel holds.
+  void Reprogram(bool full = false);
   void Fence(const Error& e, bool removed = false);
   void SetError(const Error& e);
   /// Sleeps up to `ms`; false when stopping.

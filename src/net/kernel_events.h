@@ -1,7 +1,10 @@
 // Hears the kernel change routes, neighbours and links (rtnetlink multicast groups), so the
 // cluster agent repairs a route or FDB entry deleted by hand at once instead of at its next
 // periodic pass. Only "something changed" is reported: the repair is a diff of the whole
-// overlay anyway.
+// overlay anyway. Changes this process made itself are not (the agent's own writes of a node
+// event would cost a full repair each, growing with the cluster), nor static FDB entries
+// appearing, which the kernel does not stamp with their author: the periodic pass covers an
+// FDB entry of berth's replaced by hand.
 //
 // Thread-compatible: one thread waits on it.
 #pragma once

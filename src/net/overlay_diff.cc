@@ -107,6 +107,19 @@ Result<OverlayDiff> DiffOverlay(const OverlayEntries& now, const std::vector<Pee
   return diff;
 }
 
+OverlayEntries EntriesOf(const std::vector<Peer>& peers, int vxlan_ifindex) {
+  OverlayEntries out;
+  out.vxlan_ifindex = vxlan_ifindex;
+  for (const Peer& p : peers) {
+    out.routes.push_back(WantedRoute(p, vxlan_ifindex));
+    if (p.path != PeerPath::kVxlan) continue;
+    const std::string mac = NormalMac(p.vtep_mac);
+    out.fdb[mac] = p.node_ip;
+    out.neighs[p.subnet.Network()] = mac;
+  }
+  return out;
+}
+
 Status RunWrites(const std::vector<OverlayWrite>& writes,
                  const std::function<Status(const OverlayWrite&)>& write) {
   ErrorList errors;

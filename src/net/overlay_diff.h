@@ -34,6 +34,11 @@ struct OverlayDiff {
 /// peers with the same subnet.
 Result<OverlayDiff> DiffOverlay(const OverlayEntries& now, const std::vector<Peer>& want);
 
+/// What the kernel holds once Apply(peers) succeeded on a VXLAN device `vxlan_ifindex` (0:
+/// none): the `now` of ApplyChanges, whose diff against the peers wanted is then only the
+/// changed peers' writes. Host-gw routes carry ifindex 0 (the kernel's choice of device).
+OverlayEntries EntriesOf(const std::vector<Peer>& peers, int vxlan_ifindex);
+
 /// Performs `writes` in order through `write`. A failure does not stop the others (one peer
 /// the kernel refuses must not leave every later peer unreachable), except that a peer whose
 /// FDB entry or neighbour failed gets no route: traffic would go to a VTEP the device cannot

@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <string>
+
 namespace berth::net {
 namespace {
 
@@ -150,6 +153,67 @@ TEST(OverlayDiffTest, RefusesWhatCannotBeProgrammed) {
   EXPECT_FALSE(DiffOverlay(e, {HostGw("10.244.3.0/24", "198.18.0.3"),
                                HostGw("10.244.3.0/24", "198.18.0.4")})
                    .ok());
+}
+
+// ApplyChanges: the diff from what the last apply programmed writes only the changed peer's
+// entries, however many peers there are.
+std::vector<Peer> Many(int n) {
+  std::vector<Peer> out;
+  for (int i = 1; i <= n; ++i) {
+    std::string subnet = "10.244." + std::to_string(i) + ".0/24";
+    std::string node = "198.18." + std::to_string(i % 2) + "." + std::to_string(i);
+    char mac[32];
+    std::snprintf(mac, sizeof(mac), "02:42:0A:F4:%02X:00", i);
+    Peer p{"n" + std::to_string(i), *Cidr::ParseNetwork(subnet), *IpAddr::Parse(node),
+           i % 2 ? PeerPath::kVxlan : PeerPath::kHostGw, i % 2 ? mac : ""};
+    out.push_back(p);
+  }
+  return out;
+}
+
+TEST(OverlayDiffTest, OneEventWritesOnlyTheChangedPeer) {
+  for (int n : {5, 50}) {
+    const std::vector<Peer> last = Many(n);
+    const OverlayEntries now = EntriesOf(last, kVx);
+    auto same = DiffOverlay(now, last);
+    ASSERT_TRUE(same.ok());
+    EXPECT_TRUE(same->writes.empty()) << n;
+    EXPECT_EQ(same->stats.unchanged, n);
+
+    std::vector<Peer> joined = last;
+    joined.push_back(Vxlan("10.244.200.0/24", "198.18.9.9", "02:42:0a:f4:c8:00"));
+    auto add = DiffOverlay(now, joined);
+    ASSERT_TRUE(add.ok());
+    ASSERT_EQ(add->writes.size(), 3u) << n;  // FDB entry, neighbour, route (exclusive)
+    EXPECT_EQ(add->writes[2].how, Write::kAdd);
+    EXPECT_EQ(add->stats.added, 1);
+
+    std::vector<Peer> left(last.begin() + 1, last.end());  // n1, a vxlan peer, leaves
+    auto rm = DiffOverlay(now, left);
+    ASSERT_TRUE(rm.ok());
+    EXPECT_EQ(Count(*rm, Write::kDelete), 3) << n;  // route, neighbour, FDB entry
+    EXPECT_EQ(rm->writes.size(), 3u);
+    EXPECT_TRUE(std::holds_alternative<OverlayRoute>(rm->writes[0].entry));  // route first
+    EXPECT_EQ(rm->stats.removed, 1);
+
+    std::vector<Peer> moved = last;  // n2 (host-gw) goes vxlan: its route is replaced
+    moved[1] = Vxlan("10.244.2.0/24", "198.18.0.2", "02:42:0a:f4:02:00");
+    auto mv = DiffOverlay(now, moved);
+    ASSERT_TRUE(mv.ok());
+    EXPECT_EQ(mv->writes.size(), 3u) << n;
+    EXPECT_EQ(mv->stats.replaced, 1);
+  }
+}
+
+TEST(OverlayDiffTest, EntriesOfIsWhatTheKernelHoldsAfterApply) {
+  const std::vector<Peer> peers = {HostGw("10.244.2.0/24", "198.18.0.2"),
+                                   Vxlan("10.244.3.0/24", "198.18.0.3", "02:42:0A:F4:03:00")};
+  OverlayEntries e = EntriesOf(peers, kVx);
+  EXPECT_EQ(e.fdb.at("02:42:0a:f4:03:00"), Ip("198.18.0.3"));
+  EXPECT_EQ(e.neighs.at(Ip("10.244.3.0")), "02:42:0a:f4:03:00");
+  ASSERT_EQ(e.routes.size(), 2u);
+  EXPECT_EQ(e.routes[0].ifindex, 0);
+  EXPECT_EQ(e.routes[1].ifindex, kVx);
 }
 
 }  // namespace

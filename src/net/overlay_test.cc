@@ -353,6 +353,51 @@ TEST_F(OverlayTest, AKernelNeighbourForTheVtepAddressIsTakenOver) {
   EXPECT_EQ(again->unchanged, 1);
 }
 
+TEST_F(OverlayTest, ApplyChangesWritesOnlyTheChangedPeer) {
+  LoneUnderlay();
+  ASSERT_TRUE(a_.In([&] { return EnsureVxlan(Spec("198.18.0.1", "10.244.1.0")); }).ok());
+  const char* kMacC = "02:42:0a:f4:04:00";
+  std::vector<Peer> two = {HostGw("10.244.2.0/24", "198.18.0.2"),
+                           Vxlan("10.244.3.0/24", "198.18.0.3", kMacB)};
+  ASSERT_TRUE(a_.In([&] { return Apply("berth.vxlan", two); }).ok());
+  auto counter = a_.In([] { return std::make_unique<ChangeCounter>(); });
+  // A node joins: its FDB entry, neighbour and route, nothing of the others.
+  std::vector<Peer> three = two;
+  three.push_back(Vxlan("10.244.4.0/24", "198.18.0.4", kMacC));
+  auto joined = a_.In([&] { return ApplyChanges("berth.vxlan", two, three); });
+  ASSERT_TRUE(joined.ok()) << joined.error().message();
+  EXPECT_EQ(joined->added, 1);
+  EXPECT_EQ(joined->unchanged, 2);
+  EXPECT_EQ(counter->Take(), 3);
+  // The kernel holds what a full reconcile wants: it writes nothing.
+  auto check = a_.In([&] { return Apply("berth.vxlan", three); });
+  ASSERT_TRUE(check.ok()) << check.error().message();
+  EXPECT_EQ(check->unchanged, 3);
+  EXPECT_EQ(counter->Take(), 0);
+  // A node leaves: its three entries go.
+  std::vector<Peer> left = {three[0], three[2]};
+  auto gone = a_.In([&] { return ApplyChanges("berth.vxlan", three, left); });
+  ASSERT_TRUE(gone.ok()) << gone.error().message();
+  EXPECT_EQ(gone->removed, 1);
+  const int notes = counter->Take();  // three deletions; the kernel announces one twice
+  EXPECT_GE(notes, 3);
+  EXPECT_LE(notes, 4);
+  EXPECT_EQ(Routes(a_).size(), 2u);
+  ASSERT_EQ(Fdb(a_).size(), 1u);
+  EXPECT_EQ(Fdb(a_)[0]["mac"], kMacC);
+  // Nothing changed: nothing written.
+  auto same = a_.In([&] { return ApplyChanges("berth.vxlan", left, left); });
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(counter->Take(), 0);
+  // A new peer whose subnet has somebody else's route: refused, that route left alone.
+  a_.Ip({"route", "add", "10.244.5.0/24", "via", "198.18.0.9"});
+  std::vector<Peer> taken = left;
+  taken.push_back(HostGw("10.244.5.0/24", "198.18.0.5"));
+  EXPECT_FALSE(a_.In([&] { return ApplyChanges("berth.vxlan", left, taken); }).ok());
+  EXPECT_NE(Exec({"ip", "-n", a_.name, "route", "show", "10.244.5.0/24"}).find("198.18.0.9"),
+            std::string::npos);
+}
+
 TEST_F(OverlayTest, RemovedPeerTakesItsEntriesWithIt) {
   LoneUnderlay();
   ASSERT_TRUE(a_.In([&] { return EnsureVxlan(Spec("198.18.0.1", "10.244.1.0")); }).ok());

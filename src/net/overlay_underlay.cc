@@ -23,14 +23,23 @@ Result<Underlay> FindUnderlay(const IpAddr& node_ip) {
   return Error::NotFound("no local device has address " + node_ip.ToString());
 }
 
-Result<bool> OnLink(const std::string& dev, const IpAddr& peer_ip) {
+Result<std::vector<Cidr>> LinkSubnets(const std::string& dev) {
   BERTH_ASSIGN_OR_RETURN(NlSocket sock, OpenRouteSocket());
   BERTH_ASSIGN_OR_RETURN(NlLink link, GetLink(sock.get(), dev));
   if (!link) return Error::NotFound("no link named " + dev);
   const int ifindex = rtnl_link_get_ifindex(link.get());
   BERTH_ASSIGN_OR_RETURN(std::vector<AddrInfo> addrs, AddrsWith(sock.get()));
+  std::vector<Cidr> out;
   for (const AddrInfo& a : addrs) {
-    if (a.ifindex == ifindex && a.address.is_v4() && a.address.Contains(peer_ip)) return true;
+    if (a.ifindex == ifindex && a.address.is_v4()) out.push_back(a.address);
+  }
+  return out;
+}
+
+Result<bool> OnLink(const std::string& dev, const IpAddr& peer_ip) {
+  BERTH_ASSIGN_OR_RETURN(std::vector<Cidr> subnets, LinkSubnets(dev));
+  for (const Cidr& s : subnets) {
+    if (s.Contains(peer_ip)) return true;
   }
   return false;
 }

@@ -51,6 +51,21 @@ def ask(host, name, ip, port=80):
     return None
 
 
+CNI_DIR = os.environ.get("BERTH_CNI_DIR",
+                         os.path.join(os.path.dirname(__file__), "../../build/cni"))
+
+
+def cni(host, command, netns="pod", container="pod1"):
+    """The berth CNI plugin run by a runtime on `host` for the conflist's network `cluster`."""
+    conf = json.dumps({"cniVersion": "1.0.0", "name": "cluster", "type": "berth",
+                       "root": root_of(host)})
+    env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+           "CNI_COMMAND": command, "CNI_CONTAINERID": container,
+           "CNI_NETNS": f"/run/netns/{netns}", "CNI_IFNAME": "eth0", "CNI_PATH": CNI_DIR}
+    return subprocess.run(["nsenter", f"--net=/run/netns/{host}", os.path.join(CNI_DIR, "berth")],
+                          input=conf, env=env, capture_output=True, text=True, timeout=30)
+
+
 class ClusterTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -102,28 +117,16 @@ class ClusterTest(unittest.TestCase):
 
     def test_2_cni_pod_on_the_cluster_network(self):
         # A runtime's conflist naming the network `cluster` puts a pod on this node's subnet.
-        cni_dir = os.environ.get("BERTH_CNI_DIR",
-                                 os.path.join(os.path.dirname(__file__), "../../build/cni"))
         run(["ip", "netns", "add", "pod"])
-        conf = json.dumps({"cniVersion": "1.0.0", "name": "cluster", "type": "berth",
-                           "root": root_of("h2")})
-
-        def cni(command):
-            env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
-                   "CNI_COMMAND": command, "CNI_CONTAINERID": "pod1",
-                   "CNI_NETNS": "/run/netns/pod", "CNI_IFNAME": "eth0", "CNI_PATH": cni_dir}
-            return subprocess.run(["nsenter", "--net=/run/netns/h2",
-                                   os.path.join(cni_dir, "berth")], input=conf, env=env,
-                                  capture_output=True, text=True, timeout=30)
         try:
-            p = cni("ADD")
+            p = cni("h2", "ADD")
             self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
             ip = json.loads(p.stdout)["ips"][0]["address"].split("/")[0]
             self.assertTrue(ip.startswith(self.subnets["h2"].rsplit(".", 1)[0]), ip)
             self.assertTrue(ping("h1", "c-h1", ip))
             self.assertTrue(ping("h3", "c-h3", ip))
         finally:
-            cni("DEL")
+            cni("h2", "DEL")
             run(["ip", "netns", "del", "pod"], check=False)
 
     def test_2_mtu_of_the_overlay(self):
@@ -238,6 +241,20 @@ class ClusterTest(unittest.TestCase):
             st = status("h2")["cluster"]
             self.assertIn("is held by node intruder", st["last_error"])
             self.assertEqual(routes("h2"), {})  # stopped serving: no routes to peers
+            self.assertTrue(os.path.exists(os.path.join(root_of("h2"), "cluster.fenced")))
+            # A runtime's pod is refused too, with a CNI error that says why.
+            run(["ip", "netns", "add", "fpod"])
+            try:
+                p = cni("h2", "ADD", netns="fpod", container="fenced1")
+                self.assertNotEqual(p.returncode, 0, p.stdout)
+                err = json.loads(p.stdout)
+                self.assertIsInstance(err["code"], int)
+                self.assertIn("not served on this node", err["msg"])
+                self.assertIn("intruder", err["msg"] + err.get("details", ""))
+                # Nothing of it stayed: no interface in the pod, no address held.
+                self.assertNotIn("eth0", at("h2", "ip", "-n", "fpod", "link").stdout)
+            finally:
+                cni("h2", "DEL", netns="fpod", container="fenced1")
         finally:
             etcdctl("put", key, "h2")
         # A restarted agent finds its subnet again.
@@ -246,6 +263,17 @@ class ClusterTest(unittest.TestCase):
         wait_until(lambda: _gone(pid))
         b("h2", "network", "ls")
         self.assertTrue(wait_until(lambda: len(routes("h2")) == 2, timeout=10), routes("h2"))
+        self.assertTrue(wait_until(lambda: not os.path.exists(
+            os.path.join(root_of("h2"), "cluster.fenced")), timeout=5))
+        # The fence lifted, the same pod is attached.
+        try:
+            p = cni("h2", "ADD", netns="fpod", container="fenced1")
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            ip = json.loads(p.stdout)["ips"][0]["address"].split("/")[0]
+            self.assertTrue(ping("h1", "c-h1", ip))
+        finally:
+            cni("h2", "DEL", netns="fpod", container="fenced1")
+            run(["ip", "netns", "del", "fpod"], check=False)
 
     def test_6_leave_withdraws_routes_everywhere_within_a_second(self):
         b("h3", "rm", "-f", "c-h3")
@@ -458,6 +486,47 @@ class ClusterRecoveryTest(unittest.TestCase):
         self.assertTrue(wait_until(lambda: status("r1")["cluster"]["ready"], timeout=10),
                         status("r1"))
         self.assertFalse(os.path.exists(os.path.join(root_of("r1"), "cluster.fenced")))
+
+    def test_6_leave_while_etcd_is_down_needs_force(self):
+        sub2 = self.subnets["r2"]
+        self.assertTrue(wait_until(lambda: sub2 in routes("r1"), timeout=5), routes("r1"))
+        self.world.stop_etcd()
+        try:
+            p = b("r2", "cluster", "leave", check=False)
+            self.assertNotEqual(p.returncode, 0, p.stdout)
+            self.assertIn("etcd is unreachable", p.stderr)
+            self.assertIn("--force", p.stderr)
+            self.assertTrue(os.path.exists(os.path.join(root_of("r2"), "cluster.json")))
+            # --force still refuses to pull the network from under a container.
+            p = b("r2", "cluster", "leave", "--force", check=False)
+            self.assertNotEqual(p.returncode, 0, p.stdout)
+            self.assertIn("c-r2", p.stderr)
+            self.assertTrue(os.path.exists(os.path.join(root_of("r2"), "cluster.json")))
+            b("r2", "rm", "-f", "c-r2")
+            p = b("r2", "cluster", "leave", "--force")
+            self.assertIn("this host only", p.stdout)
+            self.assertIn("berth node rm r2", p.stdout)
+            self.assertIn("unreachable", p.stderr)
+            # Left here: no membership, agent, routes, device or network.
+            self.assertFalse(os.path.exists(os.path.join(root_of("r2"), "cluster.json")))
+            self.assertTrue(wait_until(lambda: not status("r2").get("cluster"), timeout=5),
+                            status("r2"))
+            self.assertEqual(routes("r2"), {})
+            self.assertNotIn("berth.vxlan", links("r2"))
+            self.assertNotIn("cluster",
+                             [n["name"] for n in bj("r2", "network", "ls", "--format", "json")])
+        finally:
+            self.world.start_etcd()
+        # etcd still holds r2's subnet (and peers their route to it) until `node rm`.
+        self.assertIn(sub2, routes("r1"))
+        self.assertTrue(wait_until(lambda: etcdctl(
+            "get", "--print-value-only", "/berth/subnets/" + sub2.replace("/", "-"),
+            check=False).stdout.strip() == "r2", timeout=10))
+        self.assertTrue(wait_until(lambda: status("r1")["cluster"]["ready"], timeout=10))
+        b("r1", "node", "rm", "r2")
+        self.assertTrue(wait_until(lambda: sub2 not in routes("r1"), timeout=2), routes("r1"))
+        self.assertEqual(etcdctl("get", "--prefix", "/berth/subnets/" +
+                                 sub2.replace("/", "-")).stdout.strip(), "")
 
     def test_5_joins_and_inits_that_cannot_work_are_refused_leaving_nothing(self):
         def refused(host, *args, says):
