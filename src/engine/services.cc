@@ -124,7 +124,8 @@ bool SelectorMatches(const std::map<std::string, std::string>& selector,
 
 namespace {
 
-// The endpoints of a network with their containers' labels.
+// The endpoints of a network with their containers' labels: this node's, and (on the cluster
+// network) the other nodes' as the cluster agent last saw them.
 using LabelledEndpoints = std::vector<std::pair<IpAddr, std::map<std::string, std::string>>>;
 
 Result<LabelledEndpoints> LabelledEndpointsOf(store::Store& store, const std::string& network_id) {
@@ -134,6 +135,8 @@ Result<LabelledEndpoints> LabelledEndpointsOf(store::Store& store, const std::st
     BERTH_ASSIGN_OR_RETURN(auto labels, store.LabelsOf(e.container_id));
     out.emplace_back(e.ip, std::move(labels));
   }
+  BERTH_ASSIGN_OR_RETURN(auto remote, store.RemoteEndpointsOfNetwork(network_id));
+  for (RemoteEndpoint& e : remote) out.emplace_back(e.ip, std::move(e.labels));
   return out;
 }
 
@@ -141,10 +144,6 @@ std::vector<IpAddr> Matching(const Service& s, const LabelledEndpoints& eps) {
   std::vector<IpAddr> out;
   for (const auto& [ip, labels] : eps) {
     if (SelectorMatches(s.selector, labels)) out.push_back(ip);
-  }
-  BERTH_ASSIGN_OR_RETURN(auto remote, store.RemoteEndpointsOfNetwork(s.network_id));
-  for (const RemoteEndpoint& e : remote) {
-    if (SelectorMatches(s.selector, e.labels)) out.push_back(e.ip);
   }
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
