@@ -195,11 +195,11 @@ class DnsTest(BerthTest):
             # Scoped like every name: another network's container does not see it (berthd
             # forwards it, and no upstream answers here).
             out = dig("stranger", "_80._tcp.web", "SRV", check=False).stdout
-            self.assertNotRegex(out, r"IN\s+SRV")
+            self.assertNotRegex(out, r"IN\s+SRV\s+\d")
             # Gone with the service.
             berth("service", "rm", "web")
             self.assertTrue(wait_until(lambda: not re.search(
-                r"IN\s+SRV", dig("client", "_80._tcp.web", "SRV", check=False).stdout), 3))
+                r"IN\s+SRV\s+\d", dig("client", "_80._tcp.web", "SRV", check=False).stdout), 3))
         finally:
             for svc in ("web", "dns"):
                 berth("service", "rm", svc, check=False)
