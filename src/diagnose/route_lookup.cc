@@ -45,7 +45,10 @@ int OnRoute(nl_msg* msg, void* arg) {
     char name[IF_NAMESIZE] = {};
     int index = rtnl_route_nh_get_ifindex(nh);
     // This runs on the thread inside the namespace: the index is resolved there.
-    if (index > 0) r.dev = if_indextoname(static_cast<unsigned>(index), name) ? name : "if" + std::to_string(index);
+    if (index > 0) {
+      r.dev = if_indextoname(static_cast<unsigned>(index), name) ? std::string(name)
+                                                                  : "if" + std::to_string(index);
+    }
   }
   *out = std::move(r);
   return NL_OK;
