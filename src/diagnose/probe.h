@@ -4,6 +4,7 @@
 // changed, and waits at most `timeout`.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -16,6 +17,28 @@
 #include "sys/listeners.h"
 
 namespace berth::diagnose {
+
+/// A time budget shared by several slow steps (`why` answers within 1 s: its DNS queries, the
+/// probe and the listener scans all come out of one).
+class Deadline {
+ public:
+  explicit Deadline(std::chrono::milliseconds total)
+      : end_(std::chrono::steady_clock::now() + total) {}
+  std::chrono::milliseconds Left() const {
+    return std::max(std::chrono::milliseconds(0),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(
+                        end_ - std::chrono::steady_clock::now()));
+  }
+  /// `cap`, or less so that `reserve` is left afterwards; never below 1 ms (a probe that may not
+  /// wait still learns what the kernel says at once: a refusal, no route).
+  std::chrono::milliseconds Slice(std::chrono::milliseconds cap,
+                                  std::chrono::milliseconds reserve) const {
+    return std::clamp(Left() - reserve, std::chrono::milliseconds(1), cap);
+  }
+
+ private:
+  std::chrono::steady_clock::time_point end_;
+};
 
 enum class ProbeOutcome {
   kConnected,    // TCP handshake done, a UDP answer, an ICMP echo reply

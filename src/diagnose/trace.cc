@@ -232,6 +232,24 @@ void Summarise(TracedPacket* p) {
   if (last && !last->oif.empty()) p->outcome += ", out " + last->oif;
 }
 
+// Whose address each DNAT went to: a service's backend, or the container behind a published
+// port. Best effort: a trace without names is still a trace.
+void NameDnatTargets(engine::Engine& engine, TraceReport* r) {
+  auto containers = engine.ListContainers();
+  if (!containers.ok()) return;
+  for (TracedPacket& p : r->packets) {
+    if (p.dnat.empty()) continue;
+    std::string ip = p.dnat.substr(0, p.dnat.rfind(':'));
+    for (const engine::ContainerStatus& c : *containers) {
+      for (const engine::EndpointStatus& e : c.endpoints) {
+        if (e.endpoint.ip.ToString() != ip) continue;
+        p.dnat_to = c.container.name +
+                    (r->service.empty() ? "" : ", a backend of service " + r->service);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 Result<TraceReport> Trace(engine::Engine& engine, const TraceRequest& req) {
@@ -242,6 +260,13 @@ Result<TraceReport> Trace(engine::Engine& engine, const TraceRequest& req) {
                   (plan.port ? ":" + std::to_string(*plan.port) +
                                    (plan.protocol == Protocol::kUdp ? "/udp" : "/tcp")
                              : " (icmp)");
+  report.service = plan.service;
+  if (auto route = LookupRoute(plan.src_netns, plan.ip); route.ok()) {
+    report.route = route->Text();
+    report.route_detail = *route;
+  } else {
+    report.route_error = route.error().message();
+  }
   BERTH_ASSIGN_OR_RETURN(firewall::NfnlSocket sock, firewall::NfnlSocket::Open(true));
   int group = NFNLGRP_NFTRACE;
   if (mnl_socket_setsockopt(sock.get(), NETLINK_ADD_MEMBERSHIP, &group, sizeof group) < 0) {
@@ -290,12 +315,15 @@ Result<TraceReport> Trace(engine::Engine& engine, const TraceRequest& req) {
   }
   std::sort(report.packets.begin(), report.packets.end(),
             [](const TracedPacket& a, const TracedPacket& b) { return a.seq < b.seq; });
+  NameDnatTargets(engine, &report);
   return report;
 }
 
 std::string TraceText(const TraceReport& r) {
   std::string out = "trace to " + r.target +
+                    (r.service.empty() ? "" : " (service " + r.service + ")") +
                     (r.probe.empty() ? "" : " (probe: " + r.probe + ")") + "\n";
+  out += "route: " + (r.route.empty() ? r.route_error : r.route) + "\n";
   if (r.packets.empty()) out += "no packet was seen by nftables\n";
   int n = 0;
   for (const TracedPacket& p : r.packets) {
@@ -310,7 +338,9 @@ std::string TraceText(const TraceReport& r) {
       if (!s.oif.empty()) out += " out " + s.oif;
       out += "\n";
     }
-    if (!p.dnat.empty()) out += "  DNAT to " + p.dnat + "\n";
+    if (!p.dnat.empty()) {
+      out += "  DNAT to " + p.dnat + (p.dnat_to.empty() ? "" : " (" + p.dnat_to + ")") + "\n";
+    }
     out += "  " + p.outcome + "\n";
   }
   return out;
@@ -325,9 +355,21 @@ std::string TraceJson(const TraceReport& r) {
                        {"handle", s.handle}, {"rule", s.rule}, {"verdict", s.verdict},
                        {"iif", s.iif}, {"oif", s.oif}, {"src", s.src}, {"dst", s.dst}});
     }
-    packets.push_back({{"id", p.id}, {"steps", steps}, {"dnat", p.dnat}, {"outcome", p.outcome}});
+    packets.push_back({{"id", p.id}, {"steps", steps}, {"dnat", p.dnat},
+                       {"dnat_to", p.dnat_to}, {"outcome", p.outcome}});
   }
-  return json{{"target", r.target}, {"probe", r.probe}, {"packets", packets}}.dump(2);
+  json route = nullptr;
+  if (r.route_detail) {
+    const RouteLookup& d = *r.route_detail;
+    route = {{"text", r.route}, {"dst", d.dst.ToString()}, {"type", d.type}, {"dev", d.dev},
+             {"gateway", d.gateway ? json(d.gateway->ToString()) : json(nullptr)},
+             {"src", d.prefsrc ? json(d.prefsrc->ToString()) : json(nullptr)}};
+  } else {
+    route = {{"error", r.route_error}};
+  }
+  return json{{"target", r.target}, {"service", r.service}, {"probe", r.probe},
+              {"route", route}, {"packets", packets}}
+      .dump(2);
 }
 
 }  // namespace berth::diagnose

@@ -6,7 +6,9 @@
 // SIGINT/SIGTERM, so nothing with nftrace stays in the data path.
 //
 // Without --watch it sends one probe from SRC (as `berth why` does); with it, it follows the
-// real traffic matching DST for that many seconds.
+// real traffic matching DST for that many seconds. Either way it first asks the kernel for the
+// route from SRC's namespace (RTM_GETROUTE), and names the container a DNAT sent the packet to
+// (the backend of a service VIP, the container behind a published port).
 #pragma once
 
 #include <cstdint>
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "diagnose/route_lookup.h"
 #include "diagnose/why.h"
 #include "engine/engine.h"
 
@@ -35,12 +38,19 @@ struct TracedPacket {
   size_t seq = 0;  // order of first sight
   std::vector<TraceStep> steps;
   std::string dnat;     // "172.18.0.2:80" when the destination was rewritten
+  std::string dnat_to;  // whose address that is: "b1", "b1, a backend of service web"
   std::string outcome;  // "dropped by inet berth forward (handle 9)", "accepted ... out br-x"
 };
 
 struct TraceReport {
   std::string probe;  // what the probe saw; "" with --watch
   std::string target;
+  std::string service;  // the service whose VIP the target is, if any
+  /// The kernel's route to the target from SRC's namespace (RTM_GETROUTE, `ip route get`):
+  /// "10.88.0.3 via 10.88.0.1 dev eth0 src 10.88.0.2"; or why there is none.
+  std::string route;
+  std::string route_error;
+  std::optional<RouteLookup> route_detail;
   std::vector<TracedPacket> packets;
 };
 

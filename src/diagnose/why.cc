@@ -13,6 +13,7 @@
 #include "core/resolv_conf.h"
 #include "diagnose/probe.h"
 #include "diagnose/user_rules.h"
+#include "engine/services.h"
 #include "sys/sockaddr.h"
 
 namespace berth::diagnose {
@@ -22,8 +23,15 @@ namespace {
 using engine::ContainerStatus;
 using std::chrono::milliseconds;
 
+// Issue 14: `why` answers within 1 s whatever the cause, a probe timeout included. Everything
+// slow (DNS queries, the probe, the listener scans of every container) runs under one deadline
+// taken when the question arrives; the reserve is what explaining still needs once the probe
+// has timed out (reading a few namespaces' listeners, the user chain).
+constexpr milliseconds kAnswerWithin{1000};
 constexpr milliseconds kProbeTimeout{400};
 constexpr milliseconds kDnsTimeout{250};
+constexpr milliseconds kExplainReserve{250};
+constexpr milliseconds kWrapUp{100};  // what printing the answer needs: scans stop before it
 
 std::string ProtoName(Protocol p) { return p == Protocol::kUdp ? "udp" : "tcp"; }
 
@@ -41,6 +49,20 @@ std::string Join(const std::vector<std::string>& v, const std::string& sep = ", 
 struct Model {
   std::vector<ContainerStatus> containers;
   std::vector<Network> networks;
+  std::vector<engine::ServiceStatus> services;
+
+  const engine::ServiceStatus* Service(const std::string& name) const {
+    for (const engine::ServiceStatus& s : services) {
+      if (s.service.name == name) return &s;
+    }
+    return nullptr;
+  }
+  const engine::ServiceStatus* ServiceAt(const IpAddr& vip) const {
+    for (const engine::ServiceStatus& s : services) {
+      if (s.service.vip == vip) return &s;
+    }
+    return nullptr;
+  }
 
   const Network* Net(const std::string& id) const {
     for (const Network& n : networks) {
@@ -160,7 +182,7 @@ struct Resolution {
 // `name` as the container `c` resolves it: its /etc/hosts, then its resolv.conf's servers,
 // asked from inside its namespace.
 Resolution ResolveInContainer(const engine::Paths& paths, const ContainerStatus& c,
-                              const std::string& name) {
+                              const std::string& name, const Deadline& budget) {
   std::string dir = paths.container_dir(c.container.id);
   if (auto ip = FromHosts(ReadFile(dir + "/hosts"), name)) return {ip, "from its /etc/hosts"};
   std::vector<std::string> failures;
@@ -170,7 +192,8 @@ Resolution ResolveInContainer(const engine::Paths& paths, const ContainerStatus&
     auto server = IpAddr::Parse(l.value);
     if (!server.ok()) continue;
     ++asked;
-    auto ips = QueryA(c.netns_path, *server, name, kDnsTimeout);
+    auto ips = QueryA(c.netns_path, *server, name,
+                      budget.Slice(kDnsTimeout, kProbeTimeout / 2 + kExplainReserve));
     if (!ips.ok()) {
       bool gateway = false;
       for (const engine::EndpointStatus& e : c.endpoints) gateway |= e.endpoint.gateway == *server;
@@ -277,6 +300,7 @@ class Reasoner {
                    "): nothing answers for it and its name does not resolve.",
                "berth start " + c.container.name);
   }
+  Status Load();
   Status FindSrc();
   Result<std::optional<WhyAnswer>> ResolveTarget();
   WhyAnswer NameNotResolvable(const std::string& how) const;
@@ -287,6 +311,15 @@ class Reasoner {
   std::optional<WhyAnswer> NotPublished();
   std::optional<WhyAnswer> Listeners();
   std::optional<WhyAnswer> UserRule();
+  std::optional<WhyAnswer> ServiceNoBackends();
+  std::optional<WhyAnswer> ServicePortMissing();
+  void AimAtBackend();
+  std::string ServiceNetwork() const;
+  std::vector<const ContainerStatus*> RunningBackends() const;
+  std::string BackendsText() const;
+  /// The first running container other than SRC with a listener on `port` (not on loopback),
+  /// among those the deadline leaves time to look at.
+  const ContainerStatus* ListeningContainer(uint16_t port);
 
   engine::Engine& engine_;
   const WhyRequest& req_;
@@ -301,13 +334,20 @@ class Reasoner {
   std::vector<std::string> checked_;
   std::vector<sys::Listener> dst_listeners_;
   bool listeners_known_ = false;
+  const engine::ServiceStatus* service_ = nullptr;  // DST is this service's VIP
+  Deadline budget_{kAnswerWithin};  // from the moment the question came
 };
 
-Result<ProbePlan> Reasoner::Plan() {
+Status Reasoner::Load() {
   BERTH_ASSIGN_OR_RETURN(m_.containers, engine_.ListContainers());
   BERTH_ASSIGN_OR_RETURN(m_.networks, engine_.ListNetworks());
+  BERTH_ASSIGN_OR_RETURN(m_.services, engine_.ListServices());
   host_addrs_ = HostAddresses();
-  BERTH_TRY(FindSrc());
+  return FindSrc();
+}
+
+Result<ProbePlan> Reasoner::Plan() {
+  BERTH_TRY(Load());
   BERTH_ASSIGN_OR_RETURN(auto early, ResolveTarget());
   if (early) return Error::Invalid("cannot trace: " + early->cause + ": " + early->explanation);
   ProbePlan p;
@@ -315,6 +355,7 @@ Result<ProbePlan> Reasoner::Plan() {
   p.ip = *t_.ip;
   p.port = t_.probe_port;
   p.protocol = req_.protocol;
+  if (service_) p.service = service_->service.name;
   if (src_) {
     const Endpoint* from = t_.endpoint ? On(*src_, t_.endpoint->network_id) : nullptr;
     if (!from && !src_->endpoints.empty()) from = &src_->endpoints.front().endpoint;
@@ -342,15 +383,13 @@ Status Reasoner::FindSrc() {
 }
 
 Result<WhyAnswer> Reasoner::Run() {
-  BERTH_ASSIGN_OR_RETURN(m_.containers, engine_.ListContainers());
-  BERTH_ASSIGN_OR_RETURN(m_.networks, engine_.ListNetworks());
-  host_addrs_ = HostAddresses();
-  BERTH_TRY(FindSrc());
+  BERTH_TRY(Load());
   BERTH_ASSIGN_OR_RETURN(auto early, ResolveTarget());
   if (early) return *early;
 
   WhyAnswer answer;
-  ProbeResult probe = Probe(src_ns_, *t_.ip, t_.probe_port, req_.protocol, kProbeTimeout);
+  ProbeResult probe = Probe(src_ns_, *t_.ip, t_.probe_port, req_.protocol,
+                            budget_.Slice(kProbeTimeout, kExplainReserve));
   std::string to = t_.ip->ToString() + (t_.probe_port ? ":" + PortText(*t_.probe_port) : " (ICMP echo)");
   if (probe.outcome == ProbeOutcome::kConnected) {
     std::string note;
@@ -358,6 +397,7 @@ Result<WhyAnswer> Reasoner::Run() {
         !PublishedContainerPort(*t_.container, *req_.port, req_.protocol)) {
       note = " The port is not published: only the host reaches it this way, not the LAN.";
     }
+    if (service_) note += " " + BackendsText();
     answer = Say("ok", SrcName() + " reached " + to + t_.via +
                            (t_.container ? ", which is " + t_.container->container.name : "") +
                            "." + note);
@@ -429,7 +469,9 @@ Result<std::optional<WhyAnswer>> Reasoner::ResolveTarget() {
                  named_->container.name + ":" + std::to_string(*req_.port) + ")";
         return std::optional<WhyAnswer>();
       }
-      auto ip = FromHosts(ReadFile("/etc/hosts"), req_.dst);
+      // The host has no berth DNS of its own: a service's name is its VIP.
+      const engine::ServiceStatus* svc = m_.Service(req_.dst);
+      auto ip = svc ? std::optional(svc->service.vip) : FromHosts(ReadFile("/etc/hosts"), req_.dst);
       if (!ip) {
         return std::optional(Say("name-not-resolvable",
                                  req_.dst + " is neither a container nor in the host's /etc/hosts.",
@@ -437,7 +479,7 @@ Result<std::optional<WhyAnswer>> Reasoner::ResolveTarget() {
       }
       t_.ip = *ip;
     } else {
-      Resolution r = ResolveInContainer(engine_.paths(), *src_, req_.dst);
+      Resolution r = ResolveInContainer(engine_.paths(), *src_, req_.dst, budget_);
       if (!r.ip) return std::optional(NameNotResolvable(r.how));
       checked_.push_back(req_.dst + " resolved to " + r.ip->ToString() + " " + r.how);
       t_.ip = *r.ip;
@@ -446,6 +488,9 @@ Result<std::optional<WhyAnswer>> Reasoner::ResolveTarget() {
   t_.probe_port = req_.port;
   t_.port = req_.port;
   // Whose address is it?
+  if ((service_ = m_.ServiceAt(*t_.ip))) {
+    t_.via = " (service " + service_->service.name + ")";
+  }
   auto [c, ep] = m_.ByIp(*t_.ip);
   if (c) {
     t_.container = c;
@@ -506,9 +551,14 @@ std::optional<WhyAnswer> Reasoner::Explain(const ProbeResult& probe) {
   if (auto a = StoppedByAddress()) return a;
   if (auto a = Isolation()) return a;
   if (auto a = NotPublished()) return a;
+  // A service: a port it lacks, or no backend at all, stops the packet before any backend's
+  // listeners or the user chain (in forward, after the DNAT) could; with backends, the rest of
+  // the checks look at one of them.
+  if (auto a = ServicePortMissing()) return a;
+  if (auto a = ServiceNoBackends()) return a;
+  AimAtBackend();
   if (auto a = Listeners()) return a;
   if (auto a = UserRule()) return a;
-  // TODO(services, issue 13): `service-no-backends` goes here, once a DST can be a service VIP.
   if (req_.protocol == Protocol::kUdp && probe.outcome == ProbeOutcome::kTimeout &&
       listeners_known_ && !dst_listeners_.empty()) {
     return Say("ok", "A datagram to " + t_.ip->ToString() + ":" + PortText(*req_.port) +
@@ -526,24 +576,12 @@ std::optional<WhyAnswer> Reasoner::Loopback() {
                      src_->container.name + " has nothing listening" + where + " on its loopback.";
   std::string fix;
   if (req_.port) {
-    std::vector<std::string> candidates;
-    for (const ContainerStatus& c : m_.containers) {
-      if (&c == src_ || !c.running || c.endpoints.empty()) continue;
-      auto ls = ListenersIn(c.netns_path);
-      if (!ls.ok()) continue;
-      for (const sys::Listener& l : *ls) {
-        if (l.port == *req_.port && l.protocol == req_.protocol && !IsLoopback(l.ip)) {
-          candidates.push_back(c.container.name);
-          break;
-        }
-      }
-    }
-    if (!candidates.empty()) {
-      text += " " + candidates.front() + " listens on " + PortText(*req_.port) + ": use " +
-              candidates.front() + ":" + std::to_string(*req_.port) + ".";
-      fix = "point " + src_->container.name + " at " + candidates.front() + ":" +
-            std::to_string(*req_.port) + " instead of " + req_.dst + ":" +
-            std::to_string(*req_.port);
+    if (const ContainerStatus* other = ListeningContainer(*req_.port)) {
+      const std::string& name = other->container.name;
+      text += " " + name + " listens on " + PortText(*req_.port) + ": use " + name + ":" +
+              std::to_string(*req_.port) + ".";
+      fix = "point " + src_->container.name + " at " + name + ":" + std::to_string(*req_.port) +
+            " instead of " + req_.dst + ":" + std::to_string(*req_.port);
     } else if (auto d = PublishedHostPort(m_, IpAddr::V4(0), *req_.port, req_.protocol)) {
       text += " The host publishes " + std::to_string(*req_.port) + " for " +
               d->container->container.name + ".";
@@ -621,24 +659,41 @@ std::optional<WhyAnswer> Reasoner::NotPublished() {
       if (l.port == *req_.port && l.protocol == req_.protocol) return std::nullopt;
     }
   }
+  const ContainerStatus* c = ListeningContainer(*req_.port);
+  if (!c) return std::nullopt;
+  const std::string& name = c->container.name;
+  return Say("not-published",
+             name + " listens on " + PortText(*req_.port) +
+                 " but the port is not published, so nothing on the host's addresses leads to it.",
+             "recreate it with the port published: berth rm -f " + name +
+                 " && berth run -d --name " + name + " --network " + NetworkNames(m_, *c).front() +
+                 " -p " + std::to_string(*req_.port) + ":" + std::to_string(*req_.port) +
+                 (req_.protocol == Protocol::kUdp ? "/udp" : "") + " ...");
+}
+
+const ContainerStatus* Reasoner::ListeningContainer(uint16_t port) {
+  size_t looked = 0, candidates = 0;
   for (const ContainerStatus& c : m_.containers) {
-    if (!c.running || c.endpoints.empty() || c.container.mode == "host") continue;
+    if (&c == src_ || !c.running || c.endpoints.empty() || c.container.mode == "host") continue;
+    ++candidates;
+  }
+  for (const ContainerStatus& c : m_.containers) {
+    if (&c == src_ || !c.running || c.endpoints.empty() || c.container.mode == "host") continue;
+    if (budget_.Left() < kWrapUp) {
+      // A host with many containers: answer in time with what was seen (issue 14's 1 s).
+      checked_.push_back("the listeners of " + std::to_string(looked) + " of " +
+                         std::to_string(candidates) + " containers (the rest would take longer "
+                         "than why's 1 s)");
+      return nullptr;
+    }
+    ++looked;
     auto ls = ListenersIn(c.netns_path);
     if (!ls.ok()) continue;
     for (const sys::Listener& l : *ls) {
-      if (l.port != *req_.port || l.protocol != req_.protocol || IsLoopback(l.ip)) continue;
-      std::string net = NetworkNames(m_, c).front();
-      return Say("not-published",
-                 c.container.name + " listens on " + PortText(*req_.port) +
-                     " but the port is not published, so nothing on the host's addresses leads "
-                     "to it.",
-                 "recreate it with the port published: berth rm -f " + c.container.name +
-                     " && berth run -d --name " + c.container.name + " --network " + net + " -p " +
-                     std::to_string(*req_.port) + ":" + std::to_string(*req_.port) +
-                     (req_.protocol == Protocol::kUdp ? "/udp" : "") + " ...");
+      if (l.port == port && l.protocol == req_.protocol && !IsLoopback(l.ip)) return &c;
     }
   }
-  return std::nullopt;
+  return nullptr;
 }
 
 std::optional<WhyAnswer> Reasoner::Listeners() {
@@ -702,6 +757,92 @@ std::optional<WhyAnswer> Reasoner::UserRule() {
              "A rule in berth's user chain stops it: `" + hit->text + "` (handle " +
                  std::to_string(hit->handle) + ").",
              "nft delete rule inet berth user handle " + std::to_string(hit->handle));
+}
+
+std::string Reasoner::ServiceNetwork() const {
+  const Network* n = m_.Net(service_->service.network_id);
+  return n ? n->name : service_->service.network_name;
+}
+
+std::vector<const ContainerStatus*> Reasoner::RunningBackends() const {
+  std::vector<const ContainerStatus*> out;
+  for (const engine::ServiceBackend& b : service_->backends) {
+    auto [c, ep] = m_.ByIp(b.ip);
+    if (c && c->running && std::find(out.begin(), out.end(), c) == out.end()) out.push_back(c);
+  }
+  return out;
+}
+
+std::string Reasoner::BackendsText() const {
+  std::vector<std::string> names;
+  for (const ContainerStatus* c : RunningBackends()) names.push_back(c->container.name);
+  return "The service DNATs each new connection to one of its " + std::to_string(names.size()) +
+         " backend(s): " + Join(names) + ".";
+}
+
+std::optional<WhyAnswer> Reasoner::ServicePortMissing() {
+  if (!service_ || !req_.port) return std::nullopt;
+  std::vector<std::string> ports;
+  for (const ServicePort& p : service_->service.ports) {
+    if (p.port == *req_.port && p.protocol == req_.protocol) return std::nullopt;
+    ports.push_back(std::to_string(p.port) + "/" + ProtoName(p.protocol));
+  }
+  const std::string& name = service_->service.name;
+  return Say("no-listener",
+             name + " is a service (VIP " + service_->service.vip.ToString() + ") with port(s) " +
+                 Join(ports) + ": nothing answers on " + PortText(*req_.port) + " at its VIP.",
+             "berth service inspect " + name);
+}
+
+std::optional<WhyAnswer> Reasoner::ServiceNoBackends() {
+  if (!service_ || !RunningBackends().empty()) return std::nullopt;
+  const Service& s = service_->service;
+  std::string net = ServiceNetwork();
+  std::vector<std::string> selector, labels;
+  for (const auto& [k, v] : s.selector) {
+    selector.push_back(k + "=" + v);
+    labels.push_back("--label " + k + "=" + v);
+  }
+  std::string text = s.name + " is a service (VIP " + s.vip.ToString() + " on " + net +
+                     ") with no running backend: no running container on " + net +
+                     " matches its selector " + Join(selector) +
+                     ", so connections to it are refused at once.";
+  std::string fix = "berth run -d --network " + net + " " + Join(labels, " ") + " ...";
+  // Containers with the labels that are stopped, or running on another network, are the
+  // likely intended backends: name them and the shorter fix.
+  for (const ContainerStatus& c : m_.containers) {
+    auto own = engine_.store().LabelsOf(c.container.id);
+    if (!own.ok() || !engine::SelectorMatches(s.selector, *own)) continue;
+    if (!c.running) {
+      text += " " + c.container.name + " matches but is not running.";
+      fix = "berth start " + c.container.name;
+      break;
+    }
+    if (!On(c, s.network_id)) {
+      text += " " + c.container.name + " matches but is not on " + net + ".";
+      fix = "berth network connect " + net + " " + c.container.name;
+      break;
+    }
+  }
+  return Say("service-no-backends", text, fix);
+}
+
+void Reasoner::AimAtBackend() {
+  if (!service_ || !req_.port || t_.container) return;
+  for (const ServicePort& p : service_->service.ports) {
+    if (p.port != *req_.port || p.protocol != req_.protocol) continue;
+    for (const engine::ServiceBackend& b : service_->backends) {
+      if (b.protocol != p.protocol || b.port != p.target_port) continue;
+      auto [c, ep] = m_.ByIp(b.ip);
+      if (!c || !c->running) continue;
+      t_.container = c;
+      t_.endpoint = ep;
+      t_.port = p.target_port;
+      t_.via = " (service " + service_->service.name + ", DNATed to a backend such as " +
+               c->container.name + ":" + std::to_string(p.target_port) + ")";
+      return;
+    }
+  }
 }
 
 }  // namespace

@@ -16,7 +16,9 @@
 
 namespace berth::diagnose {
 
-/// In the order they are tested. `service-no-backends` waits for services (issue 13).
+/// In the order of the table of issue 14. A service with no backend, or without the port asked
+/// for, is answered before the backend's listeners and the user chain are looked at: the packet
+/// never gets that far.
 inline constexpr const char* kCauses[] = {
     "ok",
     "loopback",
@@ -29,13 +31,14 @@ inline constexpr const char* kCauses[] = {
     "listening-on-loopback",
     "no-listener",
     "user-rule",
-    "service-no-backends",  // TODO(issue 13): answered once DST can be a service
+    "service-no-backends",
     "unknown",
 };
 
 struct WhyRequest {
   std::string src;  // a container, "host", or a network namespace file ("/run/netns/lan")
-  std::string dst;  // a container name or alias, an IP, localhost, or a name SRC resolves
+  std::string dst;  // a container name or alias, a service, an IP, localhost, or a name SRC
+                    // resolves
   std::optional<uint16_t> port;  // none: an ICMP echo
   Protocol protocol = Protocol::kTcp;
 };
@@ -51,6 +54,8 @@ struct WhyAnswer {
   std::string probe;        // what the probe saw ("connected", "refused", "timeout" ...)
 };
 
+/// Answers within 1 s (issue 14), whatever the cause: the DNS queries, the probe and the
+/// listener scans share one deadline, and a scan cut short says so in the explanation.
 Result<WhyAnswer> Why(engine::Engine& engine, const WhyRequest& req);
 
 /// Where a probe of `req` goes, as `why` works it out (for `berth trace`): SRC's namespace
@@ -62,6 +67,7 @@ struct ProbePlan {
   IpAddr ip;
   std::optional<uint16_t> port;
   Protocol protocol = Protocol::kTcp;
+  std::string service;  // DST is this service's VIP
 };
 Result<ProbePlan> PlanProbe(engine::Engine& engine, const WhyRequest& req);
 

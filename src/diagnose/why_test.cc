@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "diagnose/probe.h"
+#include "diagnose/route_lookup.h"
 #include "diagnose/user_rules.h"
 #include "diagnose/why.h"
 
@@ -49,6 +51,32 @@ TEST(UserRules, ParsesAndMatches) {
   f.protocol = Protocol::kTcp;
   f.saddr = *IpAddr::Parse("10.3.0.1");
   EXPECT_FALSE(FirstDrop(rules, f));
+}
+
+TEST(Deadline, SlicesLeaveTheReserveAndNeverReachZero) {
+  using std::chrono::milliseconds;
+  Deadline d(milliseconds(1000));
+  EXPECT_GT(d.Left(), milliseconds(900));
+  EXPECT_EQ(d.Slice(milliseconds(400), milliseconds(250)), milliseconds(400));
+  EXPECT_LE(d.Slice(milliseconds(900), milliseconds(250)), milliseconds(750));
+  Deadline spent(milliseconds(0));
+  EXPECT_EQ(spent.Left(), milliseconds(0));
+  EXPECT_EQ(spent.Slice(milliseconds(400), milliseconds(250)), milliseconds(1));
+}
+
+TEST(RouteLookup, TextReadsLikeIpRouteGet) {
+  RouteLookup r;
+  r.dst = *IpAddr::Parse("10.96.0.5");
+  r.gateway = *IpAddr::Parse("10.88.0.1");
+  r.dev = "eth0";
+  r.prefsrc = *IpAddr::Parse("10.88.0.2");
+  r.type = "unicast";
+  EXPECT_EQ(r.Text(), "10.96.0.5 via 10.88.0.1 dev eth0 src 10.88.0.2");
+  r.gateway.reset();
+  EXPECT_EQ(r.Text(), "10.96.0.5 dev eth0 src 10.88.0.2");
+  r.type = "local";
+  r.dev = "lo";
+  EXPECT_EQ(r.Text(), "local 10.96.0.5 dev lo src 10.88.0.2");
 }
 
 }  // namespace

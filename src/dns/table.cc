@@ -1,8 +1,11 @@
 #include "dns/table.h"
 
+#include "dns/port_names.h"
+
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 
 namespace berth::dns {
@@ -81,9 +84,21 @@ const uint32_t* FlatIndex::Find(std::string_view key) const {
   }
 }
 
-std::shared_ptr<const Table> Table::Build(const TableSpec& spec) {
+std::shared_ptr<const Table> Table::Build(const TableSpec& in) {
   auto t = std::shared_ptr<Table>(new Table());
-  t->networks_ = spec.networks;
+  t->networks_ = in.networks;
+  // A service's name and VIP are one more endpoint (A/AAAA and PTR); its ports add SRV below.
+  TableSpec spec_with_services;
+  const TableSpec* spec_ptr = &in;
+  if (!in.services.empty()) {
+    spec_with_services.networks = in.networks;
+    spec_with_services.endpoints = in.endpoints;
+    for (const TableSpec::Service& s : in.services) {
+      spec_with_services.endpoints.push_back({s.network, s.vip, {s.name}, "service:" + s.name});
+    }
+    spec_ptr = &spec_with_services;
+  }
+  const TableSpec& spec = *spec_ptr;
 
   std::map<std::string, std::vector<Addr>> by_name;
   std::map<std::string, std::set<uint32_t>> owner_nets;
@@ -141,6 +156,32 @@ std::shared_ptr<const Table> Table::Build(const TableSpec& spec) {
   }
   t->by_ptr_.Build(items);
 
+  std::map<std::string, std::vector<Srv>> srv_by_name;
+  for (const TableSpec::Service& s : in.services) {
+    if (s.network >= in.networks.size() || s.name.empty()) continue;
+    uint32_t target = name_ids.at(s.name);
+    std::string owner = Lower(s.name);
+    for (const TableSpec::Service::Port& p : s.ports) {
+      std::string proto = p.udp ? "._udp." : "._tcp.";
+      Srv srv{s.network, p.port, target, s.vip};
+      srv_by_name["_" + std::to_string(p.port) + proto + owner].push_back(srv);
+      std::string_view well_known = WellKnownPortName(p.port, p.udp);
+      if (!well_known.empty()) {
+        srv_by_name["_" + std::string(well_known) + proto + owner].push_back(srv);
+      }
+    }
+  }
+  items.clear();
+  for (auto& [name, srvs] : srv_by_name) {
+    std::stable_sort(srvs.begin(), srvs.end(),
+                     [](const Srv& a, const Srv& b) { return a.network < b.network; });
+    uint32_t begin = static_cast<uint32_t>(t->srvs_.size());
+    t->srvs_.insert(t->srvs_.end(), srvs.begin(), srvs.end());
+    items.emplace_back(name, static_cast<uint32_t>(t->ranges_.size()));
+    t->ranges_.emplace_back(begin, static_cast<uint32_t>(t->srvs_.size()));
+  }
+  t->by_srv_.Build(items);
+
   items.clear();
   for (uint32_t i = 0; i < spec.networks.size(); ++i) {
     for (const IpAddr& gw : spec.networks[i].gateways) {
@@ -175,6 +216,13 @@ std::span<const Table::Ptr> Table::Reverse(const IpAddr& ip) const {
   if (!r) return {};
   auto [b, e] = ranges_[*r];
   return {ptrs_.data() + b, e - b};
+}
+
+std::span<const Table::Srv> Table::LookupSrv(std::string_view name) const {
+  const uint32_t* r = by_srv_.Find(name);
+  if (!r) return {};
+  auto [b, e] = ranges_[*r];
+  return {srvs_.data() + b, e - b};
 }
 
 bool Table::AnyExternal(std::span<const uint32_t> networks) const {
@@ -241,6 +289,37 @@ Verdict AnswerAddresses(const Table& table, const Query& q, std::span<const uint
   if (q.qtype == type::kA || q.qtype == type::kAny) emit(false, v4);
   if (q.qtype == type::kAaaa || q.qtype == type::kAny) emit(true, v6);
   // Any other type: the name exists, so NOERROR with no data (never NXDOMAIN, never forwarded).
+  return Verdict::kAnswer;
+}
+
+// `_PORT._PROTO.NAME` / `_PORTNAME._PROTO.NAME` (RFC 2782, Kubernetes' form) for a service of
+// the requester's networks. Not answered (nullopt) unless the name has that form and NAME is a
+// name of theirs; a port the service does not have is NOERROR with no data, never NXDOMAIN (the
+// name exists), whatever the type asked.
+std::optional<Verdict> AnswerSrv(const Table& table, const Query& q,
+                                 std::span<const uint32_t> nets, ResponseWriter& w) {
+  std::string_view name = q.name();
+  if (!name.starts_with('_')) return std::nullopt;
+  size_t dot = name.find('.');
+  if (dot == std::string_view::npos) return std::nullopt;
+  std::string_view rest = name.substr(dot + 1);
+  if (!rest.starts_with("_tcp.") && !rest.starts_with("_udp.")) return std::nullopt;
+  std::string_view owner = rest.substr(5);
+  bool owner_ours = false;
+  for (const Table::Addr& a : table.Lookup(owner)) owner_ours |= Contains(nets, a.network);
+  if (!owner_ours) return std::nullopt;
+  w.Begin(q, Rcode::kNoError, true);
+  if (q.qtype != type::kSrv && q.qtype != type::kAny) return Verdict::kAnswer;
+  std::span<const Table::Srv> srvs = table.LookupSrv(name);
+  for (const Table::Srv& s : srvs) {
+    if (!Contains(nets, s.network)) continue;
+    // Priority 0, one weight for all: there is one target per network (the VIP balances).
+    w.AddSrv(0, 100, s.port, table.Name(s.target), kRecordTtl);
+  }
+  for (const Table::Srv& s : srvs) {
+    if (!Contains(nets, s.network)) continue;
+    w.AddAdditionalAddress(table.Name(s.target), s.vip.data(), s.vip.size(), kRecordTtl);
+  }
   return Verdict::kAnswer;
 }
 
@@ -314,6 +393,7 @@ Verdict Respond(const Table& table, const Query& q, ParseResult parsed, const Re
       return Forward(table, q, nets, w);
     }
   }
+  if (auto v = AnswerSrv(table, q, nets, w)) return *v;
   return AnswerAddresses(table, q, nets, rotation, w);
 }
 

@@ -46,8 +46,22 @@ struct TableSpec {
     /// names of all its networks (aardvark-dns does the same). Empty: the first name.
     std::string owner;
   };
+  /// A service: its name resolves to the VIP (A/AAAA, and PTR back), and each port answers SRV
+  /// as `_PORT._PROTO.NAME` and, for a port with a well-known name, `_PORTNAME._PROTO.NAME`
+  /// (Kubernetes' form): target NAME, the VIP in the additional section.
+  struct Service {
+    uint32_t network = 0;
+    std::string name;
+    IpAddr vip;
+    struct Port {
+      uint16_t port = 0;
+      bool udp = false;
+    };
+    std::vector<Port> ports;
+  };
   std::vector<Network> networks;
   std::vector<Endpoint> endpoints;
+  std::vector<Service> services;
 };
 
 /// string_view key -> uint32 value, open addressing; built once, then read-only.
@@ -82,6 +96,12 @@ class Table {
     uint32_t network;
     uint32_t name;  // index into names_
   };
+  struct Srv {
+    uint32_t network;
+    uint16_t port;
+    uint32_t target;  // index into names_: the service's name
+    IpAddr vip;
+  };
 
   /// Networks (sorted indexes) of the container at `source`; empty when it is none of ours.
   std::span<const uint32_t> RequesterNetworks(const IpAddr& source) const;
@@ -90,6 +110,8 @@ class Table {
   /// Every address of `name` (lowercase dotted), sorted by network.
   std::span<const Addr> Lookup(std::string_view name) const;
   std::span<const Ptr> Reverse(const IpAddr& ip) const;
+  /// The SRV records of `name` ("_80._tcp.web", "_http._tcp.web"), sorted by network.
+  std::span<const Srv> LookupSrv(std::string_view name) const;
   const std::string& Name(uint32_t i) const { return names_[i]; }
   /// True when one of `networks` may reach the outside world (is not --internal).
   bool AnyExternal(std::span<const uint32_t> networks) const;
@@ -105,11 +127,12 @@ class Table {
   std::vector<TableSpec::Network> networks_;
   std::vector<Addr> addrs_;
   std::vector<Ptr> ptrs_;
+  std::vector<Srv> srvs_;
   std::vector<uint32_t> requester_nets_;
   std::vector<std::string> names_;
   // Values are indexes into ranges_ (begin, end) of the arrays above; gateways_ holds networks.
   std::vector<std::pair<uint32_t, uint32_t>> ranges_;
-  FlatIndex by_name_, by_requester_, by_ptr_, gateways_;
+  FlatIndex by_name_, by_requester_, by_ptr_, by_srv_, gateways_;
 };
 
 /// Who sent a query, as the server saw it.

@@ -210,5 +210,75 @@ TEST(Table, LargeAnswerIsTruncatedOverUdpWithoutEdns) {
   EXPECT_EQ(r.a.size(), 40u);
 }
 
+// A service "web" (10.96.0.5) on "mon" with 80/tcp and 8081/tcp, and "dns" (10.96.0.53) on
+// "other" with 53/udp.
+TableSpec SpecWithServices() {
+  TableSpec s = Spec();
+  s.services.push_back({0, "web", Ip("10.96.0.5"), {{80, false}, {8081, false}}});
+  s.services.push_back({1, "dns", Ip("10.96.0.53"), {{53, true}}});
+  return s;
+}
+
+TEST(Table, ServicesResolveToTheirVipBothWays) {
+  auto t = Table::Build(SpecWithServices());
+  EXPECT_EQ(Ask(*t, "172.18.0.2", "web", type::kA).r.a, std::vector<std::string>{"10.96.0.5"});
+  EXPECT_EQ(Ask(*t, "172.18.0.2", "5.0.96.10.in-addr.arpa", type::kPtr).r.ptr,
+            std::vector<std::string>{"web"});
+  // Scoped like container names.
+  EXPECT_EQ(Ask(*t, "172.19.0.2", "web", type::kA).verdict, Verdict::kForward);
+}
+
+TEST(Table, SrvByPortNumberAndByWellKnownName) {
+  auto t = Table::Build(SpecWithServices());
+  for (const char* name : {"_80._tcp.web", "_http._tcp.web", "_80._TCP.Web"}) {
+    auto a = Ask(*t, "172.18.0.2", name, type::kSrv);
+    ASSERT_EQ(a.verdict, Verdict::kAnswer) << name;
+    ASSERT_TRUE(a.r.ok) << name;
+    EXPECT_EQ(a.r.rcode, 0) << name;
+    EXPECT_TRUE(a.r.aa);
+    ASSERT_EQ(a.r.srv.size(), 1u) << name;
+    EXPECT_EQ(a.r.srv[0].port, 80);
+    EXPECT_EQ(a.r.srv[0].priority, 0);
+    EXPECT_GT(a.r.srv[0].weight, 0);
+    EXPECT_EQ(a.r.srv[0].target, "web");
+    EXPECT_EQ(a.r.additional_a, std::vector<std::string>{"web A 10.96.0.5"});
+  }
+  // 8081 has no well-known name: only the number form.
+  EXPECT_EQ(Ask(*t, "172.18.0.2", "_8081._tcp.web", type::kSrv).r.srv.size(), 1u);
+  // UDP: _53._udp and _domain._udp, from "other" only.
+  auto d = Ask(*t, "172.19.0.2", "_domain._udp.dns", type::kSrv);
+  ASSERT_EQ(d.r.srv.size(), 1u);
+  EXPECT_EQ(d.r.srv[0].port, 53);
+  EXPECT_EQ(d.r.srv[0].target, "dns");
+  EXPECT_EQ(Ask(*t, "172.19.0.2", "_53._udp.dns", type::kSrv).r.srv.size(), 1u);
+  EXPECT_EQ(Ask(*t, "172.18.0.2", "_53._udp.dns", type::kSrv).verdict, Verdict::kForward);
+  // ANY carries the SRV too.
+  EXPECT_EQ(Ask(*t, "172.18.0.2", "_80._tcp.web", type::kAny).r.srv.size(), 1u);
+}
+
+TEST(Table, SrvForAPortTheNameDoesNotHaveIsNoDataNotNxDomain) {
+  auto t = Table::Build(SpecWithServices());
+  for (const char* name : {"_81._tcp.web", "_80._udp.web", "_https._tcp.web", "_80._tcp.mysql"}) {
+    auto a = Ask(*t, "172.18.0.2", name, type::kSrv);
+    ASSERT_EQ(a.verdict, Verdict::kAnswer) << name;
+    EXPECT_EQ(a.r.rcode, 0) << name;
+    EXPECT_TRUE(a.r.srv.empty()) << name;
+    EXPECT_TRUE(a.r.additional_a.empty()) << name;
+  }
+  // Another type at an SRV name: the name exists, no data of that type.
+  auto a = Ask(*t, "172.18.0.2", "_80._tcp.web", type::kA);
+  EXPECT_EQ(a.r.rcode, 0);
+  EXPECT_TRUE(a.r.a.empty());
+  EXPECT_TRUE(a.r.srv.empty());
+  // SRV at the service's own name: no data either.
+  auto plain = Ask(*t, "172.18.0.2", "web", type::kSrv);
+  EXPECT_EQ(plain.r.rcode, 0);
+  EXPECT_TRUE(plain.r.srv.empty());
+  // A name that is not ours, in SRV form, is the upstream's.
+  EXPECT_EQ(Ask(*t, "172.18.0.2", "_80._tcp.nothere", type::kSrv).verdict, Verdict::kForward);
+  EXPECT_EQ(Ask(*t, "172.18.0.2", "_ldap._tcp.example.test", type::kSrv).verdict,
+            Verdict::kForward);
+}
+
 }  // namespace
 }  // namespace berth::dns

@@ -51,6 +51,11 @@ inline std::string MakeQuery(uint16_t id, const std::string& name, uint16_t qtyp
   return s;
 }
 
+struct Srv {
+  uint16_t priority = 0, weight = 0, port = 0;
+  std::string target;
+};
+
 struct Response {
   bool ok = false;
   uint16_t id = 0;
@@ -58,7 +63,10 @@ struct Response {
   bool aa = false, tc = false, rd = false, ra = false;
   std::string qname;
   uint16_t qtype = 0;
-  std::vector<std::string> a, aaaa, ptr;
+  std::vector<std::string> a, aaaa, ptr;  // in the answer section
+  std::vector<Srv> srv;
+  std::vector<std::string> additional_a;  // "owner A address" in the additional section
+  uint16_t ancount = 0, arcount = 0;
   bool has_opt = false, opt_do = false;
   int opt_ext_rcode = 0;
 };
@@ -105,6 +113,8 @@ inline Response ParseResponse(const std::string& s) {
   r.ra = f & 0x0080;
   uint16_t qd = detail::Get16(s, 4), an = detail::Get16(s, 6), ns = detail::Get16(s, 8),
            ar = detail::Get16(s, 10);
+  r.ancount = an;
+  r.arcount = ar;
   size_t p = 12;
   for (int i = 0; i < qd; ++i) {
     if (!detail::Name(s, &p, &r.qname) || p + 4 > s.size()) return r;
@@ -121,11 +131,23 @@ inline Response ParseResponse(const std::string& s) {
     (void)klass;
     size_t rd = p + 10;
     if (rd + rdlen > s.size()) return r;
+    bool additional = i >= an + ns;
     if (type == 1 && rdlen == 4) {
-      r.a.push_back(std::to_string(static_cast<uint8_t>(s[rd])) + "." +
-                    std::to_string(static_cast<uint8_t>(s[rd + 1])) + "." +
-                    std::to_string(static_cast<uint8_t>(s[rd + 2])) + "." +
-                    std::to_string(static_cast<uint8_t>(s[rd + 3])));
+      std::string ip = std::to_string(static_cast<uint8_t>(s[rd])) + "." +
+                       std::to_string(static_cast<uint8_t>(s[rd + 1])) + "." +
+                       std::to_string(static_cast<uint8_t>(s[rd + 2])) + "." +
+                       std::to_string(static_cast<uint8_t>(s[rd + 3]));
+      if (additional) {
+        r.additional_a.push_back(owner + " A " + ip);
+      } else {
+        r.a.push_back(ip);
+      }
+    } else if (type == 33 && rdlen > 6) {
+      Srv srv{detail::Get16(s, rd), detail::Get16(s, rd + 2), detail::Get16(s, rd + 4), ""};
+      size_t q = rd + 6;
+      // RFC 2782: the target is never compressed.
+      if (!detail::Name(s, &q, &srv.target) || q != rd + rdlen) return r;
+      r.srv.push_back(srv);
     } else if (type == 28 && rdlen == 16) {
       r.aaaa.push_back(s.substr(rd, 16));
     } else if (type == 12) {

@@ -211,6 +211,7 @@ void ResponseWriter::Begin(const Query& q, Rcode rcode, bool authoritative, bool
   with_question = with_question && q.question_parsed;
   len_ = 0;
   ancount_ = 0;
+  arcount_ = 0;
   truncated_ = false;
   edns_ = q.has_edns;
   edns_do_ = q.edns_do;
@@ -267,38 +268,64 @@ void ResponseWriter::AddAaaa(const uint8_t ip[16], uint32_t ttl) {
   len_ += 16;
 }
 
-void ResponseWriter::AddPtr(std::string_view target, uint32_t ttl) {
-  // Wire length: one length byte per label plus the characters, plus the root.
-  size_t wire = target.empty() ? 1 : target.size() + 2;
-  if (wire > kMaxNameWire) return;
+void ResponseWriter::PutName(std::string_view dotted) {
   size_t start = 0;
-  while (start < target.size()) {
-    size_t dot = target.find('.', start);
-    size_t l = (dot == std::string_view::npos ? target.size() : dot) - start;
-    if (l == 0 || l > 63) return;
-    start += l + 1;
-  }
-  if (!Reserve(12 + wire)) return;
-  AnswerHeader(type::kPtr, ttl, static_cast<uint16_t>(wire));
-  start = 0;
-  while (start < target.size()) {
-    size_t dot = target.find('.', start);
-    size_t l = (dot == std::string_view::npos ? target.size() : dot) - start;
+  while (start < dotted.size()) {
+    size_t dot = dotted.find('.', start);
+    size_t l = (dot == std::string_view::npos ? dotted.size() : dot) - start;
     buf_[len_++] = static_cast<uint8_t>(l);
-    std::memcpy(buf_ + len_, target.data() + start, l);
+    std::memcpy(buf_ + len_, dotted.data() + start, l);
     len_ += l;
     start += l + 1;
   }
   buf_[len_++] = 0;
 }
 
+void ResponseWriter::AddPtr(std::string_view target, uint32_t ttl) {
+  size_t wire = NameWireLength(target);
+  if (wire == 0 || !Reserve(12 + wire)) return;
+  AnswerHeader(type::kPtr, ttl, static_cast<uint16_t>(wire));
+  PutName(target);
+}
+
+void ResponseWriter::AddSrv(uint16_t priority, uint16_t weight, uint16_t port,
+                            std::string_view target, uint32_t ttl) {
+  size_t wire = NameWireLength(target);
+  if (wire == 0 || !Reserve(12 + 6 + wire)) return;
+  AnswerHeader(type::kSrv, ttl, static_cast<uint16_t>(6 + wire));
+  Put16(priority);
+  Put16(weight);
+  Put16(port);
+  PutName(target);
+}
+
+bool ResponseWriter::Fits(size_t n) const {
+  return !truncated_ && len_ + n + (edns_ ? kOptSize : 0) <= limit_;
+}
+
+void ResponseWriter::AddAdditionalAddress(std::string_view owner, const uint8_t* ip,
+                                          size_t ip_len, uint32_t ttl) {
+  size_t wire = NameWireLength(owner);
+  if (wire == 0 || (ip_len != 4 && ip_len != 16) || !Fits(wire + 10 + ip_len)) return;
+  PutName(owner);
+  Put16(ip_len == 4 ? type::kA : type::kAaaa);
+  Put16(kClassIn);
+  Put32(ttl);
+  Put16(static_cast<uint16_t>(ip_len));
+  std::memcpy(buf_ + len_, ip, ip_len);
+  len_ += ip_len;
+  ++arcount_;
+}
+
 size_t ResponseWriter::Finish() {
   if (truncated_) {
     len_ = question_end_;
     ancount_ = 0;
+    arcount_ = 0;
     Store16(buf_ + 2, Load16(buf_ + 2) | kFlagTc);
   }
   Store16(buf_ + 6, ancount_);
+  Store16(buf_ + 10, arcount_);
   if (edns_ && len_ + kOptSize <= limit_) {
     buf_[len_++] = 0;  // root
     Put16(type::kOpt);
@@ -307,9 +334,23 @@ size_t ResponseWriter::Finish() {
     // Version 0; the DO bit is copied from the query (RFC 3225 3).
     Put32(static_cast<uint32_t>(ext_rcode) << 24 | (edns_do_ ? 0x8000u : 0u));
     Put16(0);
-    Store16(buf_ + 10, 1);
+    Store16(buf_ + 10, static_cast<uint16_t>(arcount_ + 1));
   }
   return len_;
+}
+
+size_t NameWireLength(std::string_view name) {
+  if (name.empty()) return 1;
+  size_t start = 0;
+  while (start < name.size()) {
+    size_t dot = name.find('.', start);
+    size_t l = (dot == std::string_view::npos ? name.size() : dot) - start;
+    if (l == 0 || l > 63) return 0;
+    start += l + 1;
+  }
+  // A trailing dot ends the loop one past the end; the root label is the final zero.
+  size_t wire = name.back() == '.' ? name.size() + 1 : name.size() + 2;
+  return wire > kMaxNameWire ? 0 : wire;
 }
 
 size_t WriteError(const Query& q, Rcode rcode, bool with_question, uint8_t* buf, size_t limit) {

@@ -20,7 +20,7 @@ inline constexpr size_t kMaxTcpMessage = 65535;
 
 namespace type {
 inline constexpr uint16_t kA = 1, kNs = 2, kCname = 5, kSoa = 6, kPtr = 12, kMx = 15, kTxt = 16,
-                          kAaaa = 28, kOpt = 41, kAny = 255;
+                          kAaaa = 28, kSrv = 33, kOpt = 41, kAny = 255;
 }
 inline constexpr uint16_t kClassIn = 1;
 
@@ -91,8 +91,9 @@ bool ParseReverseV4(std::string_view name, uint32_t* addr);
 bool ParseReverseV6(std::string_view name, uint8_t* addr);
 
 /// Builds a response in a caller-owned buffer: header and question first, then answer records
-/// that are dropped whole (and TC set) once they no longer fit `limit`, then the OPT record when
-/// the query had one. Names in answers point at the question (compression).
+/// that are dropped whole (and TC set) once they no longer fit `limit`, then additional records
+/// (dropped without TC when they do not fit: RFC 2181 9), then the OPT record when the query had
+/// one. Answer owners point at the question (compression).
 class ResponseWriter {
  public:
   /// `buf` must hold at least `limit` bytes; `limit` is clamped to >= 512 by callers.
@@ -106,6 +107,14 @@ class ResponseWriter {
   void AddAaaa(const uint8_t ip[16], uint32_t ttl);
   /// A PTR record, owner = the question name, target = dotted text (labels of [a-zA-Z0-9_.-]).
   void AddPtr(std::string_view target, uint32_t ttl);
+  /// An SRV record (RFC 2782), owner = the question name. The target is written uncompressed,
+  /// as RFC 2782 asks.
+  void AddSrv(uint16_t priority, uint16_t weight, uint16_t port, std::string_view target,
+              uint32_t ttl);
+  /// An A (4 bytes) or AAAA (16 bytes) record for `owner` (dotted text) in the additional
+  /// section. Call after every answer: answers added later would land among the additionals.
+  void AddAdditionalAddress(std::string_view owner, const uint8_t* ip, size_t ip_len,
+                            uint32_t ttl);
   /// Completes the message (OPT when the query had EDNS0, counts); returns its length.
   size_t Finish();
 
@@ -116,6 +125,8 @@ class ResponseWriter {
 
  private:
   bool Reserve(size_t n);  // true when n more bytes fit before the OPT record
+  bool Fits(size_t n) const;  // the same without marking the answer truncated
+  void PutName(std::string_view dotted);  // uncompressed; NameWireLength() checked it
   void Put16(uint16_t v);
   void Put32(uint32_t v);
   void AnswerHeader(uint16_t type, uint32_t ttl, uint16_t rdlen);
@@ -125,11 +136,16 @@ class ResponseWriter {
   size_t len_ = 0;
   size_t question_end_ = kHeaderSize;
   uint16_t ancount_ = 0;
+  uint16_t arcount_ = 0;  // additional records, the OPT record aside
   bool truncated_ = false;
   bool edns_ = false;
   bool edns_do_ = false;
   Rcode rcode_ = Rcode::kNoError;
 };
+
+/// The wire length of dotted text `name` (labels of 1..63 bytes), 1 for the root (""); 0 when
+/// it cannot be a name (an empty or too long label, longer than kMaxNameWire).
+size_t NameWireLength(std::string_view name);
 
 /// FORMERR/SERVFAIL/REFUSED/...: a header-only (plus question when parsed) answer to `q`.
 size_t WriteError(const Query& q, Rcode rcode, bool with_question, uint8_t* buf, size_t limit);

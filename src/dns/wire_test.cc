@@ -176,6 +176,57 @@ TEST(Wire, PtrTargetsAreWrittenAsNames) {
   EXPECT_EQ(r.ptr[0], "web.1");
 }
 
+TEST(Wire, SrvWithTheTargetsAddressInTheAdditionalSection) {
+  Query q;
+  ASSERT_EQ(ParseQuery(MakeQuery(4, "_80._tcp.web", type::kSrv, 1232), &q), ParseResult::kOk);
+  uint8_t buf[512];
+  ResponseWriter w(buf, 512);
+  w.Begin(q, Rcode::kNoError, true);
+  w.AddSrv(0, 100, 80, "web", 0);
+  const uint8_t vip[4] = {10, 96, 0, 5};
+  w.AddAdditionalAddress("web", vip, 4, 0);
+  auto r = testing_util::ParseResponse(std::string(reinterpret_cast<char*>(buf), w.Finish()));
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.ancount, 1);
+  EXPECT_EQ(r.arcount, 2);  // the A record and OPT
+  EXPECT_TRUE(r.has_opt);
+  ASSERT_EQ(r.srv.size(), 1u);
+  EXPECT_EQ(r.srv[0].priority, 0);
+  EXPECT_EQ(r.srv[0].weight, 100);
+  EXPECT_EQ(r.srv[0].port, 80);
+  EXPECT_EQ(r.srv[0].target, "web");
+  EXPECT_TRUE(r.a.empty());
+  EXPECT_EQ(r.additional_a, std::vector<std::string>{"web A 10.96.0.5"});
+}
+
+TEST(Wire, AdditionalRecordsThatDoNotFitAreDroppedWithoutTc) {
+  Query q;
+  ASSERT_EQ(ParseQuery(MakeQuery(4, "_80._tcp.web", type::kSrv), &q), ParseResult::kOk);
+  uint8_t buf[512];
+  ResponseWriter w(buf, 512);
+  w.Begin(q, Rcode::kNoError, true);
+  std::string target(60, 'x');
+  target += "." + std::string(60, 'y') + "." + std::string(60, 'z');
+  for (int i = 0; i < 2; ++i) w.AddSrv(0, 100, static_cast<uint16_t>(80 + i), target, 0);
+  const uint8_t vip[4] = {10, 96, 0, 5};
+  for (int i = 0; i < 4; ++i) w.AddAdditionalAddress(target, vip, 4, 0);
+  auto r = testing_util::ParseResponse(std::string(reinterpret_cast<char*>(buf), w.Finish()));
+  ASSERT_TRUE(r.ok);
+  EXPECT_FALSE(r.tc);
+  EXPECT_EQ(r.srv.size(), 2u);
+  EXPECT_LT(r.additional_a.size(), 4u);
+  EXPECT_EQ(r.arcount, r.additional_a.size());
+}
+
+TEST(Wire, NameWireLength) {
+  EXPECT_EQ(NameWireLength(""), 1u);
+  EXPECT_EQ(NameWireLength("web"), 5u);
+  EXPECT_EQ(NameWireLength("web."), 5u);
+  EXPECT_EQ(NameWireLength("a.b"), 5u);
+  EXPECT_EQ(NameWireLength("a..b"), 0u);
+  EXPECT_EQ(NameWireLength(std::string(64, 'a')), 0u);
+}
+
 TEST(Wire, ReverseNames) {
   uint32_t v4;
   ASSERT_TRUE(ParseReverseV4("4.3.2.1.in-addr.arpa", &v4));

@@ -38,15 +38,18 @@ Result<dns::TableSpec> DnsRecords(store::Store& store) {
       if (!c.hostname.empty()) rec.names.push_back(c.hostname);
       spec.endpoints.push_back(std::move(rec));
     }
-    // A service's name is its VIP on its network (A, and PTR back to the name).
+    // A service: its name is its VIP on its network (A, PTR back to the name) and its ports
+    // answer SRV (dns/table.h).
     BERTH_ASSIGN_OR_RETURN(std::vector<Service> services, store.ServicesOfNetwork(n.id));
     for (const Service& s : services) {
-      dns::TableSpec::Endpoint rec;
+      dns::TableSpec::Service rec;
       rec.network = index;
-      rec.ip = s.vip;
-      rec.owner = "service:" + s.id;
-      rec.names.push_back(s.name);
-      spec.endpoints.push_back(std::move(rec));
+      rec.name = s.name;
+      rec.vip = s.vip;
+      for (const ServicePort& p : s.ports) {
+        rec.ports.push_back({p.port, p.protocol == Protocol::kUdp});
+      }
+      spec.services.push_back(std::move(rec));
     }
   }
   return spec;

@@ -68,5 +68,33 @@ TEST(DnsRecords, UserNetworksOnlyWithNamesAliasesAndHostnames) {
   EXPECT_EQ(e.names, (std::vector<std::string>{"mysql", "db", mysql.hostname}));
 }
 
+TEST(DnsRecords, ServicesWithTheirPorts) {
+  auto store = std::move(*store::Store::Open(":memory:"));
+  Network mon = MakeNetwork("mon", "172.18.0.0/16");
+  ASSERT_TRUE(store->InsertNetwork(mon).ok());
+  Service web;
+  web.id = NewId();
+  web.name = "web";
+  web.network_id = mon.id;
+  web.vip = *IpAddr::Parse("10.96.0.5");
+  web.selector = {{"app", "web"}};
+  web.ports = {{80, 8080, Protocol::kTcp}, {53, 53, Protocol::kUdp}};
+  ASSERT_TRUE(store->InsertService(web).ok());
+
+  auto spec = DnsRecords(*store);
+  ASSERT_TRUE(spec.ok()) << spec.error().message();
+  EXPECT_TRUE(spec->endpoints.empty());
+  ASSERT_EQ(spec->services.size(), 1u);
+  const auto& s = spec->services[0];
+  EXPECT_EQ(s.network, 0u);
+  EXPECT_EQ(s.name, "web");
+  EXPECT_EQ(s.vip.ToString(), "10.96.0.5");
+  ASSERT_EQ(s.ports.size(), 2u);
+  EXPECT_EQ(s.ports[0].port, 80);  // the service port, not the target port
+  EXPECT_FALSE(s.ports[0].udp);
+  EXPECT_EQ(s.ports[1].port, 53);
+  EXPECT_TRUE(s.ports[1].udp);
+}
+
 }  // namespace
 }  // namespace berth::engine

@@ -152,6 +152,58 @@ class DnsTest(BerthTest):
             firsts.add(answer[0])
         self.assertGreater(len(firsts), 1, "the first address never changed")
 
+    # --- services: A, PTR and SRV ---------------------------------------------------------
+
+    def test_service_names_answer_a_ptr_and_srv(self):
+        berth("network", "create", "mon")
+        berth("network", "create", "other")
+        sleeper("client", "mon")
+        sleeper("stranger", "other")
+        try:
+            berth("service", "create", "web", "--network", "mon", "--selector", "app=web",
+                  "--port", "80:8080", "--port", "8081")
+            berth("service", "create", "dns", "--network", "mon", "--selector", "app=dns",
+                  "--port", "53/udp")
+            vip = berth_json("service", "inspect", "web")[0]["vip"]
+            dns_vip = berth_json("service", "inspect", "dns")[0]["vip"]
+            self.assertEqual(dig_short("client", "web"), [vip])
+            self.assertEqual(dig_short("client", "-x", vip), ["web."])
+            # SRV by port number and by IANA name (Kubernetes' form): the service port, the
+            # service's name as target, its VIP as an additional A record.
+            for name in ("_80._tcp.web", "_http._tcp.web", "_80._TCP.WEB"):
+                out = dig("client", name, "SRV").stdout
+                self.assertEqual(status_of(out), "NOERROR", out)
+                self.assertRegex(out, r"flags: qr aa rd ra")
+                self.assertRegex(out, re.escape(name) + r"\.\s+0\s+IN\s+SRV\s+0\s+100\s+80\s+web\.",
+                                 out)
+                self.assertRegex(out, r"ADDITIONAL SECTION:\nweb\.\s+0\s+IN\s+A\s+" +
+                                 re.escape(vip), out)
+            self.assertEqual(dig_short("client", "_8081._tcp.web", "SRV"),
+                             ["0", "100", "8081", "web."])
+            self.assertEqual(dig_short("client", "_53._udp.dns", "SRV"),
+                             ["0", "100", "53", "dns."])
+            self.assertEqual(dig_short("client", "_domain._udp.dns", "SRV"),
+                             ["0", "100", "53", "dns."])
+            out = dig("client", "_domain._udp.dns", "SRV").stdout
+            self.assertRegex(out, r"dns\.\s+0\s+IN\s+A\s+" + re.escape(dns_vip))
+            # A port the service does not have, or the wrong protocol: the name exists, so
+            # NOERROR with no data, not NXDOMAIN.
+            for name in ("_81._tcp.web", "_80._udp.web", "_https._tcp.web"):
+                out = dig("client", name, "SRV").stdout
+                self.assertEqual(status_of(out), "NOERROR", out)
+                self.assertRegex(out, r"ANSWER: 0", out)
+            # Scoped like every name: another network's container does not see it (berthd
+            # forwards it, and no upstream answers here).
+            out = dig("stranger", "_80._tcp.web", "SRV", check=False).stdout
+            self.assertNotRegex(out, r"IN\s+SRV\s+\d")
+            # Gone with the service.
+            berth("service", "rm", "web")
+            self.assertTrue(wait_until(lambda: not re.search(
+                r"IN\s+SRV\s+\d", dig("client", "_80._tcp.web", "SRV", check=False).stdout), 3))
+        finally:
+            for svc in ("web", "dns"):
+                berth("service", "rm", svc, check=False)
+
     def test_ptr_for_container_addresses(self):
         berth("network", "create", "mon")
         sleeper("mysql", "mon")

@@ -52,6 +52,41 @@ class TraceTest(BerthTest):
         self.assertIn(f"DNAT to {b}:80", text)
         self.assertNoTraceLeft()
 
+    def test_route_line_and_the_backend_behind_a_service_vip(self):
+        berth("network", "create", "app")
+        berth("run", "-d", "--name", "a", "--network", "app", "--", "sleep", "600")
+        berth("run", "-d", "--name", "w1", "--network", "app", "--label", "app=web", "--",
+              "sh", "-c", SERVE)
+        self.assertTrue(wait_listening("w1", 80))
+        gw = berth_json("network", "inspect", "app")["gateway"]
+        a = berth_json("inspect", "a")["networks"]["app"]["ip"]
+        w1 = berth_json("inspect", "w1")["networks"]["app"]["ip"]
+        berth("service", "create", "web", "--network", "app", "--selector", "app=web",
+              "--port", "80")
+        try:
+            vip = berth_json("service", "inspect", "web")[0]["vip"]
+            for dst in (f"{vip}:80", "web:80"):
+                out = json.loads(berth("trace", "a", dst, "--format", "json").stdout)
+                self.assertEqual(out["probe"], "connected", out)
+                self.assertEqual(out["service"], "web")
+                # The route lookup in a's namespace (RTM_GETROUTE): out through its gateway.
+                route = out["route"]
+                self.assertEqual(route["text"], f"{vip} via {gw} dev eth0 src {a}")
+                self.assertEqual((route["gateway"], route["dev"], route["src"]),
+                                 (gw, "eth0", a))
+                dnats = {p["dnat"]: p["dnat_to"] for p in out["packets"] if p["dnat"]}
+                self.assertEqual(dnats.get(f"{w1}:80"), "w1, a backend of service web", out)
+            text = berth("trace", "a", f"{vip}:80").stdout
+            self.assertIn(f"route: {vip} via {gw} dev eth0 src {a}\n", text)
+            self.assertIn(f"DNAT to {w1}:80 (w1, a backend of service web)", text)
+            # Between containers of one network: on-link, no gateway.
+            out = json.loads(berth("trace", "a", "w1:80", "--format", "json").stdout)
+            self.assertEqual(out["route"]["text"], f"{w1} dev eth0 src {a}")
+            self.assertIsNone(out["route"]["gateway"])
+            self.assertNoTraceLeft()
+        finally:
+            berth("service", "rm", "web", check=False)
+
     def test_watch_follows_real_traffic_and_ctrl_c_cleans_up(self):
         berth("network", "create", "app")
         berth("run", "-d", "--name", "b", "--network", "app", "-p", "8080:80", "--",
