@@ -36,6 +36,7 @@ PACKAGES=(
   openssl                            # src/etcd's TLS test makes its CA and certificates
   python3-prometheus-client          # test_metrics.py parses berthd's /metrics with it
   libnetfilter-conntrack-dev         # src/firewall/conntrack: a service backend's UDP flows
+  libgvc6                            # berth topo --format svg (dlopened: Graphviz's library)
 )
 
 # Only for `bench`: the profilers of bench/profile_*.py, which no test runs.

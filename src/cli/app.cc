@@ -547,9 +547,10 @@ int RunCli(int argc, char** argv) {
   std::string topo_format = "text";
   auto* topo = app.add_subcommand(
       "topo", "Show the host's container network: bridges, veth pairs, addresses, ports");
-  topo->add_option("--format", topo_format, "text (default), json or dot (Graphviz)")
-      ->check(CLI::IsMember({"text", "table", "json", "dot"}));
-  Example(topo, "  berth topo\n  berth topo --format dot | dot -Tsvg > topo.svg");
+  topo->add_option("--format", topo_format,
+                   "text (default), json, dot (Graphviz) or svg (drawn with libgvc6)")
+      ->check(CLI::IsMember({"text", "table", "json", "dot", "svg"}));
+  Example(topo, "  berth topo\n  berth topo --format svg > topo.svg");
   topo->callback([&] { action = [&] { return Topo(g, topo_format); }; });
   std::string events_since;
   bool events_follow = false;

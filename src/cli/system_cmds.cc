@@ -16,6 +16,7 @@ namespace berth::cli {
 engine::Wiring CliWiring(const std::string& root) {
   engine::Wiring w = engine::DefaultWiring(root);
   w.other_firewalls = coexist::SyncBridges;
+  w.op_log_source = "cli";
   return w;
 }
 

@@ -1,8 +1,10 @@
-// berth topo [--format text|json|dot]: the host's container network (diagnose/topo.h).
+// berth topo [--format text|json|dot|svg]: the host's container network (diagnose/topo.h,
+// diagnose/topo_svg.h).
 #include <iostream>
 
 #include "cli/commands.h"
 #include "diagnose/topo.h"
+#include "diagnose/topo_svg.h"
 #include "engine/wiring.h"
 
 namespace berth::cli {
@@ -16,6 +18,10 @@ int Topo(const Globals& g, const std::string& format) {
     std::cout << diagnose::TopoJson(*t) << "\n";
   } else if (format == "dot") {
     std::cout << diagnose::TopoDot(*t);
+  } else if (format == "svg") {
+    auto svg = diagnose::RenderSvg(diagnose::TopoDot(*t));
+    if (!svg.ok()) return Fail(svg.error());
+    std::cout << *svg;
   } else {
     std::cout << diagnose::TopoText(*t);
   }

@@ -324,7 +324,9 @@ Response Run(const Env& env, std::string_view stdin_data, Delegator& delegator,
   } else if (const char* r = getenv("BERTH_ROOT"); r && *r) {
     root = r;
   }
-  auto engine = engine::Engine::Open(root, engine::DefaultWiring(root));
+  engine::Wiring wiring = engine::DefaultWiring(root);
+  wiring.op_log_source = "cni";
+  auto engine = engine::Engine::Open(root, std::move(wiring));
   if (!engine.ok()) return fail(engine.error());
 
   Invocation inv(env, *args, *conf, stdin_data, delegator, **engine);

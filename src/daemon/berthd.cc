@@ -24,7 +24,9 @@
 #include "api/server.h"
 #include "cluster/agent.h"
 #include "cluster/local.h"
+#include "daemon/heartbeats.h"
 #include "daemon/metrics.h"
+#include "daemon/op_log_reader.h"
 #include "daemon/prometheus.h"
 #include "diagnose/events.h"
 #include "daemon/upkeep.h"
@@ -138,6 +140,8 @@ class Daemon {
     if (!server.ok()) return Fatal("start DNS server", server.error());
     server_ = std::move(*server);
 
+    // Attaches before this start are history: the counters start at zero with us.
+    op_log_.SkipToEnd();
     Status st = ReloadCoalesced("startup");
     if (!st.ok()) log::Error("initial load failed", {{"error", st.error().message()}});
     if (Status api = StartApi(); !api.ok()) {
@@ -160,6 +164,7 @@ class Daemon {
     SdNotify("STOPPING=1");
     {
       std::lock_guard<std::mutex> lock(control_mu_);
+      heartbeats_.reset();
       agent_.reset();  // its routes stay: a restart must not blip traffic between hosts
     }
     api_->Stop();  // before the DNS server: its handlers use it
@@ -210,6 +215,11 @@ class Daemon {
     in.dns_records = server_->table()->record_count();
     auto usage = AddressUsage(engine_->store());
     if (usage.ok()) in.networks = std::move(*usage);
+    metrics_.ObserveOps(op_log_.ReadNew());  // exact at the scrape, a failed attach included
+    if (agent_) {
+      cluster::AgentStatus a = agent_->Status();
+      in.cluster = ClusterGauges{a.etcd_reachable, peers_ready_.value_or(a.peers), a.fenced};
+    }
     api::HttpResponse r{200, metrics_.Render(in)};
     r.content_type = PromText::kContentType;
     return r;
@@ -261,6 +271,7 @@ class Daemon {
       {
         std::lock_guard<std::mutex> lock(control_mu_);
         SyncAgent();
+        ObserveCluster();
         changed = DbStamp() != db_stamp_;
         if (!changed && (Stamp(opts_.resolv_conf) != resolv_stamp_ || !failed_listeners_.empty())) {
           RefreshUpstreams();
@@ -316,9 +327,7 @@ class Daemon {
     size_t records = table->record_count();
     size_t networks = table->networks().size();
     server_->Publish(std::move(table));
-    if (auto keys = EndpointKeys(engine_->store()); keys.ok()) {
-      metrics_.ObserveEndpoints(std::move(*keys));
-    }
+    metrics_.ObserveOps(op_log_.ReadNew());
     if (Status ev = events_.Observe(engine_->store()); !ev.ok()) {
       log::Warn("event log", {{"error", ev.error().message()}});
     }
@@ -356,6 +365,7 @@ class Daemon {
     if (agent_ && local && cluster::ToJson(agent_->local()) == cluster::ToJson(*local)) return;
     if (agent_) {
       log::Info("cluster agent: stopping", {{"node", agent_->local().node}});
+      heartbeats_.reset();
       agent_.reset();
     }
     if (local) {
@@ -364,10 +374,36 @@ class Daemon {
       // Names from other nodes wake the main loop, which rebuilds the DNS table (never from
       // the agent's thread: stopping the agent waits for that thread).
       int fd = cluster_names_.get();
+      heartbeats_ = Heartbeats::Start(local->etcd);
       agent_ = cluster::Agent::Start(std::move(*local), [fd] {
         uint64_t one = 1;
         (void)!::write(fd, &one, sizeof(one));
       }, paths_.root);
+    }
+  }
+
+  // The cluster's nodes as the agent knows them and their heartbeats say: node events and the
+  // peers-ready gauge. Guarded by control_mu_; a copy of the agent's status per call.
+  void ObserveCluster() {
+    if (!agent_) {
+      events_.ForgetNodes();
+      peers_ready_.reset();
+      return;
+    }
+    cluster::AgentStatus a = agent_->Status();
+    std::optional<std::set<std::string>> alive;
+    if (heartbeats_) alive = heartbeats_->Alive();
+    std::vector<diagnose::NodeView> nodes;
+    int ready_peers = 0;
+    for (const cluster::NodeInfo& n : a.nodes) {
+      std::optional<bool> ready;
+      if (alive) ready = alive->count(n.name) > 0;
+      if (ready.value_or(false) && n.name != a.node) ++ready_peers;
+      nodes.push_back({n.name, ready});
+    }
+    if (alive) peers_ready_ = ready_peers;
+    if (Status st = events_.ObserveNodes(nodes); !st.ok()) {
+      log::Warn("event log", {{"error", st.error().message()}});
     }
   }
 
@@ -527,7 +563,10 @@ class Daemon {
   std::optional<Upkeep> upkeep_;  // set before the main loop starts
   FileStamp cluster_stamp_;
   std::unique_ptr<cluster::Agent> agent_;
+  std::unique_ptr<Heartbeats> heartbeats_;  // while agent_ runs
+  std::optional<int> peers_ready_;  // other nodes alive at the last heartbeat read
   Metrics metrics_;
+  OpLogReader op_log_{paths_.op_log()};
   diagnose::EventRecorder events_{paths_.root};
   uint64_t restores_seen_ = 0;
 

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <tuple>
 
 #include "daemon/prometheus.h"
 #include "sys/sockaddr.h"
@@ -33,35 +34,55 @@ Result<std::vector<NetworkUsage>> AddressUsage(store::Store& store) {
   return out;
 }
 
-Result<std::set<std::pair<std::string, std::string>>> EndpointKeys(store::Store& store) {
-  std::set<std::pair<std::string, std::string>> out;
-  BERTH_ASSIGN_OR_RETURN(std::vector<Network> nets, store.ListNetworks());
-  for (const Network& n : nets) {
-    BERTH_ASSIGN_OR_RETURN(std::vector<Endpoint> eps, store.EndpointsOfNetwork(n.id));
-    for (const Endpoint& e : eps) out.emplace(e.container_id, e.network_id);
+void Metrics::ObserveOps(const std::vector<engine::OpRecord>& records) {
+  for (const engine::OpRecord& r : records) {
+    Series& s = ops_[{r.kind, r.source, r.network}];
+    if (!r.ok) {
+      ++s.failed;
+      continue;
+    }
+    ++s.ok;
+    size_t i = 0;
+    while (i < kOpBuckets.size() && r.seconds > kOpBuckets[i]) ++i;
+    ++s.buckets[i];
+    s.sum += r.seconds;
   }
-  return out;
-}
-
-void Metrics::ObserveEndpoints(std::set<std::pair<std::string, std::string>> now) {
-  if (primed_) {
-    for (const auto& k : now) attaches_ += endpoints_.count(k) ? 0 : 1;
-    for (const auto& k : endpoints_) detaches_ += now.count(k) ? 0 : 1;
-  }
-  primed_ = true;
-  endpoints_ = std::move(now);
 }
 
 std::string Metrics::Render(const MetricsInputs& in) const {
   PromText p;
-  p.Family("berth_attaches_total", "counter",
-           "Endpoints attached (a container joined a network), seen by berthd");
-  p.Sample("berth_attaches_total", attaches_);
-  p.Family("berth_detaches_total", "counter",
-           "Endpoints detached (a container left a network), seen by berthd");
-  p.Sample("berth_detaches_total", detaches_);
+  for (engine::OpKind kind : {engine::OpKind::kAttach, engine::OpKind::kDetach}) {
+    bool attach = kind == engine::OpKind::kAttach;
+    std::string total = attach ? "berth_attaches_total" : "berth_detaches_total";
+    p.Family(total, "counter",
+             attach ? "Endpoints attached (a container joined a network) by the CLI and the CNI "
+                      "plugin, by result"
+                    : "Endpoints detached (a container left a network) by the CLI and the CNI "
+                      "plugin, by result");
+    for (const auto& [key, s] : ops_) {
+      if (std::get<0>(key) != kind) continue;
+      Labels l = {{"source", std::get<1>(key)}, {"network", std::get<2>(key)}};
+      Labels ok = l, failed = l;
+      ok.emplace_back("result", "ok");
+      failed.emplace_back("result", "failed");
+      p.Sample(total, ok, s.ok);
+      p.Sample(total, failed, s.failed);
+    }
+    std::string hist = attach ? "berth_attach_duration_seconds" : "berth_detach_duration_seconds";
+    p.Family(hist, "histogram",
+             attach ? "Time a successful attach took, as its caller saw it (the wait for the "
+                      "state lock included)"
+                    : "Time a successful detach took, as its caller saw it");
+    for (const auto& [key, s] : ops_) {
+      if (std::get<0>(key) != kind) continue;
+      p.Histogram(hist, {{"source", std::get<1>(key)}, {"network", std::get<2>(key)}},
+                  kOpBuckets, s.buckets, s.sum);
+    }
+  }
+  uint64_t endpoints = 0;
+  for (const NetworkUsage& n : in.networks) endpoints += n.used;
   p.Family("berth_endpoints", "gauge", "Endpoints in the store now");
-  p.Sample("berth_endpoints", endpoints_.size());
+  p.Sample("berth_endpoints", endpoints);
 
   p.Family("berth_network_addresses_used", "gauge", "Addresses handed out per network");
   for (const NetworkUsage& n : in.networks) {
@@ -75,15 +96,35 @@ std::string Metrics::Render(const MetricsInputs& in) const {
   static constexpr const char* kRcodes[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
                                             "NOTIMP",  "REFUSED"};
   p.Family("berth_dns_queries_total", "counter",
-           "DNS queries answered by berthd itself over UDP, by query type and rcode");
-  for (size_t t = 0; t < dns::kQtypeSlots; ++t) {
-    for (size_t r = 0; r < dns::kRcodeSlots; ++r) {
-      uint64_t v = in.dns.by_type_rcode[t * dns::kRcodeSlots + r];
-      bool common = t == 0 && (r == 0 || r == 3);  // always shown, so rate() has a series
-      if (!v && !common) continue;
-      std::string rcode = r < std::size(kRcodes) ? kRcodes[r] : "RCODE" + std::to_string(r);
-      p.Sample("berth_dns_queries_total", {{"type", dns::kQtypeNames[t]}, {"rcode", rcode}}, v);
+           "DNS queries answered by berthd, by transport, query type and rcode (a forwarded "
+           "query with its upstream's rcode)");
+  for (const char* transport : {"udp", "tcp"}) {
+    bool udp = transport[0] == 'u';
+    const auto& counts = udp ? in.dns.by_type_rcode : in.dns.tcp_by_type_rcode;
+    for (size_t t = 0; t < dns::kQtypeSlots; ++t) {
+      for (size_t r = 0; r < dns::kRcodeSlots; ++r) {
+        uint64_t v = counts[t * dns::kRcodeSlots + r];
+        bool common = udp && t == 0 && (r == 0 || r == 3);  // always there, for rate()
+        if (!v && !common) continue;
+        std::string rcode = r < std::size(kRcodes) ? kRcodes[r] : "RCODE" + std::to_string(r);
+        p.Sample("berth_dns_queries_total",
+                 {{"transport", transport}, {"type", dns::kQtypeNames[t]}, {"rcode", rcode}}, v);
+      }
     }
+  }
+  p.Family("berth_dns_query_duration_seconds", "histogram",
+           "Time from reading a DNS query to sending its answer, by transport and by who "
+           "answered (local: berthd's table; forwarded: an upstream resolver)");
+  std::vector<double> bounds;
+  for (uint64_t ns : dns::kLatencyBoundsNs) bounds.push_back(static_cast<double>(ns) / 1e9);
+  static constexpr std::pair<const char*, const char*> kPaths[] = {
+      {"udp", "local"}, {"udp", "forwarded"}, {"tcp", "local"}, {"tcp", "forwarded"}};
+  for (size_t i = 0; i < dns::kQueryPaths; ++i) {
+    const dns::LatencyStats& l = in.dns.latency[i];
+    p.Histogram("berth_dns_query_duration_seconds",
+                {{"transport", kPaths[i].first}, {"answer", kPaths[i].second}}, bounds,
+                std::vector<uint64_t>(l.buckets.begin(), l.buckets.end()),
+                static_cast<double>(l.sum_ns) / 1e9);
   }
   p.Family("berth_dns_udp_queries_total", "counter", "DNS queries received over UDP");
   p.Sample("berth_dns_udp_queries_total", in.dns.udp_queries);
@@ -104,6 +145,19 @@ std::string Metrics::Render(const MetricsInputs& in) const {
   p.Sample("berth_reconcile_runs_total", in.upkeep.reconcile_runs);
   p.Family("berth_reloads_total", "counter", "DNS table reloads from the store");
   p.Sample("berth_reloads_total", in.reloads);
+
+  if (in.cluster) {
+    p.Family("berth_cluster_etcd_reachable", "gauge",
+             "1 while the cluster agent reaches etcd, else 0");
+    p.Sample("berth_cluster_etcd_reachable", in.cluster->etcd_reachable ? 1 : 0);
+    p.Family("berth_cluster_peers_ready", "gauge",
+             "Other nodes this node has routes (and tunnels) to");
+    p.Sample("berth_cluster_peers_ready", static_cast<uint64_t>(std::max(0, in.cluster->peers_ready)));
+    p.Family("berth_cluster_fenced", "gauge",
+             "1 while this node does not serve the cluster network (its subnet is held by "
+             "another node, or it was removed), else 0");
+    p.Sample("berth_cluster_fenced", in.cluster->fenced ? 1 : 0);
+  }
   return p.text();
 }
 

@@ -1,22 +1,26 @@
 // berthd's metrics (issue 14), served in Prometheus text format at GET /metrics on the API
 // socket and, with --metrics-listen ADDR:PORT, on TCP. What it counts itself: attaches and
-// detaches, seen as endpoints appearing in and leaving the store between reloads (berth and
-// the CNI plugin notify berthd after every commit; the safety net catches the rest). The rest
-// is read when scraped: the DNS server's counters, the upkeep's firewall restores, and the
-// addresses used and free per network from the store.
+// detaches with their durations, as the CLI and the CNI plugin report them in the operation
+// log (engine/op_log.h, read by OpLogReader at each reload and scrape: exact, even for a
+// container that came and went between two reloads). The rest is read when scraped: the DNS
+// server's counters and latencies, the upkeep's firewall restores, the cluster agent's status,
+// and the addresses used and free per network from the store.
 //
 // Thread-compatible: berthd calls it under its control mutex.
 #pragma once
 
 #include <cstdint>
-#include <set>
+#include <map>
+#include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
 #include "core/error.h"
 #include "daemon/upkeep.h"
 #include "dns/server.h"
+#include "engine/op_log.h"
 #include "store/store.h"
 #include "sys/fd.h"
 
@@ -31,8 +35,12 @@ struct NetworkUsage {
 /// subnet's network and broadcast addresses are neither.
 Result<std::vector<NetworkUsage>> AddressUsage(store::Store& store);
 
-/// Every (container id, network id) pair with an endpoint.
-Result<std::set<std::pair<std::string, std::string>>> EndpointKeys(store::Store& store);
+/// What berthd's cluster agent says (agent Status()), when it runs.
+struct ClusterGauges {
+  bool etcd_reachable = false;
+  int peers_ready = 0;
+  bool fenced = false;
+};
 
 struct MetricsInputs {
   dns::ServerStats dns;
@@ -40,22 +48,28 @@ struct MetricsInputs {
   uint64_t reloads = 0;
   std::vector<NetworkUsage> networks;
   size_t dns_records = 0;
+  std::optional<ClusterGauges> cluster;  // absent: this host is in no cluster
 };
+
+/// Upper bounds of the attach/detach duration buckets, in seconds.
+inline const std::vector<double> kOpBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                               0.25,  0.5,    1,     2.5,  5,    10};
 
 class Metrics {
  public:
-  /// The endpoints now; those new since the last call count as attaches, those gone as
-  /// detaches. The first call only learns what exists.
-  void ObserveEndpoints(std::set<std::pair<std::string, std::string>> now);
+  /// Counts attaches and detaches from the operation log: every one by kind, source, network
+  /// and result; the successful ones' durations in the histograms.
+  void ObserveOps(const std::vector<engine::OpRecord>& records);
   std::string Render(const MetricsInputs& in) const;
 
-  uint64_t attaches() const { return attaches_; }
-  uint64_t detaches() const { return detaches_; }
-
  private:
-  bool primed_ = false;
-  std::set<std::pair<std::string, std::string>> endpoints_;
-  uint64_t attaches_ = 0, detaches_ = 0;
+  struct Series {
+    uint64_t ok = 0, failed = 0;
+    std::vector<uint64_t> buckets = std::vector<uint64_t>(kOpBuckets.size() + 1);
+    double sum = 0;
+  };
+  // By (kind, source, network).
+  std::map<std::tuple<engine::OpKind, std::string, std::string>, Series> ops_;
 };
 
 /// A listening TCP socket on "ADDR:PORT" ("[::1]:9100" for IPv6).

@@ -1,5 +1,7 @@
 #include "daemon/prometheus.h"
 
+#include <charconv>
+
 namespace berth::daemon {
 
 namespace {
@@ -32,7 +34,7 @@ void PromText::Family(std::string_view name, std::string_view type, std::string_
   out_ += '\n';
 }
 
-void PromText::Sample(std::string_view name, const Labels& labels, uint64_t value) {
+void PromText::Name(std::string_view name, const Labels& labels) {
   out_ += name;
   if (!labels.empty()) {
     out_ += '{';
@@ -45,9 +47,42 @@ void PromText::Sample(std::string_view name, const Labels& labels, uint64_t valu
     }
     out_ += '}';
   }
+}
+
+void PromText::Sample(std::string_view name, const Labels& labels, uint64_t value) {
+  Name(name, labels);
   out_ += ' ';
   out_ += std::to_string(value);
   out_ += '\n';
+}
+
+namespace {
+
+// The shortest text that reads back as `v` ("0.005", "2.5e-05").
+std::string Float(double v) {
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return ec == std::errc() ? std::string(buf, end) : "NaN";
+}
+
+}  // namespace
+
+void PromText::Histogram(std::string_view name, const Labels& labels,
+                         const std::vector<double>& bounds, const std::vector<uint64_t>& counts,
+                         double sum) {
+  std::string bucket = std::string(name) + "_bucket";
+  uint64_t total = 0;
+  for (size_t i = 0; i <= bounds.size(); ++i) {
+    total += i < counts.size() ? counts[i] : 0;
+    Labels with = labels;
+    with.emplace_back("le", i < bounds.size() ? Float(bounds[i]) : "+Inf");
+    Sample(bucket, with, total);
+  }
+  Name(std::string(name) + "_sum", labels);
+  out_ += ' ';
+  out_ += Float(sum);
+  out_ += '\n';
+  Sample(std::string(name) + "_count", labels, total);
 }
 
 }  // namespace berth::daemon

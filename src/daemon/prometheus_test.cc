@@ -20,3 +20,22 @@ TEST(PromText, FamiliesAndEscapedLabels) {
 
 }  // namespace
 }  // namespace berth::daemon
+
+namespace berth::daemon {
+namespace {
+
+TEST(PromText, HistogramBucketsAreCumulative) {
+  PromText p;
+  p.Family("berth_d_seconds", "histogram", "How long");
+  p.Histogram("berth_d_seconds", {{"source", "cli"}}, {0.005, 0.1}, {2, 0, 1}, 1.25);
+  EXPECT_EQ(p.text(),
+            "# HELP berth_d_seconds How long\n# TYPE berth_d_seconds histogram\n"
+            "berth_d_seconds_bucket{source=\"cli\",le=\"0.005\"} 2\n"
+            "berth_d_seconds_bucket{source=\"cli\",le=\"0.1\"} 2\n"
+            "berth_d_seconds_bucket{source=\"cli\",le=\"+Inf\"} 3\n"
+            "berth_d_seconds_sum{source=\"cli\"} 1.25\n"
+            "berth_d_seconds_count{source=\"cli\"} 3\n");
+}
+
+}  // namespace
+}  // namespace berth::daemon

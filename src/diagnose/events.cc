@@ -11,6 +11,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "engine/services.h"
+
 namespace berth::diagnose {
 
 namespace {
@@ -125,8 +127,26 @@ Result<EventRecorder::Snapshot> EventRecorder::Read(store::Store& store) {
   for (Container& c : cs) s.containers[c.id] = std::move(c);
   BERTH_ASSIGN_OR_RETURN(auto ports, store.AllPorts());
   for (const auto& [p, ip] : ports) s.ports[PortKey(p, ip)] = PortText(p) + " " + ip.ToString();
+  BERTH_ASSIGN_OR_RETURN(std::vector<Service> services, store.ListServices());
+  for (const Service& svc : services) {
+    BERTH_ASSIGN_OR_RETURN(std::vector<IpAddr> backends, engine::BackendsOf(store, svc));
+    s.services[svc.id] = {svc.name, std::set<IpAddr>(backends.begin(), backends.end())};
+  }
   return s;
 }
+
+namespace {
+
+// "10.1.0.3,10.1.0.4": the addresses in `a` and not in `b`.
+std::string Missing(const std::set<IpAddr>& a, const std::set<IpAddr>& b) {
+  std::string out;
+  for (const IpAddr& ip : a) {
+    if (!b.count(ip)) out += (out.empty() ? "" : ",") + ip.ToString();
+  }
+  return out;
+}
+
+}  // namespace
 
 Status EventRecorder::Observe(store::Store& store) {
   BERTH_ASSIGN_OR_RETURN(Snapshot now, Read(store));
@@ -181,6 +201,22 @@ Status EventRecorder::Observe(store::Store& store) {
     for (const auto& [key, text] : was.ports) {
       if (!now.ports.count(key)) add("port", "unpublish", text);
     }
+    for (const auto& [id, svc] : now.services) {
+      auto old = was.services.find(id);
+      if (old == was.services.end()) {
+        add("service", "create", svc.name, {{"backends", std::to_string(svc.backends.size())}});
+        continue;
+      }
+      if (old->second.backends == svc.backends) continue;
+      add("service", "backends", svc.name,
+          {{"service", svc.name},
+           {"added", Missing(svc.backends, old->second.backends)},
+           {"removed", Missing(old->second.backends, svc.backends)},
+           {"backends", std::to_string(svc.backends.size())}});
+    }
+    for (const auto& [id, svc] : was.services) {
+      if (!now.services.count(id)) add("service", "remove", svc.name);
+    }
     for (const auto& [id, c] : was.containers) {
       if (!now.containers.count(id)) add("container", "remove", c.name);
     }
@@ -189,6 +225,33 @@ Status EventRecorder::Observe(store::Store& store) {
     }
   }
   last_ = std::move(now);
+  return Append(ev);
+}
+
+Status EventRecorder::ObserveNodes(const std::vector<NodeView>& nodes) {
+  std::map<std::string, std::optional<bool>> now;
+  for (const NodeView& n : nodes) now[n.name] = n.ready;
+  std::vector<Event> ev;
+  if (nodes_) {
+    double t = Now();
+    const auto& was = *nodes_;
+    for (auto& [name, ready] : now) {
+      auto old = was.find(name);
+      if (old == was.end()) {
+        ev.push_back({t, "node", "join", name, {}});
+        continue;
+      }
+      if (!ready) {
+        ready = old->second;  // unknown now: what we knew stays, so its change is seen later
+      } else if (old->second && *old->second != *ready) {
+        ev.push_back({t, "node", *ready ? "ready" : "lost", name, {}});
+      }
+    }
+    for (const auto& [name, ready] : was) {
+      if (!now.count(name)) ev.push_back({t, "node", "remove", name, {}});
+    }
+  }
+  nodes_ = std::move(now);
   return Append(ev);
 }
 

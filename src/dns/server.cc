@@ -174,7 +174,7 @@ struct Server::Worker {
   // Counters, written by this worker only (relaxed), read by Stats().
   std::atomic<uint64_t> queries{0}, answered{0}, refused{0}, formerr{0}, truncated{0},
       send_errors{0};
-  std::array<std::atomic<uint64_t>, kQtypeSlots * kRcodeSlots> by_type_rcode{};
+  QueryCounters local;  // answers given here (forwarded ones: the server's udp_forwarded_)
 
   void Init() {
     size_t n = static_cast<size_t>(batch);
@@ -278,17 +278,23 @@ struct Server::Worker {
       }
       if (n <= 0) return;
       total += n;
+      // One clock read per batch, not per query: every answer of a batch leaves together.
+      auto received = Clock::now();
       std::shared_ptr<const Table> table = server->table_.load(std::memory_order_acquire);
       int out = 0;
-      for (int i = 0; i < n; ++i) Handle(s, *table, i, &out);
+      for (int i = 0; i < n; ++i) Handle(s, *table, i, &out, received);
       Send(s.fd, out);
+      if (out > 0) {
+        auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - received);
+        local.Took(static_cast<uint64_t>(ns.count()), static_cast<uint64_t>(out));
+      }
       queries.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
       // Go on until the socket is empty: under load more queries arrived while we answered,
       // and fetching them now saves a trip through epoll_wait.
     }
   }
 
-  void Handle(Socket& s, const Table& table, int i, int* out) {
+  void Handle(Socket& s, const Table& table, int i, int* out, Clock::time_point received) {
     msghdr& h = rx_msgs[i].msg_hdr;
     size_t len = rx_msgs[i].msg_len;
     if (h.msg_flags & MSG_TRUNC) len = 0;  // larger than any query: treat as a runt (dropped)
@@ -304,15 +310,14 @@ struct Server::Worker {
     Verdict v = Respond(table, query, pr, who, rotation++, w);
     if (v == Verdict::kDrop) return;
     if (v == Verdict::kForward) {
-      server->SubmitForward(packet, query, s.listener, index, names[i], h.msg_namelen);
+      server->SubmitForward(packet, query, s.listener, index, names[i], h.msg_namelen, received);
       return;
     }
     size_t n = w.Finish();
     answered.fetch_add(1, std::memory_order_relaxed);
     if (w.truncated()) truncated.fetch_add(1, std::memory_order_relaxed);
     uint8_t rcode = tx[*out][3] & 0xf;
-    by_type_rcode[QtypeSlot(query.question_parsed ? query.qtype : 0) * kRcodeSlots + rcode]
-        .fetch_add(1, std::memory_order_relaxed);
+    local.Answered(query.question_parsed ? query.qtype : 0, rcode);
     if (rcode == static_cast<uint8_t>(Rcode::kRefused)) {
       refused.fetch_add(1, std::memory_order_relaxed);
     }
@@ -493,6 +498,28 @@ std::vector<IpAddr> Server::Listening() const {
   return out;
 }
 
+void QueryCounters::Took(uint64_t ns, uint64_t count) {
+  size_t i = 0;
+  while (i < std::size(kLatencyBoundsNs) && ns > kLatencyBoundsNs[i]) ++i;
+  latency[i].fetch_add(count, std::memory_order_relaxed);
+  latency_sum_ns.fetch_add(ns * count, std::memory_order_relaxed);
+}
+
+namespace {
+
+void AddTo(const QueryCounters& c, std::array<uint64_t, kQtypeSlots * kRcodeSlots>* by_type_rcode,
+           LatencyStats* latency) {
+  for (size_t i = 0; i < by_type_rcode->size(); ++i) {
+    (*by_type_rcode)[i] += c.by_type_rcode[i].load(std::memory_order_relaxed);
+  }
+  for (size_t i = 0; i < kLatencyBuckets; ++i) {
+    latency->buckets[i] += c.latency[i].load(std::memory_order_relaxed);
+  }
+  latency->sum_ns += c.latency_sum_ns.load(std::memory_order_relaxed);
+}
+
+}  // namespace
+
 size_t QtypeSlot(uint16_t qtype) {
   switch (qtype) {
     case type::kA: return 0;
@@ -511,10 +538,11 @@ ServerStats Server::Stats() const {
     s.formerr += w->formerr.load(std::memory_order_relaxed);
     s.truncated += w->truncated.load(std::memory_order_relaxed);
     s.send_errors += w->send_errors.load(std::memory_order_relaxed);
-    for (size_t i = 0; i < s.by_type_rcode.size(); ++i) {
-      s.by_type_rcode[i] += w->by_type_rcode[i].load(std::memory_order_relaxed);
-    }
+    AddTo(w->local, &s.by_type_rcode, &s.latency[static_cast<size_t>(QueryPath::kUdpLocal)]);
   }
+  AddTo(udp_forwarded_, &s.by_type_rcode, &s.latency[static_cast<size_t>(QueryPath::kUdpForwarded)]);
+  AddTo(tcp_local_, &s.tcp_by_type_rcode, &s.latency[static_cast<size_t>(QueryPath::kTcpLocal)]);
+  AddTo(tcp_forwarded_, &s.tcp_by_type_rcode, &s.latency[static_cast<size_t>(QueryPath::kTcpForwarded)]);
   s.tcp_queries = tcp_queries_.load(std::memory_order_relaxed);
   s.tcp_rejected = tcp_rejected_.load(std::memory_order_relaxed);
   s.tcp_timeouts = tcp_timeouts_.load(std::memory_order_relaxed);
@@ -524,9 +552,12 @@ ServerStats Server::Stats() const {
 
 void Server::SubmitForward(std::string_view query, const Query& q,
                            std::shared_ptr<Listener> listener, int worker,
-                           const sockaddr_storage& client, uint32_t client_len) {
+                           const sockaddr_storage& client, uint32_t client_len,
+                           std::chrono::steady_clock::time_point received) {
   size_t limit = q.UdpLimit();
-  auto reply_to = [listener, worker, client, client_len, limit, q](std::string_view reply) {
+  // The forwarder stops (in Stop) before this server goes: `this` outlives every callback.
+  auto reply_to = [this, listener, worker, client, client_len, limit, q,
+                   received](std::string_view reply) {
     int fd = listener->udp[static_cast<size_t>(worker)].get();
     uint8_t buf[kMinUdpPayload];
     if (reply.size() > limit) {  // too big for this client's UDP: tell it to use TCP
@@ -538,6 +569,11 @@ void Server::SubmitForward(std::string_view query, const Query& q,
     }
     ::sendto(fd, reply.data(), reply.size(), MSG_DONTWAIT,
              reinterpret_cast<const sockaddr*>(&client), client_len);
+    if (reply.size() >= 4) {
+      udp_forwarded_.Answered(q.question_parsed ? q.qtype : 0, static_cast<uint8_t>(reply[3]));
+    }
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - received);
+    udp_forwarded_.Took(static_cast<uint64_t>(ns.count()));
   };
   if (!forwarder_->Submit(query, reply_to)) {
     uint8_t buf[kMinUdpPayload];
@@ -622,6 +658,7 @@ void Server::ServeTcp(int fd, IpAddr source, std::shared_ptr<Listener> listener)
     if (io == Io::kTimeout) tcp_timeouts_.fetch_add(1, std::memory_order_relaxed);
     if (io != Io::kOk) break;
     tcp_queries_.fetch_add(1, std::memory_order_relaxed);
+    auto received = Clock::now();
     std::shared_ptr<const Table> table = table_.load(std::memory_order_acquire);
     if (!from_host_checked && table->RequesterNetworks(who.source).empty()) {
       who.from_host = IsLocalAddress(who.source);
@@ -661,6 +698,12 @@ void Server::ServeTcp(int fd, IpAddr source, std::shared_ptr<Listener> listener)
     if (!WriteFull(fd, hdr, 2, send_by) || !WriteFull(fd, reply.data(), reply.size(), send_by)) {
       break;
     }
+    QueryCounters& counted = v == Verdict::kForward ? tcp_forwarded_ : tcp_local_;
+    if (reply.size() >= 4) {
+      counted.Answered(query->question_parsed ? query->qtype : 0, static_cast<uint8_t>(reply[3]));
+    }
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - received);
+    counted.Took(static_cast<uint64_t>(ns.count()));
     // Refused (the container left its network meanwhile): nothing more to say to it.
     if (v == Verdict::kAnswer && !Served(*table, who.source, who.local)) break;
   }

@@ -24,8 +24,10 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -55,10 +57,41 @@ struct ServerOptions {
   ForwarderOptions forwarder;
 };
 
-/// Local answers are counted by query type (these rows) and rcode (0-15), for berthd's metrics.
+/// Answers are counted by query type (these rows) and rcode (0-15), for berthd's metrics.
 inline constexpr const char* kQtypeNames[] = {"A", "AAAA", "PTR", "other"};
 inline constexpr size_t kQtypeSlots = 4, kRcodeSlots = 16;
 size_t QtypeSlot(uint16_t qtype);
+
+/// Query durations (from the query read to its answer sent) go in buckets with these upper
+/// bounds, in nanoseconds; the last bucket holds the rest.
+inline constexpr uint64_t kLatencyBoundsNs[] = {
+    25'000,     50'000,     100'000,     250'000,     500'000,       1'000'000,
+    2'500'000,  5'000'000,  10'000'000,  25'000'000,  100'000'000,   250'000'000,
+    1'000'000'000, 2'500'000'000};
+inline constexpr size_t kLatencyBuckets = std::size(kLatencyBoundsNs) + 1;
+
+struct LatencyStats {
+  std::array<uint64_t, kLatencyBuckets> buckets{};  // not cumulative
+  uint64_t sum_ns = 0;
+};
+
+/// Which way a query came and who answered it: the rows of ServerStats::latency.
+enum class QueryPath { kUdpLocal, kUdpForwarded, kTcpLocal, kTcpForwarded };
+inline constexpr size_t kQueryPaths = 4;
+
+/// Answers and durations of one QueryPath, counted by any thread (relaxed atomics).
+struct QueryCounters {
+  std::array<std::atomic<uint64_t>, kQtypeSlots * kRcodeSlots> by_type_rcode{};
+  std::array<std::atomic<uint64_t>, kLatencyBuckets> latency{};
+  std::atomic<uint64_t> latency_sum_ns{0};
+
+  void Answered(uint16_t qtype, uint8_t rcode) {
+    by_type_rcode[QtypeSlot(qtype) * kRcodeSlots + (rcode & 0xf)].fetch_add(
+        1, std::memory_order_relaxed);
+  }
+  /// `count` queries that took `ns` each (a UDP batch is answered at once).
+  void Took(uint64_t ns, uint64_t count = 1);
+};
 
 struct ServerStats {
   uint64_t udp_queries = 0;
@@ -71,8 +104,11 @@ struct ServerStats {
   uint64_t tcp_rejected = 0;  // closed at accept: a refused source, or over a limit
   uint64_t tcp_timeouts = 0;  // closed for not delivering a whole query in time
   ForwarderStats forwarder;
-  /// [QtypeSlot(qtype) * kRcodeSlots + rcode]: answers given locally over UDP.
-  std::array<uint64_t, kQtypeSlots * kRcodeSlots> by_type_rcode{};
+  /// [QtypeSlot(qtype) * kRcodeSlots + rcode]: answers over UDP and over TCP, local and
+  /// forwarded alike (a forwarded one with the upstream's rcode).
+  std::array<uint64_t, kQtypeSlots * kRcodeSlots> by_type_rcode{}, tcp_by_type_rcode{};
+  /// By QueryPath.
+  std::array<LatencyStats, kQueryPaths> latency{};
 };
 
 class Server {
@@ -106,7 +142,8 @@ class Server {
   void AcceptTcp(const std::shared_ptr<Listener>& l);
   void ServeTcp(int fd, IpAddr source, std::shared_ptr<Listener> listener);
   void SubmitForward(std::string_view query, const Query& q, std::shared_ptr<Listener> listener,
-                     int worker, const struct sockaddr_storage& client, uint32_t client_len);
+                     int worker, const struct sockaddr_storage& client, uint32_t client_len,
+                     std::chrono::steady_clock::time_point received);
 
   ServerOptions opts_;
   std::atomic<std::shared_ptr<const Table>> table_;
@@ -128,6 +165,8 @@ class Server {
   std::map<IpAddr, int> tcp_per_source_;  // guarded by tcp_mu_
 
   std::atomic<uint64_t> tcp_queries_{0}, tcp_rejected_{0}, tcp_timeouts_{0};
+  // UDP local answers are counted by their worker.
+  QueryCounters udp_forwarded_, tcp_local_, tcp_forwarded_;
 };
 
 }  // namespace berth::dns

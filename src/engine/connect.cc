@@ -51,6 +51,12 @@ EndpointDeps Engine::Deps(net::LinkOps& links) {
                       [this] { return FirewallState(); }};
 }
 
+EndpointDeps Engine::Deps(Operation& op) {
+  EndpointDeps deps = Deps(op.links());
+  deps.op = &op;
+  return deps;
+}
+
 Result<firewall::Firewall*> Engine::Firewall() {
   if (!firewall_) {
     BERTH_ASSIGN_OR_RETURN(firewall_, firewall_factory_());
@@ -119,7 +125,7 @@ Result<Endpoint> Engine::Connect(const std::string& container, const std::string
   spec.ifname = "eth" + std::to_string(next);
   spec.default_route = !DefaultRouteHolder(*store_, eps).has_value();
   BERTH_TRY(op->Intend(AttachIntent("connect", c.id, *n, spec.ifname)));
-  EndpointDeps deps = Deps(op->links());
+  EndpointDeps deps = Deps(*op);
   BERTH_ASSIGN_OR_RETURN(Endpoint ep, AttachEndpoint(deps, op->rollback(), spec));
   BERTH_TRY(RefreshHosts(c));
   BERTH_TRY(op->Commit());
@@ -151,7 +157,7 @@ Status Engine::Disconnect(const std::string& container, const std::string& netwo
   Endpoint gone = *it;
   BERTH_TRY(op->Intend({"disconnect", c.id, n->id, {gone.host_veth}, ""}));
   auto holder = DefaultRouteHolder(*store_, eps);
-  EndpointDeps deps = Deps(op->links());
+  EndpointDeps deps = Deps(*op);
   BERTH_TRY(DetachEndpoint(deps, gone));
   // The default route left with that interface: move it to the next network, as Docker does.
   eps.erase(it);

@@ -269,7 +269,7 @@ Result<Container> Engine::CreateContainer(const ContainerCreateRequest& req,
       BERTH_ASSIGN_OR_RETURN(cursor_before, store_->IpCursor(network->id));
     }
     AttachSpec spec{&c, &*network, plan.ip, req.aliases, ports, "eth0", true, req.mac};
-    EndpointDeps deps = Deps(op->links());
+    EndpointDeps deps = Deps(*op);
     BERTH_ASSIGN_OR_RETURN(Endpoint ep, AttachEndpoint(deps, rollback, spec));
     ips.push_back(ep.ip);
     if (undo_start && !plan.ip) {
@@ -364,7 +364,7 @@ Status Engine::RemoveContainer(const std::string& key) {
   // Best effort: try every step, report everything that failed, keep state if anything did
   // (every step is idempotent, so `rm` can simply be retried).
   ErrorList errors;
-  EndpointDeps deps = Deps(op->links());
+  EndpointDeps deps = Deps(*op);
   for (const Endpoint& ep : eps) errors.Add(DetachEndpoint(deps, ep));
   if (OwnsNetns(c)) {
     errors.Add(sys::RemoveNetns(c.netns_path));

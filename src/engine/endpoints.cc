@@ -50,6 +50,7 @@ Intent AttachIntent(std::string kind, const std::string& container_id, const Net
 Result<Endpoint> AttachEndpoint(EndpointDeps& deps, Rollback& rollback, const AttachSpec& spec) {
   const Network& net = *spec.network;
   store::Store& store = deps.store;
+  if (deps.op) deps.op->Count(OpKind::kAttach, net.name);
   if (!spec.ports.empty() && net.internal) {
     return Error::Invalid("ports cannot be published on network " + net.name +
                           ": it is --internal");
@@ -115,6 +116,7 @@ Result<Endpoint> AttachEndpoint(EndpointDeps& deps, Rollback& rollback, const At
 
 Status DetachEndpoint(EndpointDeps& deps, const Endpoint& ep) {
   std::string what = "detach from network " + ep.network_name;
+  if (deps.op) deps.op->Count(OpKind::kDetach, ep.network_name);
   BERTH_ASSIGN_OR_RETURN(auto services_before, ServiceRulesOf(deps.store, ep.network_id));
   BERTH_ASSIGN_OR_RETURN(auto ports, deps.store.PortsOf(ep.container_id, ep.network_id));
   // Rows first: if the firewall has to be rebuilt, it is rebuilt without these ports.

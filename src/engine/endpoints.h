@@ -10,6 +10,7 @@
 #include "core/model.h"
 #include "core/rollback.h"
 #include "engine/intents.h"
+#include "engine/operation.h"
 #include "engine/ports.h"
 #include "firewall/firewall.h"
 #include "net/link_ops.h"
@@ -24,6 +25,8 @@ struct EndpointDeps {
   net::LinkOps& links;
   std::function<Result<firewall::Firewall*>()> firewall;
   firewall::StateFn state;
+  /// Told of each endpoint attached or detached (Operation::Count); null: nobody.
+  Operation* op = nullptr;
 };
 
 /// BR_MAX_PORTS: a Linux bridge takes at most this many ports.

@@ -107,6 +107,9 @@ struct Wiring {
   /// Test seam: runs just before an operation commits its transaction; an error makes the
   /// commit fail (as a full disk would), so tests can prove the kernel side is undone then.
   std::function<Status()> before_commit;
+  /// "cli" or "cni": who attaches and detaches, for the operation log berthd's metrics read
+  /// (op_log.h). Empty: nothing is logged (berthd itself, unit tests).
+  std::string op_log_source;
 };
 
 /// What reconcile found and did (or, with dry_run, would do), one sentence each.
@@ -236,7 +239,8 @@ class Engine {
         firewall_factory_(std::move(wiring.firewall)),
         notifier_(std::move(wiring.notifier)),
         before_commit_(std::move(wiring.before_commit)),
-        other_firewalls_(std::move(wiring.other_firewalls)) {}
+        other_firewalls_(std::move(wiring.other_firewalls)),
+        op_log_(paths_.op_log(), std::move(wiring.op_log_source)) {}
 
   /// Begins a mutating operation (operation.h): takes the write lock, then opens the LinkOps
   /// for `netns` (an empty Fd: the host only). The one place an operation starts.
@@ -259,6 +263,8 @@ class Engine {
     if (notifier_) notifier_->Changed(change);
   }
   EndpointDeps Deps(net::LinkOps& links);
+  /// The same, counting the endpoints attached and detached in `op` (the operation log).
+  EndpointDeps Deps(Operation& op);
   Result<firewall::Firewall*> Firewall();
   /// Rewrites the container's /etc/hosts from its endpoints (in place: it is bind-mounted).
   Status RefreshHosts(const Container& c);
@@ -295,6 +301,7 @@ class Engine {
                           const std::vector<std::string>& gone = {});
   BridgeConfig bridge_config_;
   std::optional<Error> bridge_config_error_;
+  OpLog op_log_;
 };
 
 }  // namespace berth::engine

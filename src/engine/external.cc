@@ -207,7 +207,7 @@ Result<ExternalAttachment> Engine::AttachExternal(const ExternalAttachRequest& r
     spec.default_route = default_route;
     spec.mac = mac;
     BERTH_TRY(op->Intend(AttachIntent("attach-external", c.id, net, spec.ifname)));
-    EndpointDeps deps = Deps(ops);
+    EndpointDeps deps = Deps(*op);
     BERTH_ASSIGN_OR_RETURN(out.endpoint, AttachEndpoint(deps, op->rollback(), spec));
     out.default_route = default_route;
 
@@ -263,7 +263,7 @@ Status Engine::DetachExternal(const std::string& network, const ExternalKey& key
     }
     BERTH_TRY(op->Intend(std::move(intent)));
   }
-  EndpointDeps deps = Deps(op->links());
+  EndpointDeps deps = Deps(*op);
   std::vector<Endpoint> gone;
   ErrorList errors;  // best effort: every endpoint is tried, every failure reported
   for (const Endpoint& ep : eps) {
@@ -373,7 +373,7 @@ Result<std::vector<ExternalKey>> Engine::CollectExternal(const std::string& netw
   std::vector<ExternalKey> removed;
   if (!net) return removed;
   BERTH_ASSIGN_OR_RETURN(auto eps, store_->EndpointsOfNetwork(net->id));
-  EndpointDeps deps = Deps(op->links());
+  EndpointDeps deps = Deps(*op);
   // Best effort: remove everything that can be removed, then report what could not.
   ErrorList errors;
   for (const Endpoint& ep : eps) {

@@ -20,6 +20,13 @@ Operation::~Operation() {
   // A removal has no undo: one that did not commit may have deleted some of its objects, so
   // its intent stays for recovery to finish it.
   if (!intent_path_.empty() && failed == 0 && !removal_) (void)Intents::Forget(intent_path_);
+  LogCounted(false);
+}
+
+void Operation::LogCounted(bool ok) {
+  if (counted_.empty()) return;
+  op_log_.Append(counted_, ok, std::chrono::steady_clock::now() - started_);
+  counted_.clear();
 }
 
 Status Operation::Commit() {
@@ -30,6 +37,7 @@ Status Operation::Commit() {
     (void)Intents::Forget(intent_path_);  // left behind, recovery finds every object recorded
     intent_path_.clear();
   }
+  LogCounted(true);
   return Ok();
 }
 
@@ -42,6 +50,7 @@ Status Operation::Intend(Intent intent) {
 }
 
 Result<std::unique_ptr<Operation>> Engine::BeginUnbound() {
+  const auto started = std::chrono::steady_clock::now();
   // Operations a killed process left half-done are finished or undone first, so this one never
   // allocates an address, a port or a name that a leftover still holds (reconcile.cc).
   Status recovered = RecoverKilledOperations(nullptr);
@@ -78,7 +87,7 @@ Result<std::unique_ptr<Operation>> Engine::BeginUnbound() {
     }
   }
   return std::unique_ptr<Operation>(
-      new Operation(links_, before_commit_, intents_, std::move(*tx)));
+      new Operation(links_, before_commit_, intents_, op_log_, started, std::move(*tx)));
 }
 
 Result<std::unique_ptr<Operation>> Engine::Begin(sys::Fd netns) {

@@ -24,16 +24,25 @@
 // operation of any berth process recovers it (Engine::Begin, engine/reconcile.cc) before it
 // allocates anything. An undo step that fails also leaves it, so recovery tries again.
 //
+// Metrics (op_log.h): AttachEndpoint/DetachEndpoint count each endpoint they touch (Count); when
+// the operation ends, committed or not, one line per endpoint goes to the operation log with the
+// time since Engine::Begin started (the wait for the lock included: the caller waited too).
+//
 // Neither copyable nor movable (the undo steps point into it): Engine::Begin returns it on the
 // heap. Not thread-safe, like the Engine.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "core/error.h"
 #include "core/rollback.h"
 #include "engine/intents.h"
+#include "engine/op_log.h"
 #include "net/link_ops.h"
 #include "store/store.h"
 #include "sys/fd.h"
@@ -71,16 +80,31 @@ class Operation {
   /// again, it replaces the record (an operation that learns another object it will touch).
   Status Intend(Intent intent);
 
+  /// This operation attaches or detaches an endpoint on `network` (for the operation log).
+  void Count(OpKind kind, std::string network) { counted_.emplace_back(kind, std::move(network)); }
+
  private:
   friend class Engine;
-  // Both functions belong to the Engine, which outlives its operations.
+  // These belong to the Engine, which outlives its operations.
   Operation(const LinkOpsFactory& factory, const std::function<Status()>& before_commit,
-            const Intents& intents, store::WriteTx tx)
-      : factory_(factory), before_commit_(before_commit), intents_(intents), tx_(std::move(tx)) {}
+            const Intents& intents, const OpLog& op_log,
+            std::chrono::steady_clock::time_point started, store::WriteTx tx)
+      : factory_(factory),
+        before_commit_(before_commit),
+        intents_(intents),
+        op_log_(op_log),
+        started_(started),
+        tx_(std::move(tx)) {}
+
+  /// Writes the counted endpoints to the operation log, once.
+  void LogCounted(bool ok);
 
   const LinkOpsFactory& factory_;
   const std::function<Status()>& before_commit_;
   const Intents& intents_;
+  const OpLog& op_log_;
+  const std::chrono::steady_clock::time_point started_;
+  std::vector<std::pair<OpKind, std::string>> counted_;
   std::string intent_path_;  // empty: nothing recorded
   bool removal_ = false;     // the intent is a removal's
   // Destroyed bottom-up: the order is the contract stated above.

@@ -25,6 +25,8 @@ struct Paths {
   std::string firewall_generation() const { return root + "/firewall.generation"; }
   /// Operations in flight (engine/intents.h), one file each.
   std::string intents_dir() const { return root + "/intents"; }
+  /// One line per attach and detach by the CLI and the CNI plugin, for berthd (op_log.h).
+  std::string op_log() const { return root + "/ops.log"; }
   /// berthd's pid file (it also holds the one-daemon-per-root lock), API socket and log.
   std::string berthd_pid() const { return root + "/berthd.pid"; }
   std::string berthd_socket() const { return root + "/berthd.sock"; }

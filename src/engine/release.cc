@@ -88,7 +88,7 @@ Status Engine::ReleaseEndpoints(const std::string& key) {
     BERTH_ASSIGN_OR_RETURN(bool static_ip, store_->HasStaticIp(c.id, ep.network_id));
     BERTH_TRY(store_->InsertReleased(c.id, ep.network_id, SpecJson(ep, static_ip).dump()));
   }
-  EndpointDeps deps = Deps(op->links());
+  EndpointDeps deps = Deps(*op);
   ErrorList errors;
   for (const Endpoint& ep : eps) errors.Add(DetachEndpoint(deps, ep));
   BERTH_TRY(errors.ToStatus("release the network of container " + c.name));
@@ -116,7 +116,7 @@ Status Engine::RestoreEndpoints(const std::string& key) {
   }
   std::sort(specs.begin(), specs.end(),
             [](const Released& a, const Released& b) { return a.ifname < b.ifname; });
-  EndpointDeps deps = Deps(op->links());
+  EndpointDeps deps = Deps(*op);
   bool default_route = true, dns = false;
   std::vector<Network> nets;
   for (const Released& r : specs) {

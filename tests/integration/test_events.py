@@ -1,11 +1,13 @@
 """`berth events` (issue 14): what berthd saw change in the store (networks, containers,
-attaches, ports) and the firewall restores it made, newest last; --since and --format json."""
+attaches, ports, services and their backends) and the firewall restores it made, newest last;
+--since and --format json. The cluster's node events: test_cluster_events.py."""
 
 import json
 import subprocess
 import time
 
-from harness import BERTH, ROOT, BerthTest, berth, berthd_pid, main, run, wait_until
+from harness import (BERTH, ROOT, BerthTest, berth, berth_json, berthd_pid, main, run,
+                     wait_until)
 
 
 def events(*args):
@@ -52,6 +54,29 @@ class EventsTest(BerthTest):
         self.assertNotEqual(events("--since", "1h"), [])
         p = berth("events", "--since", "yesterday", check=False)
         self.assertNotEqual(p.returncode, 0)
+
+    def test_service_backends_changes_are_recorded(self):
+        berth("network", "create", "app", "--subnet", "10.79.0.0/24")
+        berth("run", "-d", "--name", "w1", "--network", "app", "--label", "app=web", "--",
+              "sleep", "600")
+        self.assertTrue(wait_until(lambda: has(events(), "daemon", "start", "berthd")))
+        berth("service", "create", "web", "--network", "app", "--selector", "app=web",
+              "--port", "80")
+        self.assertTrue(wait_until(lambda: has(events(), "service", "create", "web",
+                                               backends="1")))
+        berth("run", "-d", "--name", "w2", "--network", "app", "--label", "app=web", "--",
+              "sleep", "600")
+        ip2 = berth_json("inspect", "w2")["networks"]["app"]["ip"]
+        self.assertTrue(wait_until(lambda: has(events(), "service", "backends", "web",
+                                               service="web", removed="", backends="2")),
+                        json.dumps(events(), indent=1))
+        added = [e for e in events() if e["action"] == "backends"][-1]["attributes"]["added"]
+        self.assertEqual(added, ip2)
+        berth("rm", "-f", "w1")
+        self.assertTrue(wait_until(lambda: has(events(), "service", "backends", "web",
+                                               added="", backends="1")))
+        berth("service", "rm", "web")
+        self.assertTrue(wait_until(lambda: has(events(), "service", "remove", "web")))
 
     def test_firewall_restore_is_recorded(self):
         berth("network", "create", "app")

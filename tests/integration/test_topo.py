@@ -1,8 +1,10 @@
 """`berth topo` (issue 14): the veth pairs it shows are the kernel's (ifindexes and IFLA_LINK on
-both sides), with addresses, MACs, netns inodes and published ports; text and dot render."""
+both sides), with addresses, MACs, netns inodes and published ports; text and dot render, and
+svg is drawn by Graphviz's library (libgvc6, dlopened)."""
 
 import json
 import os
+import xml.etree.ElementTree as ET
 
 from harness import BerthTest, berth, berth_json, ip_json, main, run
 
@@ -48,6 +50,28 @@ class TopoTest(BerthTest):
         dot = berth("topo", "--format", "dot").stdout
         self.assertTrue(dot.startswith("graph berth {"))
         self.assertIn('"c:a" -- "br:', dot)
+
+    def test_svg_is_a_drawing_with_every_container_and_veth_pair(self):
+        berth("network", "create", "app")
+        berth("run", "-d", "--name", "web", "--network", "app", "-p", "8080:80", "--",
+              "sleep", "600")
+        berth("run", "-d", "--name", "db", "--network", "app", "--", "sleep", "600")
+        berth("network", "connect", "bridge", "db")
+        topo = json.loads(berth("topo", "--format", "json").stdout)
+        svg = berth("topo", "--format", "svg").stdout
+        root = ET.fromstring(svg)  # well-formed XML
+        self.assertTrue(root.tag.endswith("svg"), root.tag)
+        texts = " ".join(t.text or "" for t in root.iter() if t.tag.endswith("text"))
+        pairs = 0
+        for c in topo["containers"]:
+            self.assertIn(c["name"], texts)
+            for i in c["interfaces"]:
+                pairs += 1
+                self.assertIn(f"{i['ifname']}@if{i['peer_ifindex']}", texts)
+                self.assertIn(f"{i['host_veth']}@if{i['host_peer_ifindex']}", texts)
+        self.assertEqual(pairs, 3)
+        for b in topo["bridges"]:
+            self.assertIn(b["bridge"], texts)
 
 
 if __name__ == "__main__":
