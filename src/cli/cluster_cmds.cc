@@ -311,11 +311,10 @@ int ClusterLeave(const Globals& g, bool force) {
   }
   auto engine = engine::Engine::Open(g.root, CliWiring(g.root));
   if (!engine.ok()) return Fail(engine.error());
-  // The cluster's services stay in etcd for the other nodes; this node's copies go.
-  engine::ClusterServiceState none{cluster::kNetworkName, local->node, std::vector<Service>{}, {}};
-  if (Status st = (*engine)->SyncClusterServices(none); !st.ok()) return Fail(st.error());
-  // Refused while containers are attached, as `network rm` is.
-  if (Status st = (*engine)->RemoveNetwork(cluster::kNetworkName);
+  // Refused while containers are attached, as `network rm` is. The cluster's services stay in
+  // etcd for the other nodes; this node's copies go with the network, in the same operation,
+  // so a refused leave keeps them and berthd cannot put one back in between.
+  if (Status st = (*engine)->RemoveNetwork(cluster::kNetworkName, /*with_services=*/true);
       !st.ok() && st.error().code() != Code::kNotFound) {
     return Fail(st.error());
   }

@@ -62,12 +62,20 @@ Result<std::unique_ptr<engine::Engine>> OpenEngine(const Globals& g) {
 // unreachable, or the name or VIP taken elsewhere in the cluster, changes nothing.
 engine::ServiceHook ClusterHook(const Globals& g, bool remove) {
   auto local = cluster::ReadLocalState(g.root);
-  if (!local.ok()) return {};
-  return [options = local->etcd, remove](const Service& s) -> Status {
-    if (s.network_name != cluster::kNetworkName) return Ok();
+  if (!local.ok() && local.error().code() == Code::kNotFound) return {};  // not in a cluster
+  if (!local.ok()) {
+    // Joined, but the cluster file cannot be read: a service of the cluster network made now
+    // would be this node's alone, so it is refused.
+    return [e = local.error()](const Service& s) -> Result<int64_t> {
+      if (s.network_name != cluster::kNetworkName) return int64_t{0};
+      return e;
+    };
+  }
+  return [options = local->etcd, remove](const Service& s) -> Result<int64_t> {
+    if (s.network_name != cluster::kNetworkName) return int64_t{0};
     auto client = etcd::Client::Open(options);
     if (!client.ok()) return std::move(client).error();
-    Status st = remove ? cluster::DeleteService(**client, s) : cluster::PutService(**client, s);
+    auto st = remove ? cluster::DeleteService(**client, s) : cluster::PutService(**client, s);
     if (!st.ok() && st.error().code() == Code::kUnavailable) {
       Error e = st.error();
       return std::move(e).Wrap(std::string("etcd is unreachable: service ") + s.name + " not " +

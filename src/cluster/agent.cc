@@ -145,12 +145,14 @@ berth::Status Agent::Session() {
       [this](int64_t revision, const std::vector<etcd::WatchEvent>& events) {
         bool nodes_changed = false, names_changed = false;
         for (const auto& ev : events) OnEvent(ev, &nodes_changed, &names_changed);
-        if (names_changed && names_changed_) names_changed_();
         {
+          // Before berthd hears of the change: what it reads then is at least this revision
+          // (ClusterServicesAt).
           std::lock_guard<std::mutex> lock(mu_);
           status_.revision = revision;
           status_.etcd_reachable = true;
         }
+        if (names_changed && names_changed_) names_changed_();
         if (nodes_changed ||
             (!stale_.empty() && std::chrono::steady_clock::now() >= stale_until_)) {
           Reprogram();
@@ -254,25 +256,25 @@ berth::Status Agent::Relist() {
   nodes_.clear();
   holders_.clear();
   tombstones_.clear();
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    remote_names_.clear();
-    services_.clear();
-  }
+  // Names and services are replaced in place, not cleared first: berthd may read them at any
+  // moment, and an empty list in between would take every remote backend and cluster service
+  // away from this node until the listing is processed.
+  std::set<std::string> listed;
   for (const auto& kv : all.kvs) {
+    listed.insert(kv.key);
     bool ignored, names;
     OnEvent(etcd::WatchEvent{etcd::WatchEvent::Type::kPut, kv}, &ignored, &names);
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
+    std::erase_if(remote_names_, [&](const auto& e) { return !listed.count(e.first); });
+    std::erase_if(services_, [&](const auto& e) { return !listed.count(e.first); });
     services_listed_ = true;
-  }
-  if (names_changed_) names_changed_();
-  {
-    std::lock_guard<std::mutex> lock(mu_);
+    // Before berthd hears of the change: what it reads then is at least this revision.
     status_.revision = all.revision;
     status_.etcd_reachable = true;
   }
+  if (names_changed_) names_changed_();
   if (!config) {
     return Error::NotFound(
         "no cluster config in etcd (wiped or restored?): waiting for `berth cluster init`; "

@@ -82,14 +82,14 @@ Result<Service> ParseService(std::string_view text) {
   return s;
 }
 
-Status PutService(etcd::Client& client, const Service& s) {
+Result<int64_t> PutService(etcd::Client& client, const Service& s) {
   const std::string key = ServiceKey(s.name), vip = VipKey(s.vip);
   BERTH_ASSIGN_OR_RETURN(
       etcd::TxnResult r,
       client.Txn({etcd::Compare::Absent(key), etcd::Compare::Absent(vip)},
                  {etcd::TxnOp::Put(key, ServiceToJson(s)), etcd::TxnOp::Put(vip, s.name)},
                  {etcd::TxnOp::Get(key), etcd::TxnOp::Get(vip)}));
-  if (r.succeeded) return Ok();
+  if (r.succeeded) return r.revision;
   if (r.gets.size() == 2 && !r.gets[0].kvs.empty()) {
     return Error::Exists("service " + s.name + " already exists in the cluster");
   }
@@ -98,12 +98,12 @@ Status PutService(etcd::Client& client, const Service& s) {
   return Error::InUse("--vip " + s.vip.ToString() + " is used by cluster service " + holder);
 }
 
-Status DeleteService(etcd::Client& client, const Service& s) {
+Result<int64_t> DeleteService(etcd::Client& client, const Service& s) {
   const std::string key = ServiceKey(s.name), vip = VipKey(s.vip);
   BERTH_ASSIGN_OR_RETURN(etcd::RangeResult now, client.Get(key));
-  if (now.kvs.empty()) return Ok();
+  if (now.kvs.empty()) return int64_t{0};
   auto theirs = ParseService(now.kvs[0].value);
-  if (theirs.ok() && theirs->id != s.id) return Ok();  // a newer service of that name
+  if (theirs.ok() && theirs->id != s.id) return int64_t{0};  // a newer service of that name
   // Only while it is still what was read: a create of the same name meanwhile stays.
   BERTH_ASSIGN_OR_RETURN(
       etcd::TxnResult r,
@@ -112,7 +112,7 @@ Status DeleteService(etcd::Client& client, const Service& s) {
   if (!r.succeeded) {
     return Error::Unavailable("service " + s.name + " changed in etcd meanwhile: try again");
   }
-  return Ok();
+  return r.revision;
 }
 
 }  // namespace berth::cluster

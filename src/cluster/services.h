@@ -31,9 +31,11 @@ Result<Service> ParseService(std::string_view json);
 
 /// Writes services/NAME and vips/VIP in one transaction, only while both are free:
 /// kExists (the name) or kInUse (the VIP) otherwise; kUnavailable when etcd is unreachable.
-Status PutService(etcd::Client& client, const Service& s);
+/// Returns the revision of the write.
+Result<int64_t> PutService(etcd::Client& client, const Service& s);
 /// Deletes services/NAME and vips/VIP while services/NAME is this service (same id); absent,
-/// or another service of that name, is left alone.
-Status DeleteService(etcd::Client& client, const Service& s);
+/// or another service of that name, is left alone. Returns the revision of the delete (0:
+/// nothing deleted).
+Result<int64_t> DeleteService(etcd::Client& client, const Service& s);
 
 }  // namespace berth::cluster

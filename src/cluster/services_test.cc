@@ -59,22 +59,28 @@ TEST_F(ClusterServicesEtcdTest, NameAndVipAreTheClustersOnce) {
   auto client = Open();
   ASSERT_NE(client, nullptr);
   Service web = Svc("id1", "web", "10.96.0.1");
-  ASSERT_TRUE(PutService(*client, web).ok());
+  auto put = PutService(*client, web);
+  ASSERT_TRUE(put.ok());
+  EXPECT_GT(*put, 0);  // the revision berthd waits for before it syncs (ServiceHook)
   // The name again (another node's create), with another VIP: kExists, nothing written.
-  Status again = PutService(*client, Svc("id2", "web", "10.96.0.2"));
+  auto again = PutService(*client, Svc("id2", "web", "10.96.0.2"));
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.error().code(), Code::kExists);
   EXPECT_TRUE(client->Get(VipKey(*IpAddr::Parse("10.96.0.2")))->kvs.empty());
   // The VIP again under another name: kInUse, naming the holder.
-  Status vip = PutService(*client, Svc("id3", "db", "10.96.0.1"));
+  auto vip = PutService(*client, Svc("id3", "db", "10.96.0.1"));
   ASSERT_FALSE(vip.ok());
   EXPECT_EQ(vip.error().code(), Code::kInUse);
   EXPECT_NE(vip.error().message().find("web"), std::string::npos) << vip.error().message();
   EXPECT_TRUE(client->Get(ServiceKey("db"))->kvs.empty());
   // Removing another service of that name (a stale copy) leaves the current one alone.
-  ASSERT_TRUE(DeleteService(*client, Svc("old", "web", "10.96.0.1")).ok());
+  auto stale = DeleteService(*client, Svc("old", "web", "10.96.0.1"));
+  ASSERT_TRUE(stale.ok());
+  EXPECT_EQ(*stale, 0);
   EXPECT_EQ(client->Get(ServiceKey("web"))->kvs.size(), 1u);
-  ASSERT_TRUE(DeleteService(*client, web).ok());
+  auto removed = DeleteService(*client, web);
+  ASSERT_TRUE(removed.ok());
+  EXPECT_GT(*removed, *put);
   EXPECT_TRUE(client->GetPrefix("")->kvs.empty());
   EXPECT_TRUE(DeleteService(*client, web).ok());  // absent is fine
 }

@@ -374,7 +374,10 @@ class Daemon {
       // Names from other nodes wake the main loop, which rebuilds the DNS table (never from
       // the agent's thread: stopping the agent waits for that thread).
       int fd = cluster_names_.get();
-      heartbeats_ = Heartbeats::Start(local->etcd);
+      heartbeats_ = Heartbeats::Start(local->etcd, [fd] {
+        uint64_t one = 1;
+        (void)!::write(fd, &one, sizeof(one));
+      });
       agent_ = cluster::Agent::Start(std::move(*local), [fd] {
         uint64_t one = 1;
         (void)!::write(fd, &one, sizeof(one));
@@ -441,9 +444,21 @@ class Daemon {
     engine::ClusterServiceState state;
     state.network = cluster::kNetworkName;
     state.node = agent_->local().node;
+    // The revision first, then the services (the agent updates them in that order): until the
+    // agent has seen this node's own last service write, its list would undo that write.
+    const int64_t seen = agent_->Status().revision;
     state.services = agent_->ClusterServices();
+    if (auto mine = engine::ClusterServicesRevision(engine_->store()); !mine.ok() || *mine > seen) {
+      state.services.reset();  // local services left alone: the watch brings the rest
+    }
+    // A node whose heartbeat expired keeps its records (names outlive it, as its subnet does)
+    // but its containers are no backends: traffic to them would go nowhere. Unknown liveness
+    // (etcd away) takes nobody out.
+    std::optional<std::set<std::string>> alive;
+    if (heartbeats_) alive = heartbeats_->Alive();
     for (cluster::NameRecord& r : agent_->RemoteNames()) {
       if (r.names.empty()) continue;
+      if (alive && !alive->count(r.node)) continue;
       state.remote.push_back({"", r.node, r.names.front(), r.ip, std::move(r.labels)});
     }
     if (Status st = engine_->SyncClusterServices(state); !st.ok()) {

@@ -7,8 +7,10 @@
 
 namespace berth::daemon {
 
-std::unique_ptr<Heartbeats> Heartbeats::Start(etcd::Options options) {
+std::unique_ptr<Heartbeats> Heartbeats::Start(etcd::Options options,
+                                              std::function<void()> changed) {
   std::unique_ptr<Heartbeats> h(new Heartbeats());
+  h->changed_ = std::move(changed);
   // Short: a stop waits for a read in flight.
   options.timeout_ms = std::min(options.timeout_ms, kEveryMs);
   auto client = etcd::Client::Open(std::move(options));
@@ -42,7 +44,10 @@ void Heartbeats::Main(std::unique_ptr<etcd::Client> client) {
       for (const etcd::KeyValue& kv : r->kvs) alive->insert(kv.key.substr(prefix.size()));
     }
     lock.lock();
+    // Unknown (a failed read) is no change: nobody is declared lost because etcd is away.
+    bool changed = alive && alive_ != alive;
     alive_ = std::move(alive);
+    if (changed && changed_) changed_();
     cv_.wait_for(lock, std::chrono::milliseconds(kEveryMs), [this] { return stop_; });
   }
 }

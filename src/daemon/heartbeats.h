@@ -9,6 +9,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -25,7 +26,10 @@ class Heartbeats {
   static constexpr int kEveryMs = 1000;
 
   /// Starts polling; a client that cannot be made (no libcurl) leaves Alive() unknown.
-  static std::unique_ptr<Heartbeats> Start(etcd::Options options);
+  /// `changed` is called (on the polling thread; it must not block) when the set of nodes
+  /// alive changed: a dead node's containers stop being service backends then.
+  static std::unique_ptr<Heartbeats> Start(etcd::Options options,
+                                           std::function<void()> changed = {});
   ~Heartbeats();
   Heartbeats(const Heartbeats&) = delete;
   Heartbeats& operator=(const Heartbeats&) = delete;
@@ -36,6 +40,8 @@ class Heartbeats {
  private:
   Heartbeats() = default;
   void Main(std::unique_ptr<etcd::Client> client);
+
+  std::function<void()> changed_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -316,6 +316,8 @@ class Reasoner {
   void AimAtBackend();
   std::string ServiceNetwork() const;
   std::vector<const ContainerStatus*> RunningBackends() const;
+  /// Backends on other cluster nodes ("name@node"): running there, as their node registered.
+  std::vector<std::string> RemoteBackends() const;
   std::string BackendsText() const;
   /// The first running container other than SRC with a listener on `port` (not on loopback),
   /// among those the deadline leaves time to look at.
@@ -773,9 +775,20 @@ std::vector<const ContainerStatus*> Reasoner::RunningBackends() const {
   return out;
 }
 
+std::vector<std::string> Reasoner::RemoteBackends() const {
+  std::vector<std::string> out;
+  for (const engine::ServiceBackend& b : service_->backends) {
+    if (b.node.empty() || m_.ByIp(b.ip).first) continue;
+    std::string name = b.container + "@" + b.node;
+    if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+  }
+  return out;
+}
+
 std::string Reasoner::BackendsText() const {
   std::vector<std::string> names;
   for (const ContainerStatus* c : RunningBackends()) names.push_back(c->container.name);
+  for (std::string& r : RemoteBackends()) names.push_back(std::move(r));
   return "The service DNATs each new connection to one of its " + std::to_string(names.size()) +
          " backend(s): " + Join(names) + ".";
 }
@@ -795,7 +808,7 @@ std::optional<WhyAnswer> Reasoner::ServicePortMissing() {
 }
 
 std::optional<WhyAnswer> Reasoner::ServiceNoBackends() {
-  if (!service_ || !RunningBackends().empty()) return std::nullopt;
+  if (!service_ || !RunningBackends().empty() || !RemoteBackends().empty()) return std::nullopt;
   const Service& s = service_->service;
   std::string net = ServiceNetwork();
   std::vector<std::string> selector, labels;

@@ -80,6 +80,20 @@ Status Engine::SyncClusterServices(const ClusterServiceState& state) {
         if (p.id != w.id && (p.name == w.name || p.vip == w.vip)) clash = &p;
       }
       if (have) continue;
+      // A host port this node's containers or services publish: the copy would make the
+      // whole transaction fail, and with it every later sync of this node.
+      std::optional<Error> port_clash;
+      for (const ServicePublish& p : w.publish) {
+        if (Status free = CheckHostPortFree(*store_, present, p); !free.ok()) {
+          port_clash = free.error();
+          break;
+        }
+      }
+      if (port_clash) {
+        log::Error("cluster service " + w.name + " not programmed on this node: " +
+                   port_clash->message());
+        continue;
+      }
       if (clash) {
         // A service of another network made on this node alone before it joined: the
         // cluster's cannot share its name or VIP here.

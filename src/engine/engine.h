@@ -128,7 +128,9 @@ class Engine {
 
   // Networks (networks.cc).
   Result<Network> CreateNetwork(const NetworkCreateRequest& req);
-  Status RemoveNetwork(const std::string& name_or_id);
+  /// `with_services`: the network's services go in the same operation (a node leaving the
+  /// cluster drops its copies of the cluster's services; a user's `network rm` never does).
+  Status RemoveNetwork(const std::string& name_or_id, bool with_services = false);
   /// Removes every user network without endpoints; returns their names.
   Result<std::vector<std::string>> PruneNetworks();
   Result<std::vector<Network>> ListNetworks();

@@ -8,6 +8,7 @@
 #include "core/rollback.h"
 #include "engine/engine.h"
 #include "engine/options.h"
+#include "engine/services.h"
 #include "ipam/subnets.h"
 #include "net/apply.h"
 #include "net/plan.h"
@@ -111,7 +112,7 @@ void Engine::SyncOtherFirewalls(const std::vector<Network>& networks,
   }
 }
 
-Status Engine::RemoveNetwork(const std::string& key) {
+Status Engine::RemoveNetwork(const std::string& key, bool with_services) {
   BERTH_ASSIGN_OR_RETURN(auto op, Begin(sys::Fd()));
   BERTH_ASSIGN_OR_RETURN(Network net, RequireNetwork(*store_, key));
   if (net.is_default) {
@@ -128,7 +129,11 @@ Status Engine::RemoveNetwork(const std::string& key) {
                         "): remove or disconnect them first");
   }
   BERTH_ASSIGN_OR_RETURN(auto services, store_->ServicesOfNetwork(net.id));
-  if (!services.empty()) {
+  firewall::Delta delta;
+  if (with_services) {
+    BERTH_ASSIGN_OR_RETURN(delta.remove_services, ServiceRulesOf(*store_, net.id));
+    for (const Service& s : services) BERTH_TRY(store_->DeleteService(s.id));
+  } else if (!services.empty()) {
     return Error::InUse("network " + net.name + " has services (" + services.front().name +
                         (services.size() > 1 ? ", ..." : "") + "): remove them first");
   }
@@ -138,7 +143,6 @@ Status Engine::RemoveNetwork(const std::string& key) {
   // the bridge. The firewall elements come back if the bridge or the commit fails (the
   // rollback), so a failed `rm` leaves the network whole and can be retried.
   EndpointDeps deps = Deps(op->links());
-  firewall::Delta delta;
   delta.remove_networks.push_back(RulesFor(net));
   BERTH_TRY_CTX(ApplyFirewall(deps, op->rollback(), delta), "remove network " + net.name);
   BERTH_TRY_CTX(net::Apply(net::Plan{{net::DeleteLinkOp{net::Where::kHost, net.bridge}}},

@@ -13,6 +13,30 @@ namespace berth::engine {
 
 namespace {
 
+// Keeps the newest revision of this node's etcd writes (see ServiceHook).
+Status RecordClusterWrite(store::Store& store, Result<int64_t> revision) {
+  if (!revision.ok()) return std::move(revision).error();
+  if (*revision == 0) return Ok();
+  BERTH_ASSIGN_OR_RETURN(int64_t before, ClusterServicesRevision(store));
+  if (*revision <= before) return Ok();
+  return store.SetMeta(kClusterServicesRevisionMeta, std::to_string(*revision));
+}
+
+}  // namespace
+
+Result<int64_t> ClusterServicesRevision(store::Store& store) {
+  BERTH_ASSIGN_OR_RETURN(auto text, store.GetMeta(kClusterServicesRevisionMeta));
+  if (!text) return int64_t{0};
+  try {
+    return static_cast<int64_t>(std::stoll(*text));
+  } catch (const std::exception&) {
+    return int64_t{0};
+  }
+}
+
+
+namespace {
+
 Result<Service> RequireService(store::Store& store, const std::string& key) {
   BERTH_ASSIGN_OR_RETURN(auto s, store.FindService(key));
   if (!s) return Error::NotFound("no such service: " + key);
@@ -36,6 +60,8 @@ Status CheckServiceRange(const Cidr& range, const std::vector<Network>& networks
   }
   return Ok();
 }
+
+}  // namespace
 
 // A host port is one container's (-p) or one service's (--publish), never both.
 Status CheckHostPortFree(store::Store& store, const std::vector<Service>& services,
@@ -61,8 +87,6 @@ Status CheckHostPortFree(store::Store& store, const std::vector<Service>& servic
   }
   return Ok();
 }
-
-}  // namespace
 
 Result<ServiceStatus> Engine::CreateService(const ServiceCreateRequest& req,
                                             const ServiceHook& before_commit) {
@@ -168,7 +192,7 @@ Result<ServiceStatus> Engine::CreateService(const ServiceCreateRequest& req,
   delta.add_services.push_back(ServiceRulesFor(s, std::move(backends)));
   EndpointDeps deps = Deps(op->links());
   BERTH_TRY_CTX(ApplyFirewall(deps, op->rollback(), delta), "create service " + s.name);
-  if (before_commit) BERTH_TRY(before_commit(s));
+  if (before_commit) BERTH_TRY(RecordClusterWrite(*store_, before_commit(s)));
   BERTH_TRY(op->Commit());
   Notify({Change::kEndpointsAdded, DnsEnabled(*net)});
   return InspectService(s.name);  // by name: an indexed lookup, an id prefix is a scan
@@ -183,7 +207,7 @@ Status Engine::RemoveService(const std::string& key, const ServiceHook& before_c
   delta.remove_services.push_back(ServiceRulesFor(s, std::move(backends)));
   EndpointDeps deps = Deps(op->links());
   BERTH_TRY_CTX(ApplyFirewall(deps, op->rollback(), delta), "remove service " + s.name);
-  if (before_commit) BERTH_TRY(before_commit(s));
+  if (before_commit) BERTH_TRY(RecordClusterWrite(*store_, before_commit(s)));
   BERTH_TRY(op->Commit());
   // Its UDP flows would keep reaching the backends through conntrack until they time out.
   BERTH_ASSIGN_OR_RETURN(firewall::Firewall * fw, Firewall());

@@ -60,8 +60,19 @@ struct ClusterServiceState {
 };
 
 /// Called inside a service operation before it commits (the cluster's etcd write): an error
-/// undoes the operation.
-using ServiceHook = std::function<Status(const Service&)>;
+/// undoes the operation. It returns the etcd revision of its write (0: none), which the
+/// operation records (kClusterServicesRevisionMeta): berthd changes no cluster service until
+/// its agent has seen that revision, so it never undoes a create or remove it has not heard of.
+using ServiceHook = std::function<Result<int64_t>(const Service&)>;
+inline constexpr char kClusterServicesRevisionMeta[] = "cluster.services_revision";
+
+/// A host port is one container's (-p) or one service's (--publish, among `services`), never
+/// both: kInUse naming the holder.
+Status CheckHostPortFree(store::Store& store, const std::vector<Service>& services,
+                         const ServicePublish& p);
+
+/// The revision of this node's last cluster service write (0: none).
+Result<int64_t> ClusterServicesRevision(store::Store& store);
 
 struct ServiceStatus {
   Service service;

@@ -155,6 +155,16 @@ class ClusterServicesTest(unittest.TestCase):
                 seen.add(got)
             self.assertEqual(seen, {f"web-{h}" for h in HOSTS}, f"via {host}")
 
+    def test_4_a_refused_leave_keeps_the_service(self):
+        # Containers are attached on h3: leave is refused and changes nothing, its copy of the
+        # cluster's service included (the copies go with the network, in one operation).
+        p = b("h3", "cluster", "leave", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("active endpoints", p.stderr)
+        self.assertIsNotNone(inspect("h3"))
+        self.assertTrue(service_chains("h3"))
+        self.assertEqual(ask("h3", "c-h3", inspect("h3")["vip"])[0][:4], "web-")
+
     def test_5_rm_on_one_node_removes_it_everywhere(self):
         self.assertTrue(all(service_chains(h) for h in HOSTS))
         b("h2", "service", "rm", "web")
