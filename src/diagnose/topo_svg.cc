@@ -49,6 +49,7 @@ void LoadOnce() {
   if (!ok) {
     load_error = std::string("libgvc.so.6 lacks an expected function (") + kGraphvizPackage +
                  " 2.42 or newer is needed)";
+    dlclose(h);
     return;
   }
   api = a;  // loaded for the life of the process
