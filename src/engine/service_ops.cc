@@ -142,6 +142,12 @@ Result<ServiceStatus> Engine::CreateService(const ServiceCreateRequest& req,
   if (existing && existing->name == req.name) {
     return Error::Exists("service " + req.name + " already exists");
   }
+  // One DNS name space: the name would answer with both the container and the VIP.
+  BERTH_ASSIGN_OR_RETURN(auto namesake, store_->GetContainerByName(req.name));
+  if (namesake) {
+    return Error::Exists("service " + req.name + ": a container has that name (DNS would answer "
+                         "with both)");
+  }
   BERTH_ASSIGN_OR_RETURN(auto net, store_->FindNetwork(req.network));
   if (!net) return Error::NotFound("network " + req.network + " not found");
   // As `run -p` on such a network: nothing outside may reach an --internal network.

@@ -233,7 +233,11 @@ std::optional<NftnlSet> EncodeDynamicSet(Family family, const std::string& table
   nftnl_set_set_str(s, NFTNL_SET_TABLE, table.c_str());
   nftnl_set_set_str(s, NFTNL_SET_NAME, set.name.c_str());
   nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NfProto(family));
-  nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_TIMEOUT | NFT_SET_EVAL);
+  // The flags libnftables gives the same set on a rebuild (its JSON cannot say "dynamic"): the
+  // kernel refuses to add a set that exists with other flags (EEXIST), so a set made here
+  // with NFT_SET_EVAL would make every later rebuild of the table fail. The timeout alone
+  // picks the rhash backend, which rules can update.
+  nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_TIMEOUT);
   nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, kNftTypeIpv4Addr);
   nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 4);
   nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, uint64_t{set.type.timeout} * 1000);  // ms

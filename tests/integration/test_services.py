@@ -99,8 +99,6 @@ class ServicesTest(BerthTest):
         sets = [o["set"] for o in doc if "set" in o and o["set"]["name"].startswith("aff-")]
         self.assertEqual(len(sets), 6, sets)  # two services, three backends each
         self.assertTrue(all("timeout" in x["flags"] for x in sets), sets)
-        self.assertIn("flags dynamic,timeout", run(["nft", "list", "set", "inet", "berth",
-                                                    sets[0]["name"]]).stdout)
         self.assertTrue(all(x["size"] == 65535 for x in sets), sets)
         self.assertEqual(sorted({x["timeout"] for x in sets}), [60, 10800])
         held = json.dumps([x.get("elem", []) for x in sets])
@@ -133,6 +131,23 @@ class ServicesTest(BerthTest):
         other = "b2" if mine == "b1" else "b1"
         self.assertEqual(self.answers("client", svc["vip"], 80, 10), {other: 10})
 
+    def test_flushed_affinity_chain_is_restored(self):
+        # The sets stay (made by the element batch), the table is rebuilt around them by
+        # libnftables: both must make the same set, or the kernel refuses the rebuild.
+        self.backend("b1")
+        self.client()
+        svc = self.create("web", "--network", NET, "--selector", "app=web", "--port", "80:8080",
+                          "--affinity", "client-ip:300")
+        doc = json.loads(run(["nft", "-j", "list", "table", "inet", "berth"]).stdout)["nftables"]
+        chain = [o["map"] for o in doc if "map" in o and o["map"]["name"] == "service_ips"][0][
+            "elem"][0][1]["goto"]["target"]
+        run(["nft", "flush", "chain", "inet", "berth", chain])
+        berth("run", "-d", "--name", "other", "--network", NET, "--", "sleep", "600")  # repairs
+        rules = json.loads(run(["nft", "-j", "list", "chain", "inet", "berth", chain]).stdout)
+        self.assertTrue([o for o in rules["nftables"] if "rule" in o], chain)
+        self.assertEqual(self.answers("client", svc["vip"], 80, 3), {"b1": 3})
+        self.assertIn("nothing to repair", berth("system", "reconcile", "--dry-run").stdout)
+
     def test_deleted_affinity_set_is_restored(self):
         self.backend("b1")
         self.client()
@@ -142,10 +157,10 @@ class ServicesTest(BerthTest):
         chain = [o["map"] for o in doc if "map" in o and o["map"]["name"] == "service_ips"][0][
             "elem"][0][1]["goto"]["target"]
         aff = "aff-" + chain[len("svc-"):] + "-0"
-        # Nothing may use a set that is deleted: its rules go first.
-        run(["nft", "flush", "chain", "inet", "berth", chain])
-        run(["nft", "flush", "chain", "inet", "berth", chain + "-0"])
-        run(["nft", "delete", "set", "inet", "berth", aff])
+        # Nothing may use a set that is deleted: its rules go first, in the same transaction
+        # (berthd restores a flushed chain before a second `nft` could delete the set).
+        run(["nft", "-f", "-"], input=f"flush chain inet berth {chain}\n"
+            f"flush chain inet berth {chain}-0\ndelete set inet berth {aff}\n")
         berth("run", "-d", "--name", "other", "--network", NET, "--", "sleep", "600")  # repairs
         listed = json.loads(run(["nft", "-j", "list", "set", "inet", "berth", aff]).stdout)
         self.assertEqual(listed["nftables"][1]["set"]["timeout"], 300)
@@ -159,6 +174,13 @@ class ServicesTest(BerthTest):
                              "--port", "80", "--affinity", bad,
                              msg="invalid --affinity " + bad + ": use none or client-ip[:SECONDS]")
         self.assertUnchanged(before, "bad --affinity")
+        self.assertEqual(nft_ruleset(), ruleset)
+        # One DNS name space: a service cannot take a container's name.
+        berth("run", "-d", "--name", "namesake", "--network", NET, "--", "sleep", "600")
+        before, ruleset = state_snapshot(), nft_ruleset()
+        self.assertFails("service", "create", "namesake", "--network", NET, "--selector", "a=b",
+                         "--port", "80", msg="a container has that name")
+        self.assertUnchanged(before, "a container's name")
         self.assertEqual(nft_ruleset(), ruleset)
 
     def test_stopped_backend_gets_no_new_connection_and_returns_on_start(self):
